@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build, tests, demo and benchmarks need.
+# Idempotent and quiet when everything is present; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config clang libclang-rt-dev    # compilers; libFuzzer and sanitizers
+	libicu-dev                                          # Unicode case and white-space rules
+	nodejs npm                                          # fetch and unpack the lexicon packages
+	postgresql-15 postgresql-server-dev-15              # server and PGXS headers
+	postgresql-15-cron                                  # scheduled batches
+	libipc-run-perl                                     # PostgreSQL::Test::Cluster (TAP)
+	gnuplot-nox                                         # benchmark plots
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# nodejs/npm may come from elsewhere (nvm, NodeSource): accept working commands.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	filtered=()
+	for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+	missing=("${filtered[@]}")
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Debian's postgresql-common would create and start a 'main' cluster; we only
+# ever use private temporary instances.
+$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/sentiment_proc.conf >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

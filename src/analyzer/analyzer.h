@@ -1,0 +1,150 @@
+/*
+ * analyzer.h - public API of the sentiment_proc text analyser.
+ *
+ * A pure C library: no PostgreSQL headers, no global mutable state, no
+ * aborts or longjmps.  Every entry point that can fail returns an sa_error.
+ * Objects are created once per process (lexicon, topic dictionary) and a
+ * workspace is reused across calls so the hot path does not allocate.
+ *
+ * Text is UTF-8; invalid byte sequences are read as U+FFFD, never rejected.
+ * Inputs longer than SA_MAX_INPUT_BYTES are rejected with SA_ERR_TOO_LONG.
+ */
+#ifndef SENTIMENT_ANALYZER_H
+#define SENTIMENT_ANALYZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest text analysed; longer input is rejected (the row becomes failed). */
+#define SA_MAX_INPUT_BYTES ((size_t) 4 * 1024 * 1024)
+#define SA_EMBEDDING_DIMS 256
+#define SA_MAX_TOPICS 32
+
+typedef enum sa_error
+{
+	SA_OK = 0,
+	SA_ERR_NOMEM,				/* an allocation failed */
+	SA_ERR_TOO_LONG,			/* input above SA_MAX_INPUT_BYTES */
+	SA_ERR_ARGUMENT,			/* NULL pointer or invalid argument */
+	SA_ERR_SYNTAX				/* malformed lexicon/override/dictionary entry */
+} sa_error;
+
+/* Static, human-readable message for an error code. */
+const char *sa_strerror(sa_error err);
+
+/* ---------- Lexicon (VADER word valences + emoji descriptions) ---------- */
+
+typedef struct sa_lexicon sa_lexicon;
+
+/* Build the lexicon from the compiled-in VADER 3.3.2 tables. */
+sa_error	sa_lexicon_create(sa_lexicon **out);
+void		sa_lexicon_destroy(sa_lexicon *lex);
+/* User overrides: term is matched after lower-casing, as VADER does. */
+sa_error	sa_lexicon_set(sa_lexicon *lex, const char *term, size_t len, double valence);
+sa_error	sa_lexicon_remove(sa_lexicon *lex, const char *term, size_t len);
+/* 1 and *valence set when term (already lower case) is present, else 0. */
+int			sa_lexicon_lookup(const sa_lexicon *lex, const char *term, size_t len, double *valence);
+size_t		sa_lexicon_size(const sa_lexicon *lex);
+
+/* ---------- Workspace (reusable scratch memory, one per thread) ---------- */
+
+typedef struct sa_workspace sa_workspace;
+
+sa_error	sa_workspace_create(sa_workspace **out);
+void		sa_workspace_destroy(sa_workspace *ws);
+
+/* ---------- Sentiment (VADER) ---------- */
+
+typedef enum sa_label
+{
+	SA_LABEL_NEGATIVE = -1,
+	SA_LABEL_NEUTRAL = 0,
+	SA_LABEL_POSITIVE = 1
+} sa_label;
+
+typedef struct sa_sentiment
+{
+	double		compound;		/* rounded to 4 decimals as Python's round() */
+	double		pos;			/* rounded to 3 decimals */
+	double		neu;
+	double		neg;
+	sa_label	label;			/* >= 0.05 positive, <= -0.05 negative */
+} sa_sentiment;
+
+const char *sa_label_name(sa_label label);
+
+sa_error	sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
+							   const char *text, size_t len, sa_sentiment *out);
+
+/* ---------- Emotion ---------- */
+
+typedef enum sa_emotion
+{
+	SA_EMOTION_NEUTRAL = 0,
+	SA_EMOTION_ANGER,
+	SA_EMOTION_DISGUST,
+	SA_EMOTION_FEAR,
+	SA_EMOTION_JOY,
+	SA_EMOTION_SADNESS,
+	SA_EMOTION_SURPRISE,
+	SA_EMOTION_COUNT
+} sa_emotion;
+
+const char *sa_emotion_name(sa_emotion emotion);
+
+/* ---------- Topics ---------- */
+
+typedef struct sa_topics sa_topics;	/* user topic dictionary */
+
+sa_error	sa_topics_create(sa_topics **out);
+void		sa_topics_destroy(sa_topics *topics);
+/* Add a keyword or phrase for topic_key; weight scales the match. */
+sa_error	sa_topics_add(sa_topics *topics, const char *topic_key, size_t key_len,
+						  const char *phrase, size_t phrase_len, double weight);
+
+typedef struct sa_topic_match
+{
+	const char *key;			/* valid until the workspace's next call or
+								 * the dictionary is destroyed */
+	size_t		key_len;
+	double		weight;
+	double		sentiment;		/* compound of the clause around the match */
+} sa_topic_match;
+
+/* ---------- Influence ---------- */
+
+typedef struct sa_engagement
+{
+	int64_t		followers;		/* negative means unknown */
+	int64_t		likes;
+	int64_t		shares;
+	int64_t		replies;
+} sa_engagement;
+
+double		sa_influence_weight(const sa_engagement *eng);
+
+/* ---------- Full analysis ---------- */
+
+typedef struct sa_analysis
+{
+	sa_sentiment sentiment;
+	sa_emotion	emotion;
+	double		emotion_score;	/* 0..1 */
+	size_t		n_topics;
+	sa_topic_match topics[SA_MAX_TOPICS];
+	float		embedding[SA_EMBEDDING_DIMS];	/* L2-normalised */
+} sa_analysis;
+
+/* topics may be NULL (hashtags only). */
+sa_error	sa_analyze(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
+					   const char *text, size_t len, sa_analysis *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* SENTIMENT_ANALYZER_H */
