@@ -1,0 +1,900 @@
+/*
+ * sentiment.c - VADER 3.3.2 sentiment scores, reproduced exactly as
+ * ../shared/VADER.md states the procedure (Hutto & Gilbert, ICWSM 2014).
+ *
+ * One text is scored in a few linear passes over workspace buffers:
+ *   1. emoji code points are replaced by their descriptions (only needed
+ *      when the text has non-ASCII bytes; the map has no ASCII entries);
+ *   2. the text is split on Python white space into tokens; each token is
+ *      punctuation-stripped, lower-cased and looked up once, keeping only
+ *      what the rules need (valence, negation/booster flags, word id);
+ *   3. one valence per token from a window of at most three tokens back and
+ *      two ahead;
+ *   4. the "but" rule, the punctuation amplifier and the final scores.
+ * The arithmetic is done in the same order as the reference so that the
+ * doubles, and so the rounded scores, come out identical.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer.h"
+#include "lexicon_internal.h"
+#include "text_internal.h"
+#include "workspace_internal.h"
+
+#define B_INCR		0.293
+#define B_DECR		(-0.293)
+#define C_INCR		0.733
+#define N_SCALAR	(-0.74)
+#define ALPHA		15.0
+
+#define NO_POS		UINT32_MAX
+
+/* ---------- errors and labels ---------- */
+
+const char *
+sa_strerror(sa_error err)
+{
+	switch (err)
+	{
+		case SA_OK:
+			return "success";
+		case SA_ERR_NOMEM:
+			return "out of memory";
+		case SA_ERR_TOO_LONG:
+			return "text longer than the analyser's input limit";
+		case SA_ERR_ARGUMENT:
+			return "invalid argument";
+		case SA_ERR_SYNTAX:
+			return "malformed lexicon, override or dictionary entry";
+	}
+	return "unknown error";
+}
+
+const char *
+sa_label_name(sa_label label)
+{
+	switch (label)
+	{
+		case SA_LABEL_NEGATIVE:
+			return "negative";
+		case SA_LABEL_NEUTRAL:
+			return "neutral";
+		case SA_LABEL_POSITIVE:
+			return "positive";
+	}
+	return "unknown";
+}
+
+/* ---------- workspace ---------- */
+
+sa_error
+sa_workspace_create(sa_workspace **out)
+{
+	if (out == NULL)
+		return SA_ERR_ARGUMENT;
+	*out = calloc(1, sizeof(sa_workspace));
+	return *out == NULL ? SA_ERR_NOMEM : SA_OK;
+}
+
+static void
+free_all(sa_workspace *ws)
+{
+	sa_buf_free(&ws->text);
+	sa_buf_free(&ws->lower);
+	sa_buf_free(&ws->scratch);
+	sa_buf_free(&ws->toks);
+	sa_buf_free(&ws->vals);
+	sa_buf_free(&ws->but);
+	ws->ntok = 0;
+}
+
+void
+sa_workspace_destroy(sa_workspace *ws)
+{
+	if (ws == NULL)
+		return;
+	free_all(ws);
+	for (int i = 0; i < SA_WS_EXT_COUNT; i++)
+		sa_buf_free(&ws->ext[i]);
+	free(ws);
+}
+
+void
+sa_workspace_trim(sa_workspace *ws)
+{
+	size_t		total = ws->text.cap + ws->lower.cap + ws->scratch.cap +
+		ws->toks.cap + ws->vals.cap + ws->but.cap;
+
+	if (total > SA_WS_KEEP_BYTES)
+		free_all(ws);
+}
+
+/* ---------- step 1: emoji ---------- */
+
+/*
+ * Copy text into ws->text with each mapped code point replaced by its
+ * description: a space goes before it unless the previous output character
+ * was an ASCII space, nothing after it.  Invalid UTF-8 becomes U+FFFD here,
+ * so everything downstream sees valid UTF-8.
+ */
+static sa_error
+replace_emoji(sa_workspace *ws, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) text;
+	sa_buf	   *out = &ws->text;
+	size_t		pos = 0;
+	bool		prev_space = true;
+
+	out->len = 0;
+	/* An ill-formed byte can become 3 bytes (U+FFFD). */
+	if (sa_buf_reserve(out, 3 * len + 8) != 0)
+		return SA_ERR_NOMEM;
+	while (pos < len)
+	{
+		uint32_t	cp = sa_utf8_next(p, len, &pos);
+		const char *desc;
+		size_t		dlen;
+
+		if (cp >= 0x80 && (desc = sa_emoji_description(cp, &dlen)) != NULL)
+		{
+			if (sa_buf_reserve(out, dlen + 1 + 3 * (len - pos) + 8) != 0)
+				return SA_ERR_NOMEM;
+			if (!prev_space)
+				out->data[out->len++] = ' ';
+			memcpy(out->data + out->len, desc, dlen);
+			out->len += dlen;
+			prev_space = false;
+		}
+		else
+		{
+			out->len += sa_utf8_put(out->data + out->len, cp);
+			prev_space = (cp == ' ');
+		}
+	}
+	return SA_OK;
+}
+
+/* ---------- step 2: tokens ---------- */
+
+typedef struct scan_state
+{
+	size_t		n_upper;		/* tokens with isupper() */
+	size_t		but_index;		/* first "but", or SIZE_MAX */
+	size_t		n_excl;			/* '!' in the text */
+	size_t		n_quest;		/* '?' in the text */
+} scan_state;
+
+/* Python's isspace() for ASCII bytes: \t \n \v \f \r, 0x1C-0x1F, space. */
+static const bool ascii_space[128] = {
+	['\t'] = true,['\n'] = true,['\v'] = true,['\f'] = true,['\r'] = true,
+	[0x1C] = true,[0x1D] = true,[0x1E] = true,[0x1F] = true,[' '] = true,
+};
+
+static inline bool
+ascii_is_punct(unsigned char c)
+{
+	return c < 0x80 && sa_is_ascii_punct(c);
+}
+
+/* Look up, classify and append the token s[0 .. len). */
+static sa_error
+add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
+		  const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *) s;
+	size_t		a = 0,
+				b = len;
+	const char *t;
+	size_t		tl;
+	size_t		off;
+	uint32_t	hash = SA_HASH_INIT;
+	uint8_t		flags = 0;
+	sa_token   *tok;
+	const sa_lexentry *e;
+	const char *low;
+	bool		ascii = true;
+
+	/* Strip ASCII punctuation, unless that leaves 2 code points or fewer. */
+	while (a < b && ascii_is_punct(u[a]))
+		a++;
+	while (b > a && ascii_is_punct(u[b - 1]))
+		b--;
+	if (b - a <= 2 || (b - a <= 8 && sa_text_cplen(s + a, b - a) <= 2))
+	{
+		a = 0;
+		b = len;
+	}
+	t = s + a;
+	tl = b - a;
+
+	off = ws->lower.len;
+	if (off > UINT32_MAX - tl)
+		return SA_ERR_TOO_LONG;
+	for (size_t i = 0; i < tl; i++)
+		if ((unsigned char) t[i] >= 0x80)
+		{
+			ascii = false;
+			break;
+		}
+	if (ascii)
+	{
+		bool		has_upper = false,
+					has_lower = false;
+		char	   *d;
+
+		if (sa_buf_reserve(&ws->lower, tl) != 0)
+			return SA_ERR_NOMEM;
+		d = ws->lower.data + off;
+		for (size_t i = 0; i < tl; i++)
+		{
+			unsigned char c = (unsigned char) t[i];
+
+			if (c >= 'A' && c <= 'Z')
+			{
+				has_upper = true;
+				c += 32;
+			}
+			else if (c >= 'a' && c <= 'z')
+				has_lower = true;
+			d[i] = (char) c;
+			hash = SA_HASH_STEP(hash, c);
+		}
+		ws->lower.len += tl;
+		if (has_upper && !has_lower)
+			flags |= SA_T_UPPER;
+	}
+	else
+	{
+		if (sa_text_lower(&ws->lower, t, tl, &ws->scratch) != 0)
+			return SA_ERR_NOMEM;
+		if (ws->lower.len - off > UINT32_MAX - off)
+			return SA_ERR_TOO_LONG;
+		hash = sa_lex_hash(ws->lower.data + off, ws->lower.len - off);
+		if (sa_text_isupper(t, tl))
+			flags |= SA_T_UPPER;
+	}
+
+	low = ws->lower.data + off;
+	tl = ws->lower.len - off;
+	for (size_t i = 0; i + 3 <= tl; i++)
+		if (low[i] == 'n' && low[i + 1] == '\'' && low[i + 2] == 't')
+		{
+			flags |= SA_T_NT;
+			break;
+		}
+
+	if (sa_buf_reserve(&ws->toks, sizeof(sa_token)) != 0)
+		return SA_ERR_NOMEM;
+	tok = (sa_token *) (ws->toks.data + ws->toks.len);
+	ws->toks.len += sizeof(sa_token);
+	tok->off = (uint32_t) off;
+	tok->len = (uint32_t) tl;
+	tok->lexval = 0.0;
+	tok->wid = SA_WID_NONE;
+	e = sa_lexicon_find(lex, low, tl, hash);
+	if (e != NULL)
+	{
+		flags |= e->flags;
+		tok->wid = e->wid;
+		tok->lexval = e->valence;
+	}
+	tok->flags = flags;
+	if (flags & SA_T_UPPER)
+		st->n_upper++;
+	if (tok->wid == SA_WID_BUT && st->but_index == SIZE_MAX)
+		st->but_index = ws->ntok;
+	ws->ntok++;
+	return SA_OK;
+}
+
+/*
+ * Split s (valid UTF-8 when it has non-ASCII bytes) on Python white space,
+ * counting '!' and '?' on the way.
+ */
+static sa_error
+tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
+		 const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t		pos = 0;
+	size_t		start = SIZE_MAX;
+	sa_error	err;
+
+	while (pos < len)
+	{
+		size_t		here = pos;
+		unsigned char c = p[pos];
+		bool		space;
+
+		if (c < 0x80)
+		{
+			pos++;
+			space = ascii_space[c];
+			if (c == '!')
+				st->n_excl++;
+			else if (c == '?')
+				st->n_quest++;
+		}
+		else
+			space = sa_is_space(sa_utf8_next(p, len, &pos));
+
+		if (space)
+		{
+			if (start != SIZE_MAX)
+			{
+				err = add_token(lex, ws, st, s + start, here - start);
+				if (err != SA_OK)
+					return err;
+				start = SIZE_MAX;
+			}
+		}
+		else if (start == SIZE_MAX)
+			start = here;
+	}
+	if (start != SIZE_MAX)
+		return add_token(lex, ws, st, s + start, len - start);
+	return SA_OK;
+}
+
+/* ---------- step 3: valences ---------- */
+
+static inline bool
+tok_negated(const sa_token *t)
+{
+	return (t->flags & (SA_W_NEG | SA_T_NT)) != 0;
+}
+
+static inline bool
+is_so_this(const sa_token *t)
+{
+	return t->wid == SA_WID_SO || t->wid == SA_WID_THIS;
+}
+
+/* Booster/dampener contribution of word w to a valence v. */
+static double
+scalar_inc_dec(const sa_token *w, double v, bool cap_diff)
+{
+	double		s = 0.0;
+
+	if (w->flags & (SA_W_BOOST | SA_W_DAMP))
+	{
+		s = (w->flags & SA_W_BOOST) ? B_INCR : B_DECR;
+		if (v < 0)
+			s *= -1;
+		if ((w->flags & SA_T_UPPER) && cap_diff)
+		{
+			if (v > 0)
+				s += C_INCR;
+			else
+				s -= C_INCR;
+		}
+	}
+	return s;
+}
+
+/* Special phrases (VADER.md): value of the pair/triple, or false. */
+static bool
+phrase2(const sa_token *a, const sa_token *b, double *val)
+{
+	switch (a->wid)
+	{
+		case SA_WID_THE:
+			if (b->wid == SA_WID_SHIT || b->wid == SA_WID_BOMB)
+			{
+				*val = 3.0;
+				return true;
+			}
+			break;
+		case SA_WID_BAD:
+			if (b->wid == SA_WID_ASS)
+			{
+				*val = 1.5;
+				return true;
+			}
+			break;
+		case SA_WID_BUS:
+			if (b->wid == SA_WID_STOP)
+			{
+				*val = 0.0;
+				return true;
+			}
+			break;
+		case SA_WID_YEAH:
+			if (b->wid == SA_WID_RIGHT)
+			{
+				*val = -2.0;
+				return true;
+			}
+			break;
+		case SA_WID_BEATING:
+			if (b->wid == SA_WID_HEART)
+			{
+				*val = 3.1;
+				return true;
+			}
+			break;
+		case SA_WID_BROKEN:
+			if (b->wid == SA_WID_HEART)
+			{
+				*val = -2.9;
+				return true;
+			}
+			break;
+		default:
+			break;
+	}
+	return false;
+}
+
+static bool
+phrase3(const sa_token *a, const sa_token *b, const sa_token *c, double *val)
+{
+	if (a->wid == SA_WID_KISS && b->wid == SA_WID_OF && c->wid == SA_WID_DEATH)
+	{
+		*val = -1.5;
+		return true;
+	}
+	if (a->wid == SA_WID_TO && b->wid == SA_WID_DIE && c->wid == SA_WID_FOR)
+	{
+		*val = 3.0;
+		return true;
+	}
+	return false;
+}
+
+/* The multi-word dampeners "just enough", "kind of", "sort of". */
+static bool
+damp2(const sa_token *a, const sa_token *b)
+{
+	return (a->wid == SA_WID_JUST && b->wid == SA_WID_ENOUGH) ||
+		((a->wid == SA_WID_KIND || a->wid == SA_WID_SORT) && b->wid == SA_WID_OF);
+}
+
+/* VADER.md step 4d at k = 2 (i >= 3): special phrases and dampener pairs. */
+static double
+idioms(const sa_token *t, size_t n, size_t i, double v)
+{
+	double		x;
+
+	if (phrase2(&t[i - 1], &t[i], &x) ||
+		phrase3(&t[i - 2], &t[i - 1], &t[i], &x) ||
+		phrase2(&t[i - 2], &t[i - 1], &x) ||
+		phrase3(&t[i - 3], &t[i - 2], &t[i - 1], &x) ||
+		phrase2(&t[i - 3], &t[i - 2], &x))
+		v = x;
+	if (n - 1 > i && phrase2(&t[i], &t[i + 1], &x))
+		v = x;
+	if (n - 1 > i + 1 && phrase3(&t[i], &t[i + 1], &t[i + 2], &x))
+		v = x;
+	/* No three-word booster exists, so only the pairs can add. */
+	if (damp2(&t[i - 3], &t[i - 2]))
+		v = v + B_DECR;
+	if (damp2(&t[i - 2], &t[i - 1]))
+		v = v + B_DECR;
+	return v;
+}
+
+static double
+token_valence(const sa_token *t, size_t n, size_t i, bool cap_diff)
+{
+	const sa_token *w = &t[i];
+	double		v;
+
+	if (w->flags & (SA_W_BOOST | SA_W_DAMP))
+		return 0.0;
+	if (w->wid == SA_WID_KIND && i + 1 < n && t[i + 1].wid == SA_WID_OF)
+		return 0.0;
+	if (!(w->flags & SA_W_LEX))
+		return 0.0;
+
+	v = w->lexval;
+	/* "no" before a lexicon word only negates it. */
+	if (w->wid == SA_WID_NO && i != n - 1 && (t[i + 1].flags & SA_W_LEX))
+		v = 0.0;
+	if ((i > 0 && t[i - 1].wid == SA_WID_NO) ||
+		(i > 1 && t[i - 2].wid == SA_WID_NO) ||
+		(i > 2 && t[i - 3].wid == SA_WID_NO &&
+		 (t[i - 1].wid == SA_WID_OR || t[i - 1].wid == SA_WID_NOR)))
+		v = w->lexval * N_SCALAR;
+
+	if ((w->flags & SA_T_UPPER) && cap_diff)
+	{
+		if (v > 0)
+			v += C_INCR;
+		else
+			v -= C_INCR;
+	}
+
+	for (size_t k = 0; k < 3; k++)
+	{
+		const sa_token *prev;
+		double		s;
+
+		if (i <= k)
+			break;
+		prev = &t[i - (k + 1)];
+		if (prev->flags & SA_W_LEX)
+			continue;
+		s = scalar_inc_dec(prev, v, cap_diff);
+		if (k == 1 && s != 0)
+			s = s * 0.95;
+		if (k == 2 && s != 0)
+			s = s * 0.9;
+		v = v + s;
+
+		if (k == 0)
+		{
+			if (tok_negated(&t[i - 1]))
+				v = v * N_SCALAR;
+		}
+		else if (k == 1)
+		{
+			if (t[i - 2].wid == SA_WID_NEVER && is_so_this(&t[i - 1]))
+				v = v * 1.25;
+			else if (t[i - 2].wid == SA_WID_WITHOUT && t[i - 1].wid == SA_WID_DOUBT)
+				 /* unchanged */ ;
+			else if (tok_negated(&t[i - 2]))
+				v = v * N_SCALAR;
+		}
+		else
+		{
+			/* The reference's precedence: (never and so|this) or so|this. */
+			if ((t[i - 3].wid == SA_WID_NEVER && is_so_this(&t[i - 2])) ||
+				is_so_this(&t[i - 1]))
+				v = v * 1.25;
+			else if (t[i - 3].wid == SA_WID_WITHOUT &&
+					 (t[i - 2].wid == SA_WID_DOUBT || t[i - 1].wid == SA_WID_DOUBT))
+				 /* unchanged */ ;
+			else if (tok_negated(&t[i - 3]))
+				v = v * N_SCALAR;
+			v = idioms(t, n, i, v);
+		}
+	}
+
+	/* "least" negates, except in "at least" and "very least". */
+	if (i > 1 && !(t[i - 1].flags & SA_W_LEX) && t[i - 1].wid == SA_WID_LEAST)
+	{
+		if (t[i - 2].wid != SA_WID_AT && t[i - 2].wid != SA_WID_VERY)
+			v = v * N_SCALAR;
+	}
+	else if (i > 0 && !(t[i - 1].flags & SA_W_LEX) && t[i - 1].wid == SA_WID_LEAST)
+		v = v * N_SCALAR;
+	return v;
+}
+
+/* ---------- step 5: "but" ---------- */
+
+/*
+ * The reference walks the list and, for each value x it meets, rescales the
+ * FIRST element equal to x (list.index), which differs from rescaling the
+ * element itself when equal values occur.  To do the same in linear-ish
+ * time, the positions already visited are grouped by their current value
+ * (an open-addressing table keyed by the value) and each group is a pairing
+ * heap on position, giving "first position holding x" without a scan.
+ * Position j itself still holds its original value when visited, so the
+ * answer is the group's minimum if the group is not empty, else j.
+ * Zeros are skipped: rescaling a zero leaves a zero.
+ */
+typedef struct but_class
+{
+	double		key;
+	uint32_t	root;			/* heap of positions, NO_POS when empty */
+	uint32_t	used;
+} but_class;
+
+typedef struct but_ctx
+{
+	uint32_t   *child;
+	uint32_t   *sib;
+	but_class  *cls;
+	size_t		mask;
+} but_ctx;
+
+static inline uint32_t
+ph_meld(but_ctx *c, uint32_t a, uint32_t b)
+{
+	uint32_t	t;
+
+	if (a == NO_POS)
+		return b;
+	if (b == NO_POS)
+		return a;
+	if (b < a)
+	{
+		t = a;
+		a = b;
+		b = t;
+	}
+	c->sib[b] = c->child[a];
+	c->child[a] = b;
+	return a;
+}
+
+/* Remove the root of a heap; two-pass pairing of its children. */
+static uint32_t
+ph_pop(but_ctx *c, uint32_t root)
+{
+	uint32_t	x = c->child[root];
+	uint32_t	stack = NO_POS;
+	uint32_t	r = NO_POS;
+
+	c->child[root] = NO_POS;
+	while (x != NO_POS)
+	{
+		uint32_t	a = x,
+					b = c->sib[a],
+					m;
+
+		if (b == NO_POS)
+		{
+			x = NO_POS;
+			c->sib[a] = NO_POS;
+			m = a;
+		}
+		else
+		{
+			x = c->sib[b];
+			c->sib[a] = c->sib[b] = NO_POS;
+			m = ph_meld(c, a, b);
+		}
+		c->sib[m] = stack;
+		stack = m;
+	}
+	while (stack != NO_POS)
+	{
+		uint32_t	next = c->sib[stack];
+
+		c->sib[stack] = NO_POS;
+		r = ph_meld(c, r, stack);
+		stack = next;
+	}
+	return r;
+}
+
+static but_class *
+class_of(but_ctx *c, double key)
+{
+	uint64_t	bits;
+	size_t		i;
+
+	memcpy(&bits, &key, sizeof(bits));
+	bits ^= bits >> 29;
+	bits *= 0xbf58476d1ce4e5b9ULL;
+	bits ^= bits >> 32;
+	i = (size_t) bits & c->mask;
+	for (;;)
+	{
+		but_class  *k = &c->cls[i];
+
+		if (!k->used)
+		{
+			k->used = 1;
+			k->key = key;
+			k->root = NO_POS;
+			return k;
+		}
+		if (k->key == key)
+			return k;
+		i = (i + 1) & c->mask;
+	}
+}
+
+static sa_error
+but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
+{
+	but_ctx		c;
+	size_t		nnz = 0;
+	size_t		cap = 16;
+	size_t		need;
+
+	for (size_t j = 0; j < n; j++)
+		if (val[j] != 0)
+			nnz++;
+	if (nnz == 0)
+		return SA_OK;
+	/* Each visit creates at most two groups; keep the load under 1/2. */
+	while (cap < 4 * nnz)
+		cap *= 2;
+	need = n * 2 * sizeof(uint32_t) + cap * sizeof(but_class) + 16;
+	ws->but.len = 0;
+	if (sa_buf_reserve(&ws->but, need) != 0)
+		return SA_ERR_NOMEM;
+	c.cls = (but_class *) ws->but.data;
+	c.child = (uint32_t *) (c.cls + cap);
+	c.sib = c.child + n;
+	c.mask = cap - 1;
+	memset(c.cls, 0, cap * sizeof(but_class));
+	memset(c.child, 0xFF, n * 2 * sizeof(uint32_t));
+
+	for (size_t j = 0; j < n; j++)
+	{
+		double		x = val[j];
+		but_class  *k;
+		uint32_t	p;
+
+		if (x == 0)
+			continue;
+		k = class_of(&c, x);
+		p = (k->root != NO_POS) ? k->root : (uint32_t) j;
+		if (p == b)
+		{
+			/* the reference leaves the "but" position itself alone */
+			k->root = ph_meld(&c, k->root, (uint32_t) j);
+			continue;
+		}
+		if (p != j)
+		{
+			k->root = ph_pop(&c, p);
+			k->root = ph_meld(&c, k->root, (uint32_t) j);
+		}
+		val[p] = val[p] * (p < b ? 0.5 : 1.5);
+		if (val[p] != 0)
+		{
+			but_class  *dst = class_of(&c, val[p]);
+
+			dst->root = ph_meld(&c, dst->root, p);
+		}
+	}
+	return SA_OK;
+}
+
+/* ---------- step 8: rounding ---------- */
+
+/*
+ * Python's round(x, digits): the decimal nearest to the exact binary value
+ * of x, ties to even, read back as the nearest double.  Scaling and
+ * nearbyint() give the same integer unless the scaled value is very close
+ * to a half (the scaling itself may round there), so only that case takes
+ * the exact route through glibc's printf, which rounds the exact value.
+ */
+static double
+py_round(double x, int digits)
+{
+	double		scale = (digits == 4) ? 1e4 : 1e3;
+	double		y = x * scale;
+	double		frac = fabs(y - trunc(y));
+	char		buf[64];
+
+	if (fabs(y) < 1e9 && fabs(frac - 0.5) > 1e-6)
+		return nearbyint(y) / scale;
+	snprintf(buf, sizeof(buf), "%.*f", digits, x);
+	return strtod(buf, NULL);
+}
+
+/* ---------- steps 6-7: scores ---------- */
+
+static void
+final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *out)
+{
+	double		sum_s = 0.0;
+	double		amp;
+	double		ep,
+				qm = 0.0;
+	double		compound;
+	double		pos_sum = 0.0,
+				neg_sum = 0.0,
+				total;
+	size_t		neu_count = 0;
+
+	if (n == 0)
+	{
+		out->compound = out->pos = out->neu = out->neg = 0.0;
+		out->label = SA_LABEL_NEUTRAL;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		sum_s += val[i];
+
+	ep = (double) (st->n_excl > 4 ? 4 : st->n_excl) * 0.292;
+	if (st->n_quest > 1)
+		qm = (st->n_quest <= 3) ? (double) st->n_quest * 0.18 : 0.96;
+	amp = ep + qm;
+
+	if (sum_s > 0)
+		sum_s += amp;
+	else if (sum_s < 0)
+		sum_s -= amp;
+	compound = sum_s / sqrt(sum_s * sum_s + ALPHA);
+	if (compound < -1.0)
+		compound = -1.0;
+	else if (compound > 1.0)
+		compound = 1.0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		double		v = val[i];
+
+		if (v > 0)
+			pos_sum += v + 1;
+		if (v < 0)
+			neg_sum += v - 1;
+		if (v == 0)
+			neu_count++;
+	}
+	if (pos_sum > fabs(neg_sum))
+		pos_sum += amp;
+	else if (pos_sum < fabs(neg_sum))
+		neg_sum -= amp;
+	total = pos_sum + fabs(neg_sum) + (double) neu_count;
+
+	out->compound = py_round(compound, 4);
+	out->pos = py_round(fabs(pos_sum / total), 3);
+	out->neg = py_round(fabs(neg_sum / total), 3);
+	out->neu = py_round(fabs((double) neu_count / total), 3);
+	if (out->compound >= 0.05)
+		out->label = SA_LABEL_POSITIVE;
+	else if (out->compound <= -0.05)
+		out->label = SA_LABEL_NEGATIVE;
+	else
+		out->label = SA_LABEL_NEUTRAL;
+}
+
+sa_error
+sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
+				   const char *text, size_t len, sa_sentiment *out)
+{
+	scan_state	st = {0, SIZE_MAX, 0, 0};
+	const char *s = text;
+	size_t		slen = len;
+	sa_error	err;
+	sa_token   *toks;
+	double	   *val;
+	size_t		n;
+	bool		cap_diff;
+
+	if (lex == NULL || ws == NULL || out == NULL || (text == NULL && len > 0))
+		return SA_ERR_ARGUMENT;
+	if (len > SA_MAX_INPUT_BYTES)
+		return SA_ERR_TOO_LONG;
+
+	/* Give back what a huge previous text made the buffers grow to. */
+	sa_workspace_trim(ws);
+	ws->ntok = 0;
+	ws->toks.len = 0;
+	ws->lower.len = 0;
+	ws->vals.len = 0;
+
+	/* The emoji map has no ASCII code points: ASCII text skips step 1. */
+	if (!sa_text_is_ascii(text, len))
+	{
+		err = replace_emoji(ws, text, len);
+		if (err != SA_OK)
+			goto fail;
+		s = ws->text.data;
+		slen = ws->text.len;
+	}
+	err = tokenize(lex, ws, &st, s, slen);
+	if (err != SA_OK)
+		goto fail;
+
+	n = ws->ntok;
+	toks = sa_ws_tokens(ws);
+	if (sa_buf_reserve(&ws->vals, n * sizeof(double) + 8) != 0)
+	{
+		err = SA_ERR_NOMEM;
+		goto fail;
+	}
+	val = (double *) ws->vals.data;
+	ws->vals.len = n * sizeof(double);
+
+	/* Caps differential: some, but not all, tokens are upper case. */
+	cap_diff = st.n_upper > 0 && st.n_upper < n;
+	for (size_t i = 0; i < n; i++)
+		val[i] = token_valence(toks, n, i, cap_diff);
+	if (st.but_index != SIZE_MAX)
+	{
+		err = but_rule(ws, val, n, st.but_index);
+		if (err != SA_OK)
+			goto fail;
+	}
+	final_scores(val, n, &st, out);
+	return SA_OK;
+
+fail:
+	ws->ntok = 0;
+	ws->toks.len = 0;
+	return err;
+}

@@ -1,0 +1,70 @@
+/*
+ * workspace_internal.h - the reusable scratch memory behind sa_workspace.
+ *
+ * Buffers grow to the largest text seen and are kept, so scoring a stream
+ * of texts does not allocate once warmed up.  After a text that needed more
+ * than SA_WS_KEEP_BYTES the buffers are released at the start of the next
+ * call, so one huge input does not pin tens of megabytes in a long-lived
+ * worker.
+ *
+ * After a successful sa_sentiment_score() the VADER tokens of that text are
+ * available to other modules (emotion, topics, ...) until the next call:
+ * ws->ntok tokens in ws->toks, each pointing into ws->lower (lower-cased
+ * UTF-8, not NUL-terminated).  Other modules keep their own scratch memory
+ * in ws->ext[] (growable with sa_buf_reserve()), one slot per module as
+ * listed in sa_ws_ext_slot.
+ */
+#ifndef SA_WORKSPACE_INTERNAL_H
+#define SA_WORKSPACE_INTERNAL_H
+
+#include "analyzer.h"
+#include "text_internal.h"
+
+#define SA_WS_KEEP_BYTES ((size_t) 8 * 1024 * 1024)
+
+/* Token flags beyond the lexicon's SA_W_* bits (lexicon_internal.h). */
+#define SA_T_UPPER		0x10	/* Python isupper() of the token */
+#define SA_T_NT			0x20	/* lower-cased token contains "n't" */
+
+typedef struct sa_token
+{
+	uint32_t	off;			/* lower-cased text at ws->lower.data + off */
+	uint32_t	len;
+	double		lexval;			/* valence when flags & SA_W_LEX */
+	uint8_t		flags;			/* SA_W_* | SA_T_* */
+	uint8_t		wid;			/* sa_word_id */
+} sa_token;
+
+typedef enum sa_ws_ext_slot
+{
+	SA_WS_EXT_EMOTION = 0,
+	SA_WS_EXT_TOPICS,
+	SA_WS_EXT_EMBEDDING,
+	SA_WS_EXT_ANALYZE,
+	SA_WS_EXT_SPARE1,
+	SA_WS_EXT_SPARE2,
+	SA_WS_EXT_COUNT
+} sa_ws_ext_slot;
+
+struct sa_workspace
+{
+	sa_buf		text;			/* text after emoji replacement (non-ASCII input) */
+	sa_buf		lower;			/* lower-cased tokens, back to back */
+	sa_buf		scratch;		/* ICU conversions */
+	sa_buf		toks;			/* sa_token[ntok] */
+	sa_buf		vals;			/* double[ntok], the valences */
+	sa_buf		but;			/* but-rule bookkeeping */
+	size_t		ntok;
+	sa_buf		ext[SA_WS_EXT_COUNT];
+};
+
+static inline sa_token *
+sa_ws_tokens(sa_workspace *ws)
+{
+	return (sa_token *) ws->toks.data;
+}
+
+/* Release buffers that grew past SA_WS_KEEP_BYTES (called before each text). */
+extern void sa_workspace_trim(sa_workspace *ws);
+
+#endif							/* SA_WORKSPACE_INTERNAL_H */
