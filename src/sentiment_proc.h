@@ -10,6 +10,15 @@
 
 #include "postgres.h"
 
+#include "analyzer.h"
+
+/*
+ * Largest batch one call may claim.  It bounds the memory a batch holds
+ * (results, topic and embedding arrays: about 1.5 kB a row besides the text)
+ * and the time its locks are held.
+ */
+#define SP_MAX_BATCH_SIZE 10000
+
 /*
  * Process up to batch_size pending rows of one source (InvalidOid: every
  * attached source, in registry order) in the caller's transaction.  The
@@ -17,5 +26,38 @@
  * Returns the number of rows this call completed or failed.
  */
 extern int64 sp_process_batch(Oid source, int batch_size);
+
+/*
+ * The analyser objects of this backend, built on first use and kept for the
+ * life of the process (analyze.c).  Raises an error when they cannot be
+ * built.  topics is NULL while no topic dictionary is loaded (hashtags only).
+ */
+typedef struct SpAnalyzer
+{
+	sa_lexicon *lexicon;
+	sa_workspace *workspace;
+	const sa_topics *topics;
+} SpAnalyzer;
+
+extern SpAnalyzer *sp_analyzer(void);
+
+/* Raise the error matching an analyser failure that is not the row's fault. */
+extern void sp_analyzer_error(sa_error err, const char *what);
+
+/* ---- background workers (worker.c) ---- */
+
+/* From _PG_init: worker settings; shared memory and launcher when preloaded. */
+extern void sp_worker_init(void);
+
+/* Wake an idle worker of this database when the current transaction commits. */
+extern void sp_wakeup_at_commit(void);
+
+/*
+ * Start-up recovery: return rows left committed as 'processing' by a claimant
+ * that is gone (or whose lease expired) to 'pending'; source InvalidOid means
+ * every attached source.  Runs in the caller's transaction with a snapshot.
+ * Returns the number of rows returned.  The two-phase claim API extends it.
+ */
+extern int64 sp_reset_orphaned_claims(Oid source);
 
 #endif							/* SENTIMENT_PROC_H */

@@ -1,0 +1,69 @@
+# sentiment_proc: PGXS build of the server extension.
+#
+#   make                  build the analyser library, then the module
+#   make install          install module and SQL scripts (as root or sudo)
+#   make installcheck     regression, isolation and TAP suites, each on its own
+#                         temporary instance preloaded with test/sentiment_proc.conf
+#   make installcheck-regress | installcheck-isolation | installcheck-tap
+#
+# The install script is built by concatenating sql/objects/*.sql in name
+# order, so each part of the extension owns its own numbered file.
+
+EXTENSION  = sentiment_proc
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = $(EXTENSION)
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+PGFILEDESC = "sentiment_proc - in-database sentiment processing"
+
+ANALYZER_DIR = src/analyzer
+ANALYZER_LIB = $(ANALYZER_DIR)/libsaanalyzer.a
+ICU_LIBS    := $(shell pkg-config --libs icu-uc 2>/dev/null || echo -licuuc -licudata)
+
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/$(ANALYZER_DIR)
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
+
+EXT_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built     = $(EXT_SCRIPT)
+DATA           = $(filter-out $(EXT_SCRIPT),$(wildcard sql/$(EXTENSION)--*--*.sql))
+SQL_OBJECTS    = $(sort $(wildcard sql/objects/*.sql))
+
+# Each suite runs on its own temporary instance (initdb refuses root: run
+# these as an unprivileged user, see scripts/test-server.sh).
+TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
+REGRESS        = $(basename $(notdir $(sort $(wildcard test/sql/*.sql))))
+REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
+ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --temp-instance=test/tmp_check_iso $(TEST_CONF)
+TAP_TESTS      = 1
+PROVE_TESTS    = $(sort $(wildcard test/t/*.pl))
+EXTRA_CLEAN    = test/tmp_check_regress test/tmp_check_iso test/output_iso test/results \
+                 test/regression.diffs test/regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXT_SCRIPT): $(SQL_OBJECTS) $(EXTENSION).control
+	cat $(SQL_OBJECTS) > $@
+
+# The analyser is its own project with its own Makefile; always ask it
+# whether it is up to date, and relink the module when it changed.
+.PHONY: analyzer
+analyzer:
+	$(MAKE) -C $(ANALYZER_DIR) lib
+
+$(ANALYZER_LIB): analyzer
+$(OBJS): $(srcdir)/src/sentiment_proc.h $(ANALYZER_DIR)/analyzer.h | analyzer
+$(shlib): $(ANALYZER_LIB)
+
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap
+installcheck-regress: submake $(REGRESS_PREP)
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+installcheck-isolation: submake
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+installcheck-tap:
+	$(prove_installcheck)

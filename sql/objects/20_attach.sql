@@ -1,0 +1,437 @@
+-- sentiment_attach / sentiment_detach: make a table processable, or stop.
+--
+-- The work is done by sentiment_attach_internal, which pins its search_path.
+-- The public entry points are thin SQL wrappers without a pinned path, only
+-- so that the caller's own search_path resolves the table name they pass;
+-- every name inside the wrappers is qualified.
+
+-- Is an existing column of a usable type?  kind: 'string', 'number',
+-- 'integer', 'timestamp'.
+CREATE FUNCTION @extschema@.sentiment_column_type_ok(p_type oid, p_kind text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE p_kind
+		WHEN 'string' THEN p_type IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+		WHEN 'integer' THEN p_type IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+		WHEN 'number' THEN p_type IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+									  'float4'::regtype, 'float8'::regtype, 'numeric'::regtype)
+		WHEN 'timestamp' THEN p_type IN ('timestamptz'::regtype, 'timestamp'::regtype)
+		ELSE false
+	END
+$$;
+
+-- Attaching is allowed to whoever may execute sentiment_attach(text, ...),
+-- the one privilege a DBA grants; it also needs ownership of the table.
+CREATE FUNCTION @extschema@.sentiment_check_attach_privilege()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $body$
+BEGIN
+	IF NOT has_function_privilege('@extschema@.sentiment_attach(text, name, name, name, name)', 'EXECUTE') THEN
+		RAISE EXCEPTION 'permission denied for function sentiment_attach'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'A superuser or the extension owner can GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name).';
+	END IF;
+END
+$body$;
+
+CREATE FUNCTION @extschema@.sentiment_attach_internal(
+	p_relid regclass,
+	p_name text,
+	p_default_schema name,
+	p_id_column name,
+	p_text_column name,
+	p_topics_table name,
+	p_embeddings_table name)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $body$
+DECLARE
+	v_rel		regclass := p_relid;
+	v_schema	name;
+	v_table		name;
+	v_parts		text[];
+	v_relkind	"char";
+	v_col		record;
+	v_type		oid;
+	v_adds		text[] := '{}';
+	v_had_status boolean := true;
+	v_had_label boolean := true;
+	v_topics	regclass;
+	v_embed		regclass;
+	v_other		regclass;
+	v_idx		name;
+	-- Status and result columns every source carries: name, type, clause
+	-- used when adding it, kind for checking an existing one.  Constant
+	-- defaults only: adding them is a catalogue change, never a rewrite.
+	c_columns CONSTANT text[][] := ARRAY[
+		['sentiment_label',			'text',				'',						'string'],
+		['sentiment_score',			'double precision',	'',						'number'],
+		['emotion_label',			'text',				'',						'string'],
+		['emotion_score',			'double precision',	'',						'number'],
+		['influence_weight',		'double precision',	'',						'number'],
+		['author_followers',		'bigint',			'',						'integer'],
+		['likes',					'bigint',			'',						'integer'],
+		['shares',					'bigint',			'',						'integer'],
+		['replies',					'bigint',			'',						'integer'],
+		['processing_status',		'text',				' NOT NULL DEFAULT ''pending''', 'string'],
+		['processing_started_at',	'timestamptz',		'',						'timestamp'],
+		['processing_completed_at', 'timestamptz',		'',						'timestamp'],
+		['processing_error',		'text',				'',						'string'],
+		['processing_attempts',		'integer',			' NOT NULL DEFAULT 0',	'integer'],
+		['version',					'integer',			' NOT NULL DEFAULT 0',	'integer']];
+BEGIN
+	-- The public entry points carry the privilege; this helper is callable
+	-- by all only because the wrappers run as the caller.
+	PERFORM @extschema@.sentiment_check_attach_privilege();
+
+	IF p_id_column IS NULL OR p_text_column IS NULL
+		OR p_topics_table IS NULL OR p_embeddings_table IS NULL THEN
+		RAISE EXCEPTION 'column and side table names must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Leave them out to use the defaults entry_id, text, mention_topics and sentiment_embeddings.';
+	END IF;
+
+	IF v_rel IS NULL THEN
+		-- No such table: create the canonical one under the given name.
+		IF p_name IS NULL OR btrim(p_name) = '' THEN
+			RAISE EXCEPTION 'source table must not be null or empty'
+				USING ERRCODE = 'null_value_not_allowed',
+					  HINT = 'Pass a table name, for example sentiment_attach(''sentiment_data'').';
+		END IF;
+		v_parts := parse_ident(p_name);
+		IF cardinality(v_parts) = 1 THEN
+			v_schema := p_default_schema;
+			v_table := v_parts[1];
+		ELSIF cardinality(v_parts) = 2 THEN
+			v_schema := v_parts[1];
+			v_table := v_parts[2];
+		ELSE
+			RAISE EXCEPTION 'improper table name "%"', p_name
+				USING ERRCODE = 'invalid_name',
+					  HINT = 'Use table or schema.table.';
+		END IF;
+		IF v_schema IS NULL THEN
+			RAISE EXCEPTION 'no schema has been selected to create table "%" in', v_table
+				USING ERRCODE = 'invalid_schema_name',
+					  HINT = 'Qualify the name, for example sentiment_attach(''myschema.sentiment_data'').';
+		END IF;
+		IF to_regnamespace(quote_ident(v_schema)) IS NULL THEN
+			RAISE EXCEPTION 'schema "%" does not exist', v_schema
+				USING ERRCODE = 'invalid_schema_name',
+					  HINT = 'Create the schema first or attach a table in an existing schema.';
+		END IF;
+		EXECUTE format(
+			'CREATE TABLE %I.%I ('
+			'%I bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, '
+			'%I text, '
+			'created_at timestamptz NOT NULL DEFAULT pg_catalog.now())',
+			v_schema, v_table, p_id_column, p_text_column);
+		v_rel := format('%I.%I', v_schema, v_table)::regclass;
+	END IF;
+
+	SELECT c.relkind, n.nspname, c.relname INTO v_relkind, v_schema, v_table
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = v_rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', v_rel::oid
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'Pass the name of an existing table, or a new name to create one.';
+	END IF;
+	IF v_relkind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', v_rel
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'Only ordinary and partitioned tables can be attached.';
+	END IF;
+
+	-- Serialise attaches of one table without blocking its readers and
+	-- writers; the ALTER below takes its stronger lock only when needed.
+	EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', v_rel);
+
+	-- The key: an integer column with a single-column unique index.
+	SELECT a.atttypid INTO v_type
+	  FROM pg_attribute a
+	 WHERE a.attrelid = v_rel AND a.attname = p_id_column AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % has no column "%"', v_rel, p_id_column
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name the key column with sentiment_attach(..., id_column => ''...'').';
+	END IF;
+	IF NOT @extschema@.sentiment_column_type_ok(v_type, 'integer') THEN
+		RAISE EXCEPTION 'key column "%" of % has type %, not an integer type', p_id_column, v_rel, v_type::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = 'The key column must be smallint, integer or bigint.';
+	END IF;
+	PERFORM 1
+	  FROM pg_index i
+	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+	 WHERE i.indrelid = v_rel AND i.indisunique AND i.indnkeyatts = 1
+	   AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = p_id_column;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'key column "%" of % is not unique', p_id_column, v_rel
+			USING ERRCODE = 'invalid_table_definition',
+				  HINT = 'Add a primary key or a unique constraint on that column first.';
+	END IF;
+
+	SELECT a.atttypid INTO v_type
+	  FROM pg_attribute a
+	 WHERE a.attrelid = v_rel AND a.attname = p_text_column AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % has no column "%"', v_rel, p_text_column
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name the text column with sentiment_attach(..., text_column => ''...'').';
+	END IF;
+	IF NOT @extschema@.sentiment_column_type_ok(v_type, 'string') THEN
+		RAISE EXCEPTION 'text column "%" of % has type %, not a string type', p_text_column, v_rel, v_type::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = 'The text column must be text, varchar or char.';
+	END IF;
+
+	-- Status and result columns: check the existing ones, add the others in
+	-- one ALTER TABLE.
+	FOR i IN 1 .. array_length(c_columns, 1) LOOP
+		SELECT a.atttypid INTO v_type
+		  FROM pg_attribute a
+		 WHERE a.attrelid = v_rel AND a.attname = c_columns[i][1] AND a.attnum > 0 AND NOT a.attisdropped;
+		IF FOUND THEN
+			IF NOT @extschema@.sentiment_column_type_ok(v_type, c_columns[i][4]) THEN
+				RAISE EXCEPTION 'column "%" of % has type %, which sentiment_proc cannot use',
+					c_columns[i][1], v_rel, v_type::regtype
+					USING ERRCODE = 'datatype_mismatch',
+						  HINT = format('Change it to %s, or rename it so that it can be added.', c_columns[i][2]);
+			END IF;
+		ELSE
+			v_adds := v_adds || format('ADD COLUMN %I %s%s', c_columns[i][1], c_columns[i][2], c_columns[i][3]);
+			IF c_columns[i][1] = 'processing_status' THEN
+				v_had_status := false;
+			ELSIF c_columns[i][1] = 'sentiment_label' THEN
+				v_had_label := false;
+			END IF;
+		END IF;
+	END LOOP;
+
+	IF cardinality(v_adds) > 0 THEN
+		IF NOT v_had_status THEN
+			-- NOT VALID: every existing row gets the constant default, so a
+			-- validating scan would only hold the lock longer.
+			v_adds := v_adds || format(
+				'ADD CONSTRAINT %I CHECK (processing_status IN (''pending'', ''processing'', ''completed'', ''failed'')) NOT VALID',
+				left(v_table, 40) || '_processing_status_check');
+		END IF;
+		EXECUTE format('ALTER TABLE %s %s', v_rel, array_to_string(v_adds, ', '));
+	END IF;
+
+	-- The seed's migration rule: rows that already carry results are done,
+	-- the rest wait.  Only rows that need it are touched.
+	IF NOT v_had_status AND v_had_label THEN
+		EXECUTE format('UPDATE %s SET processing_status = ''completed'' WHERE sentiment_label IS NOT NULL', v_rel);
+	ELSIF v_had_status THEN
+		-- An adopted status column may allow NULL: such rows would never be
+		-- claimed, so give them a state by the same rule.
+		EXECUTE format(
+			'UPDATE %s SET processing_status = CASE WHEN sentiment_label IS NOT NULL '
+			'THEN ''completed'' ELSE ''pending'' END WHERE processing_status IS NULL', v_rel);
+		PERFORM 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+		 WHERE d.adrelid = v_rel AND a.attname = 'processing_status';
+		IF NOT FOUND THEN
+			EXECUTE format('ALTER TABLE %s ALTER COLUMN processing_status SET DEFAULT ''pending''', v_rel);
+		END IF;
+	END IF;
+
+	-- The claim index: pending rows in claim order, and nothing else, so it
+	-- stays small however large the table grows.
+	PERFORM 1
+	  FROM pg_index i
+	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+	 WHERE i.indrelid = v_rel AND a.attname = p_id_column
+	   AND pg_get_expr(i.indpred, i.indrelid) IN ('(processing_status = ''pending''::text)',
+												  '((processing_status)::text = ''pending''::text)');
+	IF NOT FOUND THEN
+		v_idx := left(v_table, 40) || '_sentiment_claim_idx';
+		EXECUTE format('CREATE INDEX %I ON %s (%I) WHERE processing_status = ''pending''',
+					   v_idx, v_rel, p_id_column);
+	END IF;
+
+	-- Side tables, in the source's schema.
+	v_topics := to_regclass(format('%I.%I', v_schema, p_topics_table));
+	IF v_topics IS NULL THEN
+		EXECUTE format(
+			'CREATE TABLE %I.%I ('
+			'mention_id bigint NOT NULL REFERENCES %s (%I) ON DELETE CASCADE, '
+			'topic_key text NOT NULL, '
+			'weight real, '
+			'sentiment real, '
+			'PRIMARY KEY (mention_id, topic_key))',
+			v_schema, p_topics_table, v_rel, p_id_column);
+		v_topics := format('%I.%I', v_schema, p_topics_table)::regclass;
+	ELSE
+		PERFORM @extschema@.sentiment_adopt_side_table(v_topics, v_rel, 'topics_table',
+			ARRAY['mention_id', 'topic_key'], ARRAY['weight real', 'sentiment real']);
+	END IF;
+
+	v_embed := to_regclass(format('%I.%I', v_schema, p_embeddings_table));
+	IF v_embed IS NULL THEN
+		EXECUTE format(
+			'CREATE TABLE %I.%I ('
+			'entry_id bigint PRIMARY KEY REFERENCES %s (%I) ON DELETE CASCADE, '
+			'embedding real[] NOT NULL)',
+			v_schema, p_embeddings_table, v_rel, p_id_column);
+		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
+	ELSE
+		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
+			ARRAY['entry_id'], ARRAY['embedding real[]']);
+	END IF;
+
+	IF v_topics = v_embed THEN
+		RAISE EXCEPTION 'topics and embeddings need two different tables'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass different names for topics_table and embeddings_table.';
+	END IF;
+
+	INSERT INTO @extschema@.sentiment_sources AS s
+		(source_table, id_column, text_column, topics_table, embeddings_table)
+	VALUES (v_rel, p_id_column, p_text_column, v_topics, v_embed)
+	ON CONFLICT (source_table) DO UPDATE
+		SET id_column = excluded.id_column,
+			text_column = excluded.text_column,
+			topics_table = excluded.topics_table,
+			embeddings_table = excluded.embeddings_table;
+
+	RETURN v_rel;
+END
+$body$;
+
+-- Adopt an existing side table: it must not serve another source, must have
+-- the key columns; optional columns are added, and the unique index the
+-- batch upserts rely on is created when missing.
+CREATE FUNCTION @extschema@.sentiment_adopt_side_table(
+	p_side regclass, p_source regclass, p_role text, p_keys text[], p_optional text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $body$
+DECLARE
+	v_other regclass;
+	v_def	text;
+	v_adds	text[] := '{}';
+	v_key	text;
+BEGIN
+	PERFORM @extschema@.sentiment_check_attach_privilege();
+
+	SELECT s.source_table INTO v_other
+	  FROM @extschema@.sentiment_sources s
+	 WHERE s.source_table <> p_source
+	   AND (s.topics_table = p_side OR s.embeddings_table = p_side OR s.source_table = p_side)
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'table % already serves attached table %', p_side, v_other
+			USING ERRCODE = 'duplicate_object',
+				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'').', p_role);
+	END IF;
+	IF p_side = p_source THEN
+		RAISE EXCEPTION 'table % cannot be its own side table', p_side
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'').', p_role);
+	END IF;
+
+	FOREACH v_key IN ARRAY p_keys LOOP
+		PERFORM 1 FROM pg_attribute a
+		 WHERE a.attrelid = p_side AND a.attname = v_key AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'existing table % has no column "%"', p_side, v_key
+				USING ERRCODE = 'undefined_column',
+					  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'') to create a new one.', p_role);
+		END IF;
+	END LOOP;
+
+	FOREACH v_def IN ARRAY p_optional LOOP
+		PERFORM 1 FROM pg_attribute a
+		 WHERE a.attrelid = p_side AND a.attname = split_part(v_def, ' ', 1)
+		   AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			v_adds := v_adds || format('ADD COLUMN %I %s', split_part(v_def, ' ', 1),
+									   substr(v_def, strpos(v_def, ' ') + 1));
+		END IF;
+	END LOOP;
+	IF cardinality(v_adds) > 0 THEN
+		EXECUTE format('ALTER TABLE %s %s', p_side, array_to_string(v_adds, ', '));
+	END IF;
+
+	-- A unique index on exactly the key columns (any order) for ON CONFLICT.
+	PERFORM 1 FROM pg_index i
+	 WHERE i.indrelid = p_side AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+	   AND i.indnkeyatts = cardinality(p_keys)
+	   AND (SELECT array_agg(a.attname::text ORDER BY a.attname)
+			  FROM pg_attribute a
+			 WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))
+		   = (SELECT array_agg(k ORDER BY k) FROM unnest(p_keys) k);
+	IF NOT FOUND THEN
+		EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', p_side,
+					   (SELECT string_agg(quote_ident(k), ', ') FROM unnest(p_keys) k));
+	END IF;
+END
+$body$;
+
+CREATE FUNCTION @extschema@.sentiment_attach(
+	source text,
+	id_column name DEFAULT 'entry_id',
+	text_column name DEFAULT 'text',
+	topics_table name DEFAULT 'mention_topics',
+	embeddings_table name DEFAULT 'sentiment_embeddings')
+RETURNS regclass
+LANGUAGE sql VOLATILE
+AS $$
+	SELECT @extschema@.sentiment_attach_internal(
+		pg_catalog.to_regclass(source), source, pg_catalog.current_schema(),
+		id_column, text_column, topics_table, embeddings_table)
+$$;
+
+CREATE FUNCTION @extschema@.sentiment_attach(
+	source regclass,
+	id_column name DEFAULT 'entry_id',
+	text_column name DEFAULT 'text',
+	topics_table name DEFAULT 'mention_topics',
+	embeddings_table name DEFAULT 'sentiment_embeddings')
+RETURNS regclass
+LANGUAGE sql VOLATILE
+AS $$
+	SELECT @extschema@.sentiment_attach_internal(
+		source, NULL, NULL, id_column, text_column, topics_table, embeddings_table)
+$$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name) IS
+	'Create or adopt a mentions table for processing (idempotent)';
+COMMENT ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name) IS
+	'Adopt an existing mentions table for processing (idempotent)';
+
+-- Stop processing a table.  Its rows, result columns and side tables stay.
+CREATE FUNCTION @extschema@.sentiment_detach(source regclass)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $body$
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source table must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an attached table, see the sentiment_sources table.';
+	END IF;
+	DELETE FROM @extschema@.sentiment_sources s WHERE s.source_table = source;
+	IF NOT FOUND THEN
+		RAISE NOTICE 'table % is not attached, nothing to do', source;
+		RETURN false;
+	END IF;
+	RETURN true;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass) IS
+	'Stop processing a table; its data, result columns and side tables are kept';
+
+REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass) FROM PUBLIC;

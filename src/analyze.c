@@ -1,0 +1,154 @@
+/*
+ * analyze.c - the analyser inside a backend, and the SQL functions that call
+ * it directly: sentiment_analyze(text) and sentiment_scores(text).
+ *
+ * The lexicon and workspace are built once per backend, on first use, by
+ * the analyser library (plain malloc, outside any memory context): they live
+ * as long as the process and are never rebuilt per call.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "sentiment_proc.h"
+
+PG_FUNCTION_INFO_V1(sentiment_analyze);
+PG_FUNCTION_INFO_V1(sentiment_scores);
+
+static SpAnalyzer analyzer;
+static bool analyzer_ready = false;
+
+void
+sp_analyzer_error(sa_error err, const char *what)
+{
+	if (err == SA_ERR_NOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory in the sentiment analyser while %s", what)));
+	if (err == SA_ERR_TOO_LONG)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text is too long to analyse"),
+				 errdetail("The limit is %zu bytes.", (size_t) SA_MAX_INPUT_BYTES),
+				 errhint("Analyse a shorter excerpt of the text.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("sentiment analyser failed while %s: %s", what, sa_strerror(err))));
+}
+
+SpAnalyzer *
+sp_analyzer(void)
+{
+	sa_error	err;
+
+	if (analyzer_ready)
+		return &analyzer;
+
+	/* Build both before publishing, so a failure leaves nothing half-made. */
+	if (analyzer.lexicon == NULL)
+	{
+		err = sa_lexicon_create(&analyzer.lexicon);
+		if (err != SA_OK)
+		{
+			analyzer.lexicon = NULL;
+			sp_analyzer_error(err, "loading the lexicon");
+		}
+	}
+	if (analyzer.workspace == NULL)
+	{
+		err = sa_workspace_create(&analyzer.workspace);
+		if (err != SA_OK)
+		{
+			analyzer.workspace = NULL;
+			sp_analyzer_error(err, "creating a workspace");
+		}
+	}
+	analyzer.topics = NULL;
+	analyzer_ready = true;
+	return &analyzer;
+}
+
+static ArrayType *
+float4_array(const float *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	ArrayType  *result;
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Float4GetDatum(values[i]);
+	result = construct_array(elems, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+	pfree(elems);
+	return result;
+}
+
+Datum
+sentiment_analyze(PG_FUNCTION_ARGS)
+{
+	text	   *input = PG_GETARG_TEXT_PP(0);
+	SpAnalyzer *an = sp_analyzer();
+	sa_analysis *res = palloc(sizeof(sa_analysis));
+	sa_error	err;
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {false};
+	Datum	   *topics;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	err = sa_analyze(an->lexicon, an->topics, an->workspace,
+					 VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), res);
+	if (err != SA_OK)
+		sp_analyzer_error(err, "analysing the text");
+
+	values[0] = CStringGetTextDatum(sa_label_name(res->sentiment.label));
+	values[1] = Float8GetDatum(res->sentiment.compound);
+	values[2] = Float8GetDatum(res->sentiment.pos);
+	values[3] = Float8GetDatum(res->sentiment.neu);
+	values[4] = Float8GetDatum(res->sentiment.neg);
+	values[5] = CStringGetTextDatum(sa_emotion_name(res->emotion));
+	values[6] = Float8GetDatum(res->emotion_score);
+
+	topics = palloc(sizeof(Datum) * (res->n_topics + 1));
+	for (size_t i = 0; i < res->n_topics; i++)
+		topics[i] = PointerGetDatum(cstring_to_text_with_len(res->topics[i].key,
+															 (int) res->topics[i].key_len));
+	values[7] = PointerGetDatum(construct_array(topics, (int) res->n_topics, TEXTOID,
+												-1, false, TYPALIGN_INT));
+	values[8] = PointerGetDatum(float4_array(res->embedding, SA_EMBEDDING_DIMS));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+sentiment_scores(PG_FUNCTION_ARGS)
+{
+	text	   *input = PG_GETARG_TEXT_PP(0);
+	SpAnalyzer *an = sp_analyzer();
+	sa_sentiment res;
+	sa_error	err;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	err = sa_sentiment_score(an->lexicon, an->workspace,
+							 VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), &res);
+	if (err != SA_OK)
+		sp_analyzer_error(err, "scoring the text");
+
+	values[0] = Float8GetDatum(res.compound);
+	values[1] = Float8GetDatum(res.pos);
+	values[2] = Float8GetDatum(res.neu);
+	values[3] = Float8GetDatum(res.neg);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

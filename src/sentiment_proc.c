@@ -1,0 +1,28 @@
+/*
+ * sentiment_proc.c - module entry point.
+ *
+ * The SQL-callable functions need nothing at load time: the analyser is
+ * built lazily by the first backend call that needs it (analyze.c), so the
+ * module also works when loaded on demand rather than preloaded.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "sentiment_proc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	/*
+	 * Define settings and register workers above this line: reserving the
+	 * prefix removes placeholders and warns about any sentiment_proc.*
+	 * setting not defined by then.
+	 */
+	MarkGUCPrefixReserved("sentiment_proc");
+}
