@@ -99,6 +99,8 @@ sa_workspace_destroy(sa_workspace *ws)
 	free_all(ws);
 	for (int i = 0; i < SA_WS_EXT_COUNT; i++)
 		sa_buf_free(&ws->ext[i]);
+	if (ws->analysis != NULL && ws->analysis_free != NULL)
+		ws->analysis_free(ws->analysis);
 	free(ws);
 }
 
@@ -192,7 +194,7 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 	size_t		off;
 	uint32_t	hash = SA_HASH_INIT;
 	uint8_t		flags = 0;
-	sa_token   *tok;
+	sa_vtoken   *tok;
 	const sa_lexentry *e;
 	const char *low;
 	bool		ascii = true;
@@ -266,10 +268,10 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 			break;
 		}
 
-	if (sa_buf_reserve(&ws->toks, sizeof(sa_token)) != 0)
+	if (sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
 		return SA_ERR_NOMEM;
-	tok = (sa_token *) (ws->toks.data + ws->toks.len);
-	ws->toks.len += sizeof(sa_token);
+	tok = (sa_vtoken *) (ws->toks.data + ws->toks.len);
+	ws->toks.len += sizeof(sa_vtoken);
 	tok->off = (uint32_t) off;
 	tok->len = (uint32_t) tl;
 	tok->lexval = 0.0;
@@ -342,20 +344,20 @@ tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 /* ---------- step 3: valences ---------- */
 
 static inline bool
-tok_negated(const sa_token *t)
+tok_negated(const sa_vtoken *t)
 {
 	return (t->flags & (SA_W_NEG | SA_T_NT)) != 0;
 }
 
 static inline bool
-is_so_this(const sa_token *t)
+is_so_this(const sa_vtoken *t)
 {
 	return t->wid == SA_WID_SO || t->wid == SA_WID_THIS;
 }
 
 /* Booster/dampener contribution of word w to a valence v. */
 static double
-scalar_inc_dec(const sa_token *w, double v, bool cap_diff)
+scalar_inc_dec(const sa_vtoken *w, double v, bool cap_diff)
 {
 	double		s = 0.0;
 
@@ -377,7 +379,7 @@ scalar_inc_dec(const sa_token *w, double v, bool cap_diff)
 
 /* Special phrases (VADER.md): value of the pair/triple, or false. */
 static bool
-phrase2(const sa_token *a, const sa_token *b, double *val)
+phrase2(const sa_vtoken *a, const sa_vtoken *b, double *val)
 {
 	switch (a->wid)
 	{
@@ -430,7 +432,7 @@ phrase2(const sa_token *a, const sa_token *b, double *val)
 }
 
 static bool
-phrase3(const sa_token *a, const sa_token *b, const sa_token *c, double *val)
+phrase3(const sa_vtoken *a, const sa_vtoken *b, const sa_vtoken *c, double *val)
 {
 	if (a->wid == SA_WID_KISS && b->wid == SA_WID_OF && c->wid == SA_WID_DEATH)
 	{
@@ -447,7 +449,7 @@ phrase3(const sa_token *a, const sa_token *b, const sa_token *c, double *val)
 
 /* The multi-word dampeners "just enough", "kind of", "sort of". */
 static bool
-damp2(const sa_token *a, const sa_token *b)
+damp2(const sa_vtoken *a, const sa_vtoken *b)
 {
 	return (a->wid == SA_WID_JUST && b->wid == SA_WID_ENOUGH) ||
 		((a->wid == SA_WID_KIND || a->wid == SA_WID_SORT) && b->wid == SA_WID_OF);
@@ -455,7 +457,7 @@ damp2(const sa_token *a, const sa_token *b)
 
 /* VADER.md step 4d at k = 2 (i >= 3): special phrases and dampener pairs. */
 static double
-idioms(const sa_token *t, size_t n, size_t i, double v)
+idioms(const sa_vtoken *t, size_t n, size_t i, double v)
 {
 	double		x;
 
@@ -478,9 +480,9 @@ idioms(const sa_token *t, size_t n, size_t i, double v)
 }
 
 static double
-token_valence(const sa_token *t, size_t n, size_t i, bool cap_diff)
+token_valence(const sa_vtoken *t, size_t n, size_t i, bool cap_diff)
 {
-	const sa_token *w = &t[i];
+	const sa_vtoken *w = &t[i];
 	double		v;
 
 	if (w->flags & (SA_W_BOOST | SA_W_DAMP))
@@ -510,7 +512,7 @@ token_valence(const sa_token *t, size_t n, size_t i, bool cap_diff)
 
 	for (size_t k = 0; k < 3; k++)
 	{
-		const sa_token *prev;
+		const sa_vtoken *prev;
 		double		s;
 
 		if (i <= k)
@@ -840,7 +842,7 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 	const char *s = text;
 	size_t		slen = len;
 	sa_error	err;
-	sa_token   *toks;
+	sa_vtoken   *toks;
 	double	   *val;
 	size_t		n;
 	bool		cap_diff;

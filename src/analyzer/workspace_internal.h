@@ -8,11 +8,19 @@
  * worker.
  *
  * After a successful sa_sentiment_score() the VADER tokens of that text are
- * available to other modules (emotion, topics, ...) until the next call:
- * ws->ntok tokens in ws->toks, each pointing into ws->lower (lower-cased
- * UTF-8, not NUL-terminated).  Other modules keep their own scratch memory
- * in ws->ext[] (growable with sa_buf_reserve()), one slot per module as
- * listed in sa_ws_ext_slot.
+ * available to other modules until the next call: ws->ntok sa_vtoken in
+ * ws->toks, each pointing into ws->lower (lower-cased UTF-8, not
+ * NUL-terminated).  Other modules keep their own scratch memory either in
+ * ws->ext[] (growable with sa_buf_reserve(), one slot per module as listed
+ * in sa_ws_ext_slot) or behind ws->analysis: a module-owned object created
+ * on first use and released by sa_workspace_destroy() through
+ * ws->analysis_free (so this file needs no knowledge of its type):
+ *
+ *   if (ws->analysis == NULL) {
+ *       ... create sc ...;
+ *       ws->analysis = sc;
+ *       ws->analysis_free = my_destroy;   // void my_destroy(void *)
+ *   }
  */
 #ifndef SA_WORKSPACE_INTERNAL_H
 #define SA_WORKSPACE_INTERNAL_H
@@ -26,14 +34,14 @@
 #define SA_T_UPPER		0x10	/* Python isupper() of the token */
 #define SA_T_NT			0x20	/* lower-cased token contains "n't" */
 
-typedef struct sa_token
+typedef struct sa_vtoken
 {
 	uint32_t	off;			/* lower-cased text at ws->lower.data + off */
 	uint32_t	len;
 	double		lexval;			/* valence when flags & SA_W_LEX */
 	uint8_t		flags;			/* SA_W_* | SA_T_* */
 	uint8_t		wid;			/* sa_word_id */
-} sa_token;
+} sa_vtoken;
 
 typedef enum sa_ws_ext_slot
 {
@@ -51,17 +59,19 @@ struct sa_workspace
 	sa_buf		text;			/* text after emoji replacement (non-ASCII input) */
 	sa_buf		lower;			/* lower-cased tokens, back to back */
 	sa_buf		scratch;		/* ICU conversions */
-	sa_buf		toks;			/* sa_token[ntok] */
+	sa_buf		toks;			/* sa_vtoken[ntok] */
 	sa_buf		vals;			/* double[ntok], the valences */
 	sa_buf		but;			/* but-rule bookkeeping */
 	size_t		ntok;
 	sa_buf		ext[SA_WS_EXT_COUNT];
+	void	   *analysis;		/* owned by sa_analyze()'s modules */
+	void		(*analysis_free) (void *analysis);
 };
 
-static inline sa_token *
+static inline sa_vtoken *
 sa_ws_tokens(sa_workspace *ws)
 {
-	return (sa_token *) ws->toks.data;
+	return (sa_vtoken *) ws->toks.data;
 }
 
 /* Release buffers that grew past SA_WS_KEEP_BYTES (called before each text). */
