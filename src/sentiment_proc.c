@@ -19,6 +19,9 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	/* background workers: settings; shared memory and launcher if preloaded */
+	sp_worker_init();
+
 	/*
 	 * Define settings and register workers above this line: reserving the
 	 * prefix removes placeholders and warns about any sentiment_proc.*

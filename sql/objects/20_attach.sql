@@ -292,6 +292,18 @@ BEGIN
 				  HINT = 'Pass different names for topics_table and embeddings_table.';
 	END IF;
 
+	-- Background workers (src/worker.c): wake one when new or re-queued rows
+	-- commit.  A statement trigger arms the wake-up; nothing runs per row.
+	-- ENABLE ALWAYS: rows applied by logical replication wake workers too.
+	EXECUTE format(
+		'CREATE OR REPLACE TRIGGER sentiment_wakeup '
+		'AFTER INSERT OR UPDATE OF %I, processing_status ON %s '
+		'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sentiment_wakeup_trigger()',
+		p_text_column, v_rel);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel);
+	-- adopted pending rows need no insert to be noticed
+	PERFORM @extschema@.sentiment_wake_workers();
+
 	INSERT INTO @extschema@.sentiment_sources AS s
 		(source_table, id_column, text_column, topics_table, embeddings_table)
 	VALUES (v_rel, p_id_column, p_text_column, v_topics, v_embed)
@@ -425,6 +437,8 @@ BEGIN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;
+	-- the workers' wake-up trigger (src/worker.c) goes with the registration
+	EXECUTE format('DROP TRIGGER IF EXISTS sentiment_wakeup ON %s', source);
 	RETURN true;
 END
 $body$;
