@@ -1,0 +1,146 @@
+/*
+ * analysis_internal.h - shared internals of emotion, topics, embedding and
+ * sa_analyze() (not part of the public API).
+ *
+ * One tokenisation pass (tokenize.c) feeds the three text models, so they
+ * agree on what a word is and the text is decoded once.  The tokens are
+ * NOT VADER's tokens (those follow Python's str.split() for score parity);
+ * they are words and emoji as a reader sees them:
+ *
+ *   word    a run of letters (L*), decimal digits (Nd) and, inside a word,
+ *           combining marks (Mn, Mc) and apostrophes (' and U+2019, stored
+ *           as '); trailing apostrophes are dropped; lower-cased per code
+ *           point with the simple Unicode mapping (ICU u_tolower).
+ *   symbol  one code point of category So (emoji, dingbats), a token alone.
+ *
+ * Everything else separates tokens; . , ; : ! ? also set SA_TOK_BREAK on
+ * the next token (negation scope and phrase matches stop there).  The same
+ * rules are written in Python in tools/train_emotion.py, which trains the
+ * emotion model on them: change both together.
+ *
+ * Clauses (for the sentiment of a topic match) are byte spans of the
+ * original text split after a run of ! ? ; (and of . when it is followed by
+ * white space or the end, so "3.5" and "example.com" stay whole) and around
+ * the word "but" (which belongs to neither side: VADER already weighs the
+ * part after "but" more, and we score each part on its own).
+ */
+#ifndef SA_ANALYSIS_INTERNAL_H
+#define SA_ANALYSIS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analyzer.h"
+#include "text_internal.h"
+
+#define SA_TOK_BREAK	0x01	/* clause punctuation before this token */
+#define SA_TOK_HASHTAG	0x02	/* word directly after '#' */
+#define SA_TOK_SYMBOL	0x04	/* single So code point */
+
+typedef struct sa_token
+{
+	uint32_t	off;			/* lower-cased bytes in sa_scratch.lower */
+	uint32_t	len;
+	uint32_t	hash;			/* sa_fnv1a() of those bytes */
+	uint32_t	clause;			/* index into sa_scratch.clauses */
+	uint32_t	flags;
+} sa_token;
+
+typedef struct sa_clause
+{
+	uint32_t	start;			/* byte span in the original text */
+	uint32_t	end;
+	double		compound;		/* VADER compound, valid when scored */
+	bool		scored;
+} sa_clause;
+
+/*
+ * Per-workspace scratch memory of sa_analyze(); every array only grows, so
+ * after the longest text seen nothing is allocated any more.
+ */
+typedef struct sa_scratch
+{
+	sa_buf		lower;			/* token bytes, lower-cased, back to back */
+	sa_token   *toks;
+	size_t		ntoks;
+	size_t		toks_cap;
+	sa_clause  *clauses;
+	size_t		nclauses;
+	size_t		clauses_cap;
+	sa_buf		gram;			/* embedding: one padded word */
+	uint32_t   *cpoff;			/* embedding: code point offsets in gram */
+	size_t		cpoff_cap;
+} sa_scratch;
+
+#define SA_SCRATCH_KEEP_BYTES ((size_t) 8 * 1024 * 1024)
+
+sa_error	sa_scratch_create(sa_scratch **out);
+void		sa_scratch_destroy(sa_scratch *sc);
+/* Free the buffers when they exceed SA_SCRATCH_KEEP_BYTES (before a text). */
+void		sa_scratch_trim(sa_scratch *sc);
+
+/* Grow *arr (of elem-byte items, *cap of them) to at least need; 0 or -1. */
+int			sa_grow_array(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Tokenise text into sc (tokens, lower-cased bytes, clauses). */
+sa_error	sa_tokenize(sa_scratch *sc, const char *text, size_t len);
+
+/* 32-bit FNV-1a, the token hash the trainer uses too. */
+static inline uint32_t
+sa_fnv1a_update(uint32_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x01000193u;
+	return h;
+}
+
+#define SA_FNV_SEED 0x811C9DC5u
+
+static inline uint32_t
+sa_fnv1a(const void *data, size_t len)
+{
+	return sa_fnv1a_update(SA_FNV_SEED, data, len);
+}
+
+/* MurmurHash3's finaliser: spreads FNV's weak low bits over the word. */
+static inline uint32_t
+sa_fmix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85EBCA6Bu;
+	h ^= h >> 13;
+	h *= 0xC2B2AE35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* ---------- emotion (emotion.c, model in emotion_model.c) ---------- */
+
+extern const int sa_emo_bits;
+extern const double sa_emo_scale;
+extern const int32_t sa_emo_bias[SA_EMOTION_COUNT];
+extern const uint32_t sa_emo_keys[];
+extern const int8_t sa_emo_weights[][SA_EMOTION_COUNT];
+
+void		sa_emotion_classify(const sa_scratch *sc, const char *text, size_t len,
+								sa_emotion *label, double *score);
+
+/* ---------- embedding (embedding.c, idf table in embedding_idf.c) ---------- */
+
+extern const int sa_idf_bits;
+extern const uint8_t sa_idf_default;
+extern const uint32_t sa_idf_keys[];
+extern const uint8_t sa_idf_values[];
+
+sa_error	sa_embed(sa_scratch *sc, float *vec);
+
+/* ---------- topics (topics.c) ---------- */
+
+sa_error	sa_topics_match(const sa_topics *topics, sa_scratch *sc,
+							const sa_lexicon *lex, sa_workspace *ws,
+							const char *text, const sa_sentiment *whole,
+							sa_analysis *out);
+
+#endif							/* SA_ANALYSIS_INTERNAL_H */

@@ -1,0 +1,81 @@
+/*
+ * analyze.c - sa_analyze(): sentiment, emotion, topics and embedding of one
+ * text in one call.
+ *
+ * VADER runs first on its own tokens (sentiment.c, exact parity with the
+ * reference); the other three models share one pass of our tokeniser
+ * (tokenize.c).  All memory is scratch kept in the workspace, so once the
+ * buffers have grown to the texts seen, a call allocates nothing.  Every
+ * step is linear in the text.  On any error the result is cleared to a
+ * defined empty value (neutral, no topics, zero vector) and the error
+ * returned: the caller marks that row failed and carries on.
+ */
+#include <string.h>
+
+#include "analysis_internal.h"
+#include "workspace_internal.h"
+
+static void
+scratch_free(void *p)
+{
+	sa_scratch_destroy((sa_scratch *) p);
+}
+
+static void
+clear_result(sa_analysis *out)
+{
+	memset(out, 0, sizeof(sa_analysis));
+	out->sentiment.label = SA_LABEL_NEUTRAL;
+	out->emotion = SA_EMOTION_NEUTRAL;
+	out->emotion_score = 0.0;
+}
+
+sa_error
+sa_analyze(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
+		   const char *text, size_t len, sa_analysis *out)
+{
+	sa_scratch *sc;
+	sa_error	err;
+
+	if (out == NULL)
+		return SA_ERR_ARGUMENT;
+	clear_result(out);
+	if (lex == NULL || ws == NULL || (text == NULL && len > 0))
+		return SA_ERR_ARGUMENT;
+	if (len > SA_MAX_INPUT_BYTES)
+		return SA_ERR_TOO_LONG;
+	if (text == NULL)
+		text = "";
+
+	err = sa_sentiment_score(lex, ws, text, len, &out->sentiment);
+	if (err != SA_OK)
+		goto fail;
+
+	/* Our scratch hangs off the workspace, created on first use. */
+	if (ws->analysis == NULL)
+	{
+		err = sa_scratch_create(&sc);
+		if (err != SA_OK)
+			goto fail;
+		ws->analysis = sc;
+		ws->analysis_free = scratch_free;
+	}
+	sc = (sa_scratch *) ws->analysis;
+	sa_scratch_trim(sc);
+
+	err = sa_tokenize(sc, text, len);
+	if (err != SA_OK)
+		goto fail;
+	sa_emotion_classify(sc, text, len, &out->emotion, &out->emotion_score);
+	err = sa_topics_match(topics, sc, lex, ws, text, &out->sentiment, out);
+	if (err != SA_OK)
+		goto fail;
+	err = sa_embed(sc, out->embedding);
+	if (err != SA_OK)
+		goto fail;
+	return SA_OK;
+
+fail:
+	clear_result(out);
+	return err;
+}
