@@ -378,8 +378,8 @@ process_source(const SpSource *src, int limit)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("attached table with OID %u or one of its side tables no longer exists, skipped",
-						src->relid),
+				 errmsg("an attached table or one of its side tables no longer exists, skipped"),
+				 errdetail("The attached table has OID %u.", src->relid),
 				 errhint("Remove it from processing with SELECT sentiment_detach(%u);", src->relid)));
 		return 0;
 	}

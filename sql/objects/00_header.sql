@@ -4,7 +4,10 @@
 \echo Use "CREATE EXTENSION sentiment_proc" to load this file. \quit
 
 -- Every function below either executes no SQL (the pure analysis functions)
--- or pins its search_path with pg_catalog FIRST, so that an object a user
--- creates in the extension's schema (often public) can never shadow a
--- built-in function or operator we rely on; names given by callers are
--- resolved by the caller's own search_path before they reach us.
+-- or pins search_path to pg_catalog, pg_temp and names the extension's own
+-- objects as @extschema@.name.  The extension's schema (often public) is
+-- deliberately left out of the path: an overload created there could
+-- otherwise win over a built-in by matching argument types better (say a
+-- non-variadic format(text, text, text)), whatever the path order.  Table
+-- names given by callers are resolved with the caller's own search_path
+-- before they reach us (see sentiment_attach).

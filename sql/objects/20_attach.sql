@@ -27,7 +27,7 @@ $$;
 CREATE FUNCTION @extschema@.sentiment_check_attach_privilege()
 RETURNS void
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, @extschema@, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
 	IF NOT has_function_privilege('@extschema@.sentiment_attach(text, name, name, name, name)', 'EXECUTE') THEN
@@ -48,7 +48,7 @@ CREATE FUNCTION @extschema@.sentiment_attach_internal(
 	p_embeddings_table name)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, @extschema@, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_rel		regclass := p_relid;
@@ -94,6 +94,12 @@ BEGIN
 		RAISE EXCEPTION 'column and side table names must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Leave them out to use the defaults entry_id, text, mention_topics and sentiment_embeddings.';
+	END IF;
+
+	IF p_topics_table = p_embeddings_table THEN
+		RAISE EXCEPTION 'topics and embeddings need two different tables'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass different names for topics_table and embeddings_table.';
 	END IF;
 
 	IF v_rel IS NULL THEN
@@ -286,12 +292,6 @@ BEGIN
 			ARRAY['entry_id'], ARRAY['embedding real[]']);
 	END IF;
 
-	IF v_topics = v_embed THEN
-		RAISE EXCEPTION 'topics and embeddings need two different tables'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass different names for topics_table and embeddings_table.';
-	END IF;
-
 	-- Background workers (src/worker.c): wake one when new or re-queued rows
 	-- commit.  A statement trigger arms the wake-up; nothing runs per row.
 	-- ENABLE ALWAYS: rows applied by logical replication wake workers too.
@@ -324,7 +324,7 @@ CREATE FUNCTION @extschema@.sentiment_adopt_side_table(
 	p_side regclass, p_source regclass, p_role text, p_keys text[], p_optional text[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, @extschema@, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_other regclass;
@@ -412,7 +412,8 @@ RETURNS regclass
 LANGUAGE sql VOLATILE
 AS $$
 	SELECT @extschema@.sentiment_attach_internal(
-		source, NULL, NULL, id_column, text_column, topics_table, embeddings_table)
+		source, NULL::pg_catalog.text, NULL::pg_catalog.name,
+		id_column, text_column, topics_table, embeddings_table)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name) IS
@@ -424,7 +425,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, nam
 CREATE FUNCTION @extschema@.sentiment_detach(source regclass)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, @extschema@, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
 	IF source IS NULL THEN

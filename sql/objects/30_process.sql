@@ -5,7 +5,7 @@ CREATE FUNCTION @extschema@.sentiment_process_batch(
 	source regclass DEFAULT NULL)
 RETURNS integer
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SET search_path = pg_catalog, @extschema@, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_process_batch';
 
 COMMENT ON FUNCTION @extschema@.sentiment_process_batch(integer, regclass) IS
