@@ -684,8 +684,8 @@ class_of(but_ctx *c, double key)
 	}
 }
 
-static sa_error
-but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
+sa_error
+sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
 {
 	but_ctx		c;
 	size_t		nnz = 0;
@@ -888,7 +888,7 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 		val[i] = token_valence(toks, n, i, cap_diff);
 	if (st.but_index != SIZE_MAX)
 	{
-		err = but_rule(ws, val, n, st.but_index);
+		err = sa_vader_but_rule(ws, val, n, st.but_index);
 		if (err != SA_OK)
 			goto fail;
 	}

@@ -74,6 +74,13 @@ sa_ws_tokens(sa_workspace *ws)
 	return (sa_vtoken *) ws->toks.data;
 }
 
+/*
+ * VADER's "but" rule on valences val[0..n) with the first "but" at index b
+ * (< n), in place; exposed for the tests and fuzz targets that compare it
+ * with a literal list simulation.
+ */
+extern sa_error sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b);
+
 /* Release buffers that grew past SA_WS_KEEP_BYTES (called before each text). */
 extern void sa_workspace_trim(sa_workspace *ws);
 

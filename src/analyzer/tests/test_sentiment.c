@@ -18,6 +18,7 @@
 
 #include "analyzer.h"
 #include "check.h"
+#include "workspace_internal.h"
 
 #define N	(-0.74)				/* N_SCALAR */
 #define B	0.293				/* B_INCR; dampeners are -B */
@@ -251,6 +252,51 @@ test_but(void)
 	 * again, itself staying 0.9.
 	 */
 	EXPECT("lol but okay", 1.8 * 0.5 * 0.5, 0, 0.9);
+}
+
+/*
+ * The linear-time "but" rule against a literal simulation of the reference's
+ * list walk, on random valence lists full of ties.
+ */
+static void
+test_but_random(void)
+{
+	static const double pool[] = {0.0, 1.0, -1.0, 2.0, 0.5, 0.25, 1.5, 2.25, 0.75, -0.5, -1.5, 3.0};
+	double		fast[300],
+				slow[300];
+	unsigned int seed = 12345;
+	int			bad = 0;
+
+	for (int round = 0; round < 3000; round++)
+	{
+		size_t		n,
+					b;
+
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (seed >> 8) % 300;
+		seed = seed * 1103515245u + 12345u;
+		b = (seed >> 8) % n;
+		for (size_t i = 0; i < n; i++)
+		{
+			seed = seed * 1103515245u + 12345u;
+			fast[i] = slow[i] = pool[(seed >> 8) % (round % 2 ? 4 : 12)];
+		}
+		for (size_t j = 0; j < n; j++)
+		{
+			double		x = slow[j];
+			size_t		p = 0;
+
+			while (slow[p] != x)
+				p++;
+			if (p < b)
+				slow[p] = x * 0.5;
+			else if (p > b)
+				slow[p] = x * 1.5;
+		}
+		if (sa_vader_but_rule(ws, fast, n, b) != SA_OK || memcmp(fast, slow, n * sizeof(double)) != 0)
+			bad++;
+	}
+	CHECK_MSG(bad == 0, "%d of 3000 random lists differ", bad);
 }
 
 static void
@@ -524,6 +570,7 @@ main(void)
 	test_boosters();
 	test_caps();
 	test_but();
+	test_but_random();
 	test_least();
 	test_kind_of();
 	test_phrases();

@@ -1,0 +1,49 @@
+/*
+ * fuzz_sentiment.c - libFuzzer target: any byte string is scored without
+ * crashing (ASan/UBSan catch memory and UB errors), within the documented
+ * ranges, and scoring it again on the reused workspace gives the same
+ * result.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer.h"
+
+static sa_lexicon *lex;
+static sa_workspace *ws;
+
+static int
+in_unit(double x)
+{
+	return isfinite(x) && x >= 0.0 && x <= 1.0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	sa_sentiment a,
+				b;
+	sa_error	err;
+
+	if (lex == NULL && (sa_lexicon_create(&lex) != SA_OK || sa_workspace_create(&ws) != SA_OK))
+		abort();
+	err = sa_sentiment_score(lex, ws, (const char *) data, size, &a);
+	if (err != SA_OK)
+		abort();				/* fuzz inputs are far below the cap */
+	if (!isfinite(a.compound) || a.compound < -1.0 || a.compound > 1.0)
+		abort();
+	if (!in_unit(a.pos) || !in_unit(a.neu) || !in_unit(a.neg))
+		abort();
+	/* the three shares are rounded ratios of one total */
+	if (a.pos + a.neu + a.neg != 0.0 && fabs(a.pos + a.neu + a.neg - 1.0) > 0.0021)
+		abort();
+	if ((a.label == SA_LABEL_POSITIVE) != (a.compound >= 0.05) ||
+		(a.label == SA_LABEL_NEGATIVE) != (a.compound <= -0.05))
+		abort();
+	err = sa_sentiment_score(lex, ws, (const char *) data, size, &b);
+	if (err != SA_OK || a.compound != b.compound || a.pos != b.pos || a.neu != b.neu ||
+		a.neg != b.neg || a.label != b.label)
+		abort();
+	return 0;
+}
