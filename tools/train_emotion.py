@@ -403,8 +403,8 @@ def write_c(model, path, heldout_f1):
     lines.append(" * bigram and punctuation features (see emotion.c), trained on GoEmotions")
     lines.append(" * with its Ekman mapping (Demszky et al., ACL 2020; Apache-2.0),")
     lines.append(" * goemotions_ekman_train.tsv only.  Weights are int8 in units of")
-    lines.append(" * 1/SA_EMO_SCALE; a slot with key 0 is empty (linear probing from")
-    lines.append(" * (key * 0x9E3779B1) >> (32 - SA_EMO_BITS)).")
+    lines.append(" * 1/sa_emo_scale; a slot with key 0 is empty (linear probing from")
+    lines.append(" * (key * 0x9E3779B1) >> (32 - sa_emo_bits)).")
     lines.append(" *")
     lines.append(" * %d features; held-out macro-F1 on a tenth of the training file %.4f." % (n, heldout_f1))
     lines.append(" */")
@@ -415,15 +415,13 @@ def write_c(model, path, heldout_f1):
     lines.append("const int32_t sa_emo_bias[SA_EMOTION_COUNT] = {%s};" %
                  ", ".join(str(b) for b in model.bias))
     lines.append("")
-    lines.append("const uint32_t sa_emo_keys[%d] = {" % size)
-    for i in range(0, size, 8):
-        lines.append("\t" + ", ".join("0x%08x" % k for k in keys[i:i + 8]) + ",")
-    lines.append("};")
-    lines.append("")
-    lines.append("const int8_t sa_emo_weights[%d][SA_EMOTION_COUNT] = {" % size)
-    for i in range(0, size, 4):
-        lines.append("\t" + " ".join("{%s}," % ",".join(str(x) for x in weights[j])
-                                     for j in range(i, i + 4)))
+    # Key and weights side by side: a probe touches one cache line.
+    lines.append("const sa_emo_entry sa_emo_table[%d] = {" % size)
+    for i in range(size):
+        if keys[i] == 0:
+            lines.append("\t{0},")
+        else:
+            lines.append("\t{0x%08x, {%s}}," % (keys[i], ",".join(str(x) for x in weights[i])))
     lines.append("};")
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -121,8 +121,13 @@ sa_fmix32(uint32_t h)
 extern const int sa_emo_bits;
 extern const double sa_emo_scale;
 extern const int32_t sa_emo_bias[SA_EMOTION_COUNT];
-extern const uint32_t sa_emo_keys[];
-extern const int8_t sa_emo_weights[][SA_EMOTION_COUNT];
+typedef struct sa_emo_entry
+{
+	uint32_t	key;			/* feature hash; 0 = empty slot */
+	int8_t		w[SA_EMOTION_COUNT];	/* logit weights, units 1/sa_emo_scale */
+} sa_emo_entry;
+
+extern const sa_emo_entry sa_emo_table[];
 
 void		sa_emotion_classify(const sa_scratch *sc, const char *text, size_t len,
 								sa_emotion *label, double *score);

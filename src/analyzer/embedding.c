@@ -71,6 +71,36 @@ add_ngrams(float *v, const char *gram, const uint32_t *cpoff, size_t ncp, float 
 	}
 }
 
+/*
+ * The same n-grams for an ASCII word, read in place: code points are bytes
+ * and the padding is virtual, so nothing is copied (the common case).
+ */
+static void
+add_ngrams_ascii(float *v, const unsigned char *w, size_t len, float wt)
+{
+	size_t		plen = len + 2;
+
+#define PADDED(j) ((j) == 0 ? '<' : (j) == plen - 1 ? '>' : w[(j) - 1])
+	for (size_t i = 0; i + 3 <= plen; i++)
+	{
+		uint32_t	h = SA_FNV_SEED;
+
+		h = (h ^ PADDED(i)) * 0x01000193u;
+		h = (h ^ PADDED(i + 1)) * 0x01000193u;
+		h = (h ^ PADDED(i + 2)) * 0x01000193u;
+		add_hashed(v, h + 3, wt);
+		if (i + 4 > plen)
+			continue;
+		h = (h ^ PADDED(i + 3)) * 0x01000193u;
+		add_hashed(v, h + 4, wt);
+		if (i + 5 > plen)
+			continue;
+		h = (h ^ PADDED(i + 4)) * 0x01000193u;
+		add_hashed(v, h + 5, wt);
+	}
+#undef PADDED
+}
+
 sa_error
 sa_embed(sa_scratch *sc, float *vec)
 {
@@ -87,6 +117,11 @@ sa_embed(sa_scratch *sc, float *vec)
 		size_t		ncp = 0;		/* code points in "<word>" */
 
 		add_hashed(v, t->hash ^ WORD_SALT, WORD_WEIGHT * idf);
+		if (sa_text_is_ascii((const char *) w, t->len))
+		{
+			add_ngrams_ascii(v, w, t->len, idf);
+			continue;
+		}
 
 		/* "<" + word + ">" and its code point offsets */
 		sc->gram.len = 0;

@@ -61,14 +61,13 @@ add_feature(int64_t *z, uint32_t key)
 	slot = (key * 0x9E3779B1u) >> (32 - sa_emo_bits);
 	for (;;)
 	{
-		uint32_t	k = sa_emo_keys[slot];
+		const sa_emo_entry *e = &sa_emo_table[slot];
+		uint32_t	k = e->key;
 
 		if (k == key)
 		{
-			const int8_t *w = sa_emo_weights[slot];
-
 			for (int c = 0; c < SA_EMOTION_COUNT; c++)
-				z[c] += w[c];
+				z[c] += e->w[c];
 			return;
 		}
 		if (k == 0)
@@ -79,27 +78,30 @@ add_feature(int64_t *z, uint32_t key)
 
 /*
  * VADER's negation words plus "no" (tools/train_emotion.py NEGATIONS), and
- * any word containing "n't".  Checked only on short words, by length first.
+ * any word containing "n't".  Called for every token, so the list is
+ * grouped by length and most words are rejected by that alone.
  */
 static bool
 is_negation(const char *w, size_t len)
 {
-	static const char *const words[] = {
-		"aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt",
-		"doesnt", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt",
-		"mustnt", "neither", "neednt", "never", "none", "nope", "nor", "not",
-		"nothing", "nowhere", "oughtnt", "shant", "shouldnt", "uhuh", "wasnt",
-		"werent", "without", "wont", "wouldnt", "rarely", "seldom", "despite",
-		"no", NULL
+	static const char *const by_len[10] = {
+		[2] = "no",
+		[3] = "nornot",
+		[4] = "aintcantdontisntnonenopeuhuhwont",
+		[5] = "arentdidnthadnthasntnevershantwasnt",
+		[6] = "cannotdarentdoesnthaventmustntneedntrarelyseldomwerent",
+		[7] = "couldntdespitemightntneithernothingnowhereoughtntwithoutwouldnt",
+		[8] = "shouldnt",
 	};
+	const char *list;
 
 	for (size_t i = 0; i + 2 < len; i++)
 		if (w[i] == 'n' && w[i + 1] == '\'' && w[i + 2] == 't')
 			return true;
-	if (len < 2 || len > 9)
+	if (len < 2 || len > 8 || (list = by_len[len]) == NULL)
 		return false;
-	for (int i = 0; words[i] != NULL; i++)
-		if (strlen(words[i]) == len && memcmp(words[i], w, len) == 0)
+	for (; *list != '\0'; list += len)
+		if (memcmp(list, w, len) == 0)
 			return true;
 	return false;
 }
