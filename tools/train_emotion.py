@@ -91,17 +91,20 @@ def tokenize(text):
     cur = []
     flags = 0
     prev = ""
+    hash_ok = False     # the last '#' did not follow a word ("a#b" is no hashtag)
     for c in text:
         o = ord(c)
         if o < 0x80:
             if c.isalnum():
-                if not cur and prev == "#":
+                if not cur and prev == "#" and hash_ok:
                     flags |= TOK_HASHTAG
                 cur.append(c.lower())
             elif c == "'":
                 if cur:
                     cur.append("'")
             else:
+                if c == "#":
+                    hash_ok = not cur
                 if cur:
                     while cur and cur[-1] == "'":
                         cur.pop()
@@ -116,7 +119,7 @@ def tokenize(text):
         else:
             cat = unicodedata.category(c)
             if cat[0] == "L" or cat == "Nd":
-                if not cur and prev == "#":
+                if not cur and prev == "#" and hash_ok:
                     flags |= TOK_HASHTAG
                 cur.append(lower_cp(c))
             elif cat in ("Mn", "Mc"):

@@ -124,6 +124,7 @@ typedef struct tok_state
 	size_t		word_start;		/* offset in sc->lower of the open word */
 	size_t		word_src;		/* byte offset in the text where it began */
 	bool		in_word;
+	bool		hash_ok;		/* the last '#' did not follow a word */
 	uint32_t	flags;			/* flags for the next token */
 	size_t		clause_start;	/* byte offset where the open clause began */
 	bool		clause_pending; /* a clause-ending run is in progress */
@@ -202,7 +203,7 @@ start_word(tok_state *st, size_t src, uint32_t prev)
 		st->in_word = true;
 		st->word_start = st->sc->lower.len;
 		st->word_src = src;
-		if (prev == '#')
+		if (prev == '#' && st->hash_ok)
 			st->flags |= SA_TOK_HASHTAG;
 	}
 }
@@ -281,6 +282,9 @@ sa_tokenize(sa_scratch *sc, const char *text, size_t len)
 			case C_BREAK:
 			case C_END:
 			case C_DOT:
+				/* "#tag" is a hashtag, "a#b" is not */
+				if (cp == '#')
+					st.hash_ok = !st.in_word;
 				if (flush_word(&st, at) != 0)
 					return SA_ERR_NOMEM;
 				if (cls != C_SEP)
