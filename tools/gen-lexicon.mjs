@@ -211,6 +211,23 @@ c.push('};');
 c.push(`const uint32_t sa_lexdata_emoji_off[${emoji.length}] = {`);
 for (let i = 0; i < ep.offs.length; i += 12) c.push('\t' + ep.offs.slice(i, i + 12).join(', ') + ',');
 c.push('};');
+// Membership bitmap over code points in 64-bit words, with the index of the
+// first emoji of each word, so a look-up is a bit test and a popcount.
+const nwords64 = (emoji[emoji.length - 1][0] >> 6) + 1;
+const bits = new Array(nwords64).fill(0n);
+const base = new Array(nwords64).fill(0);
+for (const [cp] of emoji) bits[cp >> 6] |= 1n << BigInt(cp & 63);
+for (let w = 0, idx = 0; w < nwords64; w++) {
+	base[w] = idx;
+	for (let b = bits[w]; b; b &= b - 1n) idx++;
+}
+c.push(`const size_t sa_lexdata_emoji_nbits = ${nwords64};`);
+c.push(`const uint64_t sa_lexdata_emoji_bits[${nwords64}] = {`);
+for (let i = 0; i < nwords64; i += 4) c.push('\t' + bits.slice(i, i + 4).map((b) => '0x' + b.toString(16).toUpperCase() + 'ULL').join(', ') + ',');
+c.push('};');
+c.push(`const uint16_t sa_lexdata_emoji_base[${nwords64}] = {`);
+for (let i = 0; i < nwords64; i += 12) c.push('\t' + base.slice(i, i + 12).join(', ') + ',');
+c.push('};');
 c.push('const char sa_lexdata_emoji_text[] =');
 c.push(chunks(ep.buf, 64) + ';');
 

@@ -83,23 +83,6 @@ static const rule_word rule_words[] = {
 	{"enough", 0, SA_WID_ENOUGH}, {"sort", 0, SA_WID_SORT},
 };
 
-const sa_lexentry *
-sa_lexicon_find(const sa_lexicon *lex, const char *key, size_t len, uint32_t hash)
-{
-	size_t		i = hash & lex->mask;
-
-	for (;;)
-	{
-		const sa_lexentry *e = &lex->slots[i];
-
-		if (!e->used)
-			return NULL;
-		if (e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0)
-			return e;
-		i = (i + 1) & lex->mask;
-	}
-}
-
 /* Slot for key: the existing entry or the empty slot it would go in. */
 static sa_lexentry *
 find_slot(sa_lexicon *lex, const char *key, size_t len, uint32_t hash)
@@ -373,26 +356,20 @@ sa_lexicon_size(const sa_lexicon *lex)
 const char *
 sa_emoji_description(uint32_t cp, size_t *len)
 {
-	size_t		lo = 0,
-				hi = sa_lexdata_nemoji;
+	size_t		w = cp >> 6;
+	uint64_t	bits,
+				bit;
+	size_t		idx;
+	const char *d;
 
-	if (sa_lexdata_nemoji == 0 || cp < sa_lexdata_emoji_cp[0])
+	if (w >= sa_lexdata_emoji_nbits)
 		return NULL;
-	while (lo < hi)
-	{
-		size_t		mid = (lo + hi) / 2;
-
-		if (sa_lexdata_emoji_cp[mid] < cp)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < sa_lexdata_nemoji && sa_lexdata_emoji_cp[lo] == cp)
-	{
-		const char *d = sa_lexdata_emoji_text + sa_lexdata_emoji_off[lo];
-
-		*len = strlen(d);
-		return d;
-	}
-	return NULL;
+	bits = sa_lexdata_emoji_bits[w];
+	bit = (uint64_t) 1 << (cp & 63);
+	if (!(bits & bit))
+		return NULL;
+	idx = sa_lexdata_emoji_base[w] + (size_t) __builtin_popcountll(bits & (bit - 1));
+	d = sa_lexdata_emoji_text + sa_lexdata_emoji_off[idx];
+	*len = strlen(d);
+	return d;
 }

@@ -26,6 +26,9 @@ extern const size_t sa_lexdata_nemoji;
 extern const uint32_t sa_lexdata_emoji_cp[];	/* ascending */
 extern const uint32_t sa_lexdata_emoji_off[];
 extern const char sa_lexdata_emoji_text[];	/* NUL-separated */
+extern const size_t sa_lexdata_emoji_nbits;	/* 64-bit words in the bitmap */
+extern const uint64_t sa_lexdata_emoji_bits[];	/* bit cp set: cp is mapped */
+extern const uint16_t sa_lexdata_emoji_base[];	/* index of the word's first */
 
 /* Entry flags (also reused as token flags by the scorer). */
 #define SA_W_LEX		0x01	/* has a valence */
@@ -81,9 +84,31 @@ sa_lex_hash(const char *s, size_t len)
 	return h;
 }
 
-/* The entry for a lower-cased key, or NULL. */
-extern const sa_lexentry *sa_lexicon_find(const sa_lexicon *lex, const char *key,
-										  size_t len, uint32_t hash);
+/* The entry for a lower-cased key, or NULL (inline: once per token). */
+static inline const sa_lexentry *
+sa_lexicon_find(const sa_lexicon *lex, const char *key, size_t len, uint32_t hash)
+{
+	size_t		i = hash & lex->mask;
+
+	for (;;)
+	{
+		const sa_lexentry *e = &lex->slots[i];
+
+		if (!e->used)
+			return NULL;
+		if (e->hash == hash && e->len == len)
+		{
+			size_t		k = 0;
+
+			/* keys are short: a plain loop beats a memcmp call */
+			while (k < len && e->key[k] == key[k])
+				k++;
+			if (k == len)
+				return e;
+		}
+		i = (i + 1) & lex->mask;
+	}
+}
 
 /* Emoji description for a code point, or NULL; *len gets its length. */
 extern const char *sa_emoji_description(uint32_t cp, size_t *len);

@@ -31,6 +31,8 @@
 #define ALPHA		15.0
 
 #define NO_POS		UINT32_MAX
+/* up to this many tokens the "but" rule runs as a literal list walk */
+#define SA_BUT_LITERAL_MAX 48
 
 /* ---------- errors and labels ---------- */
 
@@ -117,23 +119,56 @@ sa_workspace_trim(sa_workspace *ws)
 /* ---------- step 1: emoji ---------- */
 
 /*
+ * Offset of the first code point step 1 would change: a mapped emoji or an
+ * ill-formed sequence (to become U+FFFD); len when there is none, and the
+ * text can be tokenised in place.
+ */
+static size_t
+first_rewrite(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) text;
+	size_t		pos = 0;
+
+	while (pos < len)
+	{
+		size_t		start = pos;
+		uint32_t	cp;
+		size_t		dlen;
+
+		if (p[pos] < 0x80)
+		{
+			pos++;
+			continue;
+		}
+		cp = sa_utf8_next(p, len, &pos);
+		if ((cp == SA_REPLACEMENT_CHAR && pos - start != 3) ||
+			sa_emoji_description(cp, &dlen) != NULL)
+			return start;
+	}
+	return len;
+}
+
+/*
  * Copy text into ws->text with each mapped code point replaced by its
  * description: a space goes before it unless the previous output character
  * was an ASCII space, nothing after it.  Invalid UTF-8 becomes U+FFFD here,
- * so everything downstream sees valid UTF-8.
+ * so everything downstream sees valid UTF-8.  from is where the first
+ * change is (first_rewrite()); the bytes before it are copied as they are.
  */
 static sa_error
-replace_emoji(sa_workspace *ws, const char *text, size_t len)
+replace_emoji(sa_workspace *ws, const char *text, size_t len, size_t from)
 {
 	const unsigned char *p = (const unsigned char *) text;
 	sa_buf	   *out = &ws->text;
-	size_t		pos = 0;
-	bool		prev_space = true;
+	size_t		pos = from;
+	bool		prev_space = (from == 0 || text[from - 1] == ' ');
 
 	out->len = 0;
 	/* An ill-formed byte can become 3 bytes (U+FFFD). */
 	if (sa_buf_reserve(out, 3 * len + 8) != 0)
 		return SA_ERR_NOMEM;
+	memcpy(out->data, text, from);
+	out->len = from;
 	while (pos < len)
 	{
 		uint32_t	cp = sa_utf8_next(p, len, &pos);
@@ -169,42 +204,59 @@ typedef struct scan_state
 	size_t		n_quest;		/* '?' in the text */
 } scan_state;
 
-/* Python's isspace() for ASCII bytes: \t \n \v \f \r, 0x1C-0x1F, space. */
-static const bool ascii_space[128] = {
-	['\t'] = true,['\n'] = true,['\v'] = true,['\f'] = true,['\r'] = true,
-	[0x1C] = true,[0x1D] = true,[0x1E] = true,[0x1F] = true,[' '] = true,
+/* Byte classes for the scanner. */
+#define BC_WORD		0			/* any other ASCII byte */
+#define BC_SPACE	1			/* Python white space: \t-\r, 0x1C-0x1F, ' ' */
+#define BC_EXCL		2			/* '!' */
+#define BC_QUEST	3			/* '?' */
+#define BC_HIGH		4			/* >= 0x80: decode to decide */
+
+static const uint8_t byte_class[256] = {
+	['\t'] = BC_SPACE,['\n'] = BC_SPACE,['\v'] = BC_SPACE,['\f'] = BC_SPACE,
+	['\r'] = BC_SPACE,[0x1C] = BC_SPACE,[0x1D] = BC_SPACE,[0x1E] = BC_SPACE,
+	[0x1F] = BC_SPACE,[' '] = BC_SPACE,['!'] = BC_EXCL,['?'] = BC_QUEST,
+#define H4(b) [b] = BC_HIGH,[b + 1] = BC_HIGH,[b + 2] = BC_HIGH,[b + 3] = BC_HIGH
+#define H16(b) H4(b), H4(b + 4), H4(b + 8), H4(b + 12)
+	H16(0x80), H16(0x90), H16(0xA0), H16(0xB0), H16(0xC0), H16(0xD0), H16(0xE0), H16(0xF0),
+#undef H16
+#undef H4
 };
 
-static inline bool
-ascii_is_punct(unsigned char c)
-{
-	return c < 0x80 && sa_is_ascii_punct(c);
-}
+/* string.punctuation membership for every byte (none >= 0x80). */
+static const bool punct_byte[256] = {
+	['!'] = 1,['"'] = 1,['#'] = 1,['$'] = 1,['%'] = 1,['&'] = 1,['\''] = 1,['('] = 1,
+	[')'] = 1,['*'] = 1,['+'] = 1,[','] = 1,['-'] = 1,['.'] = 1,['/'] = 1,[':'] = 1,
+	[';'] = 1,['<'] = 1,['='] = 1,['>'] = 1,['?'] = 1,['@'] = 1,['['] = 1,['\\'] = 1,
+	[']'] = 1,['^'] = 1,['_'] = 1,['`'] = 1,['{'] = 1,['|'] = 1,['}'] = 1,['~'] = 1,
+};
 
-/* Look up, classify and append the token s[0 .. len). */
-static sa_error
+/*
+ * Look up, classify and append the token s[0 .. len).  The caller has
+ * reserved room for one more token and, for ASCII tokens, len more bytes
+ * of lower-cased text.
+ */
+static inline sa_error
 add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
-		  const char *s, size_t len)
+		  const char *s, size_t len, bool ascii)
 {
 	const unsigned char *u = (const unsigned char *) s;
 	size_t		a = 0,
 				b = len;
 	const char *t;
 	size_t		tl;
-	size_t		off;
+	size_t		off = ws->lower.len;
 	uint32_t	hash = SA_HASH_INIT;
 	uint8_t		flags = 0;
-	sa_vtoken   *tok;
+	sa_vtoken  *tok;
 	const sa_lexentry *e;
 	const char *low;
-	bool		ascii = true;
 
 	/* Strip ASCII punctuation, unless that leaves 2 code points or fewer. */
-	while (a < b && ascii_is_punct(u[a]))
+	while (a < b && punct_byte[u[a]])
 		a++;
-	while (b > a && ascii_is_punct(u[b - 1]))
+	while (b > a && punct_byte[u[b - 1]])
 		b--;
-	if (b - a <= 2 || (b - a <= 8 && sa_text_cplen(s + a, b - a) <= 2))
+	if (b - a <= 2 || (!ascii && b - a <= 8 && sa_text_cplen(s + a, b - a) <= 2))
 	{
 		a = 0;
 		b = len;
@@ -212,24 +264,19 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 	t = s + a;
 	tl = b - a;
 
-	off = ws->lower.len;
-	if (off > UINT32_MAX - tl)
-		return SA_ERR_TOO_LONG;
-	for (size_t i = 0; i < tl; i++)
-		if ((unsigned char) t[i] >= 0x80)
-		{
-			ascii = false;
-			break;
-		}
-	if (ascii)
+	if (!ascii)
+	{
+		for (size_t i = 0; i < tl; i++)
+			if (u[a + i] >= 0x80)
+				goto non_ascii;
+	}
+
+	/* ASCII: lower-case, hash, isupper() and "n't" in one pass. */
 	{
 		bool		has_upper = false,
 					has_lower = false;
-		char	   *d;
+		char	   *d = ws->lower.data + off;
 
-		if (sa_buf_reserve(&ws->lower, tl) != 0)
-			return SA_ERR_NOMEM;
-		d = ws->lower.data + off;
 		for (size_t i = 0; i < tl; i++)
 		{
 			unsigned char c = (unsigned char) t[i];
@@ -240,38 +287,48 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 				c += 32;
 			}
 			else if (c >= 'a' && c <= 'z')
+			{
 				has_lower = true;
+				if (c == 't' && i >= 2 && d[i - 1] == '\'' && d[i - 2] == 'n')
+					flags |= SA_T_NT;
+			}
 			d[i] = (char) c;
 			hash = SA_HASH_STEP(hash, c);
 		}
+		/* an upper-case T lowers to 't' too */
+		if (has_upper && !(flags & SA_T_NT))
+			for (size_t i = 2; i < tl; i++)
+				if (d[i] == 't' && d[i - 1] == '\'' && d[i - 2] == 'n')
+				{
+					flags |= SA_T_NT;
+					break;
+				}
 		ws->lower.len += tl;
 		if (has_upper && !has_lower)
 			flags |= SA_T_UPPER;
-	}
-	else
-	{
-		if (sa_text_lower(&ws->lower, t, tl, &ws->scratch) != 0)
-			return SA_ERR_NOMEM;
-		if (ws->lower.len - off > UINT32_MAX - off)
-			return SA_ERR_TOO_LONG;
-		hash = sa_lex_hash(ws->lower.data + off, ws->lower.len - off);
-		if (sa_text_isupper(t, tl))
-			flags |= SA_T_UPPER;
+		goto lookup;
 	}
 
+non_ascii:
+	if (sa_text_lower(&ws->lower, t, tl, &ws->scratch) != 0)
+		return SA_ERR_NOMEM;
+	if (ws->lower.len > UINT32_MAX)
+		return SA_ERR_TOO_LONG;
 	low = ws->lower.data + off;
 	tl = ws->lower.len - off;
+	hash = sa_lex_hash(low, tl);
 	for (size_t i = 0; i + 3 <= tl; i++)
 		if (low[i] == 'n' && low[i + 1] == '\'' && low[i + 2] == 't')
 		{
 			flags |= SA_T_NT;
 			break;
 		}
+	if (sa_text_isupper(s + a, b - a))
+		flags |= SA_T_UPPER;
 
-	if (sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
-		return SA_ERR_NOMEM;
-	tok = (sa_vtoken *) (ws->toks.data + ws->toks.len);
-	ws->toks.len += sizeof(sa_vtoken);
+lookup:
+	low = ws->lower.data + off;
+	tok = (sa_vtoken *) ws->toks.data + ws->ntok;
 	tok->off = (uint32_t) off;
 	tok->len = (uint32_t) tl;
 	tok->lexval = 0.0;
@@ -282,62 +339,100 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 		flags |= e->flags;
 		tok->wid = e->wid;
 		tok->lexval = e->valence;
+		if (e->wid == SA_WID_BUT && st->but_index == SIZE_MAX)
+			st->but_index = ws->ntok;
 	}
 	tok->flags = flags;
 	if (flags & SA_T_UPPER)
 		st->n_upper++;
-	if (tok->wid == SA_WID_BUT && st->but_index == SIZE_MAX)
-		st->but_index = ws->ntok;
 	ws->ntok++;
+	ws->toks.len += sizeof(sa_vtoken);
 	return SA_OK;
+}
+
+/* Is the code point starting at p[pos] (a byte >= 0x80) white space? */
+static inline bool
+high_space(const unsigned char *p, size_t len, size_t pos, size_t *next)
+{
+	*next = pos;
+	return sa_is_space(sa_utf8_next(p, len, next));
 }
 
 /*
  * Split s (valid UTF-8 when it has non-ASCII bytes) on Python white space,
- * counting '!' and '?' on the way.
+ * counting '!' and '?' on the way (they are never white space, so they all
+ * sit inside tokens).
  */
 static sa_error
 tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
-		 const char *s, size_t len)
+		 const char *s, size_t len, bool ascii)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	size_t		pos = 0;
-	size_t		start = SIZE_MAX;
+	size_t		next;
+	size_t		max_tokens = len / 2 + 1;
 	sa_error	err;
 
-	while (pos < len)
+	/*
+	 * Reserve for the worst case once, so the per-token path has no checks:
+	 * tokens are at least one byte plus a separator, and ASCII tokens lower
+	 * to the same length (non-ASCII ones grow the buffer themselves).
+	 */
+	if (sa_buf_reserve(&ws->toks, max_tokens * sizeof(sa_vtoken)) != 0 ||
+		sa_buf_reserve(&ws->lower, len + 16) != 0)
+		return SA_ERR_NOMEM;
+
+	for (;;)
 	{
-		size_t		here = pos;
-		unsigned char c = p[pos];
-		bool		space;
+		size_t		start;
 
-		if (c < 0x80)
+		/* white space */
+		while (pos < len)
 		{
-			pos++;
-			space = ascii_space[c];
-			if (c == '!')
-				st->n_excl++;
-			else if (c == '?')
-				st->n_quest++;
+			int			k = byte_class[p[pos]];
+
+			if (k == BC_SPACE)
+				pos++;
+			else if (k == BC_HIGH && high_space(p, len, pos, &next))
+				pos = next;
+			else
+				break;
 		}
-		else
-			space = sa_is_space(sa_utf8_next(p, len, &pos));
+		if (pos >= len)
+			break;
 
-		if (space)
+		/* a token */
+		start = pos;
+		while (pos < len)
 		{
-			if (start != SIZE_MAX)
+			int			k = byte_class[p[pos]];
+
+			if (k == BC_WORD)
+				pos++;
+			else if (k == BC_SPACE)
+				break;
+			else if (k == BC_EXCL)
 			{
-				err = add_token(lex, ws, st, s + start, here - start);
-				if (err != SA_OK)
-					return err;
-				start = SIZE_MAX;
+				st->n_excl++;
+				pos++;
 			}
+			else if (k == BC_QUEST)
+			{
+				st->n_quest++;
+				pos++;
+			}
+			else if (high_space(p, len, pos, &next))
+				break;
+			else
+				pos = next;
 		}
-		else if (start == SIZE_MAX)
-			start = here;
+		/* non-ASCII tokens may have moved ws->lower; ASCII ones fit */
+		if (!ascii && sa_buf_reserve(&ws->lower, pos - start) != 0)
+			return SA_ERR_NOMEM;
+		err = add_token(lex, ws, st, s + start, pos - start, ascii);
+		if (err != SA_OK)
+			return err;
 	}
-	if (start != SIZE_MAX)
-		return add_token(lex, ws, st, s + start, len - start);
 	return SA_OK;
 }
 
@@ -692,6 +787,28 @@ sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
 	size_t		cap = 16;
 	size_t		need;
 
+	/*
+	 * Short lists (nearly every social-media text): walk them literally as
+	 * the reference does; the scan is bounded by SA_BUT_LITERAL_MAX^2.
+	 */
+	if (n <= SA_BUT_LITERAL_MAX)
+	{
+		for (size_t j = 0; j < n; j++)
+		{
+			double		x = val[j];
+			size_t		p = 0;
+
+			if (x == 0)
+				continue;
+			while (val[p] != x)
+				p++;
+			if (p < b)
+				val[p] = x * 0.5;
+			else if (p > b)
+				val[p] = x * 1.5;
+		}
+		return SA_OK;
+	}
 	for (size_t j = 0; j < n; j++)
 		if (val[j] != 0)
 			nnz++;
@@ -846,6 +963,7 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 	double	   *val;
 	size_t		n;
 	bool		cap_diff;
+	bool		ascii;
 
 	if (lex == NULL || ws == NULL || out == NULL || (text == NULL && len > 0))
 		return SA_ERR_ARGUMENT;
@@ -859,16 +977,25 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 	ws->lower.len = 0;
 	ws->vals.len = 0;
 
-	/* The emoji map has no ASCII code points: ASCII text skips step 1. */
-	if (!sa_text_is_ascii(text, len))
+	/*
+	 * The emoji map has no ASCII code points: ASCII text skips step 1, and
+	 * so does valid UTF-8 without emoji.
+	 */
+	ascii = sa_text_is_ascii(text, len);
+	if (!ascii)
 	{
-		err = replace_emoji(ws, text, len);
-		if (err != SA_OK)
-			goto fail;
-		s = ws->text.data;
-		slen = ws->text.len;
+		size_t		from = first_rewrite(text, len);
+
+		if (from < len)
+		{
+			err = replace_emoji(ws, text, len, from);
+			if (err != SA_OK)
+				goto fail;
+			s = ws->text.data;
+			slen = ws->text.len;
+		}
 	}
-	err = tokenize(lex, ws, &st, s, slen);
+	err = tokenize(lex, ws, &st, s, slen, ascii);
 	if (err != SA_OK)
 		goto fail;
 
