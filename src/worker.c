@@ -65,6 +65,7 @@
 #define SP_RESPAWN_SHORT_LIFE_MS	10000	/* a worker that died young: don't spin */
 #define SP_LAUNCHER_RECHECK_MS		10000	/* look again for databases / roles */
 #define SP_ERROR_BACKOFF_MAX_MS		60000
+#define SP_STANDBY_POLL_MS			1000	/* how often a standby's worker looks for promotion */
 
 #define SP_ERRMSG_LEN	200
 
@@ -684,6 +685,7 @@ sp_worker_main(Datum main_arg)
 		int64		n = 0;
 		SpStepResult res;
 		bool		more;
+		bool		in_recovery;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -702,6 +704,7 @@ sp_worker_main(Datum main_arg)
 		SpinLockRelease(&sp_shared->mutex);
 
 		res = sp_worker_step(!recovered, batch_size, &n);
+		in_recovery = (res == SP_STEP_NOT_READY && RecoveryInProgress());
 		if (res == SP_STEP_DONE && !recovered)
 		{
 			recovered = true;
@@ -748,8 +751,11 @@ sp_worker_main(Datum main_arg)
 			pgstat_report_activity(STATE_IDLE, "sentiment_proc: idle, waiting for new rows");
 		pgstat_report_stat(true);
 
+		/* nothing signals a promotion: a standby looks every second */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sp_worker_poll_interval, PG_WAIT_EXTENSION);
+						 in_recovery ? Min(sp_worker_poll_interval, SP_STANDBY_POLL_MS) :
+						 sp_worker_poll_interval,
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
