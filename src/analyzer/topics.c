@@ -10,7 +10,8 @@
  * trie nodes reached by the phrases still open; a phrase has at most
  * SA_TOPIC_MAX_TOKENS tokens, so that set is small and the walk is linear
  * in the text.  Phrases never match across . , ; : ! ? (a new sentence or
- * list item is a new context).  Every hashtag is a topic of its own too,
+ * list item is a new context), so a phrase with such a character between
+ * its words is refused.  Every hashtag is a topic of its own too,
  * keyed by the lower-cased tag without '#', weight 1, and its word also
  * takes part in phrase matching ("#Postgres" matches the keyword postgres).
  *
@@ -317,6 +318,10 @@ sa_topics_add(sa_topics *topics, const char *topic_key, size_t key_len,
 	/* Nothing matchable ("!!!"), or longer than the matcher tracks. */
 	if (sc->ntoks == 0 || sc->ntoks > SA_TOPIC_MAX_TOKENS)
 		return SA_ERR_SYNTAX;
+	/* Matches never cross . , ; : ! ? so such a phrase could never match. */
+	for (size_t i = 1; i < sc->ntoks; i++)
+		if (sc->toks[i].flags & SA_TOK_BREAK)
+			return SA_ERR_SYNTAX;
 
 	key = intern_key(topics, topic_key, key_len);
 	if (key < 0)

@@ -89,6 +89,10 @@ main(void)
 	CHECK(add(t, "bad\xC3key", "phrase", 1.0) == SA_ERR_SYNTAX);	/* truncated */
 	CHECK(add(t, "ok\xEF\xBF\xBDkey", "phrase", 1.0) == SA_OK);	/* real U+FFFD */
 	CHECK(add(t, "key", "ph\xFFrase", 1.0) == SA_ERR_SYNTAX);
+	/* punctuation between words could never match; at the ends it is harmless */
+	CHECK(add(t, "key", "e.g. this", 1.0) == SA_ERR_SYNTAX);
+	CHECK(add(t, "key", "one, two", 1.0) == SA_ERR_SYNTAX);
+	CHECK(add(t, "key", "...Postgres 15!", 1.0) == SA_OK);
 	/* 16 tokens is the longest phrase, 17 is refused */
 	CHECK(add(t, "long", "a b c d e f g h i j k l m n o p", 1.0) == SA_OK);
 	CHECK(add(t, "long", "a b c d e f g h i j k l m n o p q", 1.0) == SA_ERR_SYNTAX);
