@@ -262,6 +262,16 @@ BEGIN
 					   v_idx, v_rel, p_id_column);
 	END IF;
 
+	-- Monitoring (issue 7: sentiment_queue_status, sentiment_stuck): rows
+	-- processing or failed, by state and start time.  Partial, so it holds
+	-- only those rows and counting them never scans the table.
+	v_idx := left(v_table, 40) || '_sentiment_status_idx';
+	IF to_regclass(format('%I.%I', v_schema, v_idx)) IS NULL THEN
+		EXECUTE format('CREATE INDEX %I ON %s (processing_status, processing_started_at) '
+					   'WHERE processing_status IN (''processing'', ''failed'')',
+					   v_idx, v_rel);
+	END IF;
+
 	-- Side tables, in the source's schema.
 	v_topics := to_regclass(format('%I.%I', v_schema, p_topics_table));
 	IF v_topics IS NULL THEN
