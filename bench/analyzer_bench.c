@@ -11,6 +11,9 @@
  * Each figure is printed beside its target and against a baseline measured
  * in the same run on the same bytes: a plain pass that decodes UTF-8 and
  * splits on white space, i.e. the least any tokenising scorer must do.
+ * Times are the benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID), and
+ * passes alternate with the baseline's keeping the best of several, because
+ * the machine is shared with other jobs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,7 @@ now_sec(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -110,8 +113,8 @@ main(void)
 	size_t	   *lens = malloc(N_MENTIONS * sizeof(size_t));
 	size_t		total_bytes = 0;
 	double		t0,
-				t_sent = 0,
-				t_base = 0;
+				t_sent,
+				t_base;
 	long		rounds = 0;
 	static const size_t sizes[] = {1024, 100 * 1024, 1024 * 1024};
 	double		per_byte[3];
@@ -133,18 +136,20 @@ main(void)
 	printf("analyzer_bench: VADER sentiment, one core, %d generated mentions (avg %.0f bytes)\n",
 		   N_MENTIONS, (double) total_bytes / N_MENTIONS);
 
-	/* warm-up, then whole passes until ~2 s */
-	for (int i = 0; i < N_MENTIONS; i++)
-	{
-		sa_sentiment s;
-
-		sa_sentiment_score(lex, ws, texts[i], lens[i], &s);
-	}
+	/*
+	 * The machine is shared (builds, tests, fuzzers of other people run at
+	 * the same time), so sentiment and baseline passes alternate and each
+	 * figure is the best pass: the least disturbed estimate of the cost.
+	 */
+	t_sent = t_base = 1e30;
 	t0 = now_sec();
-	do
+	for (long round = 0; round < 40 && (round < 6 || now_sec() - t0 < 8.0); round++)
 	{
-		double		acc = 0;
+		double		acc = 0,
+					t;
+		size_t		nacc = 0;
 
+		t = now_sec();
 		for (int i = 0; i < N_MENTIONS; i++)
 		{
 			sa_sentiment s;
@@ -153,27 +158,19 @@ main(void)
 				return 1;
 			acc += s.compound;
 		}
+		t = now_sec() - t;
 		sink = acc;
+		if (round > 0 && t < t_sent)	/* round 0 warms caches */
+			t_sent = t;
+		t = now_sec();
+		for (int i = 0; i < N_MENTIONS; i++)
+			nacc += baseline_pass(texts[i], lens[i]);
+		t = now_sec() - t;
+		sink_n = nacc;
+		if (round > 0 && t < t_base)
+			t_base = t;
 		rounds++;
-		t_sent = now_sec() - t0;
-	} while (t_sent < 2.0);
-	{
-		long		brounds = 0;
-		double		tb0 = now_sec();
-
-		do
-		{
-			size_t		acc = 0;
-
-			for (int i = 0; i < N_MENTIONS; i++)
-				acc += baseline_pass(texts[i], lens[i]);
-			sink_n = acc;
-			brounds++;
-			t_base = now_sec() - tb0;
-		} while (t_base < 1.0);
-		t_base /= brounds;
 	}
-	t_sent /= rounds;
 	{
 		double		rate = N_MENTIONS / t_sent;
 		double		brate = N_MENTIONS / t_base;
@@ -182,59 +179,74 @@ main(void)
 			   rate >= 1e6 ? "(met)" : "(NOT met)");
 		printf("                   %12.0f texts/s   baseline (UTF-8 decode + white-space split)\n", brate);
 		printf("                   %12.1f x         time relative to the baseline\n", brate / rate);
-		printf("                   %12.1f x         faster than Python VADER (~35,000 texts/s on this machine, reference figure)\n",
+		printf("                   %12.1f x         Python VADER's speed (~35,000 texts/s on this machine, reference figure)\n",
 			   rate / 35000.0);
 	}
 
-	/* long texts: concatenated mentions */
+	/*
+	 * Long texts: concatenated mentions, about 4 MB of distinct text per
+	 * size (4096 different 1 KB texts, ...), so that no size gets to replay
+	 * one short text from a warm branch predictor.
+	 */
 	for (int k = 0; k < 3; k++)
 	{
-		size_t		target = sizes[k];
-		char	   *big = malloc(target + 600);
-		size_t		len = 0;
-		int			i = 0;
-		double		t,
-					tb;
-		long		r = 0;
+		size_t		size = sizes[k];
+		size_t		count = (4u << 20) / size;
+		char	  **big = malloc(count * sizeof(char *));
+		size_t		len = size;
+		int			m = 0;
+		double		best = 1e30,
+					bbest = 1e30;
 
-		while (len < target)
+		for (size_t c = 0; c < count; c++)
 		{
-			size_t		l = lens[i % N_MENTIONS];
+			size_t		l = 0;
 
-			if (len + l + 1 > target)
-				break;
-			memcpy(big + len, texts[i % N_MENTIONS], l);
-			len += l;
-			big[len++] = ' ';
-			i++;
+			big[c] = malloc(size + 1);
+			while (l < size)
+			{
+				size_t		ml = lens[m % N_MENTIONS];
+
+				if (l + ml + 1 > size)
+					break;
+				memcpy(big[c] + l, texts[m % N_MENTIONS], ml);
+				l += ml;
+				big[c][l++] = ' ';
+				m++;
+			}
+			while (l < size)
+				big[c][l++] = ' ';
 		}
-		while (len < target)
-			big[len++] = ' ';
-		t0 = now_sec();
-		do
+		for (int round = 0; round < 8; round++)
 		{
-			sa_sentiment s;
+			double		t = now_sec();
+			size_t		nacc = 0;
 
-			if (sa_sentiment_score(lex, ws, big, len, &s) != SA_OK)
-				return 1;
-			sink = s.compound;
-			r++;
-			t = now_sec() - t0;
-		} while (t < 1.0 || r < 3);
-		t /= r;
-		t0 = now_sec();
-		r = 0;
-		do
-		{
-			sink_n = baseline_pass(big, len);
-			r++;
-			tb = now_sec() - t0;
-		} while (tb < 0.5 || r < 3);
-		tb /= r;
-		per_byte[k] = t * 1e9 / len;
-		printf("  %4zu KB text:     %8.2f ns/byte    baseline %.2f ns/byte, %.1f x; target: flat (within 2x of 1 KB)  %s\n",
-			   len / 1024, per_byte[k], tb * 1e9 / len, t / tb,
-			   per_byte[k] <= 2 * per_byte[0] ? "(met)" : "(NOT met)");
+			for (size_t c = 0; c < count; c++)
+			{
+				sa_sentiment s;
+
+				if (sa_sentiment_score(lex, ws, big[c], len, &s) != SA_OK)
+					return 1;
+				sink = s.compound;
+			}
+			t = now_sec() - t;
+			if (round > 0 && t < best)
+				best = t;
+			t = now_sec();
+			for (size_t c = 0; c < count; c++)
+				nacc += baseline_pass(big[c], len);
+			t = now_sec() - t;
+			sink_n = nacc;
+			if (round > 0 && t < bbest)
+				bbest = t;
+		}
+		per_byte[k] = best * 1e9 / ((double) len * count);
+		printf("  %4zu KB texts:    %8.2f ns/byte    baseline %.2f ns/byte, %.1f x; target: flat (within 1.5x of 1 KB)  %s\n",
+			   len / 1024, per_byte[k], bbest * 1e9 / ((double) len * count), best / bbest,
+			   per_byte[k] <= 1.5 * per_byte[0] ? "(met)" : "(NOT met)");
+		for (size_t c = 0; c < count; c++)
+			free(big[c]);
 		free(big);
 	}
 	printf("  1 MB / 1 KB ns/byte ratio: %.2f (1.0 = perfectly linear)\n", per_byte[2] / per_byte[0]);

@@ -90,6 +90,7 @@ free_all(sa_workspace *ws)
 	sa_buf_free(&ws->toks);
 	sa_buf_free(&ws->vals);
 	sa_buf_free(&ws->but);
+	sa_buf_free(&ws->butcls);
 	ws->ntok = 0;
 }
 
@@ -110,7 +111,7 @@ void
 sa_workspace_trim(sa_workspace *ws)
 {
 	size_t		total = ws->text.cap + ws->lower.cap + ws->scratch.cap +
-		ws->toks.cap + ws->vals.cap + ws->but.cap;
+		ws->toks.cap + ws->vals.cap + ws->but.cap + ws->butcls.cap;
 
 	if (total > SA_WS_KEEP_BYTES)
 		free_all(ws);
@@ -271,32 +272,29 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 				goto non_ascii;
 	}
 
-	/* ASCII: lower-case, hash, isupper() and "n't" in one pass. */
+	/*
+	 * ASCII: lower-case, hash and isupper() in one branch-free pass; "n't"
+	 * is looked for only when the token has an apostrophe at all.
+	 */
 	{
-		bool		has_upper = false,
-					has_lower = false;
+		unsigned	any_upper = 0,
+					any_lower = 0,
+					any_apos = 0;
 		char	   *d = ws->lower.data + off;
 
 		for (size_t i = 0; i < tl; i++)
 		{
-			unsigned char c = (unsigned char) t[i];
+			unsigned	c = (unsigned char) t[i];
+			unsigned	up = (c - 'A') < 26u;
 
-			if (c >= 'A' && c <= 'Z')
-			{
-				has_upper = true;
-				c += 32;
-			}
-			else if (c >= 'a' && c <= 'z')
-			{
-				has_lower = true;
-				if (c == 't' && i >= 2 && d[i - 1] == '\'' && d[i - 2] == 'n')
-					flags |= SA_T_NT;
-			}
+			any_upper |= up;
+			any_lower |= (c - 'a') < 26u;
+			any_apos |= c == '\'';
+			c += up << 5;
 			d[i] = (char) c;
 			hash = SA_HASH_STEP(hash, c);
 		}
-		/* an upper-case T lowers to 't' too */
-		if (has_upper && !(flags & SA_T_NT))
+		if (any_apos)
 			for (size_t i = 2; i < tl; i++)
 				if (d[i] == 't' && d[i - 1] == '\'' && d[i - 2] == 'n')
 				{
@@ -304,7 +302,7 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 					break;
 				}
 		ws->lower.len += tl;
-		if (has_upper && !has_lower)
+		if (any_upper && !any_lower)
 			flags |= SA_T_UPPER;
 		goto lookup;
 	}
@@ -370,16 +368,16 @@ tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 	const unsigned char *p = (const unsigned char *) s;
 	size_t		pos = 0;
 	size_t		next;
-	size_t		max_tokens = len / 2 + 1;
 	sa_error	err;
 
 	/*
-	 * Reserve for the worst case once, so the per-token path has no checks:
-	 * tokens are at least one byte plus a separator, and ASCII tokens lower
-	 * to the same length (non-ASCII ones grow the buffer themselves).
+	 * ASCII tokens lower to the same length, so one reservation covers
+	 * them all (non-ASCII ones grow the buffer themselves).  The token
+	 * array grows as needed: reserving for the worst case (a token every
+	 * two bytes) would make long texts touch far more memory than they use.
 	 */
-	if (sa_buf_reserve(&ws->toks, max_tokens * sizeof(sa_vtoken)) != 0 ||
-		sa_buf_reserve(&ws->lower, len + 16) != 0)
+	if (sa_buf_reserve(&ws->lower, len + 16) != 0 ||
+		sa_buf_reserve(&ws->toks, 64 * sizeof(sa_vtoken)) != 0)
 		return SA_ERR_NOMEM;
 
 	for (;;)
@@ -428,6 +426,9 @@ tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 		}
 		/* non-ASCII tokens may have moved ws->lower; ASCII ones fit */
 		if (!ascii && sa_buf_reserve(&ws->lower, pos - start) != 0)
+			return SA_ERR_NOMEM;
+		if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
+			sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
 			return SA_ERR_NOMEM;
 		err = add_token(lex, ws, st, s + start, pos - start, ascii);
 		if (err != SA_OK)
@@ -686,8 +687,10 @@ typedef struct but_ctx
 {
 	uint32_t   *child;
 	uint32_t   *sib;
+	sa_buf	   *clsbuf;			/* but_class[mask + 1] */
 	but_class  *cls;
 	size_t		mask;
+	size_t		count;			/* groups in use */
 } but_ctx;
 
 static inline uint32_t
@@ -751,26 +754,68 @@ ph_pop(but_ctx *c, uint32_t root)
 	return r;
 }
 
-static but_class *
-class_of(but_ctx *c, double key)
+static inline size_t
+class_home(const but_ctx *c, double key)
 {
 	uint64_t	bits;
-	size_t		i;
 
 	memcpy(&bits, &key, sizeof(bits));
 	bits ^= bits >> 29;
 	bits *= 0xbf58476d1ce4e5b9ULL;
 	bits ^= bits >> 32;
-	i = (size_t) bits & c->mask;
+	return (size_t) bits & c->mask;
+}
+
+/* (Re)size the group table to cap slots, keeping its groups. */
+static int
+class_resize(but_ctx *c, size_t cap, size_t oldcap)
+{
+	size_t		bytes = cap * sizeof(but_class);
+	but_class  *old;
+
+	/* the old table is moved to the end of the buffer while rehashing */
+	if (sa_buf_reserve(c->clsbuf, bytes + oldcap * sizeof(but_class)) != 0)
+		return -1;
+	old = (but_class *) (c->clsbuf->data + bytes);
+	memmove(old, c->clsbuf->data, oldcap * sizeof(but_class));
+	c->cls = (but_class *) c->clsbuf->data;
+	memset(c->cls, 0, bytes);
+	c->mask = cap - 1;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].used)
+		{
+			size_t		h = class_home(c, old[i].key);
+
+			while (c->cls[h].used)
+				h = (h + 1) & c->mask;
+			c->cls[h] = old[i];
+		}
+	return 0;
+}
+
+/* The group of positions holding key, created empty if new; NULL on ENOMEM. */
+static but_class *
+class_of(but_ctx *c, double key)
+{
+	size_t		i = class_home(c, key);
+
 	for (;;)
 	{
 		but_class  *k = &c->cls[i];
 
 		if (!k->used)
 		{
+			/* distinct values are few: grow only when half full */
+			if ((c->count + 1) * 2 > c->mask + 1)
+			{
+				if (class_resize(c, (c->mask + 1) * 2, c->mask + 1) != 0)
+					return NULL;
+				return class_of(c, key);
+			}
 			k->used = 1;
 			k->key = key;
 			k->root = NO_POS;
+			c->count++;
 			return k;
 		}
 		if (k->key == key)
@@ -783,9 +828,6 @@ sa_error
 sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
 {
 	but_ctx		c;
-	size_t		nnz = 0;
-	size_t		cap = 16;
-	size_t		need;
 
 	/*
 	 * Short lists (nearly every social-media text): walk them literally as
@@ -809,24 +851,15 @@ sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
 		}
 		return SA_OK;
 	}
-	for (size_t j = 0; j < n; j++)
-		if (val[j] != 0)
-			nnz++;
-	if (nnz == 0)
-		return SA_OK;
-	/* Each visit creates at most two groups; keep the load under 1/2. */
-	while (cap < 4 * nnz)
-		cap *= 2;
-	need = n * 2 * sizeof(uint32_t) + cap * sizeof(but_class) + 16;
 	ws->but.len = 0;
-	if (sa_buf_reserve(&ws->but, need) != 0)
+	if (sa_buf_reserve(&ws->but, n * 2 * sizeof(uint32_t)) != 0)
 		return SA_ERR_NOMEM;
-	c.cls = (but_class *) ws->but.data;
-	c.child = (uint32_t *) (c.cls + cap);
+	c.child = (uint32_t *) ws->but.data;
 	c.sib = c.child + n;
-	c.mask = cap - 1;
-	memset(c.cls, 0, cap * sizeof(but_class));
-	memset(c.child, 0xFF, n * 2 * sizeof(uint32_t));
+	c.clsbuf = &ws->butcls;
+	c.count = 0;
+	if (class_resize(&c, 64, 0) != 0)
+		return SA_ERR_NOMEM;
 
 	for (size_t j = 0; j < n; j++)
 	{
@@ -836,7 +869,11 @@ sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
 
 		if (x == 0)
 			continue;
+		/* j enters the heaps now; p < j entered at its own visit */
+		c.child[j] = c.sib[j] = NO_POS;
 		k = class_of(&c, x);
+		if (k == NULL)
+			return SA_ERR_NOMEM;
 		p = (k->root != NO_POS) ? k->root : (uint32_t) j;
 		if (p == b)
 		{
@@ -854,6 +891,8 @@ sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
 		{
 			but_class  *dst = class_of(&c, val[p]);
 
+			if (dst == NULL)
+				return SA_ERR_NOMEM;
 			dst->root = ph_meld(&c, dst->root, p);
 		}
 	}

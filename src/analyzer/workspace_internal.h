@@ -2,8 +2,8 @@
  * workspace_internal.h - the reusable scratch memory behind sa_workspace.
  *
  * Buffers grow to the largest text seen and are kept, so scoring a stream
- * of texts does not allocate once warmed up.  After a text that needed more
- * than SA_WS_KEEP_BYTES the buffers are released at the start of the next
+ * of texts does not allocate once warmed up (a 1 MB text needs about 10 MB).
+ * After a text that needed more than SA_WS_KEEP_BYTES the buffers are released at the start of the next
  * call, so one huge input does not pin tens of megabytes in a long-lived
  * worker.
  *
@@ -28,7 +28,7 @@
 #include "analyzer.h"
 #include "text_internal.h"
 
-#define SA_WS_KEEP_BYTES ((size_t) 8 * 1024 * 1024)
+#define SA_WS_KEEP_BYTES ((size_t) 24 * 1024 * 1024)
 
 /* Token flags beyond the lexicon's SA_W_* bits (lexicon_internal.h). */
 #define SA_T_UPPER		0x10	/* Python isupper() of the token */
@@ -61,7 +61,8 @@ struct sa_workspace
 	sa_buf		scratch;		/* ICU conversions */
 	sa_buf		toks;			/* sa_vtoken[ntok] */
 	sa_buf		vals;			/* double[ntok], the valences */
-	sa_buf		but;			/* but-rule bookkeeping */
+	sa_buf		but;			/* but rule: heap links per position */
+	sa_buf		butcls;			/* but rule: positions grouped by value */
 	size_t		ntok;
 	sa_buf		ext[SA_WS_EXT_COUNT];
 	void	   *analysis;		/* owned by sa_analyze()'s modules */
