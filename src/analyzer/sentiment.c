@@ -425,7 +425,8 @@ tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 				pos = next;
 		}
 		/* non-ASCII tokens may have moved ws->lower; ASCII ones fit */
-		if (!ascii && sa_buf_reserve(&ws->lower, pos - start) != 0)
+		if (!ascii && ws->lower.len + (pos - start) > ws->lower.cap &&
+			sa_buf_reserve(&ws->lower, pos - start) != 0)
 			return SA_ERR_NOMEM;
 		if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
 			sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
