@@ -43,7 +43,13 @@ typedef struct sa_lexicon sa_lexicon;
 /* Build the lexicon from the compiled-in VADER 3.3.2 tables. */
 sa_error	sa_lexicon_create(sa_lexicon **out);
 void		sa_lexicon_destroy(sa_lexicon *lex);
-/* User overrides: term is matched after lower-casing, as VADER does. */
+/*
+ * User overrides: term is matched after lower-casing, as VADER does.  A
+ * term is one token: empty or over 1024 bytes gives SA_ERR_ARGUMENT, white
+ * space or invalid UTF-8 SA_ERR_SYNTAX; valence must be finite with
+ * |valence| <= 1000 (SA_ERR_ARGUMENT).  Removing an absent term is SA_OK.
+ * Not thread-safe against concurrent scoring with the same lexicon.
+ */
 sa_error	sa_lexicon_set(sa_lexicon *lex, const char *term, size_t len, double valence);
 sa_error	sa_lexicon_remove(sa_lexicon *lex, const char *term, size_t len);
 /* 1 and *valence set when term (already lower case) is present, else 0. */
