@@ -144,6 +144,10 @@ function parseEmoji(text) {
 		map.set(cp, r.description);
 	}
 	if (map.size < 1000) die(`unicode-emoji.js: only ${map.size} single-code-point emoji found`);
+	// The scorer skips the emoji step for ASCII text (sentiment.c): that is
+	// only right while no ASCII code point is mapped.
+	for (const cp of map.keys())
+		if (cp < 0x80) die(`unicode-emoji.js: ASCII code point U+${cp.toString(16)} is mapped; sentiment.c assumes none is`);
 	return [...map.entries()].sort((a, b) => a[0] - b[0]);
 }
 

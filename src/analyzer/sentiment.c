@@ -3,8 +3,9 @@
  * ../shared/VADER.md states the procedure (Hutto & Gilbert, ICWSM 2014).
  *
  * One text is scored in a few linear passes over workspace buffers:
- *   1. emoji code points are replaced by their descriptions (only needed
- *      when the text has non-ASCII bytes; the map has no ASCII entries);
+ *   1. emoji code points are replaced by their descriptions, and invalid
+ *      UTF-8 by U+FFFD, in a copy of the text (skipped when there is
+ *      neither; the map has no ASCII entries, which the generator checks);
  *   2. the text is split on Python white space into tokens; each token is
  *      punctuation-stripped, lower-cased and looked up once, keeping only
  *      what the rules need (valence, negation/booster flags, word id);
