@@ -910,8 +910,8 @@ sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b)
  * to a half (the scaling itself may round there), so only that case takes
  * the exact route through glibc's printf, which rounds the exact value.
  */
-static double
-py_round(double x, int digits)
+double
+sa_vader_round(double x, int digits)
 {
 	double		scale = (digits == 4) ? 1e4 : 1e3;
 	double		y = x * scale;
@@ -980,10 +980,10 @@ final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *ou
 		neg_sum -= amp;
 	total = pos_sum + fabs(neg_sum) + (double) neu_count;
 
-	out->compound = py_round(compound, 4);
-	out->pos = py_round(fabs(pos_sum / total), 3);
-	out->neg = py_round(fabs(neg_sum / total), 3);
-	out->neu = py_round(fabs((double) neu_count / total), 3);
+	out->compound = sa_vader_round(compound, 4);
+	out->pos = sa_vader_round(fabs(pos_sum / total), 3);
+	out->neg = sa_vader_round(fabs(neg_sum / total), 3);
+	out->neu = sa_vader_round(fabs((double) neu_count / total), 3);
 	if (out->compound >= 0.05)
 		out->label = SA_LABEL_POSITIVE;
 	else if (out->compound <= -0.05)

@@ -82,6 +82,9 @@ sa_ws_tokens(sa_workspace *ws)
  */
 extern sa_error sa_vader_but_rule(sa_workspace *ws, double *val, size_t n, size_t b);
 
+/* Python's round(x, digits) for digits 3 or 4 (exposed for the tests). */
+extern double sa_vader_round(double x, int digits);
+
 /* Release buffers that grew past SA_WS_KEEP_BYTES (called before each text). */
 extern void sa_workspace_trim(sa_workspace *ws);
 

@@ -299,6 +299,28 @@ test_but_random(void)
 	CHECK_MSG(bad == 0, "%d of 3000 random lists differ", bad);
 }
 
+/* Step 8: Python's round(), correctly rounded from the binary value. */
+static void
+test_rounding(void)
+{
+	/* exact binary ties go to even */
+	CHECK(sa_vader_round(0.03125, 4) == 0.0312);
+	CHECK(sa_vader_round(0.09375, 4) == 0.0938);
+	CHECK(sa_vader_round(-0.03125, 4) == -0.0312);
+	CHECK(sa_vader_round(0.0625, 3) == 0.062);
+	CHECK(sa_vader_round(0.1875, 3) == 0.188);
+	/* decimal ties that are not binary ties: 0.1235 is stored just below */
+	CHECK(sa_vader_round(0.1235, 3) == 0.123);
+	CHECK(sa_vader_round(0.00015, 4) == 0.0001);
+	CHECK(sa_vader_round(0.6665, 3) == 0.666);	/* 0.66649999... */
+	CHECK(sa_vader_round(0.0005, 3) == 0.001);	/* 0.000500000000000000010 */
+	/* ordinary values and the sign of zero */
+	CHECK(sa_vader_round(0.54231, 4) == 0.5423);
+	CHECK(sa_vader_round(1.0, 4) == 1.0);
+	CHECK(sa_vader_round(-0.00001, 4) == 0 && signbit(sa_vader_round(-0.00001, 4)));
+	CHECK(sa_vader_round(0.00001, 4) == 0 && !signbit(sa_vader_round(0.00001, 4)));
+}
+
 static void
 test_least(void)
 {
@@ -571,6 +593,7 @@ main(void)
 	test_caps();
 	test_but();
 	test_but_random();
+	test_rounding();
 	test_least();
 	test_kind_of();
 	test_phrases();
