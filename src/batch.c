@@ -102,10 +102,16 @@ extension_schema(Oid ext)
 	return nsp;
 }
 
+/*
+ * Generic plans: the same shape for every batch, planned once.  A custom plan
+ * would see the batch's arrays as constants and, on a table of moderate size,
+ * may prefer hashing the whole table to probing its key once per row; the
+ * generic plan's row estimate keeps the index probes.
+ */
 static SPIPlanPtr
 prepare_kept(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed (%s) for: %s",
@@ -386,11 +392,13 @@ process_source(const SpSource *src, int limit)
 	an = sp_analyzer();
 
 	started = GetCurrentTimestamp();
+	sp_stats_batch_begin(src->relid, limit);	/* stats.c: progress, timing */
 	arg = Int32GetDatum(limit);
 	if (SPI_execute_plan(plans->claim, &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not claim rows of %s", get_rel_name(src->relid));
 	claimed = SPI_tuptable;
 	n = (int) SPI_processed;
+	sp_stats_batch_claimed(n);	/* stats.c */
 	if (n == 0)
 	{
 		SPI_freetuptable(claimed);
@@ -532,6 +540,7 @@ process_source(const SpSource *src, int limit)
 		nemb++;
 	}
 	finished = GetCurrentTimestamp();
+	sp_stats_batch_analysed();	/* stats.c */
 	SPI_freetuptable(claimed);
 
 	/* Writes: one statement each, whatever the batch size. */
@@ -585,6 +594,8 @@ process_source(const SpSource *src, int limit)
 		execute(plans->insert_embeddings, args, SPI_OK_INSERT);
 	}
 
+	/* stats.c: every completed row has an embedding, the others failed */
+	sp_stats_batch_end(nemb, n - nemb);
 	return written;
 }
 
