@@ -36,6 +36,7 @@
 #define SA_TOK_BREAK	0x01	/* clause punctuation before this token */
 #define SA_TOK_HASHTAG	0x02	/* word directly after '#' */
 #define SA_TOK_SYMBOL	0x04	/* single So code point */
+#define SA_TOK_ASCII	0x08	/* every byte of the token is ASCII */
 
 typedef struct sa_token
 {
@@ -67,9 +68,8 @@ typedef struct sa_scratch
 	sa_clause  *clauses;
 	size_t		nclauses;
 	size_t		clauses_cap;
-	sa_buf		gram;			/* embedding: one padded word */
-	uint32_t   *cpoff;			/* embedding: code point offsets in gram */
-	size_t		cpoff_cap;
+	uint32_t   *cps;			/* embedding: code points of one "<word>" */
+	size_t		cps_cap;
 } sa_scratch;
 
 #define SA_SCRATCH_KEEP_BYTES ((size_t) 8 * 1024 * 1024)
@@ -124,7 +124,9 @@ extern const int32_t sa_emo_bias[SA_EMOTION_COUNT];
 typedef struct sa_emo_entry
 {
 	uint32_t	key;			/* feature hash; 0 = empty slot */
-	int8_t		w[SA_EMOTION_COUNT];	/* logit weights, units 1/sa_emo_scale */
+	int8_t		w[8];			/* SA_EMOTION_COUNT logit weights in units of
+								 * 1/sa_emo_scale, then a 0: eight lanes add
+								 * as one vector */
 } sa_emo_entry;
 
 extern const sa_emo_entry sa_emo_table[];

@@ -3,13 +3,19 @@
  *
  * Each token contributes its whole word (weight 2) and every character
  * 3-, 4- and 5-gram of the word padded as "<word>" (weight 1), all scaled by
- * the word's idf (embedding_idf.c).  A feature's 32-bit hash picks the
- * dimension (low 8 bits) and the sign (bit 8); signs make colliding
- * features cancel on average instead of piling up.  The n-grams give
- * partial credit to inflections and typos ("measures" / "measuring"), the
- * whole word gives exact matches more, and idf keeps "the", "a", "is" from
- * dominating.  The vector is L2-normalised, so the dot product of two
- * embeddings is their cosine; an input without tokens gives the zero vector.
+ * the word's idf (embedding_idf.c).  A feature's hash picks the dimension
+ * and a sign; signs make colliding features cancel on average instead of
+ * piling up.  The n-grams give partial credit to inflections and typos
+ * ("measures" / "measuring"), the whole word gives exact matches more, and
+ * idf keeps "the", "a", "is" from dominating.  The vector is L2-normalised,
+ * so the dot product of two embeddings is their cosine; an input without
+ * tokens gives the zero vector.
+ *
+ * n-grams are hashed over code points (so "é" is one character, whatever
+ * its bytes) as a sum of code point x position constant: the 4-gram's sum
+ * extends the 3-gram's, so one start costs five multiplications for three
+ * features, and an xor-shift plus a multiplication spreads the sum before
+ * its top bits are taken.  This is the hot loop of the whole analysis.
  */
 #include <math.h>
 #include <string.h>
@@ -19,10 +25,28 @@
 #define WORD_SALT	0x5BD1E995u
 #define WORD_WEIGHT 2.0f
 
+/* Arbitrary odd 64-bit constants (digits of pi and e, made odd). */
+static const uint64_t pos_mult[5] = {
+	0x243F6A8885A308D3ull, 0x13198A2E03707345ull, 0xA4093822299F31D1ull,
+	0x082EFA98EC4E6C89ull, 0x452821E638D01377ull,
+};
+#define LEN_SALT	0xBE5466CF34E90C6Dull
+#define FINAL_MULT	0xB7E151628AED2A6Bull
+
+/* Add +-w at the dimension and sign chosen by the top bits of a mixed h. */
 static inline void
-add_hashed(float *v, uint32_t h, float w)
+add_gram(float *v, uint64_t h, float w)
 {
-	h = sa_fmix32(h);
+	uint64_t	x = (h ^ (h >> 29)) * FINAL_MULT;
+
+	v[x >> 56] += ((x >> 55) & 1) ? w : -w;
+}
+
+/* The whole word, from the tokeniser's 32-bit FNV-1a hash. */
+static inline void
+add_word(float *v, uint32_t h, float w)
+{
+	h = sa_fmix32(h ^ WORD_SALT);
 	v[h & (SA_EMBEDDING_DIMS - 1)] += (h & 0x100) ? w : -w;
 }
 
@@ -45,66 +69,32 @@ idf_of(uint32_t key)
 	}
 }
 
-/*
- * Hash the 3-, 4- and 5-grams of "<word>" into v.  gram holds the padded
- * bytes and cpoff[i] the byte offset of code point i (cpoff[ncp] = end);
- * one FNV-1a pass from each start yields the three lengths in turn, and the
- * n-gram length is added to the hash so "<a>" as a 3-gram and a 4-gram
- * that happened to share bytes would still differ.
- */
+/* The 3-, 4- and 5-grams of c[0..n) (the padded word) into v. */
 static void
-add_ngrams(float *v, const char *gram, const uint32_t *cpoff, size_t ncp, float w)
+add_ngrams(float *v, const uint32_t *c, size_t n, float w)
 {
-	for (size_t i = 0; i + 3 <= ncp; i++)
+	for (size_t i = 0; i + 3 <= n; i++)
 	{
-		uint32_t	h = sa_fnv1a(gram + cpoff[i], cpoff[i + 3] - cpoff[i]);
+		uint64_t	h = c[i] * pos_mult[0] + c[i + 1] * pos_mult[1] +
+			c[i + 2] * pos_mult[2];
 
-		add_hashed(v, h + 3, w);
-		if (i + 4 > ncp)
+		add_gram(v, h + 3 * LEN_SALT, w);
+		if (i + 4 > n)
 			continue;
-		h = sa_fnv1a_update(h, gram + cpoff[i + 3], cpoff[i + 4] - cpoff[i + 3]);
-		add_hashed(v, h + 4, w);
-		if (i + 5 > ncp)
+		h += c[i + 3] * pos_mult[3];
+		add_gram(v, h + 4 * LEN_SALT, w);
+		if (i + 5 > n)
 			continue;
-		h = sa_fnv1a_update(h, gram + cpoff[i + 4], cpoff[i + 5] - cpoff[i + 4]);
-		add_hashed(v, h + 5, w);
+		h += c[i + 4] * pos_mult[4];
+		add_gram(v, h + 5 * LEN_SALT, w);
 	}
-}
-
-/*
- * The same n-grams for an ASCII word, read in place: code points are bytes
- * and the padding is virtual, so nothing is copied (the common case).
- */
-static void
-add_ngrams_ascii(float *v, const unsigned char *w, size_t len, float wt)
-{
-	size_t		plen = len + 2;
-
-#define PADDED(j) ((j) == 0 ? '<' : (j) == plen - 1 ? '>' : w[(j) - 1])
-	for (size_t i = 0; i + 3 <= plen; i++)
-	{
-		uint32_t	h = SA_FNV_SEED;
-
-		h = (h ^ PADDED(i)) * 0x01000193u;
-		h = (h ^ PADDED(i + 1)) * 0x01000193u;
-		h = (h ^ PADDED(i + 2)) * 0x01000193u;
-		add_hashed(v, h + 3, wt);
-		if (i + 4 > plen)
-			continue;
-		h = (h ^ PADDED(i + 3)) * 0x01000193u;
-		add_hashed(v, h + 4, wt);
-		if (i + 5 > plen)
-			continue;
-		h = (h ^ PADDED(i + 4)) * 0x01000193u;
-		add_hashed(v, h + 5, wt);
-	}
-#undef PADDED
 }
 
 sa_error
 sa_embed(sa_scratch *sc, float *vec)
 {
 	float		v[SA_EMBEDDING_DIMS];
+	float		lane[8] = {0};
 	double		norm = 0.0;
 
 	memset(v, 0, sizeof(v));
@@ -113,47 +103,43 @@ sa_embed(sa_scratch *sc, float *vec)
 		const sa_token *t = &sc->toks[i];
 		const unsigned char *w = (const unsigned char *) sc->lower.data + t->off;
 		float		idf = idf_of(t->hash);
-		size_t		pos;
-		size_t		ncp = 0;		/* code points in "<word>" */
+		size_t		n = 0;
 
-		add_hashed(v, t->hash ^ WORD_SALT, WORD_WEIGHT * idf);
-		if (sa_text_is_ascii((const char *) w, t->len))
-		{
-			add_ngrams_ascii(v, w, t->len, idf);
-			continue;
-		}
+		add_word(v, t->hash, WORD_WEIGHT * idf);
 
-		/* "<" + word + ">" and its code point offsets */
-		sc->gram.len = 0;
-		if (sa_buf_reserve(&sc->gram, (size_t) t->len + 2) != 0 ||
-			sa_grow_array((void **) &sc->cpoff, &sc->cpoff_cap,
-						  (size_t) t->len + 3, sizeof(uint32_t)) != 0)
+		/* "<" + code points + ">" */
+		if (sa_grow_array((void **) &sc->cps, &sc->cps_cap, (size_t) t->len + 2,
+						  sizeof(uint32_t)) != 0)
 			return SA_ERR_NOMEM;
-		sc->gram.data[0] = '<';
-		memcpy(sc->gram.data + 1, w, t->len);
-		sc->gram.data[t->len + 1] = '>';
-		sc->gram.len = (size_t) t->len + 2;
-		sc->cpoff[ncp++] = 0;		/* '<' */
-		sc->cpoff[ncp++] = 1;		/* first code point of the word */
-		pos = 1;
-		while (pos < (size_t) t->len + 1)
+		sc->cps[n++] = '<';
+		if (t->flags & SA_TOK_ASCII)
 		{
-			(void) sa_utf8_next((const unsigned char *) sc->gram.data,
-								(size_t) t->len + 1, &pos);
-			sc->cpoff[ncp++] = (uint32_t) pos;	/* the last one is '>' */
+			for (size_t k = 0; k < t->len; k++)
+				sc->cps[n++] = w[k];
 		}
-		sc->cpoff[ncp] = (uint32_t) sc->gram.len;	/* end, not a start */
-		add_ngrams(v, sc->gram.data, sc->cpoff, ncp, idf);
+		else
+		{
+			size_t		pos = 0;
+
+			while (pos < t->len)
+				sc->cps[n++] = sa_utf8_next(w, t->len, &pos);
+		}
+		sc->cps[n++] = '>';
+		add_ngrams(v, sc->cps, n, idf);
 	}
 
-	for (int d = 0; d < SA_EMBEDDING_DIMS; d++)
-		norm += (double) v[d] * v[d];
+	/* eight float lanes, so the compiler can vectorise the sum */
+	for (int d = 0; d < SA_EMBEDDING_DIMS; d += 8)
+		for (int k = 0; k < 8; k++)
+			lane[k] += v[d + k] * v[d + k];
+	for (int k = 0; k < 8; k++)
+		norm += lane[k];
 	if (norm > 0.0 && isfinite(norm))
 	{
-		double		inv = 1.0 / sqrt(norm);
+		float		inv = (float) (1.0 / sqrt(norm));
 
 		for (int d = 0; d < SA_EMBEDDING_DIMS; d++)
-			vec[d] = (float) (v[d] * inv);
+			vec[d] = v[d] * inv;
 	}
 	else
 		memset(vec, 0, sizeof(float) * SA_EMBEDDING_DIMS);

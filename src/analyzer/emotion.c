@@ -25,6 +25,9 @@
 #define K_STEM			5
 #define K_NEG_STEM		6
 
+/* the weight rows have one spare lane */
+_Static_assert(SA_EMOTION_COUNT == 7, "sa_emo_entry.w has 8 lanes");
+
 static const char *const emotion_names[SA_EMOTION_COUNT] = {
 	[SA_EMOTION_NEUTRAL] = "neutral",
 	[SA_EMOTION_ANGER] = "anger",
@@ -51,7 +54,7 @@ combine(uint32_t a, uint32_t b, uint32_t kind)
 
 /* Add the weight row of feature key (if the model has it) to z. */
 static inline void
-add_feature(int64_t *z, uint32_t key)
+add_feature(int64_t *restrict z, uint32_t key)
 {
 	uint32_t	mask = (1u << sa_emo_bits) - 1;
 	uint32_t	slot;
@@ -62,15 +65,14 @@ add_feature(int64_t *z, uint32_t key)
 	for (;;)
 	{
 		const sa_emo_entry *e = &sa_emo_table[slot];
-		uint32_t	k = e->key;
 
-		if (k == key)
+		if (e->key == key)
 		{
-			for (int c = 0; c < SA_EMOTION_COUNT; c++)
+			for (int c = 0; c < 8; c++)
 				z[c] += e->w[c];
 			return;
 		}
-		if (k == 0)
+		if (e->key == 0)
 			return;
 		slot = (slot + 1) & mask;
 	}
@@ -100,8 +102,9 @@ is_negation(const char *w, size_t len)
 			return true;
 	if (len < 2 || len > 8 || (list = by_len[len]) == NULL)
 		return false;
+	/* the first letter rules out nearly every word before memcmp */
 	for (; *list != '\0'; list += len)
-		if (memcmp(list, w, len) == 0)
+		if (list[0] == w[0] && memcmp(list + 1, w + 1, len - 1) == 0)
 			return true;
 	return false;
 }
@@ -122,7 +125,7 @@ void
 sa_emotion_classify(const sa_scratch *sc, const char *text, size_t len,
 					sa_emotion *label, double *score)
 {
-	int64_t		z[SA_EMOTION_COUNT];
+	int64_t		z[8];			/* 7 logits and the unused 8th lane */
 	int			neg = 0;
 	uint32_t	prev_h = 0;
 	int			best;
@@ -138,6 +141,7 @@ sa_emotion_classify(const sa_scratch *sc, const char *text, size_t len,
 
 	for (int c = 0; c < SA_EMOTION_COUNT; c++)
 		z[c] = sa_emo_bias[c];
+	z[7] = 0;
 
 	for (size_t i = 0; i < sc->ntoks; i++)
 	{
@@ -150,9 +154,11 @@ sa_emotion_classify(const sa_scratch *sc, const char *text, size_t len,
 		add_feature(z, neg > 0 ? combine(h, 0, K_NEGATED) : h);
 		if (!(t->flags & SA_TOK_SYMBOL) && t->len > STEM_CHARS)
 		{
-			bool		longer;
-			size_t		pb = prefix_bytes(w, t->len, STEM_CHARS, &longer);
+			bool		longer = true;
+			size_t		pb = STEM_CHARS;	/* ASCII: code points are bytes */
 
+			if (!(t->flags & SA_TOK_ASCII))
+				pb = prefix_bytes(w, t->len, STEM_CHARS, &longer);
 			if (longer)
 				add_feature(z, combine(sa_fnv1a(w, pb), 0,
 									   neg > 0 ? K_NEG_STEM : K_STEM));

@@ -30,10 +30,9 @@ sa_scratch_destroy(sa_scratch *sc)
 	if (sc == NULL)
 		return;
 	sa_buf_free(&sc->lower);
-	sa_buf_free(&sc->gram);
 	free(sc->toks);
 	free(sc->clauses);
-	free(sc->cpoff);
+	free(sc->cps);
 	free(sc);
 }
 
@@ -44,21 +43,20 @@ sa_scratch_destroy(sa_scratch *sc)
 void
 sa_scratch_trim(sa_scratch *sc)
 {
-	size_t		total = sc->lower.cap + sc->gram.cap +
+	size_t		total = sc->lower.cap +
 		sc->toks_cap * sizeof(sa_token) + sc->clauses_cap * sizeof(sa_clause) +
-		sc->cpoff_cap * sizeof(uint32_t);
+		sc->cps_cap * sizeof(uint32_t);
 
 	if (total <= SA_SCRATCH_KEEP_BYTES)
 		return;
 	sa_buf_free(&sc->lower);
-	sa_buf_free(&sc->gram);
 	free(sc->toks);
 	free(sc->clauses);
-	free(sc->cpoff);
+	free(sc->cps);
 	sc->toks = NULL;
 	sc->clauses = NULL;
-	sc->cpoff = NULL;
-	sc->toks_cap = sc->clauses_cap = sc->cpoff_cap = 0;
+	sc->cps = NULL;
+	sc->toks_cap = sc->clauses_cap = sc->cps_cap = 0;
 	sc->ntoks = sc->nclauses = 0;
 }
 
@@ -153,16 +151,25 @@ static int
 push_token(tok_state *st, size_t off, size_t len, uint32_t flags)
 {
 	sa_scratch *sc = st->sc;
+	const unsigned char *p = (const unsigned char *) sc->lower.data + off;
 	sa_token   *t;
+	uint32_t	h = SA_FNV_SEED;
+	unsigned char any = 0;
 
 	if (sa_grow_array((void **) &sc->toks, &sc->toks_cap, sc->ntoks + 1, sizeof(sa_token)) != 0)
 		return -1;
+	/* the hash and the ASCII test in one pass over the bytes */
+	for (size_t i = 0; i < len; i++)
+	{
+		h = (h ^ p[i]) * 0x01000193u;
+		any |= p[i];
+	}
 	t = &sc->toks[sc->ntoks++];
 	t->off = (uint32_t) off;
 	t->len = (uint32_t) len;
-	t->hash = sa_fnv1a(sc->lower.data + off, len);
+	t->hash = h;
 	t->clause = (uint32_t) sc->nclauses;
-	t->flags = flags;
+	t->flags = flags | ((any & 0x80) ? 0 : SA_TOK_ASCII);
 	return 0;
 }
 
@@ -273,6 +280,15 @@ sa_tokenize(sa_scratch *sc, const char *text, size_t len)
 				start_word(&st, at, prev);
 				sc->lower.data[sc->lower.len++] =
 					(char) ((cp >= 'A' && cp <= 'Z') ? cp + 32 : cp);
+				/* the rest of an ASCII run of letters and digits, tightly */
+				while (pos < len && s[pos] < 0x80 && ascii_class[s[pos]] == C_WORD)
+				{
+					unsigned char c = s[pos++];
+
+					sc->lower.data[sc->lower.len++] =
+						(char) ((c >= 'A' && c <= 'Z') ? c + 32 : c);
+					cp = c;
+				}
 				break;
 			case C_APOS:
 				if (st.in_word)
