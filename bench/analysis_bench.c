@@ -496,6 +496,19 @@ main(int argc, char **argv)
 	rate_full = done / el;
 
 	printf("\n== speed (one core) ==\n");
+	{
+		/* Other busy processes slow both rates; say so next to the figures. */
+		FILE	   *f = fopen("/proc/loadavg", "r");
+		double		load;
+
+		if (f != NULL)
+		{
+			if (fscanf(f, "%lf", &load) == 1 && load > 1.5)
+				printf("note: load average %.2f while measuring: other processes share the cores, "
+					   "so both rates are lower than on an idle machine (the ratio less so)\n", load);
+			fclose(f);
+		}
+	}
 	printf("%-44s %12.0f texts/s (baseline, same run)\n", "sentiment only (sa_sentiment_score)", rate_sent);
 	print_figure("full analysis (sa_analyze), texts/s", rate_full, TARGET_FULL_RATE, "");
 	printf("%-44s %12.2f (full analysis rate / sentiment-only rate)\n", "full / sentiment-only", rate_full / rate_sent);

@@ -108,7 +108,8 @@ sa_embed(sa_scratch *sc, float *vec)
 		add_word(v, t->hash, WORD_WEIGHT * idf);
 
 		/* "<" + code points + ">" */
-		if (sa_grow_array((void **) &sc->cps, &sc->cps_cap, (size_t) t->len + 2,
+		if ((size_t) t->len + 2 > sc->cps_cap &&
+			sa_grow_array((void **) &sc->cps, &sc->cps_cap, (size_t) t->len + 2,
 						  sizeof(uint32_t)) != 0)
 			return SA_ERR_NOMEM;
 		sc->cps[n++] = '<';

@@ -76,6 +76,12 @@ struct sa_topics
 	size_t		outs_cap;
 	sa_buf		labels;
 
+	/*
+	 * Bit (hash & 4095) is set for the first token of every phrase: most
+	 * tokens start no phrase, and this rejects them without a probe.
+	 */
+	uint64_t	first_token[64];
+
 	sa_scratch *scratch;		/* tokenises phrases at add time */
 };
 
@@ -326,6 +332,7 @@ sa_topics_add(sa_topics *topics, const char *topic_key, size_t key_len,
 	key = intern_key(topics, topic_key, key_len);
 	if (key < 0)
 		return SA_ERR_NOMEM;
+	topics->first_token[(sc->toks[0].hash >> 6) & 63] |= (uint64_t) 1 << (sc->toks[0].hash & 63);
 
 	for (size_t i = 0; i < sc->ntoks; i++)
 	{
@@ -449,7 +456,8 @@ sa_topics_match(const sa_topics *topics, sa_scratch *sc, const sa_lexicon *lex,
 		if (tok->flags & SA_TOK_BREAK)
 			nactive = 0;
 		/* Advance every open phrase, and try a new one from the root. */
-		active[nactive++] = 0;
+		if (topics->first_token[(tok->hash >> 6) & 63] & ((uint64_t) 1 << (tok->hash & 63)))
+			active[nactive++] = 0;
 		{
 			size_t		nnext = 0;
 
