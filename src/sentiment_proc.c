@@ -22,6 +22,9 @@ _PG_init(void)
 	/* background workers: settings; shared memory and launcher if preloaded */
 	sp_worker_init();
 
+	/* statistics and progress (stats.c): setting; shared memory if preloaded */
+	sp_stats_init();
+
 	/*
 	 * Define settings and register workers above this line: reserving the
 	 * prefix removes placeholders and warns about any sentiment_proc.*

@@ -60,4 +60,21 @@ extern void sp_wakeup_at_commit(void);
  */
 extern int64 sp_reset_orphaned_claims(Oid source);
 
+/* ---- statistics and progress (stats.c) ---- */
+
+/* From _PG_init: the setting; shared memory when preloaded. */
+extern void sp_stats_init(void);
+
+/*
+ * The phases of one batch of one source, reported by batch.c: begin before
+ * the claim, claimed after it (0 rows ends the batch uncounted), analysed
+ * when the analysis is done, end after the writes with the rows completed
+ * and failed.  Counted in shared memory when the transaction commits; cheap
+ * (clock readings and a slot update) and no-ops when not preloaded.
+ */
+extern void sp_stats_batch_begin(Oid source, int batch_size);
+extern void sp_stats_batch_claimed(int nclaimed);
+extern void sp_stats_batch_analysed(void);
+extern void sp_stats_batch_end(int64 completed, int64 failed);
+
 #endif							/* SENTIMENT_PROC_H */
