@@ -24,9 +24,21 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/$(ANALYZER_DIR)
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 
-EXT_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA_built     = $(EXT_SCRIPT)
-DATA           = $(filter-out $(EXT_SCRIPT),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Versions (the upgrade path is walked by test/sql/upgrade.sql):
+# - the current version's install script is built from sql/objects/*.sql;
+# - released versions are frozen, committed scripts (sql/sentiment_proc--1.0.sql);
+# - the upgrade script from the previous version is built from its hand-written
+#   part, sql/upgrade/PREV--CUR.sql (changes to objects PREV already had: ALTER,
+#   CREATE OR REPLACE, DROP), followed by the object files new since PREV
+#   (NEW_OBJECTS).  Changing an object file that PREV already had needs a
+#   matching line in the hand-written part, or the upgrade test fails.
+PREV_VERSION   = 1.0
+NEW_OBJECTS    = sql/objects/80_monitoring.sql
+EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
+UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
+UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql
+DATA_built     = $(EXT_SCRIPT) $(UPGRADE_SCRIPT)
+DATA           = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 SQL_OBJECTS    = $(sort $(wildcard sql/objects/*.sql))
 
 # Each suite runs on its own temporary instance (initdb refuses root: run
@@ -47,6 +59,9 @@ include $(PGXS)
 
 $(EXT_SCRIPT): $(SQL_OBJECTS) $(EXTENSION).control
 	cat $(SQL_OBJECTS) > $@
+
+$(UPGRADE_SCRIPT): $(UPGRADE_PART) $(NEW_OBJECTS) $(EXTENSION).control
+	cat $(UPGRADE_PART) $(NEW_OBJECTS) > $@
 
 # The analyser is its own project with its own Makefile; always ask it
 # whether it is up to date, and relink the module when it changed.

@@ -1,0 +1,425 @@
+-- Monitoring (issue 7): statistics and batches in flight from shared memory
+-- (src/stats.c), queue status, failures and stuck rows from the source
+-- tables, and a summary for people.
+--
+-- Who may see what (the README's operations guide has the GRANTs):
+--   * pg_monitor members read every view here.  sentiment_queue_status counts
+--     rows without reading them, as the extension owner, so a monitoring role
+--     needs no access to the mentions; sentiment_failures and sentiment_stuck
+--     show error texts and row ids, so they run as the caller and list only
+--     sources the caller may SELECT from.
+--   * sentiment_stats_reset is revoked from PUBLIC: an administrator grants it
+--     to the operators.
+
+-- ---- statistics (shared memory; needs shared_preload_libraries) ----------
+
+CREATE FUNCTION @extschema@.sentiment_stats_internal(
+	OUT source regclass,
+	OUT batches bigint,
+	OUT rows_completed bigint,
+	OUT rows_failed bigint,
+	OUT batches_rolled_back bigint,
+	OUT rows_rolled_back bigint,
+	OUT claim_time double precision,
+	OUT analyse_time double precision,
+	OUT write_time double precision,
+	OUT last_batch_at timestamptz,
+	OUT last_batch_rows bigint,
+	OUT last_batch_time double precision,
+	OUT stats_since timestamptz)
+RETURNS SETOF record
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_stats_internal';
+
+-- Times are milliseconds.  rows_per_second is the rate while busy (rows over
+-- the time spent in batches), not over wall-clock time: see
+-- sentiment_throughput for that.
+CREATE VIEW @extschema@.sentiment_stats AS
+	SELECT s.source,
+		   s.batches,
+		   s.rows_completed,
+		   s.rows_failed,
+		   s.batches_rolled_back,
+		   s.rows_rolled_back,
+		   s.claim_time,
+		   s.analyse_time,
+		   s.write_time,
+		   CASE WHEN s.batches > 0
+				THEN (s.claim_time + s.analyse_time + s.write_time) / s.batches END AS mean_batch_time,
+		   CASE WHEN s.claim_time + s.analyse_time + s.write_time > 0
+				THEN pg_catalog.round(((s.rows_completed + s.rows_failed)
+					 / ((s.claim_time + s.analyse_time + s.write_time) / 1000.0))::numeric, 1) END
+				AS rows_per_second,
+		   s.last_batch_at,
+		   s.last_batch_rows,
+		   s.last_batch_time,
+		   s.stats_since
+	  FROM @extschema@.sentiment_stats_internal() s
+	 ORDER BY s.source NULLS FIRST;
+
+COMMENT ON VIEW @extschema@.sentiment_stats IS
+	'Committed batches per attached source of this database (source NULL: the database total), from shared memory; times in ms';
+
+CREATE FUNCTION @extschema@.sentiment_stats_reset(source regclass DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_stats_reset';
+
+COMMENT ON FUNCTION @extschema@.sentiment_stats_reset(regclass) IS
+	'Forget the statistics of one source, or (NULL) of every source and the total of this database; returns the rows removed';
+
+-- Per source and minute, the last hour, one row for every minute of it
+-- (zeros included) for each source that did anything in that hour.  The
+-- current minute is still filling up.
+CREATE FUNCTION @extschema@.sentiment_throughput_internal(
+	OUT source regclass,
+	OUT minute timestamptz,
+	OUT rows_completed bigint,
+	OUT rows_failed bigint,
+	OUT batches bigint)
+RETURNS SETOF record
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_throughput_internal';
+
+CREATE VIEW @extschema@.sentiment_throughput AS
+	WITH t AS (
+		SELECT * FROM @extschema@.sentiment_throughput_internal()
+	), sources AS (
+		SELECT DISTINCT t.source FROM t
+	), minutes AS (
+		SELECT pg_catalog.generate_series(
+				   pg_catalog.date_trunc('minute', pg_catalog.now()) - interval '59 minutes',
+				   pg_catalog.date_trunc('minute', pg_catalog.now()),
+				   interval '1 minute') AS minute
+	)
+	SELECT s.source,
+		   m.minute,
+		   COALESCE(t.rows_completed, 0) AS rows_completed,
+		   COALESCE(t.rows_failed, 0) AS rows_failed,
+		   COALESCE(t.batches, 0) AS batches,
+		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second
+	  FROM sources s
+	 CROSS JOIN minutes m
+	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
+	 ORDER BY s.source NULLS FIRST, m.minute;
+
+COMMENT ON VIEW @extschema@.sentiment_throughput IS
+	'Rows finished per minute over the last hour, per source (source NULL: the database total)';
+
+-- Batches in flight, in every database, with their phase.
+CREATE FUNCTION @extschema@.sentiment_batch_progress_internal(
+	OUT pid integer,
+	OUT dboid oid,
+	OUT relid oid,
+	OUT phase text,
+	OUT batch_size integer,
+	OUT rows_claimed integer,
+	OUT batch_started_at timestamptz,
+	OUT phase_started_at timestamptz)
+RETURNS SETOF record
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_batch_progress_internal';
+
+CREATE VIEW @extschema@.sentiment_batch_progress AS
+	SELECT p.pid,
+		   d.datname AS database,
+		   -- a table of another database cannot be named from here
+		   CASE WHEN d.datname = pg_catalog.current_database() THEN p.relid::regclass END AS source,
+		   p.relid AS source_oid,
+		   a.backend_type,
+		   p.phase,
+		   p.batch_size,
+		   p.rows_claimed,
+		   p.batch_started_at,
+		   p.phase_started_at,
+		   pg_catalog.clock_timestamp() - p.batch_started_at AS elapsed
+	  FROM @extschema@.sentiment_batch_progress_internal() p
+	  LEFT JOIN pg_catalog.pg_database d ON d.oid = p.dboid
+	  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid
+	 ORDER BY p.batch_started_at;
+
+COMMENT ON VIEW @extschema@.sentiment_batch_progress IS
+	'Batches in flight (workers and sentiment_process_batch callers): phase claim, analyse or write';
+
+-- ---- queue status, failures and stuck rows (SQL; no preload needed) ------
+
+-- Counting is cheap because attach builds partial indexes that hold only
+-- pending rows (the claim index) and only processing and failed rows (the
+-- status index): each count reads those rows' index entries, never the
+-- table.  count_limit caps each count for a backlog of many millions (the
+-- count then says "at least").  Completed rows are not counted: that would
+-- read the whole table; completed_estimate comes from pg_class.reltuples
+-- (kept by VACUUM, ANALYZE and autovacuum) less the counted rows, and is
+-- NULL until the table was first vacuumed or analysed.
+CREATE FUNCTION @extschema@.sentiment_queue_status_internal(
+	count_limit bigint DEFAULT 1000000,
+	OUT source regclass,
+	OUT pending bigint,
+	OUT processing bigint,
+	OUT failed bigint,
+	OUT counts_capped boolean,
+	OUT completed_estimate bigint,
+	OUT oldest_pending_at timestamptz,
+	OUT oldest_pending_age interval,
+	OUT oldest_processing_started_at timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src		record;
+	v_reltuples double precision;
+	v_unknown	boolean;
+	v_has_created boolean;
+BEGIN
+	IF count_limit IS NULL OR count_limit < 1 THEN
+		RAISE EXCEPTION 'count_limit must be a positive number'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Leave it out for 1000000.';
+	END IF;
+	FOR v_src IN
+		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
+		 ORDER BY s.source_table::oid
+	LOOP
+		source := v_src.source_table;
+		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''pending'' LIMIT $1) q',
+					   v_src.source_table) INTO pending USING count_limit;
+		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''processing'' LIMIT $1) q',
+					   v_src.source_table) INTO processing USING count_limit;
+		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''failed'' LIMIT $1) q',
+					   v_src.source_table) INTO failed USING count_limit;
+		counts_capped := pending >= count_limit OR processing >= count_limit OR failed >= count_limit;
+
+		-- the table itself, or every leaf of a partitioned one; -1 is
+		-- "never vacuumed or analysed"
+		SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0),
+			   bool_or(c.reltuples < 0)
+		  INTO v_reltuples, v_unknown
+		  FROM pg_class c
+		 WHERE c.relkind = 'r'
+		   AND (c.oid = v_src.source_table
+				OR c.oid IN (SELECT t.relid FROM pg_partition_tree(v_src.source_table) t WHERE t.isleaf));
+		completed_estimate := CASE WHEN v_unknown IS FALSE
+			THEN greatest(0, v_reltuples::bigint - pending - processing - failed) END;
+
+		-- The first pending row in claim order is the oldest waiting one
+		-- (ids grow with inserts); its created_at, where the table has one.
+		SELECT EXISTS (SELECT FROM pg_attribute a
+						WHERE a.attrelid = v_src.source_table AND a.attname = 'created_at'
+						  AND NOT a.attisdropped
+						  AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype))
+		  INTO v_has_created;
+		oldest_pending_at := NULL;
+		IF v_has_created AND pending > 0 THEN
+			EXECUTE format('SELECT created_at::timestamptz FROM %s WHERE processing_status = ''pending'' ORDER BY %I LIMIT 1',
+						   v_src.source_table, v_src.id_column) INTO oldest_pending_at;
+		END IF;
+		oldest_pending_age := now() - oldest_pending_at;
+
+		EXECUTE format('SELECT min(processing_started_at) FROM %s WHERE processing_status = ''processing''',
+					   v_src.source_table) INTO oldest_processing_started_at;
+		RETURN NEXT;
+	END LOOP;
+END
+$body$;
+
+CREATE VIEW @extschema@.sentiment_queue_status AS
+	SELECT * FROM @extschema@.sentiment_queue_status_internal();
+
+COMMENT ON VIEW @extschema@.sentiment_queue_status IS
+	'Per attached source: pending, processing and failed rows (counted through partial indexes), an estimate of completed rows, and the age of the oldest pending row';
+
+-- Failed rows grouped by error, for the sources the caller may read.
+CREATE FUNCTION @extschema@.sentiment_failures_internal(
+	OUT source regclass,
+	OUT error text,
+	OUT rows bigint,
+	OUT first_failed_at timestamptz,
+	OUT last_failed_at timestamptz,
+	OUT max_attempts integer,
+	OUT example_id bigint)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src record;
+BEGIN
+	FOR v_src IN
+		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
+		 WHERE has_table_privilege(s.source_table, 'SELECT')
+		 ORDER BY s.source_table::oid
+	LOOP
+		RETURN QUERY EXECUTE format(
+			'SELECT $1, processing_error::text, count(*), min(processing_completed_at), '
+			'max(processing_completed_at), max(processing_attempts)::integer, min(%I)::bigint '
+			'FROM %s WHERE processing_status = ''failed'' '
+			'GROUP BY processing_error ORDER BY count(*) DESC, processing_error',
+			v_src.id_column, v_src.source_table)
+			USING v_src.source_table;
+	END LOOP;
+END
+$body$;
+
+CREATE VIEW @extschema@.sentiment_failures AS
+	SELECT * FROM @extschema@.sentiment_failures_internal();
+
+COMMENT ON VIEW @extschema@.sentiment_failures IS
+	'Failed rows grouped by error text, per attached source the caller may read';
+
+-- Rows committed as 'processing' whose claim looks abandoned.  Batches never
+-- commit that state (a claim and its results are one transaction), only the
+-- two-phase path for analysers outside the server does.  A row is stuck when
+-- it started longer ago than older_than (default: the setting
+-- sentiment_proc.stuck_after, else 10 minutes) or has no start time.
+CREATE FUNCTION @extschema@.sentiment_stuck_internal(
+	older_than interval DEFAULT NULL,
+	max_rows integer DEFAULT 1000,
+	OUT source regclass,
+	OUT id bigint,
+	OUT processing_started_at timestamptz,
+	OUT stuck_for interval,
+	OUT processing_attempts integer)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src	record;
+	v_after interval := COALESCE(older_than,
+		NULLIF(current_setting('sentiment_proc.stuck_after', true), '')::interval,
+		interval '10 minutes');
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 THEN
+		RAISE EXCEPTION 'max_rows must be a positive number'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Leave it out for 1000.';
+	END IF;
+	FOR v_src IN
+		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
+		 WHERE has_table_privilege(s.source_table, 'SELECT')
+		 ORDER BY s.source_table::oid
+	LOOP
+		RETURN QUERY EXECUTE format(
+			'SELECT $1, %I::bigint, processing_started_at, now() - processing_started_at, '
+			'processing_attempts::integer FROM %s '
+			'WHERE processing_status = ''processing'' '
+			'AND (processing_started_at IS NULL OR processing_started_at < now() - $2) '
+			'ORDER BY processing_started_at NULLS FIRST LIMIT $3',
+			v_src.id_column, v_src.source_table)
+			USING v_src.source_table, v_after, max_rows;
+	END LOOP;
+END
+$body$;
+
+CREATE VIEW @extschema@.sentiment_stuck AS
+	SELECT * FROM @extschema@.sentiment_stuck_internal();
+
+COMMENT ON VIEW @extschema@.sentiment_stuck IS
+	'Rows left processing longer than sentiment_proc.stuck_after (default 10 minutes), per source the caller may read';
+
+-- ---- a summary for people (the demo ends with it) --------------------------
+
+-- Reads every row of the sources: for a demo or a report, not for polling.
+CREATE FUNCTION @extschema@.sentiment_summary(
+	source regclass DEFAULT NULL,
+	top_topics integer DEFAULT 5,
+	OUT section text,
+	OUT item text,
+	OUT rows bigint,
+	OUT share text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src	record;
+	v_total bigint;
+	v_stats record;
+BEGIN
+	FOR v_src IN
+		SELECT s.source_table, s.topics_table, s.id_column FROM @extschema@.sentiment_sources s
+		 WHERE sentiment_summary.source IS NULL OR s.source_table = sentiment_summary.source
+		 ORDER BY s.source_table::oid
+	LOOP
+		EXECUTE format('SELECT count(*) FROM %s', v_src.source_table) INTO v_total;
+		section := 'source';
+		item := v_src.source_table::text;
+		rows := v_total;
+		share := NULL;
+		RETURN NEXT;
+
+		RETURN QUERY EXECUTE format(
+			'SELECT ''status'', processing_status::text, count(*), '
+			'to_char(100.0 * count(*) / $1, ''990.0'') || '' %%'' '
+			'FROM %s GROUP BY processing_status ORDER BY count(*) DESC, 2', v_src.source_table)
+			USING greatest(v_total, 1);
+
+		-- rates from shared memory, when the library is preloaded
+		BEGIN
+			SELECT s.batches, s.rows_completed, s.rows_failed, s.rows_per_second, s.mean_batch_time
+			  INTO v_stats
+			  FROM @extschema@.sentiment_stats s WHERE s.source = v_src.source_table;
+			IF FOUND THEN
+				section := 'rate';
+				item := 'rows/s while processing';
+				rows := v_stats.rows_completed + v_stats.rows_failed;
+				share := v_stats.rows_per_second::text;
+				RETURN NEXT;
+				item := 'batches (mean ms)';
+				rows := v_stats.batches;
+				share := round(v_stats.mean_batch_time::numeric, 1)::text;
+				RETURN NEXT;
+			END IF;
+		EXCEPTION WHEN object_not_in_prerequisite_state THEN
+			NULL;				-- not preloaded: no rates
+		END;
+
+		RETURN QUERY EXECUTE format(
+			'SELECT ''sentiment'', sentiment_label::text, count(*), '
+			'to_char(100.0 * count(*) / sum(count(*)) OVER (), ''990.0'') || '' %%'' '
+			'FROM %s WHERE processing_status = ''completed'' '
+			'GROUP BY sentiment_label ORDER BY count(*) DESC, 2', v_src.source_table);
+
+		RETURN QUERY EXECUTE format(
+			'SELECT ''emotion'', emotion_label::text, count(*), '
+			'to_char(100.0 * count(*) / sum(count(*)) OVER (), ''990.0'') || '' %%'' '
+			'FROM %s WHERE processing_status = ''completed'' '
+			'GROUP BY emotion_label ORDER BY count(*) DESC, 2', v_src.source_table);
+
+		RETURN QUERY EXECUTE format(
+			'SELECT ''topic'', topic_key::text, count(*), '
+			'to_char(100.0 * count(*) / $1, ''990.0'') || '' %%'' '
+			'FROM %s GROUP BY topic_key ORDER BY count(*) DESC, 2 LIMIT $2', v_src.topics_table)
+			USING greatest(v_total, 1), top_topics;
+	END LOOP;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
+	'Rows by status, rates, sentiment and emotion distribution and top topics of attached sources (reads every row)';
+
+-- ---- privileges ------------------------------------------------------------
+
+REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_throughput_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_batch_progress_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_failures_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_stuck_internal(interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_reset(regclass) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stats_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_throughput_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_batch_progress_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_failures_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stuck_internal(interval, integer) TO pg_monitor;
+
+GRANT SELECT ON @extschema@.sentiment_stats, @extschema@.sentiment_throughput,
+	@extschema@.sentiment_batch_progress, @extschema@.sentiment_queue_status,
+	@extschema@.sentiment_failures, @extschema@.sentiment_stuck TO pg_monitor;
