@@ -108,21 +108,34 @@ ensure_room(sa_lexicon *lex, size_t more)
 	size_t		newcap = cap;
 	sa_lexentry *old = lex->slots;
 	sa_lexentry *slots;
+	uint32_t   *tags;
 
 	while ((lex->nused + more) * 2 > newcap)
 		newcap *= 2;
 	if (newcap == cap && old != NULL)
 		return SA_OK;
 	slots = calloc(newcap, sizeof(sa_lexentry));
-	if (slots == NULL)
+	tags = calloc(newcap, sizeof(uint32_t));
+	if (slots == NULL || tags == NULL)
+	{
+		free(slots);
+		free(tags);
 		return SA_ERR_NOMEM;
+	}
+	free(lex->tags);
+	lex->tags = tags;
 	lex->slots = slots;
 	lex->mask = newcap - 1;
 	if (old != NULL)
 	{
 		for (size_t i = 0; i < cap; i++)
 			if (old[i].used)
-				*find_slot(lex, old[i].key, old[i].len, old[i].hash) = old[i];
+			{
+				sa_lexentry *e = find_slot(lex, old[i].key, old[i].len, old[i].hash);
+
+				*e = old[i];
+				lex->tags[e - lex->slots] = SA_LEX_TAG(e->hash);
+			}
 		free(old);
 	}
 	return SA_OK;
@@ -142,6 +155,7 @@ put_static(sa_lexicon *lex, const char *key, uint8_t flags, uint8_t wid, double 
 		e->key = key;
 		e->len = (uint32_t) len;
 		e->hash = hash;
+		lex->tags[e - lex->slots] = SA_LEX_TAG(hash);
 		lex->nused++;
 	}
 	if (flags & SA_W_LEX)
@@ -193,6 +207,7 @@ sa_lexicon_destroy(sa_lexicon *lex)
 		if (lex->slots[i].used && lex->slots[i].owned)
 			free((void *) lex->slots[i].key);
 	free(lex->slots);
+	free(lex->tags);
 	free(lex);
 }
 
@@ -269,6 +284,7 @@ sa_lexicon_set(sa_lexicon *lex, const char *term, size_t len, double valence)
 		e->len = (uint32_t) keylen;
 		e->hash = hash;
 		e->owned = 1;
+		lex->tags[e - lex->slots] = SA_LEX_TAG(hash);
 		lex->nused++;
 	}
 	if (!(e->flags & SA_W_LEX))
@@ -311,6 +327,7 @@ sa_lexicon_remove(sa_lexicon *lex, const char *term, size_t len)
 		free((void *) e->key);
 	i = (size_t) (e - lex->slots);
 	memset(e, 0, sizeof(*e));
+	lex->tags[i] = 0;
 	lex->nused--;
 	j = i;
 	for (;;)
@@ -325,7 +342,9 @@ sa_lexicon_remove(sa_lexicon *lex, const char *term, size_t len)
 		if (((j - home) & lex->mask) >= ((j - i) & lex->mask))
 		{
 			lex->slots[i] = lex->slots[j];
+			lex->tags[i] = lex->tags[j];
 			memset(&lex->slots[j], 0, sizeof(sa_lexentry));
+			lex->tags[j] = 0;
 			i = j;
 		}
 	}

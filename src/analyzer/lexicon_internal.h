@@ -64,6 +64,12 @@ typedef struct sa_lexentry
 
 struct sa_lexicon
 {
+	/*
+	 * tags[i] is 0 for an empty slot, else the slot's hash with the low bit
+	 * set.  Most tokens are not in the table, and probing this 4-byte array
+	 * instead of the 32-byte entries keeps those misses in cache.
+	 */
+	uint32_t   *tags;
 	sa_lexentry *slots;
 	size_t		mask;			/* capacity - 1, capacity a power of two */
 	size_t		nused;			/* occupied slots */
@@ -85,26 +91,34 @@ sa_lex_hash(const char *s, size_t len)
 }
 
 /* The entry for a lower-cased key, or NULL (inline: once per token). */
+#define SA_LEX_TAG(hash) ((hash) | 1u)
+
 static inline const sa_lexentry *
 sa_lexicon_find(const sa_lexicon *lex, const char *key, size_t len, uint32_t hash)
 {
 	size_t		i = hash & lex->mask;
+	uint32_t	tag = SA_LEX_TAG(hash);
 
 	for (;;)
 	{
-		const sa_lexentry *e = &lex->slots[i];
+		uint32_t	t = lex->tags[i];
 
-		if (!e->used)
+		if (t == 0)
 			return NULL;
-		if (e->hash == hash && e->len == len)
+		if (t == tag)
 		{
-			size_t		k = 0;
+			const sa_lexentry *e = &lex->slots[i];
 
-			/* keys are short: a plain loop beats a memcmp call */
-			while (k < len && e->key[k] == key[k])
-				k++;
-			if (k == len)
-				return e;
+			if (e->hash == hash && e->len == len)
+			{
+				size_t		k = 0;
+
+				/* keys are short: a plain loop beats a memcmp call */
+				while (k < len && e->key[k] == key[k])
+					k++;
+				if (k == len)
+					return e;
+			}
 		}
 		i = (i + 1) & lex->mask;
 	}

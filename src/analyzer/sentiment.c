@@ -945,8 +945,19 @@ final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *ou
 		out->label = SA_LABEL_NEUTRAL;
 		return;
 	}
+	/* One pass; each sum still adds in token order, as the reference does. */
 	for (size_t i = 0; i < n; i++)
-		sum_s += val[i];
+	{
+		double		v = val[i];
+
+		sum_s += v;
+		if (v > 0)
+			pos_sum += v + 1;
+		if (v < 0)
+			neg_sum += v - 1;
+		if (v == 0)
+			neu_count++;
+	}
 
 	ep = (double) (st->n_excl > 4 ? 4 : st->n_excl) * 0.292;
 	if (st->n_quest > 1)
@@ -963,17 +974,6 @@ final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *ou
 	else if (compound > 1.0)
 		compound = 1.0;
 
-	for (size_t i = 0; i < n; i++)
-	{
-		double		v = val[i];
-
-		if (v > 0)
-			pos_sum += v + 1;
-		if (v < 0)
-			neg_sum += v - 1;
-		if (v == 0)
-			neu_count++;
-	}
 	if (pos_sum > fabs(neg_sum))
 		pos_sum += amp;
 	else if (pos_sum < fabs(neg_sum))

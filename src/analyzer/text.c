@@ -11,7 +11,7 @@
 #include "text_internal.h"
 
 int
-sa_buf_reserve(sa_buf *buf, size_t extra)
+sa_buf_grow(sa_buf *buf, size_t extra)
 {
 	size_t		need;
 	size_t		cap;

@@ -62,8 +62,17 @@ typedef struct sa_buf
 	size_t		cap;			/* bytes allocated */
 } sa_buf;
 
+/* Out-of-line part of sa_buf_reserve(). */
+extern int	sa_buf_grow(sa_buf *buf, size_t extra);
+
 /* Make room for extra more bytes after len; 0 on success, -1 on ENOMEM. */
-extern int	sa_buf_reserve(sa_buf *buf, size_t extra);
+static inline int
+sa_buf_reserve(sa_buf *buf, size_t extra)
+{
+	if (extra <= buf->cap - buf->len)
+		return 0;
+	return sa_buf_grow(buf, extra);
+}
 extern void sa_buf_free(sa_buf *buf);
 
 /* Out-of-line part of sa_utf8_next() for non-ASCII lead bytes. */
