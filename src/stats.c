@@ -695,19 +695,21 @@ sp_stats_batch_end(int64 completed, int64 failed)
 void
 sp_stats_init(void)
 {
-	DefineCustomIntVariable("sentiment_proc.stats_max_sources",
-							"Number of sources (per database, plus one total per database) whose statistics are kept.",
-							"Sources beyond it are counted in their database's total only.",
-							&sp_stats_max_sources, 256, 16, 100000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("sentiment_proc.stuck_after",
 							"Rows left processing longer than this are listed by sentiment_stuck.",
 							NULL,
 							&sp_stuck_after, 600, 1, 100 * 24 * 3600,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 
+	/* a PGC_POSTMASTER setting can only be defined while preloading */
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+
+	DefineCustomIntVariable("sentiment_proc.stats_max_sources",
+							"Number of sources (per database, plus one total per database) whose statistics are kept.",
+							"Sources beyond it are counted in their database's total only.",
+							&sp_stats_max_sources, 256, 16, 100000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = sp_stats_shmem_request;
