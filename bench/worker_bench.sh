@@ -116,6 +116,7 @@ SELECT (ARRAY['I', 'We', 'My team', 'Everyone here', 'Honestly I'])[1 + g % 5] |
 	   ' #' || (ARRAY['tech', 'food', 'travel', 'music', 'sport', 'retail', 'support', 'gaming'])[1 + g % 8]
 	   AS text
   FROM generate_series(1::bigint, :rows) g;
+CREATE TABLE bench_result (workers int, secs float8);
 SQL
 
 # throughput N -> rows/s with N workers on a freshly loaded table
@@ -136,8 +137,8 @@ SQL
 					PERFORM pg_sleep(0.05);
 				END LOOP;
 			END \$\$" \
-		-c "CREATE TABLE IF NOT EXISTS bench_result (workers int, secs float8)" \
 		-c "INSERT INTO bench_result SELECT $n, extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - (SELECT t FROM t0)) FROM bench_mentions" >/dev/null
+	split=$(psql_v -c "SELECT string_agg(rows_processed::text, ' + ' ORDER BY worker_index) FROM sentiment_workers WHERE kind = 'worker'")
 	set_workers 0
 	read -r secs done once <<<"$(psql_v -F ' ' -c "
 		SELECT (SELECT secs FROM bench_result WHERE workers = $n ORDER BY secs DESC LIMIT 1),
@@ -148,13 +149,13 @@ SQL
 		echo "$n workers: expected $ROWS rows completed once, got $done / $once" >&2
 		return 1
 	fi
-	awk -v r="$ROWS" -v s="$secs" 'BEGIN { printf "%.0f %.2f\n", r / s, s }'
+	awk -v r="$ROWS" -v s="$secs" -v sp="$split" 'BEGIN { printf "%.0f %.2f %s\n", r / s, s, sp }'
 }
 
-read -r t1 s1 <<<"$(throughput 1)"
-echo "1 worker:  $t1 rows/s (${s1}s)"
-read -r t2 s2 <<<"$(throughput 2)"
-echo "2 workers: $t2 rows/s (${s2}s)"
+read -r t1 s1 split1 <<<"$(throughput 1)"
+echo "1 worker:  $t1 rows/s (${s1}s; rows by worker: $split1)"
+read -r t2 s2 split2 <<<"$(throughput 2)"
+echo "2 workers: $t2 rows/s (${s2}s; rows by worker: $split2)"
 
 echo "== results"
 awk -v w99="$w99" -v w50="$w50" -v b99="$b99" -v t1="$t1" -v t2="$t2" -v idle="$idle_ms" 'BEGIN {
