@@ -233,13 +233,43 @@ static const bool punct_byte[256] = {
 };
 
 /*
+ * Append a token whose lower-cased text is ws->lower.data[off .. off+len)
+ * with the given hash; room for it must be reserved.
+ */
+static inline void
+push_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
+		   size_t off, size_t len, uint32_t hash, uint8_t flags)
+{
+	sa_vtoken  *tok = (sa_vtoken *) ws->toks.data + ws->ntok;
+	const sa_lexentry *e = sa_lexicon_find(lex, ws->lower.data + off, len, hash);
+
+	tok->off = (uint32_t) off;
+	tok->len = (uint32_t) len;
+	tok->lexval = 0.0;
+	tok->wid = SA_WID_NONE;
+	if (e != NULL)
+	{
+		flags |= e->flags;
+		tok->wid = e->wid;
+		tok->lexval = e->valence;
+		if (e->wid == SA_WID_BUT && st->but_index == SIZE_MAX)
+			st->but_index = ws->ntok;
+	}
+	tok->flags = flags;
+	if (flags & SA_T_UPPER)
+		st->n_upper++;
+	ws->ntok++;
+	ws->toks.len += sizeof(sa_vtoken);
+}
+
+/*
  * Look up, classify and append the token s[0 .. len).  The caller has
  * reserved room for one more token and, for ASCII tokens, len more bytes
  * of lower-cased text.
  */
 static inline sa_error
 add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
-		  const char *s, size_t len, bool ascii)
+		  const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *) s;
 	size_t		a = 0,
@@ -249,8 +279,6 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 	size_t		off = ws->lower.len;
 	uint32_t	hash = SA_HASH_INIT;
 	uint8_t		flags = 0;
-	sa_vtoken  *tok;
-	const sa_lexentry *e;
 	const char *low;
 
 	/* Strip ASCII punctuation, unless that leaves 2 code points or fewer. */
@@ -258,7 +286,7 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 		a++;
 	while (b > a && punct_byte[u[b - 1]])
 		b--;
-	if (b - a <= 2 || (!ascii && b - a <= 8 && sa_text_cplen(s + a, b - a) <= 2))
+	if (b - a <= 2 || (b - a <= 8 && sa_text_cplen(s + a, b - a) <= 2))
 	{
 		a = 0;
 		b = len;
@@ -266,12 +294,9 @@ add_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 	t = s + a;
 	tl = b - a;
 
-	if (!ascii)
-	{
-		for (size_t i = 0; i < tl; i++)
-			if (u[a + i] >= 0x80)
-				goto non_ascii;
-	}
+	for (size_t i = 0; i < tl; i++)
+		if (u[a + i] >= 0x80)
+			goto non_ascii;
 
 	/*
 	 * ASCII: lower-case, hash and isupper() in one branch-free pass; "n't"
@@ -326,26 +351,7 @@ non_ascii:
 		flags |= SA_T_UPPER;
 
 lookup:
-	low = ws->lower.data + off;
-	tok = (sa_vtoken *) ws->toks.data + ws->ntok;
-	tok->off = (uint32_t) off;
-	tok->len = (uint32_t) tl;
-	tok->lexval = 0.0;
-	tok->wid = SA_WID_NONE;
-	e = sa_lexicon_find(lex, low, tl, hash);
-	if (e != NULL)
-	{
-		flags |= e->flags;
-		tok->wid = e->wid;
-		tok->lexval = e->valence;
-		if (e->wid == SA_WID_BUT && st->but_index == SIZE_MAX)
-			st->but_index = ws->ntok;
-	}
-	tok->flags = flags;
-	if (flags & SA_T_UPPER)
-		st->n_upper++;
-	ws->ntok++;
-	ws->toks.len += sizeof(sa_vtoken);
+	push_token(lex, ws, st, off, tl, hash, flags);
 	return SA_OK;
 }
 
@@ -358,13 +364,124 @@ high_space(const unsigned char *p, size_t len, size_t pos, size_t *next)
 }
 
 /*
- * Split s (valid UTF-8 when it has non-ASCII bytes) on Python white space,
- * counting '!' and '?' on the way (they are never white space, so they all
- * sit inside tokens).
+ * tokenize() for pure ASCII text, fused with add_token(): each byte is read
+ * once, lower-cased into ws->lower and hashed twice, over the whole token
+ * and from its first non-punctuation byte on (snapshotted at every
+ * non-punctuation byte), so the stripped token's hash is known when the
+ * token ends.  Case and "n't" need no stripping: punctuation has no case,
+ * and an "n't" (letters at both ends) always lies inside the stripped part.
+ */
+static sa_error
+tokenize_ascii(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
+			   const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	char	   *lower;
+	size_t		pos = 0;
+	size_t		n_excl = 0,
+				n_quest = 0;
+
+	/* every byte lowers to one byte: one reservation covers the text */
+	if (sa_buf_reserve(&ws->lower, len + 16) != 0 ||
+		sa_buf_reserve(&ws->toks, 64 * sizeof(sa_vtoken)) != 0)
+		return SA_ERR_NOMEM;
+	lower = ws->lower.data;
+
+	while (pos < len)
+	{
+		size_t		start,
+					first = SIZE_MAX,
+					last = 0;
+		uint32_t	h_full = SA_HASH_INIT,
+					h_strip = SA_HASH_INIT,
+					h_last = SA_HASH_INIT;
+		unsigned	any_upper = 0,
+					any_lower = 0,
+					any_apos = 0;
+		uint8_t		flags = 0;
+		size_t		off,
+					tl;
+		uint32_t	hash;
+
+		if (byte_class[p[pos]] == BC_SPACE)
+		{
+			pos++;
+			continue;
+		}
+		start = pos;
+		do
+		{
+			unsigned	c = p[pos];
+			unsigned	up = (c - 'A') < 26u;
+			unsigned	lc = c + (up << 5);
+			int			k = byte_class[c];
+
+			if (k == BC_SPACE)
+				break;
+			n_excl += k == BC_EXCL;
+			n_quest += k == BC_QUEST;
+			any_upper |= up;
+			any_lower |= (c - 'a') < 26u;
+			any_apos |= c == '\'';
+			lower[pos] = (char) lc;
+			h_full = SA_HASH_STEP(h_full, lc);
+			if (!punct_byte[c])
+			{
+				if (first == SIZE_MAX)
+					first = pos;
+				last = pos;
+			}
+			if (first != SIZE_MAX)
+			{
+				h_strip = SA_HASH_STEP(h_strip, lc);
+				if (last == pos)
+					h_last = h_strip;
+			}
+			pos++;
+		} while (pos < len);
+
+		/* keep the whole token when stripping leaves 2 characters or fewer */
+		if (first == SIZE_MAX || last + 1 - first <= 2)
+		{
+			off = start;
+			tl = pos - start;
+			hash = h_full;
+		}
+		else
+		{
+			off = first;
+			tl = last + 1 - first;
+			hash = h_last;
+		}
+		if (any_apos)
+			for (size_t i = off + 2; i < off + tl; i++)
+				if (lower[i] == 't' && lower[i - 1] == '\'' && lower[i - 2] == 'n')
+				{
+					flags |= SA_T_NT;
+					break;
+				}
+		if (any_upper && !any_lower)
+			flags |= SA_T_UPPER;
+		if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
+			sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
+			return SA_ERR_NOMEM;
+		push_token(lex, ws, st, off, tl, hash, flags);
+	}
+	/* lower-cased text sits at the same offsets as the input */
+	ws->lower.len = len;
+	st->n_excl += n_excl;
+	st->n_quest += n_quest;
+	return SA_OK;
+}
+
+/*
+ * Split s (valid UTF-8 with non-ASCII bytes; pure ASCII goes to
+ * tokenize_ascii()) on Python white space, counting '!' and '?' on the way
+ * (they are never white space, so they all sit inside tokens).
  */
 static sa_error
 tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
-		 const char *s, size_t len, bool ascii)
+		 const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	size_t		pos = 0;
@@ -426,13 +543,13 @@ tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 				pos = next;
 		}
 		/* non-ASCII tokens may have moved ws->lower; ASCII ones fit */
-		if (!ascii && ws->lower.len + (pos - start) > ws->lower.cap &&
+		if (ws->lower.len + (pos - start) > ws->lower.cap &&
 			sa_buf_reserve(&ws->lower, pos - start) != 0)
 			return SA_ERR_NOMEM;
 		if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
 			sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
 			return SA_ERR_NOMEM;
-		err = add_token(lex, ws, st, s + start, pos - start, ascii);
+		err = add_token(lex, ws, st, s + start, pos - start);
 		if (err != SA_OK)
 			return err;
 	}
@@ -1036,7 +1153,10 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 			slen = ws->text.len;
 		}
 	}
-	err = tokenize(lex, ws, &st, s, slen, ascii);
+	if (ascii && !ws->no_fast_path)
+		err = tokenize_ascii(lex, ws, &st, s, slen);
+	else
+		err = tokenize(lex, ws, &st, s, slen);
 	if (err != SA_OK)
 		goto fail;
 

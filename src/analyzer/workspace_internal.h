@@ -65,6 +65,7 @@ struct sa_workspace
 	sa_buf		butcls;			/* but rule: positions grouped by value */
 	size_t		ntok;
 	sa_buf		ext[SA_WS_EXT_COUNT];
+	bool		no_fast_path;	/* tests: tokenise ASCII the general way */
 	void	   *analysis;		/* owned by sa_analyze()'s modules */
 	void		(*analysis_free) (void *analysis);
 };
