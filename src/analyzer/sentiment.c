@@ -92,7 +92,9 @@ free_all(sa_workspace *ws)
 	sa_buf_free(&ws->vals);
 	sa_buf_free(&ws->but);
 	sa_buf_free(&ws->butcls);
+	sa_buf_free(&ws->lexpos);
 	ws->ntok = 0;
+	ws->nlex = 0;
 }
 
 void
@@ -112,7 +114,7 @@ void
 sa_workspace_trim(sa_workspace *ws)
 {
 	size_t		total = ws->text.cap + ws->lower.cap + ws->scratch.cap +
-		ws->toks.cap + ws->vals.cap + ws->but.cap + ws->butcls.cap;
+		ws->toks.cap + ws->vals.cap + ws->but.cap + ws->butcls.cap + ws->lexpos.cap;
 
 	if (total > SA_WS_KEEP_BYTES)
 		free_all(ws);
@@ -232,6 +234,19 @@ static const bool punct_byte[256] = {
 	[']'] = 1,['^'] = 1,['_'] = 1,['`'] = 1,['{'] = 1,['|'] = 1,['}'] = 1,['~'] = 1,
 };
 
+/* Room for one more token (and its slot in the lexicon-token list). */
+static inline int
+reserve_token(sa_workspace *ws)
+{
+	if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
+		sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
+		return -1;
+	if ((ws->ntok + 1) * sizeof(uint32_t) > ws->lexpos.cap &&
+		sa_buf_reserve(&ws->lexpos, (ws->ntok + 1) * sizeof(uint32_t)) != 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Append a token whose lower-cased text is ws->lower.data[off .. off+len)
  * with the given hash; room for it must be reserved.
@@ -258,6 +273,9 @@ push_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 	tok->flags = flags;
 	if (flags & SA_T_UPPER)
 		st->n_upper++;
+	/* only lexicon words can get a valence: list them, without a branch */
+	((uint32_t *) ws->lexpos.data)[ws->nlex] = (uint32_t) ws->ntok;
+	ws->nlex += (flags & SA_W_LEX) != 0;
 	ws->ntok++;
 	ws->toks.len += sizeof(sa_vtoken);
 }
@@ -462,8 +480,7 @@ tokenize_ascii(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 				}
 		if (any_upper && !any_lower)
 			flags |= SA_T_UPPER;
-		if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
-			sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
+		if (reserve_token(ws) != 0)
 			return SA_ERR_NOMEM;
 		push_token(lex, ws, st, off, tl, hash, flags);
 	}
@@ -546,8 +563,7 @@ tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 		if (ws->lower.len + (pos - start) > ws->lower.cap &&
 			sa_buf_reserve(&ws->lower, pos - start) != 0)
 			return SA_ERR_NOMEM;
-		if (ws->toks.len + sizeof(sa_vtoken) > ws->toks.cap &&
-			sa_buf_reserve(&ws->toks, sizeof(sa_vtoken)) != 0)
+		if (reserve_token(ws) != 0)
 			return SA_ERR_NOMEM;
 		err = add_token(lex, ws, st, s + start, pos - start);
 		if (err != SA_OK)
@@ -1068,12 +1084,10 @@ final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *ou
 		double		v = val[i];
 
 		sum_s += v;
-		if (v > 0)
-			pos_sum += v + 1;
-		if (v < 0)
-			neg_sum += v - 1;
-		if (v == 0)
-			neu_count++;
+		/* selects, not branches: signs are unpredictable; adding 0.0 is exact */
+		pos_sum += (v > 0) ? v + 1 : 0.0;
+		neg_sum += (v < 0) ? v - 1 : 0.0;
+		neu_count += (v == 0);
 	}
 
 	ep = (double) (st->n_excl > 4 ? 4 : st->n_excl) * 0.292;
@@ -1131,6 +1145,7 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 	/* Give back what a huge previous text made the buffers grow to. */
 	sa_workspace_trim(ws);
 	ws->ntok = 0;
+	ws->nlex = 0;
 	ws->toks.len = 0;
 	ws->lower.len = 0;
 	ws->vals.len = 0;
@@ -1172,8 +1187,13 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 
 	/* Caps differential: some, but not all, tokens are upper case. */
 	cap_diff = st.n_upper > 0 && st.n_upper < n;
-	for (size_t i = 0; i < n; i++)
+	memset(val, 0, n * sizeof(double));
+	for (size_t k = 0; k < ws->nlex; k++)
+	{
+		size_t		i = ((const uint32_t *) ws->lexpos.data)[k];
+
 		val[i] = token_valence(toks, n, i, cap_diff);
+	}
 	if (st.but_index != SIZE_MAX)
 	{
 		err = sa_vader_but_rule(ws, val, n, st.but_index);

@@ -63,7 +63,9 @@ struct sa_workspace
 	sa_buf		vals;			/* double[ntok], the valences */
 	sa_buf		but;			/* but rule: heap links per position */
 	sa_buf		butcls;			/* but rule: positions grouped by value */
+	sa_buf		lexpos;			/* uint32_t[nlex]: indexes of lexicon words */
 	size_t		ntok;
+	size_t		nlex;
 	sa_buf		ext[SA_WS_EXT_COUNT];
 	bool		no_fast_path;	/* tests: tokenise ASCII the general way */
 	void	   *analysis;		/* owned by sa_analyze()'s modules */
