@@ -94,6 +94,17 @@ read -r b50 b99 bmax bn <<<"$(latency 10)"
 psql_q -c "ALTER TABLE latency_mentions ENABLE ALWAYS TRIGGER sentiment_wakeup"
 echo "poll only ($poll):  p50 $b50 ms  p99 $b99 ms  max $bmax ms  ($bn rows, baseline)"
 
+# private (non-shared) memory of the workers, kB each: flat over millions of rows?
+rss_anon() {
+	local p out=""
+	for p in $(psql_v -c "SELECT string_agg(pid::text, ' ') FROM sentiment_workers WHERE kind = 'worker'"); do
+		out="$out$(awk '/^RssAnon/ {print $2}' "/proc/$p/status") "
+	done
+	echo "${out% }"
+}
+rss_latency=$(rss_anon)
+echo "worker private memory after the latency runs: $rss_latency kB"
+
 echo "== idle cost: 2 idle workers over 10 s"
 pids=$(psql_v -c "SELECT string_agg(pid::text, ' ') FROM sentiment_workers WHERE kind = 'worker'")
 ticks() { local t=0 p; for p in $pids; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
@@ -139,6 +150,7 @@ SQL
 			END \$\$" \
 		-c "INSERT INTO bench_result SELECT $n, extract(epoch FROM max(pg_xact_commit_timestamp(xmin)) - (SELECT t FROM t0)) FROM bench_mentions" >/dev/null
 	split=$(psql_v -c "SELECT string_agg(rows_processed::text, ' + ' ORDER BY worker_index) FROM sentiment_workers WHERE kind = 'worker'")
+	rss_after=$(rss_anon)
 	set_workers 0
 	read -r secs done once <<<"$(psql_v -F ' ' -c "
 		SELECT (SELECT secs FROM bench_result WHERE workers = $n ORDER BY secs DESC LIMIT 1),
@@ -149,6 +161,7 @@ SQL
 		echo "$n workers: expected $ROWS rows completed once, got $done / $once" >&2
 		return 1
 	fi
+	echo "$n workers: private memory at the end: $rss_after kB" >&2
 	awk -v r="$ROWS" -v s="$secs" -v sp="$split" 'BEGIN { printf "%.0f %.2f %s\n", r / s, s, sp }'
 }
 
