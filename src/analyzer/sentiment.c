@@ -373,10 +373,22 @@ lookup:
 	return SA_OK;
 }
 
-/* Is the code point starting at p[pos] (a byte >= 0x80) white space? */
+/*
+ * Is the code point starting at p[pos] (a byte >= 0x80) white space?  *next
+ * gets the position after it.  Non-ASCII white space starts with C2, E1, E2
+ * or E3, so other bytes are passed one at a time without decoding (the text
+ * is valid UTF-8 here, and a continuation byte is never one of those four).
+ */
 static inline bool
 high_space(const unsigned char *p, size_t len, size_t pos, size_t *next)
 {
+	unsigned char c = p[pos];
+
+	if (c != 0xC2 && (c < 0xE1 || c > 0xE3))
+	{
+		*next = pos + 1;
+		return false;
+	}
 	*next = pos;
 	return sa_is_space(sa_utf8_next(p, len, next));
 }
