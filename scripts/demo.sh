@@ -102,4 +102,7 @@ SELECT round(p.cosine::numeric, 3) AS cosine, left(da.text, 50) AS mention_a, le
 SELECT * FROM sentiment_scores('The demo worked and I love it! :)');
 SQL
 
+echo "== summary (sentiment_summary; the monitoring views are in the README)"
+psql_q -c "SELECT section, item, rows, value FROM sentiment_summary()"
+
 echo "== stop the private PostgreSQL"

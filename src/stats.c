@@ -17,11 +17,14 @@
  * Batches in flight are published in a slot per backend (pid, source, batch
  * size, phase and when it began) for the sentiment_batch_progress view.
  *
- * Across restarts: the counters are written to pg_stat/sentiment_proc.stat
- * at a clean shutdown and read back at start-up; after a crash they start
- * from zero (as PostgreSQL's own cumulative statistics do).  All of this
- * exists only when the library is preloaded (shared_preload_libraries); the
- * SQL functions raise an error with a hint otherwise.
+ * Across restarts: the postmaster writes the counters to
+ * pg_stat/sentiment_proc.stat when it exits normally (smart, fast or
+ * immediate shutdown) and reads them back, removing the file, at start-up.
+ * A crash-restart (a backend dying, shared memory reinitialised) starts them
+ * from zero, as does a killed postmaster.  This is pg_stat_statements'
+ * behaviour.  All of this exists only when the library is preloaded
+ * (shared_preload_libraries); the SQL functions raise an error with a hint
+ * otherwise.
  */
 #include "postgres.h"
 
@@ -305,7 +308,10 @@ bad:
 	unlink(SP_STATS_FILE);
 }
 
-/* on_shmem_exit of the postmaster: write the counters, unless crashing. */
+/*
+ * on_shmem_exit of the postmaster: write the counters, unless this is the
+ * reset before a crash-restart (code != 0).
+ */
 static void
 sp_stats_save(int code, Datum arg)
 {

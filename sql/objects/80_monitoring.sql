@@ -331,7 +331,7 @@ CREATE FUNCTION @extschema@.sentiment_summary(
 	OUT section text,
 	OUT item text,
 	OUT rows bigint,
-	OUT share text)
+	OUT value text)
 RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -350,12 +350,12 @@ BEGIN
 		section := 'source';
 		item := v_src.source_table::text;
 		rows := v_total;
-		share := NULL;
+		value := NULL;
 		RETURN NEXT;
 
 		RETURN QUERY EXECUTE format(
 			'SELECT ''status'', processing_status::text, count(*), '
-			'to_char(100.0 * count(*) / $1, ''990.0'') || '' %%'' '
+			'round(100.0 * count(*) / $1, 1) || '' %%'' '
 			'FROM %s GROUP BY processing_status ORDER BY count(*) DESC, 2', v_src.source_table)
 			USING greatest(v_total, 1);
 
@@ -366,34 +366,34 @@ BEGIN
 			  FROM @extschema@.sentiment_stats s WHERE s.source = v_src.source_table;
 			IF FOUND THEN
 				section := 'rate';
-				item := 'rows/s while processing';
+				item := 'rows finished';
 				rows := v_stats.rows_completed + v_stats.rows_failed;
-				share := v_stats.rows_per_second::text;
+				value := v_stats.rows_per_second::text || ' rows/s while processing';
 				RETURN NEXT;
-				item := 'batches (mean ms)';
+				item := 'batches';
 				rows := v_stats.batches;
-				share := round(v_stats.mean_batch_time::numeric, 1)::text;
+				value := round(v_stats.mean_batch_time::numeric, 1)::text || ' ms each on average';
 				RETURN NEXT;
 			END IF;
-		EXCEPTION WHEN object_not_in_prerequisite_state THEN
-			NULL;				-- not preloaded: no rates
+		EXCEPTION WHEN object_not_in_prerequisite_state OR insufficient_privilege THEN
+			NULL;				-- not preloaded, or not a pg_monitor member: no rates
 		END;
 
 		RETURN QUERY EXECUTE format(
 			'SELECT ''sentiment'', sentiment_label::text, count(*), '
-			'to_char(100.0 * count(*) / sum(count(*)) OVER (), ''990.0'') || '' %%'' '
+			'round(100.0 * count(*) / sum(count(*)) OVER (), 1) || '' %%'' '
 			'FROM %s WHERE processing_status = ''completed'' '
 			'GROUP BY sentiment_label ORDER BY count(*) DESC, 2', v_src.source_table);
 
 		RETURN QUERY EXECUTE format(
 			'SELECT ''emotion'', emotion_label::text, count(*), '
-			'to_char(100.0 * count(*) / sum(count(*)) OVER (), ''990.0'') || '' %%'' '
+			'round(100.0 * count(*) / sum(count(*)) OVER (), 1) || '' %%'' '
 			'FROM %s WHERE processing_status = ''completed'' '
 			'GROUP BY emotion_label ORDER BY count(*) DESC, 2', v_src.source_table);
 
 		RETURN QUERY EXECUTE format(
 			'SELECT ''topic'', topic_key::text, count(*), '
-			'to_char(100.0 * count(*) / $1, ''990.0'') || '' %%'' '
+			'round(100.0 * count(*) / $1, 1) || '' %%'' '
 			'FROM %s GROUP BY topic_key ORDER BY count(*) DESC, 2 LIMIT $2', v_src.topics_table)
 			USING greatest(v_total, 1), top_topics;
 	END LOOP;

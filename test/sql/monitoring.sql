@@ -155,7 +155,7 @@ SELECT source, batches, rows_completed, rows_failed FROM sentiment_stats;
 
 -- The summary: every row of the source accounted for by status, the
 -- completed ones by sentiment and by emotion, and the top topics.
-SELECT section, item, rows, share FROM sentiment_summary() WHERE section IN ('source', 'status', 'topic');
+SELECT section, item, rows, value FROM sentiment_summary() WHERE section IN ('source', 'status', 'topic');
 SELECT section, sum(rows) AS rows FROM sentiment_summary()
  WHERE section IN ('sentiment', 'emotion') GROUP BY section ORDER BY section;
 SELECT count(*) AS rate_rows FROM sentiment_summary() WHERE section = 'rate';
