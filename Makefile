@@ -63,6 +63,12 @@ $(EXT_SCRIPT): $(SQL_OBJECTS) $(EXTENSION).control
 $(UPGRADE_SCRIPT): $(UPGRADE_PART) $(NEW_OBJECTS) $(EXTENSION).control
 	cat $(UPGRADE_PART) $(NEW_OBJECTS) > $@
 
+# Only while PREV_VERSION is unreleased: rebuild its frozen script from the
+# object files it consists of (all but NEW_OBJECTS), after changing one of them.
+.PHONY: refreeze-prev
+refreeze-prev:
+	cat $(filter-out $(NEW_OBJECTS),$(SQL_OBJECTS)) > sql/$(EXTENSION)--$(PREV_VERSION).sql
+
 # The analyser is its own project with its own Makefile; always ask it
 # whether it is up to date, and relink the module when it changed.
 .PHONY: analyzer
