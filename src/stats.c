@@ -292,9 +292,11 @@ sp_stats_load(void)
 
 		if (fread(&e, sizeof(e), 1, f) != 1)
 			goto bad;
+		if (hash_get_num_entries(sp_stats_hash) >= sp_stats_max_sources)
+			break;				/* stats_max_sources was lowered: keep what fits */
 		dst = hash_search(sp_stats_hash, &e.key, HASH_ENTER_NULL, &found);
 		if (dst == NULL)
-			break;				/* stats_max_sources was lowered: keep what fits */
+			break;
 		memcpy(dst, &e, sizeof(e));
 	}
 	FreeFile(f);
@@ -409,7 +411,16 @@ get_entry(Oid dboid, Oid relid)
 
 	key.dboid = dboid;
 	key.relid = relid;
-	/* HASH_ENTER_NULL: a full table loses the source's row, never errors */
+	e = hash_search(sp_stats_hash, &key, HASH_FIND, NULL);
+	if (e != NULL)
+		return e;
+	/*
+	 * A full table loses the new source's row (its batches still count in
+	 * the total); shared hash tables would otherwise grow into the server's
+	 * spare shared memory.  HASH_ENTER_NULL: never an error at commit.
+	 */
+	if (hash_get_num_entries(sp_stats_hash) >= sp_stats_max_sources)
+		return NULL;
 	e = hash_search(sp_stats_hash, &key, HASH_ENTER_NULL, &found);
 	if (e != NULL && !found)
 	{

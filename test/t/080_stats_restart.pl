@@ -78,6 +78,26 @@ is($node->safe_psql('postgres', 'SELECT rows_completed FROM sentiment_stats WHER
 	'statistics are kept across an immediate shutdown');
 $node->stop('fast');
 
+# sentiment_proc.stats_max_sources bounds the entries (the database total is
+# one of them); sources beyond it still count in the total.
+$node->append_conf('postgresql.conf', 'sentiment_proc.stats_max_sources = 16');
+$node->start;
+$node->safe_psql('postgres', 'SELECT sentiment_stats_reset()');
+for my $i (1 .. 20)
+{
+	$node->safe_psql('postgres', qq{
+SELECT sentiment_attach('many_$i', topics_table => 'many_topics_$i', embeddings_table => 'many_embeddings_$i');
+INSERT INTO many_$i (text) VALUES ('source number $i');
+SELECT sentiment_process_batch(10, 'many_$i');
+});
+}
+ok($node->poll_query_until('postgres',
+	"SELECT rows_completed FROM sentiment_stats WHERE source IS NULL", '20'),
+	'the total counts every source');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM sentiment_stats'), '16',
+	'no more entries than stats_max_sources');
+$node->stop('fast');
+
 # Not preloaded: the shared-memory views fail with a hint, the table views
 # and processing work.
 my $plain = PostgreSQL::Test::Cluster->new('plain_stats');
