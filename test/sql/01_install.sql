@@ -21,7 +21,9 @@ SELECT p.oid::regprocedure::text AS unpinned
  ORDER BY 1;
 
 -- Only the drop event trigger runs with its owner's rights (it deletes the
--- registrations of tables the current command dropped, nothing else).
+-- registrations of tables the current command dropped, nothing else), and
+-- the queue status counter (it counts rows by status for pg_monitor
+-- members, returning no row data).
 SELECT p.oid::regprocedure::text AS security_definer
   FROM pg_proc p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
