@@ -632,6 +632,12 @@ sp_worker_main(Datum main_arg)
 	SpinLockRelease(&sp_shared->mutex);
 	on_shmem_exit(sp_worker_detach, (Datum) 0);
 
+	/*
+	 * Start-up recovery scans each source for 'processing' rows; one worker
+	 * per database is enough, the first.
+	 */
+	recovered = (index != 0);
+
 	BackgroundWorkerInitializeConnectionByOid(dboid, roleoid, 0);
 	pgstat_report_appname(SP_WORKER_TYPE);
 	ereport(DEBUG1,
