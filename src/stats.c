@@ -483,6 +483,8 @@ roll_back_pending(int level)
 		p->c.batches_rolled_back += p->c.batches;
 		p->c.rows_rolled_back += p->c.rows_completed + p->c.rows_failed;
 		p->c.batches = p->c.rows_completed = p->c.rows_failed = 0;
+		/* the times describe committed batches: mean_batch_time stays honest */
+		p->c.claim_us = p->c.analyse_us = p->c.write_us = 0;
 		p->c.last_batch_at = 0;
 		/* keep it at a level that will still be there to flush it */
 		p->nestlevel = level - 1;

@@ -32,9 +32,9 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_stats_internal';
 
--- Times are milliseconds.  rows_per_second is the rate while busy (rows over
--- the time spent in batches), not over wall-clock time: see
--- sentiment_throughput for that.
+-- Times are milliseconds, spent in committed batches.  rows_per_second is
+-- the rate while busy (rows over the time spent in batches), not over
+-- wall-clock time: see sentiment_throughput for that.
 CREATE VIEW @extschema@.sentiment_stats AS
 	SELECT s.source,
 		   s.batches,

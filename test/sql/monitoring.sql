@@ -33,12 +33,16 @@ SELECT source, batches, rows_completed, rows_failed, batches_rolled_back, rows_r
 	   last_batch_time > 0 AS last_time, stats_since <= last_batch_at AS since
   FROM sentiment_stats;
 
--- A rolled-back batch counts only as rolled back; its rows are pending again.
+-- A rolled-back batch counts only as rolled back (its time neither); its
+-- rows are pending again.
+SELECT claim_time + analyse_time + write_time AS time_before FROM sentiment_stats WHERE source IS NULL \gset
 INSERT INTO mentions (text) SELECT 'later #demo ' || g FROM generate_series(1, 3) g;
 BEGIN;
 SELECT sentiment_process_batch(100) AS rolled_back;
 ROLLBACK;
 SELECT processing_status, count(*) FROM mentions GROUP BY 1 ORDER BY 1;
+SELECT batches, batches_rolled_back, claim_time + analyse_time + write_time = :time_before AS same_time
+  FROM sentiment_stats WHERE source IS NULL;
 
 -- So does one in a subtransaction that rolls back; the retry counts.
 BEGIN;
