@@ -161,6 +161,10 @@ ok($node->log_contains('database "no_such_db" named in sentiment_proc.databases 
 # Invalid values are refused at reload (the old ones stay).
 my ($ret, $out, $err) = $node->psql('postgres', "ALTER SYSTEM SET sentiment_proc.worker_batch_size = 0");
 like($err, qr/0 is outside the valid range/, 'batch size 0 is refused');
+($ret, $out, $err) = $node->psql('postgres', q{ALTER SYSTEM SET sentiment_proc.databases = '"postgres'});
+like($err, qr/invalid value for parameter "sentiment_proc.databases"/, 'a malformed database list is refused');
+($ret, $out, $err) = $node->psql('postgres', q{SET sentiment_proc.workers_per_database = 3});
+like($err, qr/cannot be changed now/, 'worker settings are not per session');
 
 # Standby: the workers are there but idle; after promotion they process the
 # rows that were replicated while pending.
