@@ -394,48 +394,61 @@ high_space(const unsigned char *p, size_t len, size_t pos, size_t *next)
 }
 
 /*
- * tokenize() for pure ASCII text, fused with add_token(): each byte is read
- * once, lower-cased into ws->lower and hashed twice, over the whole token
- * and from its first non-punctuation byte on (snapshotted at every
- * non-punctuation byte), so the stripped token's hash is known when the
- * token ends.  Case and "n't" need no stripping: punctuation has no case,
- * and an "n't" (letters at both ends) always lies inside the stripped part.
+ * The tokeniser, fused with the per-token work for the common case.  s is
+ * valid UTF-8 (step 1 made sure).  Each byte is read once: ASCII bytes are
+ * lower-cased into ws->lower at the same offset and hashed twice, over the
+ * whole token and from its first non-punctuation byte on (snapshotted at
+ * every non-punctuation byte), so the stripped token's hash is known when
+ * the token ends.  Case and "n't" need no stripping: punctuation has no
+ * case, and an "n't" (letters at both ends) always lies inside the stripped
+ * part.  A token with non-ASCII bytes is handed to add_token(), which
+ * appends its ICU-lowered text after the mirrored region.
  */
 static sa_error
-tokenize_ascii(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
-			   const char *s, size_t len)
+tokenize_fast(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
+			  const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	char	   *lower;
 	size_t		pos = 0;
 	size_t		n_excl = 0,
 				n_quest = 0;
+	sa_error	err;
 
-	/* every byte lowers to one byte: one reservation covers the text */
 	if (sa_buf_reserve(&ws->lower, len + 16) != 0 ||
 		sa_buf_reserve(&ws->toks, 64 * sizeof(sa_vtoken)) != 0)
 		return SA_ERR_NOMEM;
 	lower = ws->lower.data;
+	/* [0, len) mirrors the text; non-ASCII tokens go after it */
+	ws->lower.len = len;
 
 	while (pos < len)
 	{
 		size_t		start,
 					first = SIZE_MAX,
-					last = 0;
+					last = 0,
+					next;
 		uint32_t	h_full = SA_HASH_INIT,
 					h_strip = SA_HASH_INIT,
 					h_last = SA_HASH_INIT;
 		unsigned	any_upper = 0,
 					any_lower = 0,
-					any_apos = 0;
+					any_apos = 0,
+					any_high = 0;
 		uint8_t		flags = 0;
 		size_t		off,
 					tl;
 		uint32_t	hash;
+		int			k = byte_class[p[pos]];
 
-		if (byte_class[p[pos]] == BC_SPACE)
+		if (k == BC_SPACE)
 		{
 			pos++;
+			continue;
+		}
+		if (k == BC_HIGH && high_space(p, len, pos, &next))
+		{
+			pos = next;
 			continue;
 		}
 		start = pos;
@@ -444,10 +457,18 @@ tokenize_ascii(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 			unsigned	c = p[pos];
 			unsigned	up = (c - 'A') < 26u;
 			unsigned	lc = c + (up << 5);
-			int			k = byte_class[c];
 
+			k = byte_class[c];
 			if (k == BC_SPACE)
 				break;
+			if (k == BC_HIGH)
+			{
+				if (high_space(p, len, pos, &next))
+					break;
+				any_high = 1;
+				pos = next;
+				continue;
+			}
 			n_excl += k == BC_EXCL;
 			n_quest += k == BC_QUEST;
 			any_upper |= up;
@@ -469,6 +490,19 @@ tokenize_ascii(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 			}
 			pos++;
 		} while (pos < len);
+
+		if (reserve_token(ws) != 0)
+			return SA_ERR_NOMEM;
+		if (any_high)
+		{
+			if (sa_buf_reserve(&ws->lower, pos - start) != 0)
+				return SA_ERR_NOMEM;
+			err = add_token(lex, ws, st, s + start, pos - start);
+			if (err != SA_OK)
+				return err;
+			lower = ws->lower.data;	/* may have moved */
+			continue;
+		}
 
 		/* keep the whole token when stripping leaves 2 characters or fewer */
 		if (first == SIZE_MAX || last + 1 - first <= 2)
@@ -492,21 +526,19 @@ tokenize_ascii(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 				}
 		if (any_upper && !any_lower)
 			flags |= SA_T_UPPER;
-		if (reserve_token(ws) != 0)
-			return SA_ERR_NOMEM;
 		push_token(lex, ws, st, off, tl, hash, flags);
 	}
-	/* lower-cased text sits at the same offsets as the input */
-	ws->lower.len = len;
 	st->n_excl += n_excl;
 	st->n_quest += n_quest;
 	return SA_OK;
 }
 
 /*
- * Split s (valid UTF-8 with non-ASCII bytes; pure ASCII goes to
- * tokenize_ascii()) on Python white space, counting '!' and '?' on the way
- * (they are never white space, so they all sit inside tokens).
+ * The plain tokeniser: split s (valid UTF-8) on Python white space and hand
+ * each token to add_token(), counting '!' and '?' on the way (they are never
+ * white space, so they all sit inside tokens).  tokenize_fast() does the
+ * same in one pass; this one is kept as its reference (ws->no_fast_path),
+ * which the parity test and the fuzzer compare it with.
  */
 static sa_error
 tokenize(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
@@ -1180,8 +1212,8 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 			slen = ws->text.len;
 		}
 	}
-	if (ascii && !ws->no_fast_path)
-		err = tokenize_ascii(lex, ws, &st, s, slen);
+	if (!ws->no_fast_path)
+		err = tokenize_fast(lex, ws, &st, s, slen);
 	else
 		err = tokenize(lex, ws, &st, s, slen);
 	if (err != SA_OK)
