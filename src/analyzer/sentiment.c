@@ -1104,7 +1104,8 @@ sa_vader_round(double x, int digits)
 /* ---------- steps 6-7: scores ---------- */
 
 static void
-final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *out)
+final_scores(const double *val, size_t n, const uint32_t *lexpos, size_t nlex,
+			 const scan_state *st, sa_sentiment *out)
 {
 	double		sum_s = 0.0;
 	double		amp;
@@ -1122,16 +1123,24 @@ final_scores(const double *val, size_t n, const scan_state *st, sa_sentiment *ou
 		out->label = SA_LABEL_NEUTRAL;
 		return;
 	}
-	/* One pass; each sum still adds in token order, as the reference does. */
-	for (size_t i = 0; i < n; i++)
+	/*
+	 * Only lexicon words can have a non-zero valence, so the sums run over
+	 * them alone, still in token order as the reference adds.  Skipping the
+	 * zeros changes no sum: each starts at +0.0 and x + 0.0 == x for every
+	 * x other than -0.0, which none of them can become.
+	 */
+	neu_count = n - nlex;
+	for (size_t k = 0; k < nlex; k++)
 	{
-		double		v = val[i];
+		double		v = val[lexpos[k]];
 
 		sum_s += v;
-		/* selects, not branches: signs are unpredictable; adding 0.0 is exact */
-		pos_sum += (v > 0) ? v + 1 : 0.0;
-		neg_sum += (v < 0) ? v - 1 : 0.0;
-		neu_count += (v == 0);
+		if (v > 0)
+			pos_sum += v + 1;
+		else if (v < 0)
+			neg_sum += v - 1;
+		else
+			neu_count++;
 	}
 
 	ep = (double) (st->n_excl > 4 ? 4 : st->n_excl) * 0.292;
@@ -1244,7 +1253,7 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 		if (err != SA_OK)
 			goto fail;
 	}
-	final_scores(val, n, &st, out);
+	final_scores(val, n, (const uint32_t *) ws->lexpos.data, ws->nlex, &st, out);
 	return SA_OK;
 
 fail:
