@@ -1184,7 +1184,7 @@ sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 	const char *s = text;
 	size_t		slen = len;
 	sa_error	err;
-	sa_vtoken   *toks;
+	sa_vtoken  *toks;
 	double	   *val;
 	size_t		n;
 	bool		cap_diff;
