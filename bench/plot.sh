@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark pictures with gnuplot (Debian gnuplot-nox, pngcairo terminal).
 #
-#   bench/plot.sh workers IN.csv OUT.png [TITLE]   throughput against workers
+#   bench/plot.sh workers IN.csv OUT.png [TITLE] [XLABEL]
+#                                                  throughput against workers
 #   bench/plot.sh batch   IN.csv OUT.png [TITLE]   throughput against batch size
 #       IN.csv: header line, then  x,rows_per_s[,series]  (one line per series
 #       for each series name, e.g. "sql sessions", "background workers")
@@ -253,7 +254,7 @@ SQL
 }
 
 case "${1:-}" in
-	workers) plot_throughput "$2" "$3" "${4:-Throughput against workers}" "workers" 0 ;;
+	workers) plot_throughput "$2" "$3" "${4:-Throughput against workers}" "${5:-workers}" 0 ;;
 	batch) plot_throughput "$2" "$3" "${4:-Throughput against batch size}" "rows per batch (log scale)" 1 ;;
 	latency) plot_latency "$2" "$3" "${4:-Latency distribution}" ;;
 	run) shift; run_bench "$@" ;;
