@@ -135,6 +135,7 @@ static uint32 my_generation = 0;
 
 /* trigger side: a wake-up is due when this transaction commits */
 static bool wakeup_at_commit = false;
+static bool wakeup_all_at_commit = false;	/* every idle worker, not one */
 static bool xact_callback_registered = false;
 
 PGDLLEXPORT void sp_launcher_main(Datum main_arg);
@@ -288,19 +289,20 @@ sp_worker_init(void)
  */
 
 /*
- * Flag every worker of the database and set the latch of one idle worker.
- * Busy workers see the flag before they next go to sleep, so a wake-up is
- * never lost; marking the woken worker busy makes the next commit pick
- * another idle one.  Returns whether a latch was set.
+ * Flag every worker of the database and set the latch of one idle worker
+ * (all of them if asked).  Busy workers see the flag before they next go to
+ * sleep, so a wake-up is never lost; marking the woken worker busy makes the
+ * next commit pick another idle one.  Returns how many latches were set.
  */
-static bool
-sp_wake_database(Oid dboid, int except_slot)
+static int
+sp_wake_database(Oid dboid, int except_slot, bool all)
 {
-	PGPROC	   *target = NULL;
+	PGPROC	   *targets[64];
+	int			ntargets = 0;
 	int			i;
 
 	if (sp_shared == NULL)
-		return false;
+		return 0;
 
 	SpinLockAcquire(&sp_shared->mutex);
 	for (i = 0; i < sp_shared->nslots; i++)
@@ -310,19 +312,20 @@ sp_wake_database(Oid dboid, int except_slot)
 		if (!slot->in_use || slot->dboid != dboid || i == except_slot)
 			continue;
 		slot->work = true;
-		if (target == NULL && slot->idle && slot->proc != NULL)
+		if ((all || ntargets == 0) && ntargets < lengthof(targets) &&
+			slot->idle && slot->proc != NULL)
 		{
 			slot->idle = false;
 			slot->wakeups++;
-			target = slot->proc;
+			targets[ntargets++] = slot->proc;
 		}
 	}
 	SpinLockRelease(&sp_shared->mutex);
 
 	/* A stale PGPROC only costs its new owner a spurious wake-up. */
-	if (target != NULL)
-		SetLatch(&target->procLatch);
-	return target != NULL;
+	for (i = 0; i < ntargets; i++)
+		SetLatch(&targets[i]->procLatch);
+	return ntargets;
 }
 
 static void
@@ -334,14 +337,14 @@ sp_worker_xact_callback(XactEvent event, void *arg)
 			/* the commit is visible to new snapshots by now */
 			if (wakeup_at_commit)
 			{
-				wakeup_at_commit = false;
-				sp_wake_database(MyDatabaseId, -1);
+				sp_wake_database(MyDatabaseId, -1, wakeup_all_at_commit);
+				wakeup_at_commit = wakeup_all_at_commit = false;
 			}
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* prepared rows become visible at COMMIT PREPARED: poll fallback */
-			wakeup_at_commit = false;
+			wakeup_at_commit = wakeup_all_at_commit = false;
 			break;
 		default:
 			break;
@@ -388,11 +391,16 @@ sentiment_wakeup_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* sentiment_wake_workers(): the same wake-up, asked for explicitly */
+/*
+ * sentiment_wake_workers(): the same, asked for explicitly (by attach), for
+ * every idle worker: those still waiting for the extension learn it exists.
+ */
 Datum
 sentiment_wake_workers(PG_FUNCTION_ARGS)
 {
 	sp_wakeup_at_commit();
+	if (wakeup_at_commit)
+		wakeup_all_at_commit = true;
 	PG_RETURN_VOID();
 }
 
@@ -736,7 +744,7 @@ sp_worker_main(Datum main_arg)
 		{
 			/* a full batch: more rows are likely; share them with a peer */
 			if (n >= batch_size)
-				sp_wake_database(MyDatabaseId, my_slot);
+				sp_wake_database(MyDatabaseId, my_slot, false);
 			pgstat_report_stat(false);
 			continue;
 		}
