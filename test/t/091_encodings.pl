@@ -1,0 +1,109 @@
+# Text that is not valid UTF-8: a SQL_ASCII database stores any bytes, so
+# the analyser sees invalid sequences (it reads them as U+FFFD; a hashtag
+# ends at one) through
+# sentiment_analyze and sentiment_process_batch; a LATIN1 database holds
+# text in another encoding.  Each must give a correct result or a clear
+# error, never a crash, and never store text that is invalid in the
+# database's encoding.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('encodings');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'sentiment_proc'
+});
+$node->start;
+
+$node->safe_psql('postgres', q{
+CREATE DATABASE sp_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+CREATE DATABASE sp_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+});
+
+# ---- SQL_ASCII: arbitrary bytes ----------------------------------------------
+$node->safe_psql('sp_ascii', q{
+CREATE EXTENSION sentiment_proc;
+SELECT sentiment_attach('sentiment_data');
+-- invalid UTF-8: lone continuation bytes, a truncated sequence, overlong
+-- forms, surrogates encoded in UTF-8, bytes that never occur in UTF-8
+INSERT INTO sentiment_data (text) VALUES
+	(E'I love it \xff\xfe'),
+	(E'\x80\x81\x82 great \xc0\xaf'),
+	(E'bad \xe2\x82'),
+	(E'\xed\xa0\x80 awful \xf8\x88\x80\x80\x80'),
+	(E'#caf\xe9 is nice'),
+	(E'\xf4\x90\x80\x80 #\xff\xff');
+});
+
+is($node->safe_psql('sp_ascii', q{
+	SELECT a.sentiment_label || ' ' || (a.sentiment_score = b.sentiment_score)
+	  FROM sentiment_analyze(E'I love it \xff\xfe') a, sentiment_analyze('I love it') b}),
+	'positive true', 'SQL_ASCII: invalid bytes beside words change nothing in the compound');
+is($node->safe_psql('sp_ascii', q{SELECT sentiment_label FROM sentiment_analyze(E'\x80\x81\x82 great \xc0\xaf')}),
+	'positive', 'SQL_ASCII: lone continuation bytes and an overlong form are skipped over');
+is($node->safe_psql('sp_ascii', q{SELECT sentiment_label FROM sentiment_analyze(E'bad \xe2\x82')}),
+	'negative', 'SQL_ASCII: a truncated sequence at the end');
+is($node->safe_psql('sp_ascii', q{SELECT sentiment_label FROM sentiment_analyze(repeat(E'\xff', 100000))}),
+	'neutral', 'SQL_ASCII: 100,000 invalid bytes');
+
+is($node->safe_psql('sp_ascii', 'SELECT sentiment_process_batch(100)'), '6',
+	'SQL_ASCII: the batch finishes every row');
+is($node->safe_psql('sp_ascii', q{
+	SELECT string_agg(entry_id || ':' || processing_status || ':' || sentiment_label, ' ' ORDER BY entry_id)
+	  FROM sentiment_data}),
+	'1:completed:positive 2:completed:positive 3:completed:negative 4:completed:negative 5:completed:positive 6:completed:neutral',
+	'SQL_ASCII: each row completed with its label');
+is($node->safe_psql('sp_ascii', q{
+	SELECT count(*) FROM sentiment_data d, sentiment_analyze(d.text) a
+	 WHERE d.sentiment_score IS DISTINCT FROM a.sentiment_score}), '0',
+	'SQL_ASCII: stored results equal sentiment_analyze');
+is($node->safe_psql('sp_ascii', 'SELECT count(*) FROM sentiment_embeddings'), '6',
+	'SQL_ASCII: one embedding per row');
+# topic keys are whatever the analyser made of the bytes; they must be there
+# and, being text in a SQL_ASCII database, readable
+my $keys = $node->safe_psql('sp_ascii',
+	q{SELECT string_agg(mention_id || ':' || encode(convert_to(topic_key, 'SQL_ASCII'), 'hex'), ' ' ORDER BY mention_id, topic_key) FROM mention_topics});
+is($keys, '5:636166', 'SQL_ASCII: a hashtag ends at an invalid byte (caf, from caf and byte E9; none from two FF bytes)');
+
+# ---- LATIN1: text in another encoding ------------------------------------------
+# A correct result or a clear error, and no text invalid in LATIN1 stored.
+$node->safe_psql('sp_latin1', q{
+CREATE EXTENSION sentiment_proc;
+SELECT sentiment_attach('sentiment_data');
+INSERT INTO sentiment_data (text) VALUES ('I love it'), (convert_from('\x436166e920e97461697420676f6f64202343414645', 'LATIN1')),
+	(convert_from('\x23c974e920e97461697420676f6f64', 'LATIN1'));
+});
+my ($ret, $out, $err) = $node->psql('sp_latin1', q{SELECT sentiment_label FROM sentiment_analyze('I love it')});
+is($ret, 0, 'LATIN1: ASCII text is analysed') or diag($err);
+is($out, 'positive', 'LATIN1: with its label');
+($ret, $out, $err) = $node->psql('sp_latin1', 'SELECT sentiment_process_batch(100)');
+is($ret, 0, 'LATIN1: the batch runs') or diag($err);
+is($node->safe_psql('sp_latin1', q{
+	SELECT string_agg(entry_id || ':' || processing_status, ' ' ORDER BY entry_id) FROM sentiment_data}),
+	'1:completed 2:completed 3:completed', 'LATIN1: every row completed');
+is($node->safe_psql('sp_latin1', q{
+	SELECT string_agg(topic_key, ' ' ORDER BY topic_key) FROM mention_topics}),
+	'cafe', 'LATIN1: the hashtag is its topic');
+# Known limitation: the analyser reads UTF-8, and text of a LATIN1 database
+# reaches it unconverted, so its non-ASCII letters are not understood (here
+# the hashtag #Été gives no topic).  Converting to UTF-8 first would fix it.
+TODO:
+{
+	local $TODO = 'text of non-UTF-8 databases is not converted to UTF-8 before analysis';
+	is($node->safe_psql('sp_latin1', 'SELECT count(*) FROM mention_topics WHERE mention_id = 3'), '1',
+		'LATIN1: a hashtag with non-ASCII letters is a topic');
+}
+# every stored text must survive a round trip through UTF-8
+($ret, $out, $err) = $node->psql('sp_latin1', q{
+	SELECT count(*) FROM mention_topics WHERE convert_from(convert_to(topic_key, 'UTF8'), 'UTF8') IS NULL});
+is($ret, 0, 'LATIN1: topic keys are valid LATIN1') or diag($err);
+
+ok($node->safe_psql('postgres', 'SELECT 1') eq '1', 'the server is still up');
+my $log = slurp_file($node->logfile);
+unlike($log, qr/(PANIC|TRAP|terminated by signal)/, 'no crash');
+
+$node->stop;
+done_testing();
