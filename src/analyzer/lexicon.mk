@@ -6,8 +6,9 @@
 # $(SP_CACHE_DIR), verifies it against the pin, and writes the C tables.
 # With a warm cache no network is used.  Nothing downloaded is committed.
 
-SP_CACHE_DIR ?= $(HOME)/.cache/sentiment_proc
 SA_REPO_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))../..)
+# Without a HOME (some service accounts), keep the cache in the checkout.
+SP_CACHE_DIR ?= $(if $(HOME),$(HOME)/.cache/sentiment_proc,$(SA_REPO_ROOT)/.cache/sentiment_proc)
 LEXICON_DEPS := $(SA_REPO_ROOT)/tools/lexicon.deps
 LEXICON_GEN  := $(SA_REPO_ROOT)/tools/gen-lexicon.mjs
 NODE         ?= node
