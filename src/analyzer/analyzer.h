@@ -45,8 +45,9 @@ sa_error	sa_lexicon_create(sa_lexicon **out);
 void		sa_lexicon_destroy(sa_lexicon *lex);
 /*
  * User overrides: term is matched after lower-casing, as VADER does.  A
- * term is one token: empty or over 1024 bytes gives SA_ERR_ARGUMENT, white
- * space or invalid UTF-8 SA_ERR_SYNTAX; valence must be finite with
+ * term is one token: empty or over 1024 bytes gives SA_ERR_ARGUMENT; white
+ * space, invalid UTF-8 or leading/trailing punctuation that tokens always
+ * lose ("sick!") gives SA_ERR_SYNTAX; valence must be finite with
  * |valence| <= 1000 (SA_ERR_ARGUMENT).  Removing an absent term is SA_OK.
  * Not thread-safe against concurrent scoring with the same lexicon.
  */

@@ -250,6 +250,24 @@ normalise_term(const char *term, size_t len, char **key, size_t *keylen)
 	return SA_OK;
 }
 
+/*
+ * Can a token ever look like key?  Tokens lose leading and trailing ASCII
+ * punctuation unless that leaves 2 code points or fewer, so "sick!" never
+ * reaches the lexicon (the token is "sick") while ":-)" and "ok!" do.
+ */
+static bool
+reachable(const char *key, size_t len)
+{
+	size_t		a = 0,
+				b = len;
+
+	while (a < b && sa_is_ascii_punct((unsigned char) key[a]))
+		a++;
+	while (b > a && sa_is_ascii_punct((unsigned char) key[b - 1]))
+		b--;
+	return (a == 0 && b == len) || sa_text_cplen(key + a, b - a) <= 2;
+}
+
 sa_error
 sa_lexicon_set(sa_lexicon *lex, const char *term, size_t len, double valence)
 {
@@ -267,6 +285,11 @@ sa_lexicon_set(sa_lexicon *lex, const char *term, size_t len, double valence)
 	err = normalise_term(term, len, &key, &keylen);
 	if (err != SA_OK)
 		return err;
+	if (!reachable(key, keylen))
+	{
+		free(key);
+		return SA_ERR_SYNTAX;
+	}
 	err = ensure_room(lex, 1);
 	if (err != SA_OK)
 	{

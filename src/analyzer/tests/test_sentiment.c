@@ -474,6 +474,10 @@ test_overrides(void)
 	}
 	/* bad overrides */
 	CHECK(sa_lexicon_set(own, "two words", 9, 1.0) == SA_ERR_SYNTAX);
+	/* tokens are punctuation-stripped: "sick!" could never match, ":-(" can */
+	CHECK(sa_lexicon_set(own, "sick!", 5, 1.0) == SA_ERR_SYNTAX);
+	CHECK(sa_lexicon_set(own, ":-(", 3, -2.0) == SA_OK);
+	CHECK(sa_lexicon_set(own, "ok!", 3, 1.0) == SA_OK);
 	CHECK(sa_lexicon_set(own, "bad\xff", 4, 1.0) == SA_ERR_SYNTAX);
 	CHECK(sa_lexicon_set(own, "", 0, 1.0) == SA_ERR_ARGUMENT);
 	CHECK(sa_lexicon_set(own, NULL, 3, 1.0) == SA_ERR_ARGUMENT);
