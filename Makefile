@@ -88,3 +88,22 @@ installcheck-isolation: submake
 
 installcheck-tap:
 	$(prove_installcheck)
+
+# ---- reliability suite (issue 8) --------------------------------------------
+# make torture                 test/t/090_torture.pl at TORTURE_ROWS (1000000)
+# make installcheck-valgrind   the regression suite with the temporary
+#                              instance's postgres under valgrind (slow)
+# Both build, install and, as root, run as user postgres on a copy of the tree
+# (scripts/as-postgres.sh).
+TORTURE_ROWS ?= 1000000
+.PHONY: torture torture-run installcheck-valgrind installcheck-valgrind-run
+torture:
+	scripts/as-postgres.sh torture-run TORTURE_ROWS=$(TORTURE_ROWS)
+torture-run:
+	SP_TORTURE_ROWS=$(TORTURE_ROWS) $(MAKE) installcheck-tap PROVE_TESTS=test/t/090_torture.pl PROVE_FLAGS=--verbose
+
+installcheck-valgrind:
+	scripts/as-postgres.sh installcheck-valgrind-run
+installcheck-valgrind-run:
+	test/valgrind.sh $(REGRESS)
+# ---- end of reliability suite -------------------------------------------------

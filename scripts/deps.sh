@@ -11,6 +11,7 @@ packages=(
 	postgresql-15-cron                                  # scheduled batches
 	libipc-run-perl                                     # PostgreSQL::Test::Cluster (TAP)
 	gnuplot-nox                                         # benchmark plots
+	valgrind                                            # make installcheck-valgrind
 )
 
 missing=()
