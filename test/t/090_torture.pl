@@ -180,10 +180,23 @@ start_loop('torture_insert', "CALL torture_insert($rows, $chunk, $pause)", 1);
 start_loop('torture_loop_1', "CALL torture_process($batch)");
 start_loop('torture_loop_2', "CALL torture_process($batch)");
 
+# A query that waits out a crash restart in progress (safe_psql would die
+# on "the database system is in recovery mode").
+sub query
+{
+	my $sql = shift;
+	for (1 .. 1500)
+	{
+		my ($ret, $out, $err) = $node->psql('postgres', $sql);
+		return $out if $ret == 0;
+		usleep(200_000);
+	}
+	die "query kept failing: $sql";
+}
+
 sub completed
 {
-	return $node->safe_psql('postgres',
-		"SELECT count(*) FROM sentiment_data WHERE processing_status = 'completed'");
+	return query("SELECT count(*) FROM sentiment_data WHERE processing_status = 'completed'");
 }
 
 # Kill only between seconds 3 and 50 of a minute, so that no restart hides
@@ -205,7 +218,7 @@ sub busy_backend
 {
 	for (1 .. 600)
 	{
-		my @r = split /\n/, $node->safe_psql('postgres', q{
+		my @r = split /\n/, query(q{
 			SELECT p.pid || '|' ||
 				   CASE WHEN a.backend_type = 'client backend' THEN a.application_name ELSE a.backend_type END
 				   || '|' || p.phase || '|' || p.rows_claimed
@@ -221,9 +234,12 @@ sub busy_backend
 	return undef;
 }
 
+# After a crash: the postmaster has reinitialised and accepts connections
+# (a connection made before it noticed the crash would not tell).
 sub wait_until_up
 {
-	my $what = shift;
+	my ($what, $offset) = @_;
+	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
 	ok($node->poll_query_until('postgres', 'SELECT 1', '1'), "$what: the server accepts connections again");
 }
 
@@ -247,26 +263,31 @@ for my $k (1 .. $kills + 1)
 	{
 		diag("torture: kill -9 of $kind (pid $pid) in phase $phase with $claimed rows claimed, $done rows completed so far");
 		$killed{$kind}++;
+		my $offset = -s $node->logfile;
 		kill 'KILL', $pid;
 		$restarts++;
-		wait_until_up("kill -9 $k");
+		wait_until_up("kill -9 $k", $offset);
 	}
 	else
 	{
 		diag("torture: pg_ctl stop -m immediate while $kind (pid $pid) is in phase $phase with $claimed rows claimed, $done rows completed so far");
+		my $offset = -s $node->logfile;
 		$node->stop('immediate');
 		$node->start;
-		wait_until_up('stop -m immediate');
+		wait_until_up('stop -m immediate', $offset);
 	}
 }
 
 # Let the run finish: all rows inserted and none left to do.
-ok($node->poll_query_until('postgres', "SELECT coalesce(max(seq), 0) FROM sentiment_data", $rows),
-	'the inserter added every row');
+for (1 .. 14400)
+{
+	last if query('SELECT coalesce(max(seq), 0) FROM sentiment_data') == $rows;
+	usleep(250_000);
+}
+is(query('SELECT coalesce(max(seq), 0) FROM sentiment_data'), $rows, 'the inserter added every row');
 for (1 .. 7200)
 {
-	last if $node->safe_psql('postgres',
-		"SELECT count(*) FROM sentiment_data WHERE processing_status IN ('pending', 'processing')") eq '0';
+	last if query("SELECT count(*) FROM sentiment_data WHERE processing_status IN ('pending', 'processing')") eq '0';
 	usleep(250_000);
 }
 
