@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "analyzer.h"
+#include "datatype/timestamp.h"
 
 /*
  * Largest batch one call may claim.  It bounds the memory a batch holds
@@ -59,6 +60,43 @@ extern void sp_wakeup_at_commit(void);
  * Returns the number of rows returned.  The two-phase claim API extends it.
  */
 extern int64 sp_reset_orphaned_claims(Oid source);
+
+/* ---- retries, two-phase claims, queue upkeep (claim.c) ---- */
+
+/* settings (sentiment_proc.max_attempts, ...) */
+extern int	sp_max_attempts;
+extern int	sp_error_history;
+extern int	sp_upkeep_interval_ms;
+
+/* From _PG_init: the settings. */
+extern void sp_claim_init(void);
+
+/* Next attempt of a row that failed attempt number attempt; 0: none. */
+extern TimestampTz sp_retry_at(int attempt, TimestampTz now);
+
+/* This backend's claimant identity ("pid:start"), and whether one lives. */
+extern char *sp_my_claimant(void);
+extern bool sp_claimant_alive(const char *claimant);
+
+/*
+ * Return claims whose lease expired or whose claimant is gone (with force:
+ * all claims) of one source or all (InvalidOid) to 'pending'.  Needs a
+ * transaction and a snapshot; returns the rows returned.
+ */
+extern int64 sp_reap_claims(Oid source, bool force);
+
+/* Delete finished queue requests past sentiment_proc.queue_retention. */
+extern int64 sp_prune_queue(void);
+
+/* Run as the extension's owner (its private tables), and back. */
+typedef struct SpOwnerSwitch
+{
+	Oid			saved_user;
+	int			saved_context;
+} SpOwnerSwitch;
+extern void sp_as_extension_owner(SpOwnerSwitch *sw);
+extern void sp_restore_user(SpOwnerSwitch *sw);
+extern char *sp_extension_schema_name(void);
 
 /* ---- statistics and progress (stats.c) ---- */
 

@@ -127,7 +127,6 @@ typedef struct SpStatsShared
 
 /* settings */
 static int	sp_stats_max_sources = 256;
-static int	sp_stuck_after = 600;	/* seconds; read by sentiment_stuck in SQL */
 
 static SpStatsShared *sp_stats = NULL;
 static HTAB *sp_stats_hash = NULL;
@@ -714,12 +713,6 @@ sp_stats_batch_end(int64 completed, int64 failed)
 void
 sp_stats_init(void)
 {
-	DefineCustomIntVariable("sentiment_proc.stuck_after",
-							"Rows left processing longer than this are listed by sentiment_stuck.",
-							NULL,
-							&sp_stuck_after, 600, 1, 100 * 24 * 3600,
-							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
-
 	/* a PGC_POSTMASTER setting can only be defined while preloading */
 	if (!process_shared_preload_libraries_in_progress)
 		return;

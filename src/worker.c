@@ -410,78 +410,15 @@ sentiment_wake_workers(PG_FUNCTION_ARGS)
  */
 
 /*
- * A row committed as 'processing' belongs to a claimant outside the batch
- * path: one-transaction batches never commit that state.  Without lease and
- * claimant columns the only evidence of an abandoned claim is its age; claims
- * older than this are taken to be dead.  The two-phase claim API (leases,
- * claimant) replaces this rule with an exact one.
+ * A row committed as 'processing' belongs to a two-phase claimant (batches
+ * never commit that state).  Claims whose lease expired or whose claimant's
+ * session is gone go back to 'pending' (claim.c); the first worker of a
+ * database does this at start-up and every sentiment_proc.upkeep_interval.
  */
-#define SP_ORPHANED_CLAIM_AGE	"1 hour"
-
 int64
 sp_reset_orphaned_claims(Oid source)
 {
-	int64		total = 0;
-	int			ret;
-	uint64		i;
-	uint64		nsources;
-	char	  **tables;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(source)};
-
-	SPI_connect();
-
-	/* the registry lives in the extension's schema, wherever that is */
-	ret = SPI_execute(
-		"SELECT pg_catalog.format('%I.sentiment_sources', n.nspname) "
-		"  FROM pg_catalog.pg_extension e "
-		"  JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-		" WHERE e.extname = 'sentiment_proc'",
-		true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed == 0)
-	{
-		SPI_finish();
-		return 0;
-	}
-	{
-		char	   *registry = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *sql = psprintf(
-			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) "
-			"  FROM %s s "
-			"  JOIN pg_catalog.pg_class c ON c.oid = s.source_table "
-			"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-			" WHERE $1 = 0 OR s.source_table = $1 "
-			" ORDER BY s.source_table",
-			registry);
-
-		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not read the sentiment_proc source registry: %s",
-				 SPI_result_code_string(ret));
-	}
-
-	nsources = SPI_processed;
-	tables = palloc(sizeof(char *) * (nsources + 1));
-	for (i = 0; i < nsources; i++)
-		tables[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-	for (i = 0; i < nsources; i++)
-	{
-		char	   *sql = psprintf(
-			"UPDATE %s SET processing_status = 'pending', processing_started_at = NULL "
-			" WHERE processing_status = 'processing' "
-			"   AND (processing_started_at IS NULL "
-			"        OR processing_started_at < pg_catalog.now() - interval '" SP_ORPHANED_CLAIM_AGE "')",
-			tables[i]);
-
-		ret = SPI_execute(sql, false, 0);
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "could not reset orphaned claims of %s: %s",
-				 tables[i], SPI_result_code_string(ret));
-		total += SPI_processed;
-	}
-	SPI_finish();
-	return total;
+	return sp_reap_claims(source, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -575,6 +512,8 @@ sp_worker_step(bool recover, int batch_size, int64 *nrows)
 		sp_set_state(SPW_RECOVERING);
 		pgstat_report_activity(STATE_RUNNING, "sentiment_proc: returning orphaned claims to pending");
 		n = sp_reset_orphaned_claims(InvalidOid);
+		/* and finished processing queue requests past their retention */
+		(void) sp_prune_queue();
 		if (n > 0)
 			ereport(LOG,
 					(errmsg("sentiment_proc worker returned %lld orphaned claims to pending",
@@ -608,6 +547,7 @@ sp_worker_main(Datum main_arg)
 	Oid			roleoid;
 	int			index;
 	volatile bool recovered = false;
+	volatile TimestampTz last_upkeep = 0;
 	volatile int error_backoff_ms = 0;
 	MemoryContext loop_ctx;
 	sigjmp_buf	local_sigjmp_buf;
@@ -717,11 +657,21 @@ sp_worker_main(Datum main_arg)
 		slot->batch_size = batch_size;
 		SpinLockRelease(&sp_shared->mutex);
 
+		/*
+		 * Upkeep, by the first worker: abandoned two-phase claims back to
+		 * pending, old queue requests pruned; at start-up and then every
+		 * sentiment_proc.upkeep_interval.
+		 */
+		if (index == 0 && recovered &&
+			TimestampDifferenceExceeds(last_upkeep, GetCurrentTimestamp(), sp_upkeep_interval_ms))
+			recovered = false;
+
 		res = sp_worker_step(!recovered, batch_size, &n);
 		in_recovery = (res == SP_STEP_NOT_READY && RecoveryInProgress());
 		if (res == SP_STEP_DONE && !recovered)
 		{
 			recovered = true;
+			last_upkeep = GetCurrentTimestamp();
 			more = true;		/* now process */
 		}
 		else if (res == SP_STEP_DONE)
@@ -768,6 +718,7 @@ sp_worker_main(Datum main_arg)
 		/* nothing signals a promotion: a standby looks every second */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 in_recovery ? Min(sp_worker_poll_interval, SP_STANDBY_POLL_MS) :
+						 index == 0 ? Min(sp_worker_poll_interval, sp_upkeep_interval_ms) :
 						 sp_worker_poll_interval,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

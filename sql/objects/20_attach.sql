@@ -6,7 +6,7 @@
 -- every name inside the wrappers is qualified.
 
 -- Is an existing column of a usable type?  kind: 'string', 'number',
--- 'integer', 'timestamp'.
+-- 'integer', 'timestamp', 'jsonb'.
 CREATE FUNCTION @extschema@.sentiment_column_type_ok(p_type oid, p_kind text)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -18,7 +18,36 @@ AS $$
 		WHEN 'number' THEN p_type IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
 									  'float4'::regtype, 'float8'::regtype, 'numeric'::regtype)
 		WHEN 'timestamp' THEN p_type IN ('timestamptz'::regtype, 'timestamp'::regtype)
+		WHEN 'jsonb' THEN p_type = 'jsonb'::regtype
 		ELSE false
+	END
+$$;
+
+-- The row trigger sentiment_attach puts on every source (BEFORE UPDATE OF
+-- the text column): a changed text bumps version and re-queues the row.
+CREATE FUNCTION @extschema@.sentiment_text_edit_trigger()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_text_edit_trigger';
+
+-- A row's bounded error history: the entry for this attempt appended, only
+-- the latest keep entries kept.
+CREATE FUNCTION @extschema@.sentiment_error_history_add(
+	history jsonb, attempt integer, sqlstate text, message text, keep integer)
+RETURNS jsonb
+LANGUAGE sql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN keep > 0 THEN
+		(SELECT jsonb_agg(e.entry ORDER BY e.n)
+		   FROM jsonb_array_elements(
+					COALESCE(history, '[]'::jsonb)
+					|| jsonb_build_array(jsonb_build_object(
+						   'attempt', attempt, 'at', clock_timestamp(),
+						   'sqlstate', sqlstate, 'message', message)))
+				WITH ORDINALITY AS e(entry, n)
+		  WHERE e.n > jsonb_array_length(COALESCE(history, '[]'::jsonb)) + 1 - keep)
 	END
 $$;
 
@@ -83,7 +112,12 @@ DECLARE
 		['processing_completed_at', 'timestamptz',		'',						'timestamp'],
 		['processing_error',		'text',				'',						'string'],
 		['processing_attempts',		'integer',			' NOT NULL DEFAULT 0',	'integer'],
-		['version',					'integer',			' NOT NULL DEFAULT 0',	'integer']];
+		['version',					'integer',			' NOT NULL DEFAULT 0',	'integer'],
+		-- retries and two-phase claims (issue 5)
+		['processing_retry_at',		'timestamptz',		'',						'timestamp'],
+		['processing_lease_until',	'timestamptz',		'',						'timestamp'],
+		['processing_claimed_by',	'text',				'',						'string'],
+		['processing_error_history', 'jsonb',			'',						'jsonb']];
 BEGIN
 	-- The public entry points carry the privilege; this helper is callable
 	-- by all only because the wrappers run as the caller.
@@ -262,6 +296,15 @@ BEGIN
 					   v_idx, v_rel, p_id_column);
 	END IF;
 
+	-- Failed rows waiting for their retry, by retry time: the batch claims
+	-- the due ones through it before pending rows.
+	v_idx := left(v_table, 40) || '_sentiment_retry_idx';
+	IF to_regclass(format('%I.%I', v_schema, v_idx)) IS NULL THEN
+		EXECUTE format('CREATE INDEX %I ON %s (processing_retry_at) '
+					   'WHERE processing_status = ''failed'' AND processing_retry_at IS NOT NULL',
+					   v_idx, v_rel);
+	END IF;
+
 	-- Monitoring (issue 7: sentiment_queue_status, sentiment_stuck): rows
 	-- processing or failed, by state and start time.  Partial, so it holds
 	-- only those rows and counting them never scans the table.
@@ -311,6 +354,15 @@ BEGIN
 		'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sentiment_wakeup_trigger()',
 		p_text_column, v_rel);
 	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel);
+
+	-- Edits win over stale results: a changed text bumps version and puts
+	-- the row back to pending (src/claim.c).
+	EXECUTE format(
+		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
+		'BEFORE UPDATE OF %I ON %s '
+		'FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_text_edit_trigger(%L)',
+		p_text_column, v_rel, p_text_column);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', v_rel);
 	-- adopted pending rows need no insert to be noticed
 	PERFORM @extschema@.sentiment_wake_workers();
 
@@ -450,6 +502,10 @@ BEGIN
 	END IF;
 	-- the workers' wake-up trigger (src/worker.c) goes with the registration
 	EXECUTE format('DROP TRIGGER IF EXISTS sentiment_wakeup ON %s', source);
+	-- and so does the text edit trigger (gone already if the text column was)
+	IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = source AND t.tgname = 'sentiment_text_edit') THEN
+		EXECUTE format('DROP TRIGGER sentiment_text_edit ON %s', source);
+	END IF;
 	RETURN true;
 END
 $body$;

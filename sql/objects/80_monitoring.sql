@@ -271,17 +271,20 @@ CREATE VIEW @extschema@.sentiment_failures AS
 COMMENT ON VIEW @extschema@.sentiment_failures IS
 	'Failed rows grouped by error text, per attached source the caller may read';
 
--- Rows committed as 'processing' whose claim looks abandoned.  Batches never
+-- Rows committed as 'processing' whose claim is abandoned.  Batches never
 -- commit that state (a claim and its results are one transaction), only the
--- two-phase path for analysers outside the server does.  A row is stuck when
--- it started longer ago than older_than (default: the setting
--- sentiment_proc.stuck_after, else 10 minutes) or has no start time.
+-- two-phase path for analysers outside the server does, with a lease and
+-- its claimant (issue 5).  A claim is stuck when its lease expired, its
+-- claimant's session is gone, or it has no lease or claimant at all; the
+-- workers' reaper and sentiment_reset_stuck() return such rows to pending.
 CREATE FUNCTION @extschema@.sentiment_stuck_internal(
-	older_than interval DEFAULT NULL,
 	max_rows integer DEFAULT 1000,
 	OUT source regclass,
 	OUT id bigint,
+	OUT reason text,
+	OUT claimed_by text,
 	OUT processing_started_at timestamptz,
+	OUT lease_until timestamptz,
 	OUT stuck_for interval,
 	OUT processing_attempts integer)
 RETURNS SETOF record
@@ -290,9 +293,6 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_src	record;
-	v_after interval := COALESCE(older_than,
-		NULLIF(current_setting('sentiment_proc.stuck_after', true), '')::interval,
-		interval '10 minutes');
 BEGIN
 	IF max_rows IS NULL OR max_rows < 1 THEN
 		RAISE EXCEPTION 'max_rows must be a positive number'
@@ -305,13 +305,19 @@ BEGIN
 		 ORDER BY s.source_table::oid
 	LOOP
 		RETURN QUERY EXECUTE format(
-			'SELECT $1, %I::bigint, processing_started_at, now() - processing_started_at, '
-			'processing_attempts::integer FROM %s '
-			'WHERE processing_status = ''processing'' '
-			'AND (processing_started_at IS NULL OR processing_started_at < now() - $2) '
-			'ORDER BY processing_started_at NULLS FIRST LIMIT $3',
+			'SELECT $1, q.id, q.reason, q.claimed_by, q.started_at, q.lease_until, '
+			'now() - CASE WHEN q.reason = ''lease expired'' THEN q.lease_until ELSE q.started_at END, q.attempts '
+			'FROM (SELECT %I::bigint AS id, processing_claimed_by AS claimed_by, '
+			'      processing_started_at AS started_at, processing_lease_until AS lease_until, '
+			'      processing_attempts::integer AS attempts, CASE '
+			'        WHEN processing_claimed_by IS NULL OR processing_lease_until IS NULL THEN ''no claimant or lease'' '
+			'        WHEN NOT @extschema@.sentiment_claimant_alive(processing_claimed_by) THEN ''claimant gone'' '
+			'        WHEN processing_lease_until < now() THEN ''lease expired'' END AS reason '
+			'      FROM %s WHERE processing_status = ''processing'') AS q '
+			'WHERE q.reason IS NOT NULL '
+			'ORDER BY q.lease_until NULLS FIRST, q.started_at LIMIT $2',
 			v_src.id_column, v_src.source_table)
-			USING v_src.source_table, v_after, max_rows;
+			USING v_src.source_table, max_rows;
 	END LOOP;
 END
 $body$;
@@ -320,7 +326,7 @@ CREATE VIEW @extschema@.sentiment_stuck AS
 	SELECT * FROM @extschema@.sentiment_stuck_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_stuck IS
-	'Rows left processing longer than sentiment_proc.stuck_after (default 10 minutes), per source the caller may read';
+	'Two-phase claims whose lease expired or whose claimant is gone, per source the caller may read';
 
 -- ---- a summary for people (the demo ends with it) --------------------------
 
@@ -410,7 +416,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_throughput_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_batch_progress_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_failures_internal() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_stuck_internal(interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_stuck_internal(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_reset(regclass) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stats_internal() TO pg_monitor;
@@ -418,7 +424,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.sentiment_throughput_internal() TO pg_moni
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_batch_progress_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_failures_internal() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stuck_internal(interval, integer) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stuck_internal(integer) TO pg_monitor;
 
 GRANT SELECT ON @extschema@.sentiment_stats, @extschema@.sentiment_throughput,
 	@extschema@.sentiment_batch_progress, @extschema@.sentiment_queue_status,

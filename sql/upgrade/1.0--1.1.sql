@@ -9,3 +9,404 @@
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.1'" to load this file. \quit
 
+
+-- ---- issue 5: retries, two-phase claims, edits win, processing queue ----
+
+-- Objects of 1.0 that changed (sql/objects/20_attach.sql); the new
+-- functions attach uses come first.
+CREATE FUNCTION @extschema@.sentiment_text_edit_trigger()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_text_edit_trigger';
+
+CREATE FUNCTION @extschema@.sentiment_error_history_add(
+	history jsonb, attempt integer, sqlstate text, message text, keep integer)
+RETURNS jsonb
+LANGUAGE sql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN keep > 0 THEN
+		(SELECT jsonb_agg(e.entry ORDER BY e.n)
+		   FROM jsonb_array_elements(
+					COALESCE(history, '[]'::jsonb)
+					|| jsonb_build_array(jsonb_build_object(
+						   'attempt', attempt, 'at', clock_timestamp(),
+						   'sqlstate', sqlstate, 'message', message)))
+				WITH ORDINALITY AS e(entry, n)
+		  WHERE e.n > jsonb_array_length(COALESCE(history, '[]'::jsonb)) + 1 - keep)
+	END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.sentiment_column_type_ok(p_type oid, p_kind text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE p_kind
+		WHEN 'string' THEN p_type IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype)
+		WHEN 'integer' THEN p_type IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+		WHEN 'number' THEN p_type IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+									  'float4'::regtype, 'float8'::regtype, 'numeric'::regtype)
+		WHEN 'timestamp' THEN p_type IN ('timestamptz'::regtype, 'timestamp'::regtype)
+		WHEN 'jsonb' THEN p_type = 'jsonb'::regtype
+		ELSE false
+	END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.sentiment_attach_internal(
+	p_relid regclass,
+	p_name text,
+	p_default_schema name,
+	p_id_column name,
+	p_text_column name,
+	p_topics_table name,
+	p_embeddings_table name)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_rel		regclass := p_relid;
+	v_schema	name;
+	v_table		name;
+	v_parts		text[];
+	v_relkind	"char";
+	v_col		record;
+	v_type		oid;
+	v_adds		text[] := '{}';
+	v_had_status boolean := true;
+	v_had_label boolean := true;
+	v_topics	regclass;
+	v_embed		regclass;
+	v_other		regclass;
+	v_idx		name;
+	-- Status and result columns every source carries: name, type, clause
+	-- used when adding it, kind for checking an existing one.  Constant
+	-- defaults only: adding them is a catalogue change, never a rewrite.
+	c_columns CONSTANT text[][] := ARRAY[
+		['sentiment_label',			'text',				'',						'string'],
+		['sentiment_score',			'double precision',	'',						'number'],
+		['emotion_label',			'text',				'',						'string'],
+		['emotion_score',			'double precision',	'',						'number'],
+		['influence_weight',		'double precision',	'',						'number'],
+		['author_followers',		'bigint',			'',						'integer'],
+		['likes',					'bigint',			'',						'integer'],
+		['shares',					'bigint',			'',						'integer'],
+		['replies',					'bigint',			'',						'integer'],
+		['processing_status',		'text',				' NOT NULL DEFAULT ''pending''', 'string'],
+		['processing_started_at',	'timestamptz',		'',						'timestamp'],
+		['processing_completed_at', 'timestamptz',		'',						'timestamp'],
+		['processing_error',		'text',				'',						'string'],
+		['processing_attempts',		'integer',			' NOT NULL DEFAULT 0',	'integer'],
+		['version',					'integer',			' NOT NULL DEFAULT 0',	'integer'],
+		-- retries and two-phase claims (issue 5)
+		['processing_retry_at',		'timestamptz',		'',						'timestamp'],
+		['processing_lease_until',	'timestamptz',		'',						'timestamp'],
+		['processing_claimed_by',	'text',				'',						'string'],
+		['processing_error_history', 'jsonb',			'',						'jsonb']];
+BEGIN
+	-- The public entry points carry the privilege; this helper is callable
+	-- by all only because the wrappers run as the caller.
+	PERFORM @extschema@.sentiment_check_attach_privilege();
+
+	IF p_id_column IS NULL OR p_text_column IS NULL
+		OR p_topics_table IS NULL OR p_embeddings_table IS NULL THEN
+		RAISE EXCEPTION 'column and side table names must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Leave them out to use the defaults entry_id, text, mention_topics and sentiment_embeddings.';
+	END IF;
+
+	IF p_topics_table = p_embeddings_table THEN
+		RAISE EXCEPTION 'topics and embeddings need two different tables'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass different names for topics_table and embeddings_table.';
+	END IF;
+
+	IF v_rel IS NULL THEN
+		-- No such table: create the canonical one under the given name.
+		IF p_name IS NULL OR btrim(p_name) = '' THEN
+			RAISE EXCEPTION 'source table must not be null or empty'
+				USING ERRCODE = 'null_value_not_allowed',
+					  HINT = 'Pass a table name, for example sentiment_attach(''sentiment_data'').';
+		END IF;
+		v_parts := parse_ident(p_name);
+		IF cardinality(v_parts) = 1 THEN
+			v_schema := p_default_schema;
+			v_table := v_parts[1];
+		ELSIF cardinality(v_parts) = 2 THEN
+			v_schema := v_parts[1];
+			v_table := v_parts[2];
+		ELSE
+			RAISE EXCEPTION 'improper table name "%"', p_name
+				USING ERRCODE = 'invalid_name',
+					  HINT = 'Use table or schema.table.';
+		END IF;
+		IF v_schema IS NULL THEN
+			RAISE EXCEPTION 'no schema has been selected to create table "%" in', v_table
+				USING ERRCODE = 'invalid_schema_name',
+					  HINT = 'Qualify the name, for example sentiment_attach(''myschema.sentiment_data'').';
+		END IF;
+		IF to_regnamespace(quote_ident(v_schema)) IS NULL THEN
+			RAISE EXCEPTION 'schema "%" does not exist', v_schema
+				USING ERRCODE = 'invalid_schema_name',
+					  HINT = 'Create the schema first or attach a table in an existing schema.';
+		END IF;
+		EXECUTE format(
+			'CREATE TABLE %I.%I ('
+			'%I bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, '
+			'%I text, '
+			'created_at timestamptz NOT NULL DEFAULT pg_catalog.now())',
+			v_schema, v_table, p_id_column, p_text_column);
+		v_rel := format('%I.%I', v_schema, v_table)::regclass;
+	END IF;
+
+	SELECT c.relkind, n.nspname, c.relname INTO v_relkind, v_schema, v_table
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = v_rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', v_rel::oid
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'Pass the name of an existing table, or a new name to create one.';
+	END IF;
+	IF v_relkind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', v_rel
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'Only ordinary and partitioned tables can be attached.';
+	END IF;
+
+	-- Serialise attaches of one table without blocking its readers and
+	-- writers; the ALTER below takes its stronger lock only when needed.
+	EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', v_rel);
+
+	-- The key: an integer column with a single-column unique index.
+	SELECT a.atttypid INTO v_type
+	  FROM pg_attribute a
+	 WHERE a.attrelid = v_rel AND a.attname = p_id_column AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % has no column "%"', v_rel, p_id_column
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name the key column with sentiment_attach(..., id_column => ''...'').';
+	END IF;
+	IF NOT @extschema@.sentiment_column_type_ok(v_type, 'integer') THEN
+		RAISE EXCEPTION 'key column "%" of % has type %, not an integer type', p_id_column, v_rel, v_type::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = 'The key column must be smallint, integer or bigint.';
+	END IF;
+	PERFORM 1
+	  FROM pg_index i
+	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+	 WHERE i.indrelid = v_rel AND i.indisunique AND i.indnkeyatts = 1
+	   AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = p_id_column;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'key column "%" of % is not unique', p_id_column, v_rel
+			USING ERRCODE = 'invalid_table_definition',
+				  HINT = 'Add a primary key or a unique constraint on that column first.';
+	END IF;
+
+	SELECT a.atttypid INTO v_type
+	  FROM pg_attribute a
+	 WHERE a.attrelid = v_rel AND a.attname = p_text_column AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % has no column "%"', v_rel, p_text_column
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'Name the text column with sentiment_attach(..., text_column => ''...'').';
+	END IF;
+	IF NOT @extschema@.sentiment_column_type_ok(v_type, 'string') THEN
+		RAISE EXCEPTION 'text column "%" of % has type %, not a string type', p_text_column, v_rel, v_type::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = 'The text column must be text, varchar or char.';
+	END IF;
+
+	-- Status and result columns: check the existing ones, add the others in
+	-- one ALTER TABLE.
+	FOR i IN 1 .. array_length(c_columns, 1) LOOP
+		SELECT a.atttypid INTO v_type
+		  FROM pg_attribute a
+		 WHERE a.attrelid = v_rel AND a.attname = c_columns[i][1] AND a.attnum > 0 AND NOT a.attisdropped;
+		IF FOUND THEN
+			IF NOT @extschema@.sentiment_column_type_ok(v_type, c_columns[i][4]) THEN
+				RAISE EXCEPTION 'column "%" of % has type %, which sentiment_proc cannot use',
+					c_columns[i][1], v_rel, v_type::regtype
+					USING ERRCODE = 'datatype_mismatch',
+						  HINT = format('Change it to %s, or rename it so that it can be added.', c_columns[i][2]);
+			END IF;
+		ELSE
+			v_adds := v_adds || format('ADD COLUMN %I %s%s', c_columns[i][1], c_columns[i][2], c_columns[i][3]);
+			IF c_columns[i][1] = 'processing_status' THEN
+				v_had_status := false;
+			ELSIF c_columns[i][1] = 'sentiment_label' THEN
+				v_had_label := false;
+			END IF;
+		END IF;
+	END LOOP;
+
+	IF cardinality(v_adds) > 0 THEN
+		IF NOT v_had_status THEN
+			-- NOT VALID: every existing row gets the constant default, so a
+			-- validating scan would only hold the lock longer.
+			v_adds := v_adds || format(
+				'ADD CONSTRAINT %I CHECK (processing_status IN (''pending'', ''processing'', ''completed'', ''failed'')) NOT VALID',
+				left(v_table, 40) || '_processing_status_check');
+		END IF;
+		EXECUTE format('ALTER TABLE %s %s', v_rel, array_to_string(v_adds, ', '));
+	END IF;
+
+	-- The seed's migration rule: rows that already carry results are done,
+	-- the rest wait.  Only rows that need it are touched.
+	IF NOT v_had_status AND v_had_label THEN
+		EXECUTE format('UPDATE %s SET processing_status = ''completed'' WHERE sentiment_label IS NOT NULL', v_rel);
+	ELSIF v_had_status THEN
+		-- An adopted status column may allow NULL: such rows would never be
+		-- claimed, so give them a state by the same rule.
+		EXECUTE format(
+			'UPDATE %s SET processing_status = CASE WHEN sentiment_label IS NOT NULL '
+			'THEN ''completed'' ELSE ''pending'' END WHERE processing_status IS NULL', v_rel);
+		PERFORM 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+		 WHERE d.adrelid = v_rel AND a.attname = 'processing_status';
+		IF NOT FOUND THEN
+			EXECUTE format('ALTER TABLE %s ALTER COLUMN processing_status SET DEFAULT ''pending''', v_rel);
+		END IF;
+	END IF;
+
+	-- The claim index: pending rows in claim order, and nothing else, so it
+	-- stays small however large the table grows.
+	PERFORM 1
+	  FROM pg_index i
+	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+	 WHERE i.indrelid = v_rel AND a.attname = p_id_column
+	   AND pg_get_expr(i.indpred, i.indrelid) IN ('(processing_status = ''pending''::text)',
+												  '((processing_status)::text = ''pending''::text)');
+	IF NOT FOUND THEN
+		v_idx := left(v_table, 40) || '_sentiment_claim_idx';
+		EXECUTE format('CREATE INDEX %I ON %s (%I) WHERE processing_status = ''pending''',
+					   v_idx, v_rel, p_id_column);
+	END IF;
+
+	-- Failed rows waiting for their retry, by retry time: the batch claims
+	-- the due ones through it before pending rows.
+	v_idx := left(v_table, 40) || '_sentiment_retry_idx';
+	IF to_regclass(format('%I.%I', v_schema, v_idx)) IS NULL THEN
+		EXECUTE format('CREATE INDEX %I ON %s (processing_retry_at) '
+					   'WHERE processing_status = ''failed'' AND processing_retry_at IS NOT NULL',
+					   v_idx, v_rel);
+	END IF;
+
+	-- Monitoring (issue 7: sentiment_queue_status, sentiment_stuck): rows
+	-- processing or failed, by state and start time.  Partial, so it holds
+	-- only those rows and counting them never scans the table.
+	v_idx := left(v_table, 40) || '_sentiment_status_idx';
+	IF to_regclass(format('%I.%I', v_schema, v_idx)) IS NULL THEN
+		EXECUTE format('CREATE INDEX %I ON %s (processing_status, processing_started_at) '
+					   'WHERE processing_status IN (''processing'', ''failed'')',
+					   v_idx, v_rel);
+	END IF;
+
+	-- Side tables, in the source's schema.
+	v_topics := to_regclass(format('%I.%I', v_schema, p_topics_table));
+	IF v_topics IS NULL THEN
+		EXECUTE format(
+			'CREATE TABLE %I.%I ('
+			'mention_id bigint NOT NULL REFERENCES %s (%I) ON DELETE CASCADE, '
+			'topic_key text NOT NULL, '
+			'weight real, '
+			'sentiment real, '
+			'PRIMARY KEY (mention_id, topic_key))',
+			v_schema, p_topics_table, v_rel, p_id_column);
+		v_topics := format('%I.%I', v_schema, p_topics_table)::regclass;
+	ELSE
+		PERFORM @extschema@.sentiment_adopt_side_table(v_topics, v_rel, 'topics_table',
+			ARRAY['mention_id', 'topic_key'], ARRAY['weight real', 'sentiment real']);
+	END IF;
+
+	v_embed := to_regclass(format('%I.%I', v_schema, p_embeddings_table));
+	IF v_embed IS NULL THEN
+		EXECUTE format(
+			'CREATE TABLE %I.%I ('
+			'entry_id bigint PRIMARY KEY REFERENCES %s (%I) ON DELETE CASCADE, '
+			'embedding real[] NOT NULL)',
+			v_schema, p_embeddings_table, v_rel, p_id_column);
+		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
+	ELSE
+		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
+			ARRAY['entry_id'], ARRAY['embedding real[]']);
+	END IF;
+
+	-- Background workers (src/worker.c): wake one when new or re-queued rows
+	-- commit.  A statement trigger arms the wake-up; nothing runs per row.
+	-- ENABLE ALWAYS: rows applied by logical replication wake workers too.
+	EXECUTE format(
+		'CREATE OR REPLACE TRIGGER sentiment_wakeup '
+		'AFTER INSERT OR UPDATE OF %I, processing_status ON %s '
+		'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sentiment_wakeup_trigger()',
+		p_text_column, v_rel);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel);
+
+	-- Edits win over stale results: a changed text bumps version and puts
+	-- the row back to pending (src/claim.c).
+	EXECUTE format(
+		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
+		'BEFORE UPDATE OF %I ON %s '
+		'FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_text_edit_trigger(%L)',
+		p_text_column, v_rel, p_text_column);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', v_rel);
+	-- adopted pending rows need no insert to be noticed
+	PERFORM @extschema@.sentiment_wake_workers();
+
+	INSERT INTO @extschema@.sentiment_sources AS s
+		(source_table, id_column, text_column, topics_table, embeddings_table)
+	VALUES (v_rel, p_id_column, p_text_column, v_topics, v_embed)
+	ON CONFLICT (source_table) DO UPDATE
+		SET id_column = excluded.id_column,
+			text_column = excluded.text_column,
+			topics_table = excluded.topics_table,
+			embeddings_table = excluded.embeddings_table;
+
+	RETURN v_rel;
+END
+$body$;
+
+CREATE OR REPLACE FUNCTION @extschema@.sentiment_detach(source regclass)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source table must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an attached table, see the sentiment_sources table.';
+	END IF;
+	DELETE FROM @extschema@.sentiment_sources s WHERE s.source_table = source;
+	IF NOT FOUND THEN
+		RAISE NOTICE 'table % is not attached, nothing to do', source;
+		RETURN false;
+	END IF;
+	-- the workers' wake-up trigger (src/worker.c) goes with the registration
+	EXECUTE format('DROP TRIGGER IF EXISTS sentiment_wakeup ON %s', source);
+	-- and so does the text edit trigger (gone already if the text column was)
+	IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = source AND t.tgname = 'sentiment_text_edit') THEN
+		EXECUTE format('DROP TRIGGER sentiment_text_edit ON %s', source);
+	END IF;
+	RETURN true;
+END
+$body$;
+
+-- Attached tables get the new columns, the retry index and the text edit
+-- trigger: attaching again is idempotent and adds exactly what is missing.
+-- Nothing it creates on a source becomes a member of the extension (indexes
+-- and triggers of a table belong to the table).
+DO $upgrade$
+DECLARE
+	v_src record;
+BEGIN
+	FOR v_src IN
+		SELECT s.* FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid
+	LOOP
+		PERFORM @extschema@.sentiment_attach_internal(v_src.source_table, NULL, NULL,
+			v_src.id_column, v_src.text_column,
+			(SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_src.topics_table),
+			(SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = v_src.embeddings_table));
+	END LOOP;
+END
+$upgrade$;

@@ -92,9 +92,14 @@ SELECT source, pending, processing, failed, counts_capped, completed_estimate
 INSERT INTO mentions (text, created_at) VALUES
 	('waiting one', now() - interval '2 hours'),
 	('waiting two', now() - interval '1 hour');
-UPDATE mentions SET processing_status = 'processing', processing_started_at = now() - interval '3 hours'
+-- Two rows committed as 'processing' as a two-phase claimant leaves them:
+-- one whose claimant is gone (lease still running), one with an expired
+-- lease held by this very session.
+UPDATE mentions SET processing_status = 'processing', processing_started_at = now() - interval '3 hours',
+	   processing_lease_until = now() + interval '1 hour', processing_claimed_by = '999999:1'
  WHERE entry_id = 1;
-UPDATE mentions SET processing_status = 'processing', processing_started_at = now() - interval '5 minutes'
+UPDATE mentions SET processing_status = 'processing', processing_started_at = now() - interval '5 minutes',
+	   processing_lease_until = now() - interval '1 minute', processing_claimed_by = sentiment_claimant()
  WHERE entry_id = 2;
 ANALYZE mentions;
 SELECT source, pending, processing, failed, counts_capped, completed_estimate,
@@ -116,14 +121,13 @@ RESET enable_seqscan;
 SELECT source, error, rows, first_failed_at <= last_failed_at AS ordered, max_attempts, example_id
   FROM sentiment_failures;
 
--- Stuck: processing longer than sentiment_proc.stuck_after (10 minutes by
--- default); the threshold is a setting.
-SELECT source, id, stuck_for > interval '2 hours' AS long, processing_attempts FROM sentiment_stuck;
-SET sentiment_proc.stuck_after = '1min';
-SELECT source, id FROM sentiment_stuck ORDER BY id;
-RESET sentiment_proc.stuck_after;
-SELECT source, id FROM sentiment_stuck_internal(interval '4 hours');
-SELECT * FROM sentiment_stuck_internal(NULL, 0);
+-- Stuck: claims whose claimant is gone or whose lease expired; a claim
+-- held by a live session within its lease is not stuck.
+SELECT source, id, reason, stuck_for > interval '0' AS stuck, processing_attempts FROM sentiment_stuck ORDER BY id;
+UPDATE mentions SET processing_lease_until = now() + interval '1 hour' WHERE entry_id = 2;
+SELECT source, id, reason FROM sentiment_stuck ORDER BY id;
+SELECT source, id FROM sentiment_stuck_internal(1);
+SELECT * FROM sentiment_stuck_internal(0);
 
 -- Reset and its privileges: readers (pg_monitor) see the views but cannot
 -- reset; an operator granted EXECUTE can; PUBLIC sees nothing.

@@ -39,7 +39,7 @@ ok($node->poll_query_until('postgres',
 	"SELECT state FROM sentiment_workers WHERE kind = 'worker'", 'idle'),
 	'worker goes idle after CREATE EXTENSION and attach');
 is($node->safe_psql('postgres',
-	"SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgrelid = 'sentiment_data'::regclass AND NOT tgisinternal"),
+	"SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgrelid = 'sentiment_data'::regclass AND tgname = 'sentiment_wakeup'"),
 	'sentiment_wakeup A', 'attach created the wake-up trigger, enabled always');
 
 # Rows inserted after start are processed, woken at commit.

@@ -101,29 +101,31 @@ $node->start;
 check_exactly_once('stop -m immediate', 2 * $rows);
 
 # --- start-up reset of orphaned claims --------------------------------------
-# Rows committed as 'processing' long ago (a claimant that died) go back to
-# pending when the workers start; a fresh claim is left to its claimant.
+# Rows committed as 'processing' by two-phase claimants go back to pending
+# when the workers start: a restart ends every session, so every claimant is
+# gone, whatever its lease says (see also 050_claim_crash.pl).
 $node->safe_psql('postgres', q{
 UPDATE sentiment_data SET processing_status = 'processing', processing_started_at = now() - interval '2 hours'
  WHERE entry_id <= 5;
-UPDATE sentiment_data SET processing_status = 'processing', processing_started_at = now()
+UPDATE sentiment_data SET processing_status = 'processing', processing_started_at = now(),
+       processing_lease_until = now() + interval '1 hour', processing_claimed_by = sentiment_claimant()
  WHERE entry_id = 6;
 });
 $node->restart;
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) FROM sentiment_data WHERE entry_id <= 5 AND processing_status = 'completed' AND processing_attempts = 2",
-	'5'),
+	"SELECT count(*) FROM sentiment_data WHERE entry_id <= 6 AND processing_status = 'completed' AND processing_attempts = 2",
+	'6'),
 	'orphaned claims are returned to pending at start-up and processed');
 is($node->safe_psql('postgres',
-	"SELECT sum(claims_recovered) FROM sentiment_workers WHERE kind = 'worker'"), '5',
+	"SELECT sum(claims_recovered) FROM sentiment_workers WHERE kind = 'worker'"), '6',
 	'the workers report the claims they returned');
-ok($node->log_contains('sentiment_proc worker returned 5 orphaned claims to pending'),
+ok($node->log_contains('sentiment_proc worker returned 6 orphaned claims to pending'),
 	'and log them');
-is($node->safe_psql('postgres', 'SELECT processing_status FROM sentiment_data WHERE entry_id = 6'),
-	'processing', 'a fresh claim is not taken from its claimant');
-$node->safe_psql('postgres',
-	"UPDATE sentiment_data SET processing_status = 'completed' WHERE entry_id = 6");
-check_exactly_once('start-up reset', 2 * $rows, 5);
+like($node->safe_psql('postgres',
+	"SELECT processing_error_history -> -1 ->> 'message' FROM sentiment_data WHERE entry_id = 6"),
+	qr/^claim abandoned: claimant \d+:\d+ is gone$/,
+	'a claim held across a restart is abandoned: its claimant is gone');
+check_exactly_once('start-up reset', 2 * $rows, 6);
 
 $node->stop;
 done_testing();

@@ -1,0 +1,102 @@
+-- The processing queue (the seed's "Solution 2"): explicit requests to
+-- (re-)analyse rows, say after a lexicon override changed.  The batch
+-- (sentiment_process_batch and the workers alike) takes queued requests of a
+-- source first, highest priority first, with SKIP LOCKED, then due retries,
+-- then pending rows.  A request ends 'completed' or 'failed' (with the
+-- row's error, or because the row was deleted); finished requests are
+-- deleted after sentiment_proc.queue_retention, by the workers and at every
+-- enqueue.  One queued request per row at most: enqueueing it again keeps the
+-- higher priority.
+CREATE TABLE @extschema@.sentiment_processing_queue (
+	request_id		bigserial PRIMARY KEY,
+	source_table	regclass NOT NULL,
+	entry_id		bigint NOT NULL,
+	priority		integer NOT NULL DEFAULT 0,
+	status			text NOT NULL DEFAULT 'queued'
+					CHECK (status IN ('queued', 'completed', 'failed')),
+	requested_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	requested_by	name,
+	started_at		timestamptz,
+	completed_at	timestamptz,
+	error			text
+);
+
+COMMENT ON TABLE @extschema@.sentiment_processing_queue IS
+	'Requests to (re-)analyse rows, drained by sentiment_process_batch before plain pending rows, by priority';
+
+CREATE UNIQUE INDEX sentiment_processing_queue_queued_key
+	ON @extschema@.sentiment_processing_queue (source_table, entry_id) WHERE status = 'queued';
+CREATE INDEX sentiment_processing_queue_claim_idx
+	ON @extschema@.sentiment_processing_queue (source_table, priority DESC, request_id) WHERE status = 'queued';
+CREATE INDEX sentiment_processing_queue_finished_idx
+	ON @extschema@.sentiment_processing_queue (completed_at) WHERE status <> 'queued';
+
+-- Queued requests survive pg_dump; finished ones are history.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_processing_queue', 'WHERE status = ''queued''');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_processing_queue_request_id_seq', '');
+
+-- Written only through sentiment_enqueue and the batch (as the extension
+-- owner); operators may read it.
+REVOKE ALL ON @extschema@.sentiment_processing_queue FROM PUBLIC;
+GRANT SELECT ON @extschema@.sentiment_processing_queue TO pg_monitor;
+
+CREATE FUNCTION @extschema@.sentiment_prune_queue()
+RETURNS bigint
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_prune_queue';
+
+COMMENT ON FUNCTION @extschema@.sentiment_prune_queue() IS
+	'Delete finished queue requests older than sentiment_proc.queue_retention (and those of detached tables); returns how many';
+
+-- Queue rows of an attached table (ids NULL: every row) for analysis.
+-- SECURITY DEFINER: it writes the extension's queue table, and it is not
+-- executable by PUBLIC (a DBA grants it to operators).  Returns the
+-- requests queued or re-prioritised.
+CREATE FUNCTION @extschema@.sentiment_enqueue(
+	source regclass,
+	ids bigint[] DEFAULT NULL,
+	priority integer DEFAULT 0)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_id_column name;
+	v_n			bigint;
+BEGIN
+	IF sentiment_enqueue.source IS NULL OR sentiment_enqueue.priority IS NULL THEN
+		RAISE EXCEPTION 'source and priority must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an attached table; leave priority out for 0.';
+	END IF;
+	SELECT s.id_column INTO v_id_column FROM @extschema@.sentiment_sources s
+	 WHERE s.source_table = sentiment_enqueue.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_enqueue.source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = format('Attach it first with SELECT sentiment_attach(%L);', sentiment_enqueue.source::text);
+	END IF;
+
+	PERFORM @extschema@.sentiment_prune_queue();
+
+	EXECUTE format(
+		'INSERT INTO @extschema@.sentiment_processing_queue AS q (source_table, entry_id, priority, requested_by) '
+		'SELECT $1, s.%I, $2, $3 FROM %s AS s WHERE $4 IS NULL OR s.%I = ANY ($4) '
+		'ON CONFLICT (source_table, entry_id) WHERE status = ''queued'' '
+		'DO UPDATE SET priority = greatest(q.priority, excluded.priority)',
+		v_id_column, sentiment_enqueue.source, v_id_column)
+		USING sentiment_enqueue.source, sentiment_enqueue.priority, session_user, sentiment_enqueue.ids;
+	GET DIAGNOSTICS v_n = ROW_COUNT;
+	IF v_n > 0 THEN
+		PERFORM @extschema@.sentiment_wake_workers();
+	END IF;
+	RETURN v_n;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_enqueue(regclass, bigint[], integer) IS
+	'Queue rows of an attached table (ids NULL: all) for (re-)analysis before pending rows; returns requests queued';
+
+REVOKE ALL ON FUNCTION @extschema@.sentiment_prune_queue() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_enqueue(regclass, bigint[], integer) FROM PUBLIC;

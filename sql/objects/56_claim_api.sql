@@ -1,0 +1,354 @@
+-- The two-phase path, for analysers outside the server (issue 5).
+--
+--   sentiment_claim(n, lease)  marks up to n rows 'processing' (due retries
+--                              first, then pending rows) with a lease and the
+--                              claimant, commits with the caller, and returns
+--                              them with their version;
+--   sentiment_complete(...)    stores results only where the version is the
+--                              one claimed and the claim is still held;
+--                              anything else writes nothing and says why;
+--   sentiment_fail(...)        records an error, with a retry after backoff.
+--
+-- A claim is held by the session that made it ("pid:start", see
+-- sentiment_claimant()); a client that completes from another session
+-- passes the claim column it got.  Claims whose lease expired or whose
+-- session is gone return to 'pending': by the workers (at start-up and
+-- every sentiment_proc.upkeep_interval) and by sentiment_reset_stuck().
+-- A text edit (version + 1, back to pending) always wins over a result
+-- computed for the old text.
+
+-- This session's claimant identity, and whether a claimant still lives.
+CREATE FUNCTION @extschema@.sentiment_claimant()
+RETURNS text
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_claimant';
+
+CREATE FUNCTION @extschema@.sentiment_claimant_alive(claimant text)
+RETURNS boolean
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_claimant_alive';
+
+CREATE FUNCTION @extschema@.sentiment_claim(
+	n integer,
+	lease interval,
+	source regclass DEFAULT NULL)
+RETURNS TABLE (
+	source_table regclass,
+	id bigint,
+	text text,
+	version integer,
+	attempts integer,
+	claim text,
+	lease_until timestamptz,
+	author_followers bigint,
+	likes bigint,
+	shares bigint,
+	replies bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_claimant	text := @extschema@.sentiment_claimant();
+	v_left		integer := sentiment_claim.n;
+	v_src		record;
+	v_n			integer;
+BEGIN
+	IF sentiment_claim.n IS NULL OR sentiment_claim.n < 1 OR sentiment_claim.n > 10000 THEN
+		RAISE EXCEPTION 'n must be between 1 and 10000'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Claim at most 10000 rows per call.';
+	END IF;
+	IF sentiment_claim.lease IS NULL OR sentiment_claim.lease <= interval '0'
+		OR sentiment_claim.lease > interval '7 days' THEN
+		RAISE EXCEPTION 'lease must be a positive interval of at most 7 days'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass the time the analyser needs for the rows, for example interval ''5 minutes''.';
+	END IF;
+	IF sentiment_claim.source IS NOT NULL AND NOT EXISTS (
+		SELECT FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_claim.source) THEN
+		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_claim.source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'See the sentiment_sources table for the attached tables.';
+	END IF;
+
+	FOR v_src IN
+		SELECT s.source_table, s.id_column, s.text_column FROM @extschema@.sentiment_sources s
+		 WHERE sentiment_claim.source IS NULL OR s.source_table = sentiment_claim.source
+		 ORDER BY s.source_table::oid
+	LOOP
+		EXIT WHEN v_left <= 0;
+		RETURN QUERY EXECUTE format(
+			'WITH c AS ('
+			'  SELECT * FROM (SELECT s.%1$I AS cid FROM %2$s AS s '
+			'    WHERE s.processing_status = ''failed'' AND s.processing_retry_at <= now() '
+			'    ORDER BY s.processing_retry_at LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r '
+			'  UNION ALL '
+			'  SELECT * FROM (SELECT s.%1$I FROM %2$s AS s WHERE s.processing_status = ''pending'' '
+			'    ORDER BY s.%1$I LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p '
+			'  LIMIT $1) '
+			'UPDATE %2$s AS s SET processing_status = ''processing'', '
+			'  processing_started_at = clock_timestamp(), processing_completed_at = NULL, '
+			'  processing_lease_until = clock_timestamp() + $2, processing_claimed_by = $3, '
+			'  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL '
+			'FROM c WHERE s.%1$I = c.cid '
+			'RETURNING $4, s.%1$I::bigint, s.%3$I::text, s.version::integer, s.processing_attempts::integer, '
+			'  $3, s.processing_lease_until, s.author_followers::bigint, s.likes::bigint, '
+			'  s.shares::bigint, s.replies::bigint',
+			v_src.id_column, v_src.source_table, v_src.text_column)
+			USING v_left, sentiment_claim.lease, v_claimant, v_src.source_table;
+		GET DIAGNOSTICS v_n = ROW_COUNT;
+		v_left := v_left - v_n;
+	END LOOP;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_claim(integer, interval, regclass) IS
+	'Two-phase path: claim up to n rows for an external analyser with a lease; returns them with version and claim';
+
+-- Store results of claimed rows.  results is a JSON array of objects with
+-- id, version, sentiment_label (negative, neutral, positive),
+-- sentiment_score (-1..1) and optionally emotion_label, emotion_score,
+-- influence_weight, topics (array of keys) and embedding (array of
+-- numbers).  Returns one row per input row: completed, or why not.
+CREATE FUNCTION @extschema@.sentiment_complete(
+	source regclass,
+	results jsonb,
+	claim text DEFAULT NULL)
+RETURNS TABLE (id bigint, completed boolean, reason text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_claim		text := COALESCE(sentiment_complete.claim, @extschema@.sentiment_claimant());
+	v_src		record;
+	v_bad		record;
+	v_done		bigint[];
+	c_rows CONSTANT text := 'jsonb_to_recordset($1) AS r(id bigint, version integer, sentiment_label text, '
+		'sentiment_score double precision, emotion_label text, emotion_score double precision, '
+		'influence_weight double precision, topics text[], embedding real[])';
+BEGIN
+	SELECT s.source_table, s.id_column, s.topics_table, s.embeddings_table INTO v_src
+	  FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_complete.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_complete.source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'See the sentiment_sources table for the attached tables.';
+	END IF;
+	IF jsonb_typeof(sentiment_complete.results) IS DISTINCT FROM 'array'
+		OR EXISTS (SELECT FROM jsonb_array_elements(sentiment_complete.results) e WHERE jsonb_typeof(e) <> 'object') THEN
+		RAISE EXCEPTION 'results must be a JSON array of objects'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass [{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0.8}, ...].';
+	END IF;
+
+	-- Check every row before writing any.
+	EXECUTE 'SELECT * FROM (SELECT r.id, CASE '
+		'WHEN r.id IS NULL OR r.version IS NULL THEN ''id and version are required'' '
+		'WHEN count(*) OVER (PARTITION BY r.id) > 1 THEN ''the id appears more than once'' '
+		'WHEN r.sentiment_label IS NULL OR r.sentiment_label NOT IN (''negative'', ''neutral'', ''positive'') '
+		'  THEN ''sentiment_label must be negative, neutral or positive'' '
+		'WHEN r.sentiment_score IS NULL OR NOT r.sentiment_score BETWEEN -1 AND 1 '
+		'  THEN ''sentiment_score must be between -1 and 1'' '
+		'WHEN r.emotion_score IS NOT NULL AND NOT r.emotion_score BETWEEN 0 AND 1 '
+		'  THEN ''emotion_score must be between 0 and 1'' '
+		'WHEN r.influence_weight = ''NaN'' OR r.influence_weight IN (''Infinity'', ''-Infinity'') '
+		'  THEN ''influence_weight must be a finite number'' '
+		'WHEN array_position(r.topics, NULL) IS NOT NULL THEN ''topics must not contain null'' '
+		'WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL '
+		'  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN (''NaN'', ''Infinity'', ''-Infinity'')) '
+		'  THEN ''embedding must be a non-empty array of finite numbers'' '
+		'END AS problem FROM ' || c_rows || ') AS p ORDER BY p.problem IS NULL, p.id LIMIT 1'
+		INTO v_bad USING sentiment_complete.results;
+	IF v_bad.problem IS NOT NULL THEN
+		RAISE EXCEPTION 'invalid result for id %: %', v_bad.id, v_bad.problem
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Nothing was written; correct the result and call sentiment_complete again.';
+	END IF;
+
+	-- The rows still claimed by us at the version we read.
+	EXECUTE format(
+		'WITH u AS (UPDATE %1$s AS s SET sentiment_label = r.sentiment_label, '
+		'  sentiment_score = r.sentiment_score, emotion_label = r.emotion_label, '
+		'  emotion_score = r.emotion_score, influence_weight = r.influence_weight, '
+		'  processing_status = ''completed'', processing_completed_at = clock_timestamp(), '
+		'  processing_error = NULL, processing_retry_at = NULL, '
+		'  processing_lease_until = NULL, processing_claimed_by = NULL '
+		'FROM %3$s WHERE s.%2$I = r.id AND s.version = r.version '
+		'  AND s.processing_status = ''processing'' AND s.processing_claimed_by = $2 '
+		'RETURNING s.%2$I::bigint AS id) SELECT COALESCE(array_agg(u.id), ''{}'') FROM u',
+		v_src.source_table, v_src.id_column, c_rows)
+		INTO v_done USING sentiment_complete.results, v_claim;
+
+	IF cardinality(v_done) > 0 THEN
+		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
+		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
+		EXECUTE format(
+			'INSERT INTO %s (mention_id, topic_key) SELECT DISTINCT r.id, t.key FROM %s, unnest(r.topics) AS t(key) '
+			'WHERE r.id = ANY ($2)', v_src.topics_table, c_rows)
+			USING sentiment_complete.results, v_done;
+		EXECUTE format(
+			'INSERT INTO %s (entry_id, embedding) SELECT r.id, r.embedding FROM %s '
+			'WHERE r.id = ANY ($2) AND r.embedding IS NOT NULL', v_src.embeddings_table, c_rows)
+			USING sentiment_complete.results, v_done;
+	END IF;
+
+	-- The others, and why (read afresh: a concurrent edit shows).
+	RETURN QUERY EXECUTE format(
+		'SELECT r.id, r.id = ANY ($2), CASE WHEN r.id = ANY ($2) THEN NULL '
+		'  WHEN s.%2$I IS NULL THEN ''no such row'' '
+		'  WHEN s.version <> r.version THEN ''version changed: the text was edited'' '
+		'  WHEN s.processing_status <> ''processing'' OR s.processing_claimed_by IS DISTINCT FROM $3 '
+		'    THEN ''not claimed by this claimant (lease expired or claim returned)'' '
+		'  ELSE ''changed concurrently'' END '
+		'FROM %3$s LEFT JOIN %1$s AS s ON s.%2$I = r.id',
+		v_src.source_table, v_src.id_column, c_rows)
+		USING sentiment_complete.results, v_done, v_claim;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_complete(regclass, jsonb, text) IS
+	'Two-phase path: store results of claimed rows whose version and claim still hold; one row per result with the outcome';
+
+-- One row: true when stored; false, with a notice saying why, when not.
+CREATE FUNCTION @extschema@.sentiment_complete(
+	source regclass,
+	id bigint,
+	version integer,
+	sentiment_label text,
+	sentiment_score double precision,
+	emotion_label text DEFAULT NULL,
+	emotion_score double precision DEFAULT NULL,
+	influence_weight double precision DEFAULT NULL,
+	topics text[] DEFAULT NULL,
+	embedding real[] DEFAULT NULL,
+	claim text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_out record;
+BEGIN
+	SELECT * INTO v_out FROM @extschema@.sentiment_complete(sentiment_complete.source,
+		jsonb_build_array(jsonb_build_object(
+			'id', sentiment_complete.id, 'version', sentiment_complete.version,
+			'sentiment_label', sentiment_complete.sentiment_label,
+			'sentiment_score', sentiment_complete.sentiment_score,
+			'emotion_label', sentiment_complete.emotion_label,
+			'emotion_score', sentiment_complete.emotion_score,
+			'influence_weight', sentiment_complete.influence_weight,
+			'topics', to_jsonb(sentiment_complete.topics),
+			'embedding', to_jsonb(sentiment_complete.embedding))),
+		sentiment_complete.claim) AS o;
+	IF NOT v_out.completed THEN
+		RAISE NOTICE 'result for id % not stored: %', sentiment_complete.id, v_out.reason;
+	END IF;
+	RETURN v_out.completed;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_complete(regclass, bigint, integer, text, double precision, text, double precision, double precision, text[], real[], text) IS
+	'Two-phase path: store the result of one claimed row; false (with a notice) when its version or claim no longer holds';
+
+-- Record a failure of claimed rows: 'failed' with the error and, unless
+-- retry is false or the attempts are used up, a retry time.  Returns the
+-- rows recorded (rows no longer claimed by the caller are left alone).
+CREATE FUNCTION @extschema@.sentiment_fail(
+	source regclass,
+	ids bigint[],
+	error text,
+	sqlstate text DEFAULT NULL,
+	retry boolean DEFAULT true,
+	claim text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_claim		text := COALESCE(sentiment_fail.claim, @extschema@.sentiment_claimant());
+	v_src		record;
+	v_done		bigint[];
+BEGIN
+	SELECT s.source_table, s.id_column, s.topics_table, s.embeddings_table INTO v_src
+	  FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_fail.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_fail.source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'See the sentiment_sources table for the attached tables.';
+	END IF;
+	IF sentiment_fail.error IS NULL OR btrim(sentiment_fail.error) = '' THEN
+		RAISE EXCEPTION 'error must not be null or empty'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Say what went wrong; it is shown in sentiment_failures.';
+	END IF;
+	IF sentiment_fail.sqlstate IS NOT NULL AND sentiment_fail.sqlstate !~ '^[0-9A-Z]{5}$' THEN
+		RAISE EXCEPTION 'invalid SQLSTATE "%"', sentiment_fail.sqlstate
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'A SQLSTATE is five digits or upper-case letters, for example 22000.';
+	END IF;
+
+	EXECUTE format(
+		'WITH u AS (UPDATE %1$s AS s SET processing_status = ''failed'', processing_error = $2, '
+		'  processing_completed_at = clock_timestamp(), '
+		'  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, '
+		'  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, '
+		'  processing_retry_at = CASE WHEN $4 THEN clock_timestamp() '
+		'    + @extschema@.sentiment_retry_delay(s.processing_attempts::integer) END, '
+		'  processing_error_history = @extschema@.sentiment_error_history_add(s.processing_error_history, '
+		'    s.processing_attempts::integer, $3, $2, current_setting(''sentiment_proc.error_history'')::integer) '
+		'WHERE s.%2$I = ANY ($1) AND s.processing_status = ''processing'' AND s.processing_claimed_by = $5 '
+		'RETURNING s.%2$I::bigint AS id) SELECT COALESCE(array_agg(u.id), ''{}'') FROM u',
+		v_src.source_table, v_src.id_column)
+		INTO v_done
+		USING sentiment_fail.ids, sentiment_fail.error, sentiment_fail.sqlstate,
+			  COALESCE(sentiment_fail.retry, true), v_claim;
+	IF cardinality(v_done) > 0 THEN
+		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
+		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
+	END IF;
+	RETURN cardinality(v_done);
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_fail(regclass, bigint[], text, text, boolean, text) IS
+	'Two-phase path: record a failure of claimed rows (retried after a backoff unless retry is false); returns rows recorded';
+
+CREATE FUNCTION @extschema@.sentiment_fail(
+	source regclass,
+	id bigint,
+	error text,
+	sqlstate text DEFAULT NULL,
+	retry boolean DEFAULT true,
+	claim text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT @extschema@.sentiment_fail(source, ARRAY[id], error, sqlstate, retry, claim) = 1
+$$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_fail(regclass, bigint, text, text, boolean, text) IS
+	'Two-phase path: record a failure of one claimed row; false when the caller no longer holds its claim';
+
+-- Return claims whose lease expired or whose session is gone (force: every
+-- claim) to 'pending' (to 'failed' once their attempts are used up), of one
+-- source or all.  The workers do the same by themselves.
+CREATE FUNCTION @extschema@.sentiment_reset_stuck(
+	source regclass DEFAULT NULL,
+	force boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_reset_stuck';
+
+COMMENT ON FUNCTION @extschema@.sentiment_reset_stuck(regclass, boolean) IS
+	'Return expired or orphaned two-phase claims (force: all claims) to pending; returns how many';
+
+REVOKE ALL ON FUNCTION @extschema@.sentiment_claim(integer, interval, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_complete(regclass, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_complete(regclass, bigint, integer, text, double precision, text, double precision, double precision, text[], real[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_fail(regclass, bigint[], text, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_fail(regclass, bigint, text, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_reset_stuck(regclass, boolean) FROM PUBLIC;

@@ -1,0 +1,136 @@
+-- The two-phase path for analysers outside the server (issue 5): claim with
+-- a lease, complete only with the claimed version and a held claim, fail
+-- with a retry, abandoned claims back to pending; edits win.
+\set SHOW_CONTEXT never
+SELECT sentiment_attach('c_mentions', topics_table => 'c_topics', embeddings_table => 'c_embeddings');
+INSERT INTO c_mentions (text, likes) SELECT 'external ' || g, g FROM generate_series(1, 6) g;
+
+-- Claim 3: committed as processing with a lease and this session as
+-- claimant; attempts count the claim.
+SELECT source_table, id, text, version, attempts, claim = sentiment_claimant() AS mine,
+	   lease_until BETWEEN now() + interval '59 seconds' AND clock_timestamp() + interval '1 minute' AS lease, likes
+  FROM sentiment_claim(3, interval '1 minute', 'c_mentions') ORDER BY id;
+SELECT entry_id, processing_status, processing_claimed_by = sentiment_claimant() AS mine,
+	   processing_attempts FROM c_mentions ORDER BY 1;
+-- Claimed rows are not taken again, by a claim or by a batch.
+SELECT id FROM sentiment_claim(2, interval '1 minute', 'c_mentions') ORDER BY id;
+SELECT sentiment_process_batch(100, 'c_mentions') AS batch_takes;
+SELECT entry_id, processing_status FROM c_mentions ORDER BY 1;
+
+-- Complete: several rows at once, each with its outcome.
+SELECT * FROM sentiment_complete('c_mentions', $$[
+	{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0.75,
+	 "emotion_label": "joy", "emotion_score": 0.5, "influence_weight": 2,
+	 "topics": ["gpu", "model", "gpu"], "embedding": [0.6, 0.8]},
+	{"id": 2, "version": 7, "sentiment_label": "negative", "sentiment_score": -0.5},
+	{"id": 99, "version": 0, "sentiment_label": "neutral", "sentiment_score": 0}
+]$$) ORDER BY id;
+SELECT entry_id, processing_status, sentiment_label, sentiment_score, emotion_label, influence_weight,
+	   processing_claimed_by IS NULL AS released, processing_lease_until IS NULL AS no_lease
+  FROM c_mentions WHERE entry_id IN (1, 2) ORDER BY 1;
+SELECT topic_key FROM c_topics WHERE mention_id = 1 ORDER BY 1;
+SELECT embedding FROM c_embeddings WHERE entry_id = 1;
+-- Completing again: the claim is no longer held.
+SELECT sentiment_complete('c_mentions', 1, 0, 'neutral', 0);
+SELECT sentiment_label FROM c_mentions WHERE entry_id = 1;
+
+-- An edit while the row is claimed: version + 1, back to pending; the
+-- stale result is refused and nothing is written.
+UPDATE c_mentions SET text = 'external 2, edited' WHERE entry_id = 2;
+SELECT entry_id, processing_status, version, processing_attempts, processing_claimed_by IS NULL AS released
+  FROM c_mentions WHERE entry_id = 2;
+SELECT sentiment_complete('c_mentions', 2, 0, 'negative', -0.5);
+SELECT sentiment_label, processing_status FROM c_mentions WHERE entry_id = 2;
+-- An update that leaves the text as it was changes nothing.
+UPDATE c_mentions SET text = text WHERE entry_id = 3;
+SELECT processing_status, version FROM c_mentions WHERE entry_id = 3;
+
+-- Another session's claim (another claimant) cannot be completed or failed
+-- from here, unless the claim token is passed.
+SELECT sentiment_complete('c_mentions', 3, 0, 'positive', 0.1, claim => '1:1') AS wrong_claim;
+SELECT sentiment_complete('c_mentions', 3, 0, 'positive', 0.1,
+						  claim => (SELECT processing_claimed_by FROM c_mentions WHERE entry_id = 3)) AS passed_claim;
+
+-- Fail: failed with error and SQLSTATE, a retry time, the claim released.
+SELECT id FROM sentiment_claim(1, interval '1 minute', 'c_mentions');
+SELECT sentiment_fail('c_mentions', 2, 'model timed out', '57014');
+SELECT processing_status, processing_error, processing_claimed_by IS NULL AS released,
+	   processing_retry_at > now() AS retry_later, processing_error_history -> -1 ->> 'sqlstate' AS sqlstate
+  FROM c_mentions WHERE entry_id = 2;
+SELECT sentiment_fail('c_mentions', 2, 'again') AS not_claimed_any_more;
+-- retry => false: no retry time (row 4 was claimed above).
+SELECT sentiment_fail('c_mentions', ARRAY[4]::bigint[], 'unsupported language', retry => false) AS failed;
+SELECT processing_status, processing_retry_at IS NULL AS no_retry FROM c_mentions WHERE entry_id = 4;
+-- A due retry is claimed before pending rows; one not yet due is not.
+INSERT INTO c_mentions (text) VALUES ('external 7');
+SELECT id, attempts FROM sentiment_claim(1, interval '1 minute', 'c_mentions');
+UPDATE c_mentions SET processing_status = 'pending', processing_claimed_by = NULL, processing_lease_until = NULL
+ WHERE entry_id = 7;
+UPDATE c_mentions SET processing_retry_at = now() - interval '1 second' WHERE entry_id = 2;
+SELECT id, attempts FROM sentiment_claim(1, interval '1 minute', 'c_mentions');
+
+-- Abandoned claims: an expired lease, a claimant that is gone.
+UPDATE c_mentions SET processing_lease_until = now() - interval '1 second' WHERE entry_id = 2;
+UPDATE c_mentions SET processing_status = 'processing', processing_claimed_by = '999999:1',
+	   processing_lease_until = now() + interval '1 hour' WHERE entry_id = 5;
+SELECT source, id, reason FROM sentiment_stuck WHERE source = 'c_mentions'::regclass ORDER BY id;
+SELECT sentiment_claimant_alive(sentiment_claimant()) AS me, sentiment_claimant_alive('999999:1') AS gone,
+	   sentiment_claimant_alive('nonsense') AS nonsense;
+SELECT sentiment_reset_stuck('c_mentions') AS returned;
+SELECT entry_id, processing_status, processing_claimed_by, processing_lease_until
+  FROM c_mentions WHERE entry_id IN (2, 5, 6) ORDER BY 1;
+SELECT (processing_error_history -> -1 ->> 'message') LIKE 'claim abandoned: claimant 999999:1 is gone' AS recorded
+  FROM c_mentions WHERE entry_id = 5;
+-- A live claim within its lease is left alone, unless forced.
+SELECT id FROM sentiment_claim(1, interval '1 minute', 'c_mentions');
+SELECT sentiment_reset_stuck('c_mentions') AS live_left_alone;
+SELECT sentiment_reset_stuck('c_mentions', force => true) AS forced;
+SELECT count(*) AS still_processing FROM c_mentions WHERE processing_status = 'processing';
+-- A claim abandoned on its last attempt fails instead.
+SET sentiment_proc.max_attempts = 2;
+SELECT id, attempts FROM sentiment_claim(1, interval '1 minute', 'c_mentions') WHERE id = 2;
+SELECT sentiment_reset_stuck('c_mentions', force => true) AS forced;
+SELECT processing_status, processing_error FROM c_mentions WHERE entry_id = 2;
+RESET sentiment_proc.max_attempts;
+
+-- The in-server batch completes what is left, and never a claimed row.
+SELECT sentiment_process_batch(100, 'c_mentions') AS batch;
+SELECT entry_id, processing_status FROM c_mentions ORDER BY 1;
+
+-- Argument errors: each with SQLSTATE, message and hint; nothing written.
+CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	s text; m text; h text;
+BEGIN
+	EXECUTE q;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
+	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
+END $$;
+SELECT q, pg_temp.try(q) FROM (VALUES
+	('SELECT sentiment_claim(0, ''1 minute'')'),
+	('SELECT sentiment_claim(NULL, ''1 minute'')'),
+	('SELECT sentiment_claim(10001, ''1 minute'')'),
+	('SELECT sentiment_claim(1, ''0'')'),
+	('SELECT sentiment_claim(1, ''-1 minute'')'),
+	('SELECT sentiment_claim(1, NULL)'),
+	('SELECT sentiment_claim(1, ''8 days'')'),
+	('SELECT sentiment_claim(1, ''1 minute'', ''pg_class'')'),
+	('SELECT sentiment_complete(''pg_class'', ''[]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''{}'')'),
+	('SELECT sentiment_complete(''c_mentions'', NULL)'),
+	('SELECT sentiment_complete(''c_mentions'', ''[1]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": 0, "sentiment_label": "great", "sentiment_score": 0}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 2}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0}, {"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0, "embedding": []}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0, "embedding": ["NaN"]}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0, "emotion_score": 3}]'')'),
+	('SELECT sentiment_complete(''c_mentions'', ''[{"id": 1, "version": "x", "sentiment_label": "positive", "sentiment_score": 0}]'')'),
+	('SELECT sentiment_fail(''c_mentions'', 1, NULL)'),
+	('SELECT sentiment_fail(''c_mentions'', 1, ''  '')'),
+	('SELECT sentiment_fail(''c_mentions'', 1, ''x'', ''abc'')'),
+	('SELECT sentiment_fail(''pg_class'', 1, ''x'')')
+) AS t(q);
