@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, builds, and runs every
 # suite (analyser unit tests, parity, fuzzing, then the server-side suites on
-# a private temporary PostgreSQL).  Ends with "tests: N passed, N failed".
-set -euo pipefail
+# a private temporary PostgreSQL).  Ends with "tests: N passed, N failed" and
+# exits non-zero when any suite failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 
-scripts/deps.sh
+scripts/deps.sh || { echo "deps: installing the required packages failed"; exit 1; }
 
-log=$(mktemp -d)/summary
-trap 'rm -rf "$(dirname "$log")"' EXIT
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
 
 echo "== analyser: build, unit tests, parity, fuzz"
-make -s -C src/analyzer check 2>&1 | tee -a "$log"
+make -s -C src/analyzer check 2>&1 | tee -a "$log" || { status=1; echo "analyzer: 0 passed, 1 failed" >>"$log"; }
 
 echo "== server: build, install, regression, isolation, TAP"
-scripts/test-server.sh 2>&1 | tee -a "$log"
+scripts/test-server.sh 2>&1 | tee -a "$log" || status=1
 
 # Each suite prints "NAME: N passed, N failed"; add them up.
 awk '/: [0-9]+ passed, [0-9]+ failed/ {
-	for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
-} END { printf "tests: %d passed, %d failed\n", p, f; exit (f > 0) }' "$log"
+	for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
+} END { printf "tests: %d passed, %d failed\n", p, f; exit (f > 0) }' "$log" || status=1
+exit $status
