@@ -34,6 +34,7 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   matching line in the hand-written part, or the upgrade test fails.
 PREV_VERSION   = 1.0
 NEW_OBJECTS    = sql/objects/50_retry.sql sql/objects/55_queue.sql sql/objects/56_claim_api.sql \
+                 sql/objects/60_dictionary.sql \
                  sql/objects/80_monitoring.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql

@@ -4,7 +4,9 @@
  *
  * The lexicon and workspace are built once per backend, on first use, by
  * the analyser library (plain malloc, outside any memory context): they live
- * as long as the process and are never rebuilt per call.
+ * as long as the process and are never rebuilt per call.  The lexicon is
+ * rebuilt, and the topic dictionary loaded, only when the user's dictionary
+ * tables change (dictionary.c).
  */
 #include "postgres.h"
 
@@ -46,7 +48,11 @@ sp_analyzer(void)
 	sa_error	err;
 
 	if (analyzer_ready)
+	{
+		/* the user's overrides and topics: a flag test unless they changed */
+		sp_dictionary_refresh(&analyzer);
 		return &analyzer;
+	}
 
 	/* Build both before publishing, so a failure leaves nothing half-made. */
 	if (analyzer.lexicon == NULL)
@@ -69,6 +75,7 @@ sp_analyzer(void)
 	}
 	analyzer.topics = NULL;
 	analyzer_ready = true;
+	sp_dictionary_refresh(&analyzer);
 	return &analyzer;
 }
 

@@ -45,6 +45,12 @@ extern SpAnalyzer *sp_analyzer(void);
 /* Raise the error matching an analyser failure that is not the row's fault. */
 extern void sp_analyzer_error(sa_error err, const char *what);
 
+/*
+ * Bring lexicon and topics up to date with the user's dictionary tables
+ * (dictionary.c); one flag test unless they changed since the last call.
+ */
+extern void sp_dictionary_refresh(SpAnalyzer *an);
+
 /* ---- background workers (worker.c) ---- */
 
 /* From _PG_init: worker settings; shared memory and launcher when preloaded. */
@@ -54,10 +60,11 @@ extern void sp_worker_init(void);
 extern void sp_wakeup_at_commit(void);
 
 /*
- * Start-up recovery: return rows left committed as 'processing' by a claimant
- * that is gone (or whose lease expired) to 'pending'; source InvalidOid means
- * every attached source.  Runs in the caller's transaction with a snapshot.
- * Returns the number of rows returned.  The two-phase claim API extends it.
+ * Start-up recovery and periodic upkeep: return rows left committed as
+ * 'processing' by a two-phase claimant that is gone (or whose lease expired)
+ * to 'pending' (sp_reap_claims in claim.c); source InvalidOid means every
+ * attached source.  Runs in the caller's transaction with a snapshot.
+ * Returns the number of rows returned.
  */
 extern int64 sp_reset_orphaned_claims(Oid source);
 
