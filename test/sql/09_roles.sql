@@ -1,7 +1,7 @@
 -- The three documented roles, set up by the README's grant recipes (issue 8):
 \set SHOW_CONTEXT never
 -- reader (monitoring views and the data), operator (process, and whatever
--- retry/reset functions exist), admin (attach, detach, settings).  Each can
+-- retry/reset functions exist), admin (attach, detach, settings, dictionaries).  Each can
 -- do exactly its part and is refused the rest with SQLSTATE 42501.
 CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -56,6 +56,10 @@ CREATE SCHEMA role_admin_space AUTHORIZATION regress_sp_admin;
 GRANT ALTER SYSTEM ON PARAMETER sentiment_proc.worker_batch_size, sentiment_proc.workers_per_database,
 	sentiment_proc.worker_poll_interval TO regress_sp_admin;
 GRANT EXECUTE ON FUNCTION pg_reload_conf() TO regress_sp_admin;
+-- ... and keeps the dictionaries, queueing re-analysis after a change
+GRANT INSERT, UPDATE, DELETE, TRUNCATE ON sentiment_lexicon_overrides, sentiment_topic_keywords TO regress_sp_admin;
+GRANT EXECUTE ON FUNCTION sentiment_reanalyze(regclass, integer),
+	sentiment_enqueue(regclass, bigint[], integer) TO regress_sp_admin;
 
 -- ---- what each may execute among the extension's functions -------------------
 -- (PUBLIC's share is in 07_privileges; a new function shows up here.)
@@ -86,6 +90,9 @@ SELECT q, pg_temp.try(q) FROM (VALUES
 	, ('SELECT sentiment_detach(''role_mentions'')')
 	, ('SELECT sentiment_stats_reset()')
 	, ('DELETE FROM sentiment_sources')
+	, ('INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES (''k'', ''p'')')
+	, ('DELETE FROM sentiment_lexicon_overrides')
+	, ('SELECT sentiment_reanalyze(''role_mentions'')')
 ) t(q);
 -- ALTER SYSTEM cannot run in a function: straight statements, SQLSTATE only
 \set VERBOSITY sqlstate
@@ -108,6 +115,10 @@ SELECT q, pg_temp.try(q) FROM (VALUES
 	('DELETE FROM sentiment_sources'),
 	('SELECT sentiment_stats_reset()'),
 	('SELECT pg_reload_conf()'),
+	('INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES (''k'', ''p'')'),
+	('INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES (''zorpy'', 1)'),
+	('TRUNCATE sentiment_topic_keywords'),
+	('SELECT sentiment_reanalyze(''role_mentions'')'),
 	-- settings that change what the workers do are not a session's to change
 	('SET sentiment_proc.worker_batch_size = 10'),
 	('SET sentiment_proc.workers_per_database = 5')
@@ -127,6 +138,12 @@ SELECT sentiment_detach('role_admin_space.admin_mentions') AS detached;
 ALTER SYSTEM SET sentiment_proc.worker_batch_size = 250;
 SELECT pg_reload_conf() AS reloaded;
 ALTER SYSTEM RESET sentiment_proc.worker_batch_size;
+INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES ('billing', 'invoice');
+INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('zorpy', 2);
+SELECT topics, sentiment_label FROM sentiment_analyze('zorpy invoice');
+SELECT sentiment_reanalyze('role_mentions') AS queued;
+DELETE FROM sentiment_topic_keywords;
+TRUNCATE sentiment_lexicon_overrides;
 SELECT q, pg_temp.try(q) FROM (VALUES
 	-- not the owner of the table: attaching needs ownership as well
 	('SELECT sentiment_attach(''role_mentions''::regclass, topics_table => ''role_topics'', embeddings_table => ''role_embeddings'')')
@@ -153,6 +170,9 @@ SELECT sentiment_detach('role_mentions');
 DROP TABLE role_mentions, role_topics, role_embeddings;
 REVOKE ALL ON sentiment_sources FROM regress_sp_admin;
 REVOKE ALL ON FUNCTION pg_reload_conf() FROM regress_sp_admin;
+REVOKE ALL ON sentiment_lexicon_overrides, sentiment_topic_keywords FROM regress_sp_admin;
+REVOKE ALL ON FUNCTION sentiment_reanalyze(regclass, integer), sentiment_enqueue(regclass, bigint[], integer)
+	FROM regress_sp_admin;
 REVOKE ALL ON PARAMETER sentiment_proc.worker_batch_size, sentiment_proc.workers_per_database,
 	sentiment_proc.worker_poll_interval FROM regress_sp_admin;
 DROP OWNED BY regress_sp_reader, regress_sp_operator, regress_sp_admin;
