@@ -268,7 +268,7 @@ sp_reap_claims(Oid source, bool force)
 	int			ret;
 	uint64		nsources;
 	char	  **tables;
-	char	  **schemas;
+	char	  **ids;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(source)};
 
@@ -280,7 +280,7 @@ sp_reap_claims(Oid source, bool force)
 		elog(ERROR, "SPI_connect failed");
 	{
 		char	   *sql = psprintf(
-			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) "
+			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), s.id_column::pg_catalog.text "
 			"  FROM %s.sentiment_sources s "
 			"  JOIN pg_catalog.pg_class c ON c.oid = s.source_table "
 			"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -298,9 +298,12 @@ sp_reap_claims(Oid source, bool force)
 	}
 	nsources = SPI_processed;
 	tables = palloc(sizeof(char *) * (nsources + 1));
-	schemas = palloc(sizeof(char *) * (nsources + 1));
+	ids = palloc(sizeof(char *) * (nsources + 1));
 	for (uint64 i = 0; i < nsources; i++)
+	{
 		tables[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
 
 	for (uint64 i = 0; i < nsources; i++)
 	{
@@ -319,7 +322,7 @@ sp_reap_claims(Oid source, bool force)
 			" processing_error_history = %s.sentiment_error_history_add(s.processing_error_history, "
 			"   s.processing_attempts::pg_catalog.int4, NULL, 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
 			" processing_lease_until = NULL, processing_claimed_by = NULL, processing_retry_at = NULL "
-			"FROM (SELECT c.ctid AS tid, CASE "
+			"FROM (SELECT c.%s AS id, CASE "
 			"        WHEN $2 THEN 'reset by sentiment_reset_stuck' "
 			"        WHEN c.processing_claimed_by IS NULL OR c.processing_lease_until IS NULL THEN 'no claimant or lease' "
 			"        WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
@@ -328,8 +331,8 @@ sp_reap_claims(Oid source, bool force)
 			"        END AS why "
 			"      FROM %s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
 			"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
-			"WHERE s.ctid OPERATOR(pg_catalog.=) r.tid AND r.why IS NOT NULL",
-			tables[i], q, q, tables[i]);
+			"WHERE s.%s OPERATOR(pg_catalog.=) r.id AND r.why IS NOT NULL",
+			tables[i], q, quote_identifier(ids[i]), q, tables[i], quote_identifier(ids[i]));
 
 		ret = SPI_execute_with_args(sql, 3, types, vals, NULL, false, 0);
 		if (ret != SPI_OK_UPDATE)
@@ -337,7 +340,6 @@ sp_reap_claims(Oid source, bool force)
 				 tables[i], SPI_result_code_string(ret));
 		total += SPI_processed;
 	}
-	(void) schemas;
 	SPI_finish();
 	return total;
 }

@@ -134,3 +134,24 @@ SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT sentiment_fail(''c_mentions'', 1, ''x'', ''abc'')'),
 	('SELECT sentiment_fail(''pg_class'', 1, ''x'')')
 ) AS t(q);
+
+-- A partitioned source: claims, edits and the reaper work per row, even
+-- where two partitions hold rows at the same physical position.
+CREATE TABLE p_mentions (entry_id bigint PRIMARY KEY, text text) PARTITION BY RANGE (entry_id);
+CREATE TABLE p_mentions_1 PARTITION OF p_mentions FOR VALUES FROM (1) TO (100);
+CREATE TABLE p_mentions_2 PARTITION OF p_mentions FOR VALUES FROM (100) TO (200);
+SELECT sentiment_attach('p_mentions', topics_table => 'p_topics', embeddings_table => 'p_embeddings');
+INSERT INTO p_mentions (entry_id, text) VALUES (1, 'one'), (2, 'two'), (100, 'hundred'), (101, 'hundred one');
+SELECT id FROM sentiment_claim(4, interval '1 hour', 'p_mentions') ORDER BY 1;
+UPDATE p_mentions SET processing_claimed_by = '999999:1' WHERE entry_id = 1;
+UPDATE p_mentions SET processing_lease_until = processing_lease_until WHERE entry_id = 100;
+-- row 1 (claimant gone) and row 100 (live claim) sit at the same position
+SELECT a.ctid = b.ctid AS same_position FROM p_mentions a, p_mentions b WHERE a.entry_id = 1 AND b.entry_id = 100;
+SELECT sentiment_reset_stuck('p_mentions') AS returned;
+UPDATE p_mentions SET text = 'two, edited' WHERE entry_id = 2;
+SELECT entry_id, processing_status, version FROM p_mentions ORDER BY 1;
+SELECT sentiment_process_batch(10, 'p_mentions') AS batch;
+SELECT entry_id, processing_status, version FROM p_mentions ORDER BY 1;
+SELECT sentiment_detach('p_mentions');
+DROP TABLE p_mentions CASCADE;
+DROP TABLE p_topics, p_embeddings;
