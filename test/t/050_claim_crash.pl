@@ -83,5 +83,22 @@ is($node->safe_psql('postgres', q{
 	'6 6', 'one embedding per row, none twice');
 is($node->safe_psql('postgres', "SELECT count(*) FROM sentiment_stuck"), '0', 'nothing is stuck');
 
+# The workers' upkeep also prunes finished queue requests past the retention
+# (7 days by default), and leaves queued ones.
+$node->safe_psql('postgres', q{
+SELECT sentiment_enqueue('sentiment_data', ARRAY[1, 2]::bigint[]);
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) FROM sentiment_processing_queue WHERE status = 'completed'", '2'),
+	'the workers drain the queue');
+$node->safe_psql('postgres', q{
+UPDATE sentiment_processing_queue SET completed_at = now() - interval '8 days' WHERE entry_id = 1;
+INSERT INTO sentiment_processing_queue (source_table, entry_id) VALUES ('sentiment_data', 3);
+});
+ok($node->poll_query_until('postgres',
+	"SELECT string_agg(entry_id || ' ' || status, ',' ORDER BY entry_id) FROM sentiment_processing_queue",
+	'2 completed,3 completed'),
+	'the old finished request is pruned by the workers, the others stay (the new one is drained)');
+
 $node->stop;
 done_testing();
