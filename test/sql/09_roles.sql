@@ -161,8 +161,8 @@ SELECT pg_reload_conf() AS reloaded;
 -- Every setting of the extension with its context.  Anything that changes
 -- what is processed or written must be sighup/postmaster/superuser (set by
 -- a superuser or a role granted ALTER SYSTEM on it); a user-context setting
--- may only change what a session sees (the stuck_after threshold of the
--- monitoring views).  A new setting shows up here for review.
+-- could only be one that changes what a session sees (there is none).  A
+-- new setting shows up here for review.
 SELECT name, context FROM pg_settings WHERE name LIKE 'sentiment\_proc.%' ORDER BY name;
 
 DROP SCHEMA role_admin_space CASCADE;
