@@ -35,6 +35,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "storage/sinval.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -292,7 +293,7 @@ dictionary_rebuild(SpAnalyzer *an)
 	built_in_lxid = InvalidLocalTransactionId;
 
 	ext = get_extension_oid("sentiment_proc", true);
-	if (OidIsValid(ext) && !creating_extension)
+	if (OidIsValid(ext) && !(creating_extension && CurrentExtensionObject == ext))
 		nsp = extension_namespace(ext);
 	overrides_relid = OidIsValid(nsp) ? get_relname_relid(OVERRIDES_TABLE, nsp) : InvalidOid;
 	topics_relid = OidIsValid(nsp) ? get_relname_relid(TOPICS_TABLE, nsp) : InvalidOid;
@@ -422,6 +423,41 @@ sp_dictionary_refresh(SpAnalyzer *an)
 
 /* ---- SQL-callable ---- */
 
+/* dictionary tables this transaction changed, for the early message */
+static Oid	changed_relids[2];
+static int	nchanged = 0;
+static bool xact_callback_registered = false;
+
+/*
+ * The transactional invalidation goes out after the commit became visible,
+ * and after the commit woke the workers (worker.c, at XACT_EVENT_COMMIT): a
+ * worker could claim a row inserted together with a dictionary change
+ * before hearing of the change.  So one more message goes out just before
+ * the commit: whoever sees the commit has received it, and whoever reads
+ * the tables too early on its account gets the regular one afterwards.
+ */
+static void
+dictionary_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_PRE_COMMIT)
+	{
+		for (int i = 0; i < nchanged; i++)
+		{
+			SharedInvalidationMessage msg;
+
+			memset(&msg, 0, sizeof(msg));
+			msg.rc.id = SHAREDINVALRELCACHE_ID;
+			msg.rc.dbId = MyDatabaseId;
+			msg.rc.relId = changed_relids[i];
+			SendSharedInvalidMessages(&msg, 1);
+		}
+		nchanged = 0;
+	}
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+			 event == XACT_EVENT_COMMIT)
+		nchanged = 0;
+}
+
 /*
  * Statement trigger on both tables: tell every backend (and this one, at
  * its next command) to read them again.  The invalidation goes out at
@@ -431,12 +467,25 @@ Datum
 sentiment_dictionary_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	bool		known = false;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("sentiment_dictionary_changed() may only be called as a trigger")));
+	relid = RelationGetRelid(trig->tg_relation);
 	CacheInvalidateRelcache(trig->tg_relation);
+
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(dictionary_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	for (int i = 0; i < nchanged; i++)
+		known |= (changed_relids[i] == relid);
+	if (!known && nchanged < lengthof(changed_relids))
+		changed_relids[nchanged++] = relid;
 	return PointerGetDatum(NULL);
 }
 
