@@ -163,6 +163,17 @@ SELECT sentiment_score, topics FROM sentiment_analyze('meh');
 TRUNCATE sentiment_topic_keywords;
 SELECT topics FROM sentiment_analyze('meh');
 
+-- A bad row that got past the check (here the check is dropped, inside a
+-- transaction rolled back) is skipped with a warning; the rest still apply.
+BEGIN;
+ALTER TABLE sentiment_lexicon_overrides DROP CONSTRAINT sentiment_lexicon_overrides_entry_check;
+ALTER TABLE sentiment_topic_keywords DROP CONSTRAINT sentiment_topic_keywords_entry_check;
+INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('bad!', 1), ('fine', 'NaN');
+INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES ('mood', 'a, b'), ('mood', 'meh');
+SELECT sentiment_score, topics FROM sentiment_analyze('meh');
+ROLLBACK;
+SELECT sentiment_score, topics FROM sentiment_analyze('meh');
+
 -- ---- back to VADER ------------------------------------------------------------------
 DELETE FROM sentiment_lexicon_overrides;
 SELECT sentiment_label, sentiment_score FROM sentiment_analyze('That trick was sick');
