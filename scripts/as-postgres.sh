@@ -33,7 +33,8 @@ mkdir "$work/main"
 tar -C "$root" --exclude=.git --exclude=./node_modules -cf - . | tar -C "$work/main" -xf -
 [ -d "$root/../shared" ] && ln -s "$(cd "$root/../shared" && pwd)" "$work/shared"
 chown -R postgres: "$work"
-args=$(printf ' %q' "$@")
+args=""
+[ $# -gt 0 ] && args=$(printf ' %q' "$@")
 runuser -u postgres -- bash -c "cd '$work/main' && make $(printf %q "$target") PG_CONFIG='$PG_CONFIG'$args"
 rc=$?
 # keep what a failed run leaves behind for a look
