@@ -1127,6 +1127,83 @@ process_source(const SpSource *src, int limit)
 	return written;
 }
 
+/*
+ * Errors that concern the whole transaction or the server, not one source:
+ * never swallowed when skipping a broken source.
+ */
+static bool
+concerns_everything(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_TRANSACTION_ROLLBACK:	/* deadlock, serialization */
+		case ERRCODE_INVALID_TRANSACTION_STATE: /* read-only, aborted */
+		case ERRCODE_INSUFFICIENT_RESOURCES:
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
+		case ERRCODE_OPERATOR_INTERVENTION:	/* cancel, shutdown */
+		case ERRCODE_SYSTEM_ERROR:
+		case ERRCODE_INTERNAL_ERROR:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Message of the last source skipped by the latest all-sources batch. */
+char		sp_skipped_source_error[SP_SKIPPED_ERROR_LEN];
+
+/*
+ * Process one source of an all-sources batch in a subtransaction, so that a
+ * broken source (its text column renamed, a privilege revoked) is skipped
+ * with a warning instead of stalling every other attached table.
+ */
+static int64
+process_source_isolated(const SpSource *src, int limit)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int64 n = 0;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		n = process_source(src, limit);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *name;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (concerns_everything(edata->sqlerrcode))
+			ReThrowError(edata);
+
+		name = get_rel_name(src->relid);
+		snprintf(sp_skipped_source_error, sizeof(sp_skipped_source_error),
+				 "table %s skipped: %s", name ? name : "?",
+				 edata->message ? edata->message : "unknown error");
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("sentiment_proc skipped table \"%s\": %s",
+						name ? name : "?", edata->message ? edata->message : "unknown error"),
+				 errdetail("The other attached tables were processed."),
+				 errhint("Repair the table, or attach it again with the right column names, or detach it.")));
+		FreeErrorData(edata);
+		n = 0;
+	}
+	PG_END_TRY();
+	return n;
+}
+
 int64
 sp_process_batch(Oid source, int batch_size)
 {
@@ -1148,8 +1225,15 @@ sp_process_batch(Oid source, int batch_size)
 				 errhint("Attach it first with SELECT sentiment_attach('%s');",
 						 get_rel_name(source) ? get_rel_name(source) : "?")));
 
+	sp_skipped_source_error[0] = '\0';
 	for (int i = 0; i < nsources && done < batch_size; i++)
-		done += process_source(&sources[i], batch_size - (int) done);
+	{
+		/* one source only: its errors are the caller's to see */
+		if (nsources == 1)
+			done += process_source(&sources[i], batch_size - (int) done);
+		else
+			done += process_source_isolated(&sources[i], batch_size - (int) done);
+	}
 
 	SPI_finish();
 	return done;

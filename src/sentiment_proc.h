@@ -29,6 +29,14 @@
 extern int64 sp_process_batch(Oid source, int batch_size);
 
 /*
+ * In an all-sources batch a broken source is skipped with a WARNING; the
+ * message of the last one skipped by the latest call is kept here (empty
+ * when none) so workers can show it in sentiment_workers.last_error.
+ */
+#define SP_SKIPPED_ERROR_LEN 256
+extern char sp_skipped_source_error[SP_SKIPPED_ERROR_LEN];
+
+/*
  * The analyser objects of this backend, built on first use and kept for the
  * life of the process (analyze.c).  Raises an error when they cannot be
  * built.  topics is NULL while no topic dictionary is loaded (hashtags only).

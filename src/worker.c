@@ -681,7 +681,8 @@ sp_worker_main(Datum main_arg)
 			slot->batches++;
 			slot->rows += n;
 			slot->last_batch_at = GetCurrentTimestamp();
-			slot->last_error[0] = '\0';
+			/* a source skipped as broken stays visible until it recovers */
+			strlcpy(slot->last_error, sp_skipped_source_error, SP_ERRMSG_LEN);
 			SpinLockRelease(&sp_shared->mutex);
 			more = (n >= batch_size);
 		}

@@ -58,7 +58,7 @@ INSERT INTO sentiment_data (text) VALUES ('one'), ('two');
 CREATE FUNCTION pg_temp.boom() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = 'insufficient_privilege'; END $$;
 CREATE TRIGGER boom BEFORE INSERT ON sentiment_embeddings FOR EACH ROW EXECUTE FUNCTION pg_temp.boom();
-SELECT pg_temp.try('SELECT sentiment_process_batch(10)');
+SELECT pg_temp.try($$SELECT sentiment_process_batch(10, 'sentiment_data')$$);
 SELECT processing_status, processing_attempts, count(*) FROM sentiment_data
  WHERE text IN ('one', 'two') GROUP BY 1, 2;
 DROP TRIGGER boom ON sentiment_embeddings;

@@ -38,9 +38,7 @@ INSERT INTO aaa_broken (body) VALUES ('after the rename');
 INSERT INTO zzz_healthy (text) SELECT 'healthy row ' || g FROM generate_series(1, 100) g;
 });
 
-TODO:
 {
-	local $TODO = 'a source that fails to prepare aborts the whole batch of every source (batch.c)';
 	# the worker wakes at commit; give it 15 s
 	my $pending;
 	for (1 .. 75)
