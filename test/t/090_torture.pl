@@ -8,7 +8,10 @@
 #
 # Processors: 2 background workers, 2 SQL loops calling
 # sentiment_process_batch (psql sessions that reconnect after each crash),
-# and a pg_cron job running the same loop.  An inserter adds the rows in
+# a pg_cron job running the same loop, and an external analyser on the
+# two-phase path (sentiment_claim with a lease, commit, analyse, then
+# sentiment_complete): killing it leaves committed claims, which must go
+# back to pending (its session is gone) and be processed once.  An inserter adds the rows in
 # chunks throughout (and reconnects too: a crash loses only its uncommitted
 # chunk, which it inserts again).
 #
@@ -25,7 +28,7 @@ use IPC::Run;
 my $rows = $ENV{SP_TORTURE_ROWS} || 20_000;
 my $seed = $ENV{SP_TORTURE_SEED} || time() % 100_000;
 srand($seed);
-my $kills = 3;
+my $kills = 4;
 
 # Every processor takes `batch` rows and then sleeps `hold` seconds in its
 # write phase (a statement trigger), so batches are in flight when the kills
@@ -77,19 +80,20 @@ CREATE TABLE torture_log (
 	entry_id bigint NOT NULL,
 	attempts integer NOT NULL,
 	kind text NOT NULL,
+	transition text NOT NULL,
 	xid xid8 NOT NULL DEFAULT pg_current_xact_id());
 
 CREATE FUNCTION torture_log_completed() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
 	-- qualified: the batch runs with its search_path pinned to pg_catalog
-	INSERT INTO public.torture_log (entry_id, attempts, kind)
-	SELECT n.entry_id, n.processing_attempts, k.kind
+	INSERT INTO public.torture_log (entry_id, attempts, kind, transition)
+	SELECT n.entry_id, n.processing_attempts, k.kind, o.processing_status || '>' || n.processing_status
 	  FROM new_rows n
 	  JOIN old_rows o ON o.entry_id = n.entry_id,
 		   (SELECT CASE WHEN a.backend_type = 'client backend' THEN a.application_name
 						ELSE a.backend_type END AS kind
 			  FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()) k
-	 WHERE n.processing_status = 'completed' AND o.processing_status IS DISTINCT FROM 'completed';
+	 WHERE n.processing_status IS DISTINCT FROM o.processing_status;
 	-- hold the batch open in its write phase
 	IF EXISTS (SELECT FROM new_rows) THEN
 		PERFORM pg_sleep($hold);
@@ -116,6 +120,42 @@ BEGIN
 		IF n = 0 THEN
 			PERFORM pg_sleep(0.005);
 		END IF;
+	END LOOP;
+END \$\$;
+
+-- The external analyser: claim a batch with a lease and commit (the rows
+-- are now 'processing'), analyse outside the claim transaction (here with
+-- sentiment_analyze, slowly), then store the results and commit.
+CREATE PROCEDURE torture_external(p_batch integer)
+LANGUAGE plpgsql AS \$\$
+DECLARE
+	v_claimed jsonb;
+	v_results jsonb;
+	v_refused bigint;
+BEGIN
+	LOOP
+		EXIT WHEN (SELECT stop FROM torture_ctl);
+		SELECT jsonb_agg(jsonb_build_object('id', c.id, 'version', c.version, 'text', c.text))
+		  INTO v_claimed
+		  FROM sentiment_claim(p_batch, interval '1 hour', 'sentiment_data') c;
+		COMMIT;
+		IF v_claimed IS NULL THEN
+			PERFORM pg_sleep(0.005);
+			CONTINUE;
+		END IF;
+		PERFORM pg_sleep($hold);
+		SELECT jsonb_agg(jsonb_build_object('id', (e->>'id')::bigint, 'version', (e->>'version')::integer,
+					'sentiment_label', a.sentiment_label, 'sentiment_score', a.sentiment_score,
+					'emotion_label', a.emotion_label, 'emotion_score', a.emotion_score,
+					'topics', to_jsonb(a.topics), 'embedding', to_jsonb(a.embedding)))
+		  INTO v_results
+		  FROM jsonb_array_elements(v_claimed) e, sentiment_analyze(e->>'text') a;
+		SELECT count(*) FILTER (WHERE NOT r.completed) INTO v_refused
+		  FROM sentiment_complete('sentiment_data', v_results) r;
+		IF v_refused > 0 THEN
+			RAISE EXCEPTION '% results refused', v_refused;
+		END IF;
+		COMMIT;
 	END LOOP;
 END \$\$;
 
@@ -179,6 +219,7 @@ END
 start_loop('torture_insert', "CALL torture_insert($rows, $chunk, $pause)", 1);
 start_loop('torture_loop_1', "CALL torture_process($batch)");
 start_loop('torture_loop_2', "CALL torture_process($batch)");
+start_loop('torture_external', "CALL torture_external($batch)");
 
 # A query that waits out a crash restart in progress (safe_psql would die
 # on "the database system is in recovery mode").
@@ -224,7 +265,13 @@ sub busy_backend
 				   || '|' || p.phase || '|' || p.rows_claimed
 			  FROM sentiment_batch_progress p
 			  JOIN pg_stat_activity a ON a.pid = p.pid
-			 WHERE p.rows_claimed > 0 AND p.phase <> 'claim'});
+			 WHERE p.rows_claimed > 0 AND p.phase <> 'claim'
+			UNION ALL
+			-- only the external analyser commits 'processing'
+			SELECT a.pid || '|torture_external|holding claims|' || c.n
+			  FROM pg_stat_activity a,
+				   (SELECT count(*) AS n FROM sentiment_data WHERE processing_status = 'processing') c
+			 WHERE a.application_name = 'torture_external' AND c.n > 0});
 		# prefer a kind of processor not hit yet
 		my @fresh = grep { !$killed{ (split /\|/)[1] } } @r;
 		@r = @fresh if @fresh;
@@ -308,7 +355,23 @@ ok($node->poll_query_until('postgres', q{
 	'every processor has stopped');
 
 # ---- the verdict ------------------------------------------------------------
+# The log holds every committed status change: pending>completed (a batch),
+# pending>processing (a two-phase claim), processing>completed (its result),
+# processing>pending (an abandoned claim returned).  A claim counts an
+# attempt, and so does a batch's completion; a two-phase result does not.
 my %c = split /[|\n]/, $node->safe_psql('postgres', q{
+	WITH per_row AS (
+		SELECT s.entry_id, s.processing_attempts,
+			   count(l.*) FILTER (WHERE l.transition LIKE '%>completed') AS completions,
+			   count(l.*) FILTER (WHERE l.transition = 'pending>processing') AS claims,
+			   count(l.*) FILTER (WHERE l.transition = 'pending>completed') AS batch_completions
+		  FROM sentiment_data s LEFT JOIN torture_log l ON l.entry_id = s.entry_id
+		 GROUP BY s.entry_id, s.processing_attempts)
+	SELECT 'rows_completed_once', count(*) FILTER (WHERE completions = 1) FROM per_row UNION ALL
+	SELECT 'rows_completed_twice', count(*) FILTER (WHERE completions > 1) FROM per_row UNION ALL
+	SELECT 'rows_without_completion', count(*) FILTER (WHERE completions = 0) FROM per_row UNION ALL
+	SELECT 'attempts_inconsistent', count(*) FILTER (WHERE processing_attempts <> claims + batch_completions) FROM per_row UNION ALL
+	SELECT 'rows_retried', count(*) FILTER (WHERE processing_attempts > 1) FROM per_row UNION ALL
 	SELECT 'rows', count(*) FROM sentiment_data UNION ALL
 	SELECT 'distinct_seq', count(DISTINCT seq) FROM sentiment_data UNION ALL
 	SELECT 'completed', count(*) FILTER (WHERE processing_status = 'completed'
@@ -317,13 +380,12 @@ my %c = split /[|\n]/, $node->safe_psql('postgres', q{
 	SELECT 'processing', count(*) FILTER (WHERE processing_status = 'processing') FROM sentiment_data UNION ALL
 	SELECT 'failed', count(*) FILTER (WHERE processing_status = 'failed') FROM sentiment_data UNION ALL
 	SELECT 'attempts', sum(processing_attempts) FROM sentiment_data UNION ALL
-	SELECT 'rows_not_one_attempt', count(*) FILTER (WHERE processing_attempts <> 1) FROM sentiment_data UNION ALL
-	SELECT 'completions_logged', count(*) FROM torture_log UNION ALL
-	SELECT 'rows_logged', count(DISTINCT entry_id) FROM torture_log UNION ALL
-	SELECT 'rows_completed_twice', count(*) FROM (SELECT entry_id FROM torture_log GROUP BY 1 HAVING count(*) > 1) d UNION ALL
-	SELECT 'log_attempts_not_one', count(*) FILTER (WHERE attempts <> 1) FROM torture_log UNION ALL
-	SELECT 'rows_without_log', count(*) FROM sentiment_data s
-		WHERE NOT EXISTS (SELECT FROM torture_log l WHERE l.entry_id = s.entry_id) UNION ALL
+	SELECT 'batch_completions', count(*) FILTER (WHERE transition = 'pending>completed') FROM torture_log UNION ALL
+	SELECT 'claims', count(*) FILTER (WHERE transition = 'pending>processing') FROM torture_log UNION ALL
+	SELECT 'claims_completed', count(*) FILTER (WHERE transition = 'processing>completed') FROM torture_log UNION ALL
+	SELECT 'claims_returned', count(*) FILTER (WHERE transition = 'processing>pending') FROM torture_log UNION ALL
+	SELECT 'other_transitions', count(*) FILTER (WHERE transition NOT IN ('pending>completed', 'pending>processing',
+		'processing>completed', 'processing>pending')) FROM torture_log UNION ALL
 	SELECT 'embeddings', count(*) FROM sentiment_embeddings UNION ALL
 	SELECT 'embedded_rows', count(DISTINCT entry_id) FROM sentiment_embeddings UNION ALL
 	SELECT 'topic_rows', count(*) FROM mention_topics UNION ALL
@@ -336,12 +398,16 @@ my %c = split /[|\n]/, $node->safe_psql('postgres', q{
 		   OR s.emotion_label IS DISTINCT FROM a.emotion_label
 });
 my %by = split /[|\n]/, $node->safe_psql('postgres',
-	'SELECT kind, count(*) FROM torture_log GROUP BY 1 ORDER BY 1');
+	q{SELECT kind, count(*) FROM torture_log WHERE transition LIKE '%>completed' GROUP BY 1 ORDER BY 1});
 
 diag(sprintf('torture counts: rows %d (distinct seq %d), completed %d, pending %d, processing %d, failed %d',
 	@c{qw(rows distinct_seq completed pending processing failed)}));
-diag(sprintf('torture counts: attempts %d (rows with other than one: %d); completions logged %d for %d rows, rows completed twice %d, rows without a completion %d',
-	@c{qw(attempts rows_not_one_attempt completions_logged rows_logged rows_completed_twice rows_without_log)}));
+diag(sprintf('torture counts: rows completed exactly once %d, twice or more %d, never %d',
+	@c{qw(rows_completed_once rows_completed_twice rows_without_completion)}));
+diag(sprintf('torture counts: completions by batch %d; two-phase claims %d, of which completed %d and returned to pending %d; other status changes %d',
+	@c{qw(batch_completions claims claims_completed claims_returned other_transitions)}));
+diag(sprintf('torture counts: attempts %d, rows with more than one %d, rows whose attempts differ from their claims and batch completions %d',
+	@c{qw(attempts rows_retried attempts_inconsistent)}));
 diag(sprintf('torture counts: embeddings %d for %d rows; topic rows %d (%d distinct, %d wrong); results differing from sentiment_analyze %d',
 	@c{qw(embeddings embedded_rows topic_rows distinct_topic_rows wrong_topic wrong_result)}));
 diag('torture counts: completed by ' . join(', ', map { "$_ $by{$_}" } sort keys %by));
@@ -352,19 +418,19 @@ is($c{rows}, $rows, 'no row lost, none added twice');
 is($c{distinct_seq}, $rows, 'every inserted row is there once');
 is($c{completed}, $rows, 'every row completed with a result');
 is($c{pending} + $c{processing} + $c{failed}, 0, 'nothing pending, stuck in processing or failed');
-is($c{attempts}, $rows, 'attempts add up to one per row');
-is($c{rows_not_one_attempt}, 0, 'no row counts a second attempt');
-is($c{completions_logged}, $rows, 'one committed completion per row');
-is($c{rows_logged}, $rows, 'every row has a committed completion');
+is($c{rows_completed_once}, $rows, 'every row completed exactly once by a committed transaction');
 is($c{rows_completed_twice}, 0, 'no row completed twice');
-is($c{log_attempts_not_one}, 0, 'each completion was the first attempt');
-is($c{rows_without_log}, 0, 'no row completed outside a logged transaction');
+is($c{batch_completions} + $c{claims_completed}, $rows, 'completions add up to the rows');
+is($c{claims}, $c{claims_completed} + $c{claims_returned}, 'every two-phase claim was completed or returned');
+is($c{other_transitions}, 0, 'no other status change');
+is($c{attempts_inconsistent}, 0, 'each row\'s attempts equal its claims plus its batch completion');
+is($c{attempts}, $rows + $c{claims_returned}, 'attempts add up: one per row plus one per abandoned claim');
 is($c{embeddings} . ' ' . $c{embedded_rows}, "$rows $rows", 'one embedding per row');
 is($c{topic_rows} . ' ' . $c{distinct_topic_rows}, "$rows $rows", 'one topic row per row, no duplicates');
 is($c{wrong_topic}, 0, 'each topic row belongs to its row');
 is($c{wrong_result}, 0, 'stored results equal a fresh analysis of the text');
 
-for my $kind ('sentiment_proc worker', 'torture_loop_1', 'torture_loop_2', 'pg_cron')
+for my $kind ('sentiment_proc worker', 'torture_loop_1', 'torture_loop_2', 'pg_cron', 'torture_external')
 {
 	cmp_ok($by{$kind} // 0, '>', 0, "$kind completed rows");
 }
