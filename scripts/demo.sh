@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The README's main-job command.  On a fresh machine: install what is needed,
 # build and install the extension, start a private temporary PostgreSQL
-# (its own directory and port, preloaded with pg_cron and sentiment_proc),
-# attach a mentions table, load our sample mentions (scripts/demo_mentions.tsv,
-# invented for this project), process them in batches, show the results and
-# statistics, and stop the instance again.
+# (its own directory and port, preloaded with pg_cron and sentiment_proc,
+# two background workers), attach a mentions table, add a few domain words
+# and topics, load our sample mentions (scripts/demo_mentions.tsv, invented
+# for this project), let the workers process them as they arrive, show the
+# results and statistics, and stop the instance again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,36 +14,56 @@ scripts/deps.sh
 . scripts/lib/tempdb.sh
 echo "== build and install sentiment_proc"
 build_and_install
-echo "== start a private PostgreSQL"
+echo "== start a private PostgreSQL with two sentiment_proc workers"
 trap tempdb_stop EXIT
-tempdb_start
+tempdb_start "sentiment_proc.databases = 'postgres'" "sentiment_proc.workers_per_database = 2" \
+	"sentiment_proc.worker_batch_size = 50"
 echo "   data directory $TEMPDB_DIR/data, port $PGPORT (Unix socket only)"
 
 psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-echo "== CREATE EXTENSION, attach sentiment_data, load the sample"
-psql_q -c "CREATE EXTENSION sentiment_proc" -c "SELECT sentiment_attach('sentiment_data')" >/dev/null
+echo "== CREATE EXTENSION, attach sentiment_data, domain words and topics"
+psql_q <<'SQL' >/dev/null
+CREATE EXTENSION sentiment_proc;
+SELECT sentiment_attach('sentiment_data');
+-- Domain words: in our sample "sick" is praise and a "bug" report is bad news.
+INSERT INTO sentiment_lexicon_overrides (term, valence, note) VALUES
+	('sick', 2.5, 'slang: great'), ('bug', -1.5, 'software defect');
+INSERT INTO sentiment_topic_keywords (topic_key, phrase, weight) VALUES
+	('battery', 'battery', 1), ('battery', 'charge', 1), ('battery', 'charging', 1),
+	('support', 'customer support', 2), ('support', 'on hold', 1),
+	('delivery', 'delivery', 1), ('delivery', 'shipping', 1), ('delivery', 'parcel', 1),
+	('price', 'price', 1), ('price', 'expensive', 1), ('price', 'cheap', 1);
+SQL
+
+echo "== insert the sample; the workers are woken at each commit"
+start_ns=$(date +%s%N)
 tail -n +2 scripts/demo_mentions.tsv |
 	psql_q -c "\\copy sentiment_data (text, author_followers, likes, shares, replies) FROM STDIN"
-psql_q -c "SELECT count(*) AS mentions_loaded, count(*) FILTER (WHERE processing_status = 'pending') AS pending FROM sentiment_data"
+for _ in $(seq 1 600); do
+	left=$(psql_q -At -c "SELECT count(*) FROM sentiment_data WHERE processing_status IN ('pending', 'processing')")
+	[ "$left" = 0 ] && break
+	sleep 0.05
+done
+elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+[ "$left" = 0 ] || { echo "demo: the workers left $left rows pending"; exit 1; }
+psql_q <<SQL
+SELECT count(*) AS mentions, count(*) FILTER (WHERE processing_status = 'completed') AS completed,
+	   count(*) FILTER (WHERE processing_status = 'failed') AS failed,
+	   $elapsed_ms AS ms_from_insert_to_all_done
+  FROM sentiment_data;
+SELECT kind, worker_index, state, batches, rows_processed, wakeups FROM sentiment_workers ORDER BY kind, worker_index;
+SQL
 
-echo "== process: SELECT sentiment_process_batch(50) until nothing is pending"
+echo "== processing by hand: insert and SELECT sentiment_process_batch(100) in one transaction"
 psql_q <<'SQL'
-CREATE TEMP TABLE demo_run AS SELECT clock_timestamp() AS started, 0 AS batches, 0 AS done;
-DO $$
-DECLARE
-	n int;
-BEGIN
-	LOOP
-		n := sentiment_process_batch(50);
-		EXIT WHEN n = 0;
-		UPDATE demo_run SET batches = batches + 1, done = done + n;
-	END LOOP;
-END $$;
-SELECT batches, done AS rows_processed,
-	   round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 1) AS elapsed_ms,
-	   round(done / greatest(extract(epoch FROM clock_timestamp() - started), 1e-6)::numeric) AS rows_per_second
-  FROM demo_run;
+BEGIN;
+INSERT INTO sentiment_data (text, likes) VALUES ('The new firmware fixed the charging bug, battery life is sick now!', 3);
+SELECT sentiment_process_batch(100) AS rows_finished;
+COMMIT;
+SELECT sentiment_label, sentiment_score, emotion_label,
+	   (SELECT array_agg(topic_key ORDER BY topic_key) FROM mention_topics WHERE mention_id = entry_id) AS topics
+  FROM sentiment_data ORDER BY entry_id DESC LIMIT 1;
 SQL
 
 echo "== a sample of the analysed mentions"
@@ -87,16 +108,9 @@ SELECT t.topic_key AS topic, count(*) AS mentions,
 SELECT count(*) AS embeddings, min(array_length(embedding, 1)) AS dimensions
   FROM sentiment_embeddings;
 
--- The most and least similar pair of mentions by embedding (cosine; the
--- vectors are unit length, so the dot product is the cosine).
-WITH pairs AS (
-	SELECT a.entry_id AS a, b.entry_id AS b,
-		   (SELECT sum(x * y) FROM unnest(a.embedding, b.embedding) u(x, y)) AS cosine
-	  FROM sentiment_embeddings a JOIN sentiment_embeddings b ON a.entry_id < b.entry_id
-)
-SELECT round(p.cosine::numeric, 3) AS cosine, left(da.text, 50) AS mention_a, left(db.text, 50) AS mention_b
-  FROM (SELECT * FROM pairs ORDER BY cosine DESC LIMIT 1) p
-  JOIN sentiment_data da ON da.entry_id = p.a JOIN sentiment_data db ON db.entry_id = p.b;
+-- The mentions most like a new text, by embedding cosine.
+SELECT entry_id, round(similarity::numeric, 3) AS similarity, left(text, 60) AS text
+  FROM sentiment_similar('my phone battery will not charge', 3);
 
 -- Analysis on the spot, without a table.
 SELECT * FROM sentiment_scores('The demo worked and I love it! :)');
