@@ -98,28 +98,6 @@ enum
 	CLAIM_ATTEMPTS
 };
 
-/* The schema the extension lives in (PostgreSQL 15 does not export this). */
-static Oid
-extension_schema(Oid ext)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return nsp;
-}
-
 /*
  * Generic plans: the same shape for every batch, planned once.  A custom plan
  * would see the batch's arrays as constants and, on a table of moderate size,
@@ -168,7 +146,12 @@ load_sources(Oid only, int *count)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"sentiment_proc\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION sentiment_proc;")));
-	schema = get_namespace_name(extension_schema(ext));
+	{
+		Oid			nsp = InvalidOid;
+
+		(void) sp_extension_info(ext, &nsp, NULL);
+		schema = get_namespace_name(nsp);
+	}
 
 	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0)
 	{

@@ -188,30 +188,8 @@ static bool
 extension_info(Oid *nsp, Oid *owner)
 {
 	Oid			ext = get_extension_oid("sentiment_proc", true);
-	HeapTuple	tup;
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	bool		found = false;
 
-	if (!OidIsValid(ext))
-		return false;
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		Form_pg_extension e = (Form_pg_extension) GETSTRUCT(tup);
-
-		*nsp = e->extnamespace;
-		*owner = e->extowner;
-		found = true;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
+	return OidIsValid(ext) && sp_extension_info(ext, nsp, owner);
 }
 
 /*

@@ -102,28 +102,6 @@ dictionary_invalidate(Datum arg, Oid relid)
 	}
 }
 
-/* The schema the extension lives in (PostgreSQL 15 does not export this). */
-static Oid
-extension_namespace(Oid ext)
-{
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return nsp;
-}
-
 /* Attribute number of a column of the given type, or 0 with a warning. */
 static AttrNumber
 column_of(Relation rel, const char *name, Oid type)
@@ -294,7 +272,7 @@ dictionary_rebuild(SpAnalyzer *an)
 
 	ext = get_extension_oid("sentiment_proc", true);
 	if (OidIsValid(ext) && !(creating_extension && CurrentExtensionObject == ext))
-		nsp = extension_namespace(ext);
+		(void) sp_extension_info(ext, &nsp, NULL);
 	overrides_relid = OidIsValid(nsp) ? get_relname_relid(OVERRIDES_TABLE, nsp) : InvalidOid;
 	topics_relid = OidIsValid(nsp) ? get_relname_relid(TOPICS_TABLE, nsp) : InvalidOid;
 

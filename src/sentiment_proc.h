@@ -28,6 +28,9 @@
  */
 extern int64 sp_process_batch(Oid source, int batch_size);
 
+/* Schema and owner of the extension with OID ext (false: not found). */
+extern bool sp_extension_info(Oid ext, Oid *nsp, Oid *owner);
+
 /*
  * In an all-sources batch a broken source is skipped with a WARNING; the
  * message of the last one skipped by the latest call is kept here (empty
