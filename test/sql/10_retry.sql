@@ -36,7 +36,9 @@ SELECT processing_status, count(*), sum(processing_attempts) AS attempts FROM r_
 SELECT nextval('r_writes') - 1 BETWEEN 2 AND 30 AS few_writes;
 SELECT entry_id, processing_error, processing_error_history -> -1 ->> 'sqlstate' AS sqlstate,
 	   processing_error_history -> -1 ->> 'attempt' AS attempt,
-	   processing_retry_at BETWEEN now() + interval '5 seconds' AND now() + interval '10.5 seconds' AS backoff,
+	   -- measured from the failure's own time, not this later statement's
+	   processing_retry_at - (processing_error_history -> -1 ->> 'at')::timestamptz
+		   BETWEEN interval '4 seconds' AND interval '10 seconds' AS backoff,
 	   sentiment_label IS NULL AS no_result
   FROM r_mentions WHERE processing_status = 'failed';
 -- the good rows have their side rows, the culprit none
@@ -59,7 +61,8 @@ RESET enable_seqscan;
 UPDATE r_mentions SET processing_retry_at = now() - interval '1 second' WHERE entry_id = 500;
 SELECT sentiment_process_batch(100) AS retried;
 SELECT processing_status, processing_attempts,
-	   processing_retry_at BETWEEN now() + interval '10 seconds' AND now() + interval '20.5 seconds' AS doubled
+	   processing_retry_at - (processing_error_history -> -1 ->> 'at')::timestamptz
+		   BETWEEN interval '9 seconds' AND interval '20 seconds' AS doubled
   FROM r_mentions WHERE entry_id = 500;
 
 -- The last attempt: no retry time, the row stays failed.
