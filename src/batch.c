@@ -642,22 +642,22 @@ isolatable(int sqlerrcode)
 }
 
 /*
- * Try to write the rows in a subtransaction.  On an isolatable error, roll
- * it back and return the error; other errors are raised again.
+ * Run step(arg) in a subtransaction.  On an error that catch_it() accepts,
+ * roll the subtransaction back and return the error; other errors are raised
+ * again.  Returns NULL when the step succeeded.
  */
 static ErrorData *
-try_write(SpPlans *plans, SpBatch *b, const int *rows, int nrows)
+in_subtransaction(void (*step) (void *), void *arg, bool (*catch_it) (int sqlerrcode))
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	ErrorData  *volatile edata = NULL;
 
-	isolation_budget--;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		write_rows(plans, b, rows, nrows);
+		step(arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -670,11 +670,40 @@ try_write(SpPlans *plans, SpBatch *b, const int *rows, int nrows)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		if (!isolatable(edata->sqlerrcode))
+		if (!catch_it(edata->sqlerrcode))
 			ReThrowError(edata);
 	}
 	PG_END_TRY();
 	return edata;
+}
+
+typedef struct WriteStep
+{
+	SpPlans    *plans;
+	SpBatch    *b;
+	const int  *rows;
+	int			nrows;
+} WriteStep;
+
+static void
+write_step(void *arg)
+{
+	WriteStep  *w = (WriteStep *) arg;
+
+	write_rows(w->plans, w->b, w->rows, w->nrows);
+}
+
+/*
+ * Try to write the rows in a subtransaction.  On an isolatable error, roll
+ * it back and return the error; other errors are raised again.
+ */
+static ErrorData *
+try_write(SpPlans *plans, SpBatch *b, const int *rows, int nrows)
+{
+	WriteStep	w = {plans, b, rows, nrows};
+
+	isolation_budget--;
+	return in_subtransaction(write_step, &w, isolatable);
 }
 
 /*
@@ -1111,11 +1140,11 @@ process_source(const SpSource *src, int limit)
 }
 
 /*
- * Errors that concern the whole transaction or the server, not one source:
- * never swallowed when skipping a broken source.
+ * Errors of one source (a renamed column, a revoked privilege) rather than
+ * of the whole transaction or the server: those may be skipped.
  */
 static bool
-concerns_everything(int sqlerrcode)
+source_skippable(int sqlerrcode)
 {
 	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
 	{
@@ -1126,14 +1155,29 @@ concerns_everything(int sqlerrcode)
 		case ERRCODE_OPERATOR_INTERVENTION:	/* cancel, shutdown */
 		case ERRCODE_SYSTEM_ERROR:
 		case ERRCODE_INTERNAL_ERROR:
-			return true;
-		default:
 			return false;
+		default:
+			return true;
 	}
 }
 
 /* Message of the last source skipped by the latest all-sources batch. */
 char		sp_skipped_source_error[SP_SKIPPED_ERROR_LEN];
+
+typedef struct SourceStep
+{
+	const SpSource *src;
+	int			limit;
+	int64		done;
+} SourceStep;
+
+static void
+source_step(void *arg)
+{
+	SourceStep *st = (SourceStep *) arg;
+
+	st->done = process_source(st->src, st->limit);
+}
 
 /*
  * Process one source of an all-sources batch in a subtransaction, so that a
@@ -1143,48 +1187,25 @@ char		sp_skipped_source_error[SP_SKIPPED_ERROR_LEN];
 static int64
 process_source_isolated(const SpSource *src, int limit)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile int64 n = 0;
+	SourceStep	st = {src, limit, 0};
+	ErrorData  *edata = in_subtransaction(source_step, &st, source_skippable);
+	char	   *name;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		n = process_source(src, limit);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		char	   *name;
+	if (edata == NULL)
+		return st.done;
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (concerns_everything(edata->sqlerrcode))
-			ReThrowError(edata);
-
-		name = get_rel_name(src->relid);
-		snprintf(sp_skipped_source_error, sizeof(sp_skipped_source_error),
-				 "table %s skipped: %s", name ? name : "?",
-				 edata->message ? edata->message : "unknown error");
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("sentiment_proc skipped table \"%s\": %s",
-						name ? name : "?", edata->message ? edata->message : "unknown error"),
-				 errdetail("The other attached tables were processed."),
-				 errhint("Repair the table, or attach it again with the right column names, or detach it.")));
-		FreeErrorData(edata);
-		n = 0;
-	}
-	PG_END_TRY();
-	return n;
+	name = get_rel_name(src->relid);
+	snprintf(sp_skipped_source_error, sizeof(sp_skipped_source_error),
+			 "table %s skipped: %s", name ? name : "?",
+			 edata->message ? edata->message : "unknown error");
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("sentiment_proc skipped table \"%s\": %s",
+					name ? name : "?", edata->message ? edata->message : "unknown error"),
+			 errdetail("The other attached tables were processed."),
+			 errhint("Repair the table, or attach it again with the right column names, or detach it.")));
+	FreeErrorData(edata);
+	return 0;
 }
 
 int64
