@@ -26,16 +26,15 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 
 # Versions (the upgrade path is walked by test/sql/upgrade.sql):
 # - the current version's install script is built from sql/objects/*.sql;
-# - released versions are frozen, committed scripts (sql/sentiment_proc--1.0.sql);
+# - released versions are frozen, committed scripts (sql/sentiment_proc--1.0.sql,
+#   --1.1.sql and --1.0--1.1.sql); PostgreSQL chains 1.0 -> 1.1 -> current;
 # - the upgrade script from the previous version is built from its hand-written
 #   part, sql/upgrade/PREV--CUR.sql (changes to objects PREV already had: ALTER,
 #   CREATE OR REPLACE, DROP), followed by the object files new since PREV
 #   (NEW_OBJECTS).  Changing an object file that PREV already had needs a
 #   matching line in the hand-written part, or the upgrade test fails.
-PREV_VERSION   = 1.0
-NEW_OBJECTS    = sql/objects/50_retry.sql sql/objects/55_queue.sql sql/objects/56_claim_api.sql \
-                 sql/objects/60_dictionary.sql \
-                 sql/objects/80_monitoring.sql
+PREV_VERSION   = 1.1
+NEW_OBJECTS    =
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql
@@ -64,12 +63,6 @@ $(EXT_SCRIPT): $(SQL_OBJECTS) $(EXTENSION).control
 
 $(UPGRADE_SCRIPT): $(UPGRADE_PART) $(NEW_OBJECTS) $(EXTENSION).control
 	cat $(UPGRADE_PART) $(NEW_OBJECTS) > $@
-
-# Only while PREV_VERSION is unreleased: rebuild its frozen script from the
-# object files it consists of (all but NEW_OBJECTS), after changing one of them.
-.PHONY: refreeze-prev
-refreeze-prev:
-	cat $(filter-out $(NEW_OBJECTS),$(SQL_OBJECTS)) > sql/$(EXTENSION)--$(PREV_VERSION).sql
 
 # The analyser is its own project with its own Makefile; always ask it
 # whether it is up to date, and relink the module when it changed.

@@ -1,6 +1,6 @@
--- The upgrade path: install the oldest released version, put data in it,
--- ALTER EXTENSION ... UPDATE to the current one, and compare the catalogue
--- with a fresh installation of the current version, object by object
+-- The upgrade paths: install each released version (1.0 and 1.1), put data
+-- in it, ALTER EXTENSION ... UPDATE to the current one, and compare each
+-- catalogue with a fresh installation of the current version, object by object
 -- (identity, full definition, privileges, comment).  An upgrade script that
 -- forgets a change fails here and names the object.
 \set SHOW_CONTEXT never
@@ -65,44 +65,60 @@ LANGUAGE sql AS $$
 	  FROM pg_extension x WHERE x.extname = 'sentiment_proc'
 $$;
 
--- 1.0, with an attached table and processed rows.
-CREATE EXTENSION sentiment_proc VERSION '1.0';
-SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc';
-SELECT sentiment_attach('sentiment_data');
-INSERT INTO sentiment_data (text) SELECT 'upgrade me #v' || g FROM generate_series(1, 20) g;
-SELECT sentiment_process_batch(10) AS processed_under_1_0;
-INSERT INTO upgrade_check.routes SELECT '1.0', object, definition FROM upgrade_check.sp_members();
-
-ALTER EXTENSION sentiment_proc UPDATE;
-SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc';
-INSERT INTO upgrade_check.routes SELECT 'upgraded', object, definition FROM upgrade_check.sp_members();
-
--- The data and the attached table carry on under the new version.
-SELECT sentiment_process_batch(100) AS processed_after_update;
-SELECT processing_status, count(*) FROM sentiment_data GROUP BY 1 ORDER BY 1;
-SELECT source, pending, failed FROM sentiment_queue_status;
+-- Each released version, with an attached table and processed rows,
+-- updated to the current one.
+CREATE FUNCTION upgrade_check.walk(p_from text)
+RETURNS TABLE (step text, value text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('CREATE EXTENSION sentiment_proc VERSION %L', p_from);
+	PERFORM sentiment_attach('sentiment_data');
+	INSERT INTO sentiment_data (text) SELECT 'upgrade me #v' || g FROM generate_series(1, 20) g;
+	step := 'processed under ' || p_from; value := sentiment_process_batch(10); RETURN NEXT;
+	INSERT INTO upgrade_check.routes SELECT p_from, m.object, m.definition FROM upgrade_check.sp_members() m;
+	ALTER EXTENSION sentiment_proc UPDATE;
+	step := 'version after update'; value := (SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'); RETURN NEXT;
+	INSERT INTO upgrade_check.routes SELECT 'from ' || p_from, m.object, m.definition FROM upgrade_check.sp_members() m;
+	-- the data and the attached table carry on under the new version
+	step := 'processed after update'; value := sentiment_process_batch(100); RETURN NEXT;
+	step := 'statuses'; value := (SELECT string_agg(processing_status || '=' || n, ' ' ORDER BY processing_status)
+									FROM (SELECT processing_status, count(*) n FROM sentiment_data GROUP BY 1) c); RETURN NEXT;
+	step := 'queue status'; value := (SELECT string_agg(format('%s pending=%s failed=%s', source, pending, failed), '; ')
+										FROM sentiment_queue_status); RETURN NEXT;
+	DROP EXTENSION sentiment_proc CASCADE;
+	DROP TABLE sentiment_data CASCADE;
+	DROP TABLE IF EXISTS mention_topics, sentiment_embeddings;
+END
+$$;
+SELECT * FROM upgrade_check.walk('1.0');
+SELECT * FROM upgrade_check.walk('1.1');
 
 -- A fresh installation of the current version.
-DROP EXTENSION sentiment_proc CASCADE;
 CREATE EXTENSION sentiment_proc;
 SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc';
 INSERT INTO upgrade_check.routes SELECT 'fresh', object, definition FROM upgrade_check.sp_members();
 
--- The update added objects (the upgrade script is not empty) ...
-SELECT count(*) FILTER (WHERE route = '1.0') < count(*) FILTER (WHERE route = 'upgraded') AS update_added_objects,
-	   count(*) FILTER (WHERE route = 'upgraded') = count(*) FILTER (WHERE route = 'fresh') AS same_count
-  FROM upgrade_check.routes;
+-- Each update added objects or left them as they were, and ends with as
+-- many as a fresh install ...
+SELECT r.route,
+	   count(*) FILTER (WHERE u.route = r.route) >= count(*) FILTER (WHERE u.route = substr(r.route, 6)) AS update_kept_or_added,
+	   count(*) FILTER (WHERE u.route = r.route) = count(*) FILTER (WHERE u.route = 'fresh') AS same_count
+  FROM (VALUES ('from 1.0'), ('from 1.1')) r(route) CROSS JOIN upgrade_check.routes u
+ GROUP BY r.route ORDER BY r.route;
 
--- ... and the upgraded catalogue is the fresh one: no object only on one
+-- ... and each upgraded catalogue is the fresh one: no object only on one
 -- side, no object defined differently.  Expected: no rows.
-SELECT COALESCE(u.object, f.object) AS object,
-	   CASE WHEN u.object IS NULL THEN 'missing after ALTER EXTENSION UPDATE'
-			WHEN f.object IS NULL THEN 'left over after ALTER EXTENSION UPDATE'
+SELECT d.route, COALESCE(d.uo, d.fo) AS object,
+	   CASE WHEN d.uo IS NULL THEN 'missing after ALTER EXTENSION UPDATE'
+			WHEN d.fo IS NULL THEN 'left over after ALTER EXTENSION UPDATE'
 			ELSE 'defined differently after ALTER EXTENSION UPDATE' END AS problem
-  FROM (SELECT * FROM upgrade_check.routes WHERE route = 'upgraded') u
-  FULL JOIN (SELECT * FROM upgrade_check.routes WHERE route = 'fresh') f ON f.object = u.object
- WHERE u.object IS NULL OR f.object IS NULL OR u.definition IS DISTINCT FROM f.definition
- ORDER BY 1;
+  FROM (VALUES ('from 1.0'), ('from 1.1')) r(route)
+  CROSS JOIN LATERAL (
+	SELECT r.route, u.object AS uo, f.object AS fo
+	  FROM (SELECT * FROM upgrade_check.routes WHERE route = r.route) u
+	  FULL JOIN (SELECT * FROM upgrade_check.routes WHERE route = 'fresh') f ON f.object = u.object
+	 WHERE u.object IS NULL OR f.object IS NULL OR u.definition IS DISTINCT FROM f.definition) d
+ ORDER BY 1, 2;
 
 \c :orig_db
 DROP DATABASE regress_sp_upgrade;
