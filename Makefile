@@ -32,7 +32,9 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   part, sql/upgrade/PREV--CUR.sql (changes to objects PREV already had: ALTER,
 #   CREATE OR REPLACE, DROP), followed by the object files new since PREV
 #   (NEW_OBJECTS).  Changing an object file that PREV already had needs a
-#   matching line in the hand-written part, or the upgrade test fails.
+#   matching line in the hand-written part, or the upgrade test fails; for a
+#   changed function that line is "-- replace function: NAME", which
+#   tools/upgrade-script.awk expands into its current definition.
 PREV_VERSION   = 1.1
 NEW_OBJECTS    =
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
@@ -61,8 +63,9 @@ include $(PGXS)
 $(EXT_SCRIPT): $(SQL_OBJECTS) $(EXTENSION).control
 	cat $(SQL_OBJECTS) > $@
 
-$(UPGRADE_SCRIPT): $(UPGRADE_PART) $(NEW_OBJECTS) $(EXTENSION).control
-	cat $(UPGRADE_PART) $(NEW_OBJECTS) > $@
+$(UPGRADE_SCRIPT): $(UPGRADE_PART) $(NEW_OBJECTS) $(SQL_OBJECTS) tools/upgrade-script.awk $(EXTENSION).control
+	{ awk -v part=$(UPGRADE_PART) -f tools/upgrade-script.awk $(SQL_OBJECTS) $(UPGRADE_PART) && \
+	  cat $(NEW_OBJECTS) /dev/null; } > $@.tmp && mv $@.tmp $@
 
 # The analyser is its own project with its own Makefile; always ask it
 # whether it is up to date, and relink the module when it changed.

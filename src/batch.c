@@ -136,22 +136,9 @@ qualified_name(Oid relid)
 static SpSource *
 load_sources(Oid only, int *count)
 {
-	Oid			ext = get_extension_oid("sentiment_proc", true);
-	char	   *schema;
+	char	   *schema = sp_extension_schema();
 	SpSource   *sources;
 	int			n = 0;
-
-	if (!OidIsValid(ext))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"sentiment_proc\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION sentiment_proc;")));
-	{
-		Oid			nsp = InvalidOid;
-
-		(void) sp_extension_info(ext, &nsp, NULL);
-		schema = get_namespace_name(nsp);
-	}
 
 	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0)
 	{
@@ -646,8 +633,8 @@ isolatable(int sqlerrcode)
  * roll the subtransaction back and return the error; other errors are raised
  * again.  Returns NULL when the step succeeded.
  */
-static ErrorData *
-in_subtransaction(void (*step) (void *), void *arg, bool (*catch_it) (int sqlerrcode))
+ErrorData *
+sp_in_subtransaction(void (*step) (void *), void *arg, bool (*catch_it) (int sqlerrcode))
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -703,7 +690,7 @@ try_write(SpPlans *plans, SpBatch *b, const int *rows, int nrows)
 	WriteStep	w = {plans, b, rows, nrows};
 
 	isolation_budget--;
-	return in_subtransaction(write_step, &w, isolatable);
+	return sp_in_subtransaction(write_step, &w, isolatable);
 }
 
 /*
@@ -1161,6 +1148,9 @@ source_skippable(int sqlerrcode)
 	}
 }
 
+/* The source an all-sources batch starts with; rotates (see sp_process_batch). */
+static uint32 next_first_source = 0;
+
 /* Message of the last source skipped by the latest all-sources batch. */
 char		sp_skipped_source_error[SP_SKIPPED_ERROR_LEN];
 
@@ -1171,12 +1161,21 @@ typedef struct SourceStep
 	int64		done;
 } SourceStep;
 
+/*
+ * Process one source as its owner, in a security-restricted operation
+ * (identity.c): code the owner attached to the table runs with the owner's
+ * rights, never with the caller's or a worker's.
+ */
 static void
 source_step(void *arg)
 {
 	SourceStep *st = (SourceStep *) arg;
+	SpOwnerSwitch sw;
 
+	sp_as_table_owner(st->src->relid, &sw);
+	sp_check_source_tables(st->src->relid, st->src->topics, st->src->embeddings);
 	st->done = process_source(st->src, st->limit);
+	sp_restore_user(&sw);
 }
 
 /*
@@ -1188,7 +1187,7 @@ static int64
 process_source_isolated(const SpSource *src, int limit)
 {
 	SourceStep	st = {src, limit, 0};
-	ErrorData  *edata = in_subtransaction(source_step, &st, source_skippable);
+	ErrorData  *edata = sp_in_subtransaction(source_step, &st, source_skippable);
 	char	   *name;
 
 	if (edata == NULL)
@@ -1198,7 +1197,8 @@ process_source_isolated(const SpSource *src, int limit)
 	snprintf(sp_skipped_source_error, sizeof(sp_skipped_source_error),
 			 "table %s skipped: %s", name ? name : "?",
 			 edata->message ? edata->message : "unknown error");
-	ereport(WARNING,
+	/* a table its owner keeps locked is simply tried again later */
+	ereport(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? NOTICE : WARNING,
 			(errcode(edata->sqlerrcode),
 			 errmsg("sentiment_proc skipped table \"%s\": %s",
 					name ? name : "?", edata->message ? edata->message : "unknown error"),
@@ -1229,14 +1229,50 @@ sp_process_batch(Oid source, int batch_size)
 				 errhint("Attach it first with SELECT sentiment_attach('%s');",
 						 get_rel_name(source) ? get_rel_name(source) : "?")));
 
+	if (OidIsValid(source))
+		sp_check_may_process(source);
+
 	sp_skipped_source_error[0] = '\0';
-	for (int i = 0; i < nsources && done < batch_size; i++)
+	if (nsources == 1)
 	{
 		/* one source only: its errors are the caller's to see */
-		if (nsources == 1)
-			done += process_source(&sources[i], batch_size - (int) done);
-		else
-			done += process_source_isolated(&sources[i], batch_size - (int) done);
+		SourceStep	st = {&sources[0], batch_size, 0};
+
+		if (sp_may_process(sources[0].relid))
+			source_step(&st);
+		done = st.done;
+	}
+	else if (nsources > 1)
+	{
+		/*
+		 * Fair shares: each source the caller may process gets up to
+		 * batch_size / nsources rows, starting from a different source each
+		 * batch; what is left goes to the sources that filled their share.
+		 * A flood of rows into one table, or a table its owner keeps
+		 * locked, cannot hold up the others.
+		 */
+		int			share = Max(1, batch_size / nsources);
+		int			first = (int) (next_first_source++ % (uint32) nsources);
+		bool	   *full = palloc0(sizeof(bool) * nsources);
+
+		for (int k = 0; k < nsources && done < batch_size; k++)
+		{
+			int			i = (first + k) % nsources;
+			int64		got;
+
+			if (!sp_may_process(sources[i].relid))
+				continue;
+			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done));
+			full[i] = (got >= share);
+			done += got;
+		}
+		for (int k = 0; k < nsources && done < batch_size; k++)
+		{
+			int			i = (first + k) % nsources;
+
+			if (full[i])
+				done += process_source_isolated(&sources[i], batch_size - (int) done);
+		}
 	}
 
 	SPI_finish();

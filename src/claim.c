@@ -182,61 +182,85 @@ sentiment_claimant_alive(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(sp_claimant_alive(text_to_cstring(PG_GETARG_TEXT_PP(0))));
 }
 
-/* ---- the extension's own schema and owner ---- */
-
-static bool
-extension_info(Oid *nsp, Oid *owner)
-{
-	Oid			ext = get_extension_oid("sentiment_proc", true);
-
-	return OidIsValid(ext) && sp_extension_info(ext, nsp, owner);
-}
-
-/*
- * Run statements on the extension's private tables (the processing queue) as
- * the extension's owner, as a SECURITY DEFINER function would: callers of
- * sentiment_process_batch need no privilege on them.
- */
-void
-sp_as_extension_owner(SpOwnerSwitch *sw)
-{
-	Oid			nsp;
-	Oid			owner;
-
-	if (!extension_info(&nsp, &owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"sentiment_proc\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION sentiment_proc;")));
-	GetUserIdAndSecContext(&sw->saved_user, &sw->saved_context);
-	SetUserIdAndSecContext(owner, sw->saved_context | SECURITY_LOCAL_USERID_CHANGE);
-}
-
-void
-sp_restore_user(SpOwnerSwitch *sw)
-{
-	SetUserIdAndSecContext(sw->saved_user, sw->saved_context);
-}
-
-char *
-sp_extension_schema_name(void)
-{
-	Oid			nsp;
-	Oid			owner;
-
-	if (!extension_info(&nsp, &owner))
-		return NULL;
-	return get_namespace_name(nsp);
-}
-
 /* ---- the reaper ---- */
 
+/* One source's share of the reaper's work (see reap_source). */
+typedef struct ReapStep
+{
+	Oid			relid;
+	Oid			topics;
+	Oid			embeddings;
+	const char *table;			/* quoted, qualified */
+	const char *id;				/* the key column, quoted */
+	const char *schema;			/* the extension's, quoted */
+	bool		force;
+	int64		returned;
+} ReapStep;
+
 /*
- * Return abandoned claims of one source (InvalidOid: every attached source)
- * to 'pending'; with force, every claim.  A claim that has used up its
- * attempts becomes 'failed' instead (an analyser that dies on a row would
- * otherwise take it forever).  Runs in the caller's transaction with a
- * snapshot; returns the rows returned.
+ * Return the abandoned claims of one source, as its owner (identity.c): the
+ * UPDATE fires the owner's triggers, which must not run with our rights.
+ */
+static void
+reap_source(void *arg)
+{
+	ReapStep   *st = (ReapStep *) arg;
+	Oid			types[3] = {INT4OID, BOOLOID, INT4OID};
+	Datum		vals[3] = {Int32GetDatum(sp_max_attempts), BoolGetDatum(st->force),
+	Int32GetDatum(sp_error_history)};
+	SpOwnerSwitch sw;
+	char	   *sql;
+	int			ret;
+
+	sql = psprintf(
+		"UPDATE %s AS s SET "
+		" processing_status = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
+		"   THEN 'failed' ELSE 'pending' END, "
+		" processing_error = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
+		"   THEN 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why ELSE s.processing_error END, "
+		" processing_completed_at = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
+		"   THEN pg_catalog.now() ELSE s.processing_completed_at END, "
+		" processing_error_history = %s.sentiment_error_history_add(s.processing_error_history, "
+		"   s.processing_attempts::pg_catalog.int4, NULL, 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
+		" processing_lease_until = NULL, processing_claimed_by = NULL, processing_retry_at = NULL "
+		"FROM (SELECT c.%s AS id, CASE "
+		"        WHEN $2 THEN 'reset by sentiment_reset_stuck' "
+		"        WHEN c.processing_claimed_by IS NULL OR c.processing_lease_until IS NULL THEN 'no claimant or lease' "
+		"        WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
+		"             OPERATOR(pg_catalog.||) c.processing_claimed_by OPERATOR(pg_catalog.||) ' is gone' "
+		"        WHEN c.processing_lease_until OPERATOR(pg_catalog.<) pg_catalog.now() THEN 'lease expired' "
+		"        END AS why "
+		"      FROM %s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
+		"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
+		"WHERE s.%s OPERATOR(pg_catalog.=) r.id AND r.why IS NOT NULL",
+		st->table, st->schema, st->id, st->schema, st->table, st->id);
+
+	sp_as_table_owner(st->relid, &sw);
+	sp_check_source_tables(st->relid, st->topics, st->embeddings);
+	ret = SPI_execute_with_args(sql, 3, types, vals, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not return abandoned claims of %s: %s",
+			 st->table, SPI_result_code_string(ret));
+	st->returned = (int64) SPI_processed;
+	sp_restore_user(&sw);
+}
+
+/* The reaper skips a source it cannot work on now and tries again later. */
+static bool
+reap_skippable(int sqlerrcode)
+{
+	return ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_OPERATOR_INTERVENTION &&
+		ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_INSUFFICIENT_RESOURCES;
+}
+
+/*
+ * Return abandoned claims of one source (InvalidOid: every attached source
+ * the caller may process) to 'pending'; with force, every claim.  A claim
+ * that has used up its attempts becomes 'failed' instead (an analyser that
+ * dies on a row would otherwise take it forever).  Runs in the caller's
+ * transaction with a snapshot; returns the rows returned.  With every
+ * source, one that cannot be worked on now (locked, broken) is skipped
+ * with a warning.
  */
 int64
 sp_reap_claims(Oid source, bool force)
@@ -245,20 +269,22 @@ sp_reap_claims(Oid source, bool force)
 	int64		total = 0;
 	int			ret;
 	uint64		nsources;
-	char	  **tables;
-	char	  **ids;
+	ReapStep   *steps;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(source)};
 
 	schema = sp_extension_schema_name();
 	if (schema == NULL)
 		return 0;
+	if (OidIsValid(source))
+		sp_check_may_process(source);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
 		char	   *sql = psprintf(
-			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), s.id_column::pg_catalog.text "
+			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), s.id_column::pg_catalog.text, "
+			"       s.source_table::pg_catalog.oid, s.topics_table::pg_catalog.oid, s.embeddings_table::pg_catalog.oid "
 			"  FROM %s.sentiment_sources s "
 			"  JOIN pg_catalog.pg_class c ON c.oid = s.source_table "
 			"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -275,48 +301,46 @@ sp_reap_claims(Oid source, bool force)
 				 SPI_result_code_string(ret));
 	}
 	nsources = SPI_processed;
-	tables = palloc(sizeof(char *) * (nsources + 1));
-	ids = palloc(sizeof(char *) * (nsources + 1));
+	steps = palloc0(sizeof(ReapStep) * (nsources + 1));
 	for (uint64 i = 0; i < nsources; i++)
 	{
-		tables[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		steps[i].table = SPI_getvalue(tup, desc, 1);
+		steps[i].id = quote_identifier(SPI_getvalue(tup, desc, 2));
+		steps[i].relid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		steps[i].topics = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+		steps[i].embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+		steps[i].schema = quote_identifier(schema);
+		steps[i].force = force;
 	}
 
 	for (uint64 i = 0; i < nsources; i++)
 	{
-		Oid			types[3] = {INT4OID, BOOLOID, INT4OID};
-		Datum		vals[3] = {Int32GetDatum(sp_max_attempts), BoolGetDatum(force),
-		Int32GetDatum(sp_error_history)};
-		const char *q = quote_identifier(schema);
-		char	   *sql = psprintf(
-			"UPDATE %s AS s SET "
-			" processing_status = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
-			"   THEN 'failed' ELSE 'pending' END, "
-			" processing_error = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
-			"   THEN 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why ELSE s.processing_error END, "
-			" processing_completed_at = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
-			"   THEN pg_catalog.now() ELSE s.processing_completed_at END, "
-			" processing_error_history = %s.sentiment_error_history_add(s.processing_error_history, "
-			"   s.processing_attempts::pg_catalog.int4, NULL, 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
-			" processing_lease_until = NULL, processing_claimed_by = NULL, processing_retry_at = NULL "
-			"FROM (SELECT c.%s AS id, CASE "
-			"        WHEN $2 THEN 'reset by sentiment_reset_stuck' "
-			"        WHEN c.processing_claimed_by IS NULL OR c.processing_lease_until IS NULL THEN 'no claimant or lease' "
-			"        WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
-			"             OPERATOR(pg_catalog.||) c.processing_claimed_by OPERATOR(pg_catalog.||) ' is gone' "
-			"        WHEN c.processing_lease_until OPERATOR(pg_catalog.<) pg_catalog.now() THEN 'lease expired' "
-			"        END AS why "
-			"      FROM %s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
-			"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
-			"WHERE s.%s OPERATOR(pg_catalog.=) r.id AND r.why IS NOT NULL",
-			tables[i], q, quote_identifier(ids[i]), q, tables[i], quote_identifier(ids[i]));
+		ErrorData  *edata;
 
-		ret = SPI_execute_with_args(sql, 3, types, vals, NULL, false, 0);
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "could not return abandoned claims of %s: %s",
-				 tables[i], SPI_result_code_string(ret));
-		total += SPI_processed;
+		if (OidIsValid(source))
+		{
+			reap_source(&steps[i]);
+			total += steps[i].returned;
+			continue;
+		}
+		if (!sp_may_process(steps[i].relid))
+			continue;
+		edata = sp_in_subtransaction(reap_source, &steps[i], reap_skippable);
+		if (edata == NULL)
+		{
+			total += steps[i].returned;
+			continue;
+		}
+		ereport(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? NOTICE : WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("sentiment_proc could not return abandoned claims of %s: %s",
+						steps[i].table, edata->message ? edata->message : "unknown error"),
+				 errhint("They are returned by a later pass.")));
+		FreeErrorData(edata);
 	}
 	SPI_finish();
 	return total;
@@ -401,6 +425,32 @@ attnum_of(TupleDesc desc, const char *name)
 }
 
 /*
+ * Refuse a column (attnum, 0: absent, fine) whose type is not of the kind
+ * ("string" or "integer") the trigger reads and writes it as.
+ */
+static void
+check_column_type(Relation rel, int attnum, const char *kind)
+{
+	Form_pg_attribute att;
+	Oid			t;
+	bool		ok;
+
+	if (attnum == 0)
+		return;
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	t = att->atttypid;
+	ok = strcmp(kind, "string") == 0 ? (t == TEXTOID || t == VARCHAROID || t == BPCHAROID) :
+		(t == INT2OID || t == INT4OID || t == INT8OID);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of \"%s\" has type %s, which sentiment_text_edit_trigger cannot use",
+						NameStr(att->attname), RelationGetRelationName(rel), format_type_be(t)),
+				 errhint("Attach the table again with sentiment_attach() after changing the column's type to %s.",
+						 strcmp(kind, "string") == 0 ? "text" : "integer")));
+}
+
+/*
  * BEFORE UPDATE OF <text column> FOR EACH ROW, argument: the text column.
  * When the text really changed: version + 1, status 'pending', attempts,
  * error, retry time and claim cleared.  A batch holding the row's lock makes
@@ -440,6 +490,22 @@ sentiment_text_edit_trigger(PG_FUNCTION_ARGS)
 	textcol = attnum_of(desc, td->tg_trigger->tgargs[0]);
 	if (textcol == 0)
 		return PointerGetDatum(newtup);
+
+	/*
+	 * The columns are read and written as the types attach gives them; a
+	 * table of another shape (or one never attached) is refused before any
+	 * of its values is touched.
+	 */
+	if (!sp_is_attached(RelationGetRelid(td->tg_relation)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("sentiment_text_edit_trigger fired on \"%s\", which is not attached to sentiment_proc",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("sentiment_attach() creates this trigger; drop it from tables that are not attached.")));
+	check_column_type(td->tg_relation, textcol, "string");
+	check_column_type(td->tg_relation, attnum_of(desc, "version"), "integer");
+	check_column_type(td->tg_relation, attnum_of(desc, "processing_status"), "string");
+	check_column_type(td->tg_relation, attnum_of(desc, "processing_attempts"), "integer");
 
 	oldv = heap_getattr(oldtup, textcol, desc, &oldnull);
 	newv = heap_getattr(newtup, textcol, desc, &newnull);

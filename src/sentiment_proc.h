@@ -28,9 +28,6 @@
  */
 extern int64 sp_process_batch(Oid source, int batch_size);
 
-/* Schema and owner of the extension with OID ext (false: not found). */
-extern bool sp_extension_info(Oid ext, Oid *nsp, Oid *owner);
-
 /*
  * In an all-sources batch a broken source is skipped with a WARNING; the
  * message of the last one skipped by the latest call is kept here (empty
@@ -53,6 +50,14 @@ typedef struct SpAnalyzer
 
 extern SpAnalyzer *sp_analyzer(void);
 
+/*
+ * Run step(arg) in a subtransaction.  On an error that catch_it() accepts,
+ * roll the subtransaction back and return the error; other errors are raised
+ * again.  Returns NULL when the step succeeded (batch.c).
+ */
+extern ErrorData *sp_in_subtransaction(void (*step) (void *), void *arg,
+									   bool (*catch_it) (int sqlerrcode));
+
 /* Raise the error matching an analyser failure that is not the row's fault. */
 extern void sp_analyzer_error(sa_error err, const char *what);
 
@@ -69,6 +74,9 @@ extern void sp_worker_init(void);
 
 /* Wake an idle worker of this database when the current transaction commits. */
 extern void sp_wakeup_at_commit(void);
+
+/* The same for every idle worker of this database. */
+extern void sp_wake_all_at_commit(void);
 
 /*
  * Start-up recovery and periodic upkeep: return rows left committed as
@@ -106,15 +114,54 @@ extern int64 sp_reap_claims(Oid source, bool force);
 /* Delete finished queue requests past sentiment_proc.queue_retention. */
 extern int64 sp_prune_queue(void);
 
-/* Run as the extension's owner (its private tables), and back. */
+/* ---- the extension's identity, and whose rights code runs with (identity.c) ---- */
+
+/* From _PG_init: the setting. */
+extern void sp_identity_init(void);
+
+/* Schema and owner of the extension with OID ext (false: not found). */
+extern bool sp_extension_info(Oid ext, Oid *nsp, Oid *owner);
+
+/* Installed here and not being created by this very backend? */
+extern bool sp_extension_ready(void);
+
+/* The extension's schema name: an error when not installed / NULL. */
+extern char *sp_extension_schema(void);
+extern char *sp_extension_schema_name(void);
+
+/* An identity switch, undone by sp_restore_user(). */
 typedef struct SpOwnerSwitch
 {
 	Oid			saved_user;
 	int			saved_context;
+	int			guc_nest;		/* settings nest level, -1: none */
 } SpOwnerSwitch;
+
+/* As the extension's owner, for the extension's private tables only. */
 extern void sp_as_extension_owner(SpOwnerSwitch *sw);
+
+/*
+ * As a source table's owner, in a security-restricted operation with
+ * search_path pinned to pg_catalog, pg_temp and the source lock timeout.
+ */
+extern void sp_as_table_owner(Oid relid, SpOwnerSwitch *sw);
 extern void sp_restore_user(SpOwnerSwitch *sw);
-extern char *sp_extension_schema_name(void);
+
+/* Owner of a relation (InvalidOid: gone). */
+extern Oid	sp_relation_owner(Oid relid);
+
+/* Source and side tables are tables, side tables of the source's owner. */
+extern void sp_check_source_tables(Oid relid, Oid topics, Oid embeddings);
+
+/* May the current user have this source processed?  (UPDATE on it) */
+extern bool sp_may_process(Oid relid);
+extern void sp_check_may_process(Oid relid);
+
+/* An attached source, or a partition of one? */
+extern bool sp_is_attached(Oid relid);
+
+/* True in sentiment_proc's own background workers (worker.c). */
+extern bool sp_am_worker;
 
 /* ---- statistics and progress (stats.c) ---- */
 

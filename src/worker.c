@@ -124,6 +124,9 @@ static int	sp_worker_batch_size = 500;
 static int	sp_worker_poll_interval = 1000;
 static char *sp_worker_role = NULL;
 
+/* Set in our own background workers: they may process every attached table. */
+bool		sp_am_worker = false;
+
 static SpWorkerShared *sp_shared = NULL;
 static bool sp_preloaded = false;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -398,10 +401,17 @@ sentiment_wakeup_trigger(PG_FUNCTION_ARGS)
 Datum
 sentiment_wake_workers(PG_FUNCTION_ARGS)
 {
+	sp_wake_all_at_commit();
+	PG_RETURN_VOID();
+}
+
+/* Wake every idle worker of this database when the transaction commits. */
+void
+sp_wake_all_at_commit(void)
+{
 	sp_wakeup_at_commit();
 	if (wakeup_at_commit)
 		wakeup_all_at_commit = true;
-	PG_RETURN_VOID();
 }
 
 /* ------------------------------------------------------------------------
@@ -451,23 +461,6 @@ sp_worker_detach(int code, Datum arg)
 		slot->state = SPW_EXITED;
 	}
 	SpinLockRelease(&sp_shared->mutex);
-}
-
-/*
- * Is the extension installed and usable here?  CREATE EXTENSION is
- * transactional, so another backend's half-created extension is invisible;
- * the creating_extension test covers our own backend (as pg_cron does).
- */
-static bool
-sp_extension_ready(void)
-{
-	Oid			extoid = get_extension_oid("sentiment_proc", true);
-
-	if (!OidIsValid(extoid))
-		return false;
-	if (creating_extension && CurrentExtensionObject == extoid)
-		return false;
-	return true;
 }
 
 typedef enum SpStepResult
@@ -588,6 +581,14 @@ sp_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, roleoid, 0);
 	pgstat_report_appname(SP_WORKER_TYPE);
+	sp_am_worker = true;
+
+	/*
+	 * Nothing the workers run resolves an unqualified name, and code a table
+	 * owner wrote runs under its own pinned path (identity.c); pin ours too
+	 * so that no schema's objects can be picked up by accident.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	ereport(DEBUG1,
 			(errmsg("sentiment_proc worker %d started in database %u", index, dboid)));
 

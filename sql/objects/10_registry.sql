@@ -16,9 +16,26 @@ COMMENT ON TABLE @extschema@.sentiment_sources IS
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_sources', '');
 
--- Readable by everyone (it names tables, as pg_class does); changed only
--- through sentiment_attach/sentiment_detach by those allowed to call them.
+-- Readable by everyone (it names tables, as pg_class does); written only by
+-- the two functions below, which attach and detach call.
 GRANT SELECT ON @extschema@.sentiment_sources TO PUBLIC;
+
+-- Record or remove a registration (src/registry.c).  They check, as the
+-- caller, EXECUTE on sentiment_attach / sentiment_detach and ownership of
+-- the source and its side tables, then write the registry as the
+-- extension's owner; so they need no grant of their own.
+CREATE FUNCTION @extschema@.sentiment_register(
+	source regclass, id_column name, text_column name, topics_table regclass, embeddings_table regclass)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_register';
+
+CREATE FUNCTION @extschema@.sentiment_unregister(source regclass)
+RETURNS boolean
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_unregister';
 
 -- A dropped table stops being processed: its registration goes with it (and
 -- so does a source's whose side table was dropped, with a notice), so the

@@ -31,6 +31,10 @@ LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_text_edit_trigger';
 
+-- Trigger functions are for the triggers attach creates: only those who may
+-- attach need EXECUTE (to create them), nobody else.
+REVOKE ALL ON FUNCTION @extschema@.sentiment_text_edit_trigger() FROM PUBLIC;
+
 -- A row's bounded error history: the entry for this attempt appended, only
 -- the latest keep entries kept.
 CREATE FUNCTION @extschema@.sentiment_error_history_add(
@@ -63,6 +67,13 @@ BEGIN
 		RAISE EXCEPTION 'permission denied for function sentiment_attach'
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'A superuser or the extension owner can GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name).';
+	END IF;
+	-- attach creates its triggers as the caller
+	IF NOT has_function_privilege('@extschema@.sentiment_text_edit_trigger()', 'EXECUTE')
+		OR NOT has_function_privilege('@extschema@.sentiment_wakeup_trigger()', 'EXECUTE') THEN
+		RAISE EXCEPTION 'permission denied for the trigger functions of sentiment_proc'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Those who may attach also need GRANT EXECUTE ON FUNCTION sentiment_text_edit_trigger(), sentiment_wakeup_trigger().';
 	END IF;
 END
 $body$;
@@ -186,6 +197,14 @@ BEGIN
 		RAISE EXCEPTION '"%" is not a table', v_rel
 			USING ERRCODE = 'wrong_object_type',
 				  HINT = 'Only ordinary and partitioned tables can be attached.';
+	END IF;
+
+	-- Attached tables are processed as their owner: only the owner (or a
+	-- member of the owning role) may attach one.
+	IF NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = v_rel), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', v_rel
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Ask the owner of the table to attach it.';
 	END IF;
 
 	-- Serialise attaches of one table without blocking its readers and
@@ -327,6 +346,7 @@ BEGIN
 			'PRIMARY KEY (mention_id, topic_key))',
 			v_schema, p_topics_table, v_rel, p_id_column);
 		v_topics := format('%I.%I', v_schema, p_topics_table)::regclass;
+		PERFORM @extschema@.sentiment_side_table_owner(v_topics, v_rel);
 	ELSE
 		PERFORM @extschema@.sentiment_adopt_side_table(v_topics, v_rel, 'topics_table',
 			ARRAY['mention_id', 'topic_key'], ARRAY['weight real', 'sentiment real']);
@@ -340,6 +360,7 @@ BEGIN
 			'embedding real[] NOT NULL)',
 			v_schema, p_embeddings_table, v_rel, p_id_column);
 		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
+		PERFORM @extschema@.sentiment_side_table_owner(v_embed, v_rel);
 	ELSE
 		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
 			ARRAY['entry_id'], ARRAY['embedding real[]']);
@@ -366,16 +387,26 @@ BEGIN
 	-- adopted pending rows need no insert to be noticed
 	PERFORM @extschema@.sentiment_wake_workers();
 
-	INSERT INTO @extschema@.sentiment_sources AS s
-		(source_table, id_column, text_column, topics_table, embeddings_table)
-	VALUES (v_rel, p_id_column, p_text_column, v_topics, v_embed)
-	ON CONFLICT (source_table) DO UPDATE
-		SET id_column = excluded.id_column,
-			text_column = excluded.text_column,
-			topics_table = excluded.topics_table,
-			embeddings_table = excluded.embeddings_table;
+	-- the registry is written only there, after its own checks
+	PERFORM @extschema@.sentiment_register(v_rel, p_id_column, p_text_column, v_topics, v_embed);
 
 	RETURN v_rel;
+END
+$body$;
+
+-- A side table attach just created belongs to the caller; processing runs
+-- as the source's owner and needs the side tables to be that owner's too.
+CREATE FUNCTION @extschema@.sentiment_side_table_owner(p_side regclass, p_source regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_owner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = p_source);
+BEGIN
+	IF (SELECT c.relowner FROM pg_class c WHERE c.oid = p_side) <> v_owner THEN
+		EXECUTE format('ALTER TABLE %s OWNER TO %I', p_side, pg_get_userbyid(v_owner));
+	END IF;
 END
 $body$;
 
@@ -410,6 +441,17 @@ BEGIN
 		RAISE EXCEPTION 'table % cannot be its own side table', p_side
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'').', p_role);
+	END IF;
+	-- Processing writes side tables as the source's owner: a table someone
+	-- else owns (and may have put a trigger on) is never adopted.
+	IF (SELECT c.relowner FROM pg_class c WHERE c.oid = p_side)
+	   IS DISTINCT FROM (SELECT c.relowner FROM pg_class c WHERE c.oid = p_source)
+	   OR (SELECT c.relkind FROM pg_class c WHERE c.oid = p_side) NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION 'existing table % cannot serve as the % of %: it is not a table owned by the owner of %',
+			p_side, p_role, p_source, p_source
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...''), or have the owner of %s own it.',
+								p_role, p_source);
 	END IF;
 
 	FOREACH v_key IN ARRAY p_keys LOOP
@@ -495,8 +537,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass an attached table, see the sentiment_sources table.';
 	END IF;
-	DELETE FROM @extschema@.sentiment_sources s WHERE s.source_table = source;
-	IF NOT FOUND THEN
+	IF NOT @extschema@.sentiment_unregister(source) THEN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;

@@ -49,51 +49,19 @@ AS 'MODULE_PATHNAME', 'sentiment_prune_queue';
 COMMENT ON FUNCTION @extschema@.sentiment_prune_queue() IS
 	'Delete finished queue requests older than sentiment_proc.queue_retention (and those of detached tables); returns how many';
 
--- Queue rows of an attached table (ids NULL: every row) for analysis.
--- SECURITY DEFINER: it writes the extension's queue table, and it is not
--- executable by PUBLIC (a DBA grants it to operators).  Returns the
--- requests queued or re-prioritised.
+-- Queue rows of an attached table (ids NULL: every row) for analysis
+-- (src/queue.c).  Runs with the caller's rights: the caller needs UPDATE on
+-- the table and reads its keys; only the queue itself is written as the
+-- extension's owner.  Not executable by PUBLIC (a DBA grants it to
+-- operators).  Returns the requests queued or re-prioritised.
 CREATE FUNCTION @extschema@.sentiment_enqueue(
 	source regclass,
 	ids bigint[] DEFAULT NULL,
 	priority integer DEFAULT 0)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_id_column name;
-	v_n			bigint;
-BEGIN
-	IF sentiment_enqueue.source IS NULL OR sentiment_enqueue.priority IS NULL THEN
-		RAISE EXCEPTION 'source and priority must not be null'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass an attached table; leave priority out for 0.';
-	END IF;
-	SELECT s.id_column INTO v_id_column FROM @extschema@.sentiment_sources s
-	 WHERE s.source_table = sentiment_enqueue.source;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_enqueue.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = format('Attach it first with SELECT sentiment_attach(%L);', sentiment_enqueue.source::text);
-	END IF;
-
-	PERFORM @extschema@.sentiment_prune_queue();
-
-	EXECUTE format(
-		'INSERT INTO @extschema@.sentiment_processing_queue AS q (source_table, entry_id, priority, requested_by) '
-		'SELECT $1, s.%I, $2, $3 FROM %s AS s WHERE $4 IS NULL OR s.%I = ANY ($4) '
-		'ON CONFLICT (source_table, entry_id) WHERE status = ''queued'' '
-		'DO UPDATE SET priority = greatest(q.priority, excluded.priority)',
-		v_id_column, sentiment_enqueue.source, v_id_column)
-		USING sentiment_enqueue.source, sentiment_enqueue.priority, session_user, sentiment_enqueue.ids;
-	GET DIAGNOSTICS v_n = ROW_COUNT;
-	IF v_n > 0 THEN
-		PERFORM @extschema@.sentiment_wake_workers();
-	END IF;
-	RETURN v_n;
-END
-$body$;
+AS 'MODULE_PATHNAME', 'sentiment_enqueue';
 
 COMMENT ON FUNCTION @extschema@.sentiment_enqueue(regclass, bigint[], integer) IS
 	'Queue rows of an attached table (ids NULL: all) for (re-)analysis before pending rows; returns requests queued';

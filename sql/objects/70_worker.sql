@@ -3,12 +3,14 @@
 
 -- Fired AFTER INSERT OR UPDATE OF text, processing_status ... FOR EACH
 -- STATEMENT: arms a wake-up of one idle worker of this database at commit.
--- It writes nothing, so PUBLIC may keep EXECUTE (needed to create the trigger).
+-- EXECUTE is needed only to create the trigger: those who may attach.
 CREATE FUNCTION @extschema@.sentiment_wakeup_trigger()
 RETURNS trigger
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_wakeup_trigger';
+
+REVOKE ALL ON FUNCTION @extschema@.sentiment_wakeup_trigger() FROM PUBLIC;
 
 -- One row for the launcher and one per worker slot, from shared memory.
 -- Raises an error with a hint when the library is not preloaded.

@@ -2,14 +2,30 @@
 -- (src/stats.c), queue status, failures and stuck rows from the source
 -- tables, and a summary for people.
 --
--- Who may see what (the README's operations guide has the GRANTs):
---   * pg_monitor members read every view here.  sentiment_queue_status counts
---     rows without reading them, as the extension owner, so a monitoring role
---     needs no access to the mentions; sentiment_failures and sentiment_stuck
---     show error texts and row ids, so they run as the caller and list only
---     sources the caller may SELECT from.
+-- Who may see what (docs/settings-and-roles.md has the GRANTs):
+--   * pg_monitor members read every view here.  The views that read the
+--     source tables (sentiment_queue_status, sentiment_failures,
+--     sentiment_stuck) run as the caller and list only the sources the
+--     caller may SELECT from; nothing here reads a user's table with the
+--     extension owner's rights.  The shared-memory views need no table
+--     access at all.
 --   * sentiment_stats_reset is revoked from PUBLIC: an administrator grants it
 --     to the operators.
+
+-- The attached sources the caller may read, tables only: a registered
+-- relation turned into a view could run its owner's code for whoever reads
+-- it.  Every view below that reads sources goes through here.
+CREATE FUNCTION @extschema@.sentiment_readable_sources(
+	OUT source_table regclass, OUT id_column name, OUT topics_table regclass)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.source_table, s.id_column, s.topics_table
+	  FROM @extschema@.sentiment_sources s JOIN pg_class c ON c.oid = s.source_table
+	 WHERE c.relkind IN ('r', 'p') AND has_table_privilege(s.source_table, 'SELECT')
+	 ORDER BY s.source_table::oid
+$$;
 
 -- ---- statistics (shared memory; needs shared_preload_libraries) ----------
 
@@ -167,7 +183,7 @@ CREATE FUNCTION @extschema@.sentiment_queue_status_internal(
 	OUT oldest_pending_age interval,
 	OUT oldest_processing_started_at timestamptz)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
@@ -181,10 +197,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Leave it out for 1000000.';
 	END IF;
-	FOR v_src IN
-		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
-		 ORDER BY s.source_table::oid
-	LOOP
+	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		source := v_src.source_table;
 		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''pending'' LIMIT $1) q',
 					   v_src.source_table) INTO pending USING count_limit;
@@ -249,11 +262,7 @@ AS $body$
 DECLARE
 	v_src record;
 BEGIN
-	FOR v_src IN
-		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
-		 WHERE has_table_privilege(s.source_table, 'SELECT')
-		 ORDER BY s.source_table::oid
-	LOOP
+	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		RETURN QUERY EXECUTE format(
 			'SELECT $1, processing_error::text, count(*), min(processing_completed_at), '
 			'max(processing_completed_at), max(processing_attempts)::integer, min(%I)::bigint '
@@ -299,11 +308,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Leave it out for 1000.';
 	END IF;
-	FOR v_src IN
-		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
-		 WHERE has_table_privilege(s.source_table, 'SELECT')
-		 ORDER BY s.source_table::oid
-	LOOP
+	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		RETURN QUERY EXECUTE format(
 			'SELECT $1, q.id, q.reason, q.claimed_by, q.started_at, q.lease_until, '
 			'now() - CASE WHEN q.reason = ''lease expired'' THEN q.lease_until ELSE q.started_at END, q.attempts '
@@ -348,9 +353,8 @@ DECLARE
 	v_stats record;
 BEGIN
 	FOR v_src IN
-		SELECT s.source_table, s.topics_table, s.id_column FROM @extschema@.sentiment_sources s
+		SELECT s.source_table, s.topics_table, s.id_column FROM @extschema@.sentiment_readable_sources() s
 		 WHERE sentiment_summary.source IS NULL OR s.source_table = sentiment_summary.source
-		 ORDER BY s.source_table::oid
 	LOOP
 		EXECUTE format('SELECT count(*) FROM %s', v_src.source_table) INTO v_total;
 		section := 'source';

@@ -9,3 +9,57 @@
 -- differs.
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.2'" to load this file. \quit
+
+-- ---- security: user code runs only with its owner's rights ----------------
+
+-- The registry is written only through these (src/registry.c).
+CREATE FUNCTION @extschema@.sentiment_register(
+	source regclass, id_column name, text_column name, topics_table regclass, embeddings_table regclass)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_register';
+
+CREATE FUNCTION @extschema@.sentiment_unregister(source regclass)
+RETURNS boolean
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_unregister';
+
+-- Attach checks ownership, gives created side tables the source's owner
+-- and registers through sentiment_register; detach through unregister.
+-- replace function: sentiment_check_attach_privilege
+-- replace function: sentiment_side_table_owner
+-- replace function: sentiment_adopt_side_table
+-- replace function: sentiment_attach_internal
+-- replace function: sentiment_detach
+
+-- Trigger functions: EXECUTE only for those who may attach.  Roles that may
+-- attach today keep being able to.
+REVOKE ALL ON FUNCTION @extschema@.sentiment_text_edit_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_wakeup_trigger() FROM PUBLIC;
+DO $$
+DECLARE
+	v_role name;
+BEGIN
+	FOR v_role IN
+		SELECT DISTINCT pg_get_userbyid(a.grantee)
+		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+		 WHERE p.oid = '@extschema@.sentiment_attach(text, name, name, name, name)'::regprocedure
+		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_text_edit_trigger(), '
+					   '@extschema@.sentiment_wakeup_trigger() TO %I', v_role);
+	END LOOP;
+END
+$$;
+
+-- sentiment_enqueue: C, with the caller's rights (no longer SECURITY DEFINER).
+-- replace function: sentiment_enqueue
+
+-- Monitoring reads sources as the caller, tables only.
+-- replace function: sentiment_readable_sources
+-- replace function: sentiment_queue_status_internal
+-- replace function: sentiment_failures_internal
+-- replace function: sentiment_stuck_internal
+-- replace function: sentiment_summary

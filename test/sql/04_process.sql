@@ -100,7 +100,7 @@ INSERT INTO sentiment_data (text) SELECT 'fresh mention ' || g FROM generate_ser
 SELECT sentiment_process_batch(1000, 'legacy');
 SELECT processing_status, count(*) FROM legacy GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS still_pending FROM sentiment_data WHERE processing_status = 'pending';
--- ...or all of them, in registry order, up to the batch size.
+-- ...or all of them, in fair shares, up to the batch size.
 SELECT sentiment_process_batch(1003);
 SELECT (SELECT count(*) FROM sentiment_data WHERE processing_status = 'pending') AS sentiment_data_pending,
 	   (SELECT count(*) FROM legacy WHERE processing_status = 'pending') AS legacy_pending,

@@ -29,24 +29,27 @@ SELECT count(*) > 0 AS can_read_registry FROM sentiment_sources;
 SELECT sentiment_label FROM sentiment_analyze('Free for all');
 RESET ROLE;
 
--- The grant alone is not enough: the function runs with the caller's
--- rights, so the table privileges still apply.
+-- The grant alone is not enough: processing a table takes UPDATE on it
+-- (the rows are then written as the table's owner).
 GRANT EXECUTE ON FUNCTION sentiment_process_batch(integer, regclass) TO regress_sp_operator;
 SET ROLE regress_sp_operator;
 SELECT sentiment_process_batch(10, 'sentiment_data');
 RESET ROLE;
 
-GRANT SELECT, UPDATE ON sentiment_data TO regress_sp_operator;
-GRANT SELECT, INSERT, UPDATE, DELETE ON mention_topics, sentiment_embeddings TO regress_sp_operator;
+GRANT UPDATE ON sentiment_data TO regress_sp_operator;
 SET ROLE regress_sp_operator;
 SELECT sentiment_process_batch(10, 'sentiment_data');
 RESET ROLE;
 SELECT processing_status, count(*) FROM sentiment_data WHERE text LIKE '%privileged work' GROUP BY 1;
 
--- Attaching needs the grant and ownership of the table.
+-- Attaching needs the grants (attach and the trigger functions it uses)
+-- and ownership of the table; no privilege on the registry.
 GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name) TO regress_sp_operator;
 GRANT CREATE ON SCHEMA public TO regress_sp_operator;
-GRANT INSERT, UPDATE ON sentiment_sources TO regress_sp_operator;
+SET ROLE regress_sp_operator;
+SELECT sentiment_attach('operator_owned', topics_table => 'op_topics', embeddings_table => 'op_embeddings');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION sentiment_text_edit_trigger(), sentiment_wakeup_trigger() TO regress_sp_operator;
 SET ROLE regress_sp_operator;
 SELECT sentiment_attach('legacy', topics_table => 'legacy_topics', embeddings_table => 'legacy_embeddings');
 SELECT sentiment_attach('operator_owned', topics_table => 'op_topics', embeddings_table => 'op_embeddings');
@@ -59,6 +62,7 @@ DROP TABLE op_topics, op_embeddings;
 REVOKE ALL ON sentiment_data, mention_topics, sentiment_embeddings, sentiment_sources FROM regress_sp_operator;
 REVOKE ALL ON SCHEMA public FROM regress_sp_operator;
 REVOKE ALL ON FUNCTION sentiment_process_batch(integer, regclass) FROM regress_sp_operator;
-REVOKE ALL ON FUNCTION sentiment_attach(text, name, name, name, name) FROM regress_sp_operator;
+REVOKE ALL ON FUNCTION sentiment_attach(text, name, name, name, name),
+	sentiment_text_edit_trigger(), sentiment_wakeup_trigger() FROM regress_sp_operator;
 DROP ROLE regress_sp_nobody;
 DROP ROLE regress_sp_operator;

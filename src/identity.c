@@ -1,0 +1,313 @@
+/*
+ * identity.c - who the extension is, and whose rights code runs with.
+ *
+ * One place for the extension's identity (its OID, schema and owner, and
+ * whether it is ready to use in this database) and for the two identity
+ * switches the server glue makes:
+ *
+ * - as the extension's owner, only to read and write the extension's own
+ *   private tables (the registry, the processing queue), never a user's;
+ * - as a source table's owner, for everything that touches an attached
+ *   table or its side tables (claiming, writing results, returning claims).
+ *   This is what PostgreSQL does for VACUUM, ANALYZE and CREATE INDEX on a
+ *   user's table: triggers, defaults, constraints and index expressions the
+ *   owner wrote run with the owner's rights and nothing more, inside a
+ *   security-restricted operation (no SET ROLE, no temporary objects) with a
+ *   pinned search_path, so they can neither borrow a worker's rights nor
+ *   plant objects for it.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "sentiment_proc.h"
+
+/* How long a batch waits for a lock on one source before skipping it. */
+static int	sp_source_lock_timeout_ms = 200;
+
+void
+sp_identity_init(void)
+{
+	DefineCustomIntVariable("sentiment_proc.source_lock_timeout",
+							"How long processing waits for a lock on one attached table before skipping it.",
+							"A table locked by its owner (say ALTER TABLE or LOCK TABLE) is skipped and "
+							"tried again by a later batch, so it cannot stall the other tables; 0 waits forever.",
+							&sp_source_lock_timeout_ms, 200, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+/*
+ * Schema and owner of the extension with OID ext; false when it is gone.
+ * (PostgreSQL 15 exports no function for either.)
+ */
+bool
+sp_extension_info(Oid ext, Oid *nsp, Oid *owner)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_extension e = (Form_pg_extension) GETSTRUCT(tup);
+
+		if (nsp)
+			*nsp = e->extnamespace;
+		if (owner)
+			*owner = e->extowner;
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Schema and owner of sentiment_proc in this database; false: not installed. */
+static bool
+installed_extension(Oid *nsp, Oid *owner)
+{
+	Oid			ext = get_extension_oid("sentiment_proc", true);
+
+	return OidIsValid(ext) && sp_extension_info(ext, nsp, owner);
+}
+
+/*
+ * Is the extension installed and usable here?  CREATE EXTENSION is
+ * transactional, so another backend's half-created extension is invisible;
+ * the creating_extension test covers our own backend (as pg_cron does).
+ */
+bool
+sp_extension_ready(void)
+{
+	Oid			extoid = get_extension_oid("sentiment_proc", true);
+
+	if (!OidIsValid(extoid))
+		return false;
+	if (creating_extension && CurrentExtensionObject == extoid)
+		return false;
+	return true;
+}
+
+/* The extension's schema name, or an error with a hint when not installed. */
+char *
+sp_extension_schema(void)
+{
+	Oid			nsp;
+
+	if (!installed_extension(&nsp, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"sentiment_proc\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION sentiment_proc;")));
+	return get_namespace_name(nsp);
+}
+
+/* The extension's schema name, or NULL when it is not installed. */
+char *
+sp_extension_schema_name(void)
+{
+	Oid			nsp;
+
+	if (!installed_extension(&nsp, NULL))
+		return NULL;
+	return get_namespace_name(nsp);
+}
+
+/*
+ * Run statements on the extension's private tables (the registry, the
+ * processing queue) as the extension's owner, as a SECURITY DEFINER
+ * function would.  Keeps the security-restricted flag of the caller.  Never
+ * used around a statement that reads a user's relation.
+ */
+void
+sp_as_extension_owner(SpOwnerSwitch *sw)
+{
+	Oid			owner;
+
+	if (!installed_extension(NULL, &owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"sentiment_proc\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION sentiment_proc;")));
+	GetUserIdAndSecContext(&sw->saved_user, &sw->saved_context);
+	sw->guc_nest = -1;
+	SetUserIdAndSecContext(owner, sw->saved_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+/* Back to the identity saved by sp_as_extension_owner or sp_as_table_owner. */
+void
+sp_restore_user(SpOwnerSwitch *sw)
+{
+	if (sw->guc_nest >= 0)
+		AtEOXact_GUC(false, sw->guc_nest);
+	SetUserIdAndSecContext(sw->saved_user, sw->saved_context);
+}
+
+/* Owner of a relation, InvalidOid when it is gone. */
+Oid
+sp_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Check that a source and its side tables can be processed as the source's
+ * owner: all are tables (a view or foreign table could run anybody's code
+ * on read) and the side tables have that same owner (else code their owner
+ * planted, a trigger say, would run with the source owner's rights).
+ * Raises an error naming what is wrong.
+ */
+void
+sp_check_source_tables(Oid relid, Oid topics, Oid embeddings)
+{
+	Oid			rels[3] = {relid, topics, embeddings};
+	Oid			owner = sp_relation_owner(relid);
+
+	for (int i = 0; i < lengthof(rels); i++)
+	{
+		char		kind = get_rel_relkind(rels[i]);
+		Oid			o = sp_relation_owner(rels[i]);
+
+		if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not a table", get_rel_name(rels[i]) ? get_rel_name(rels[i]) : "?"),
+					 errdetail("sentiment_proc processes only ordinary and partitioned tables."),
+					 errhint("Detach the source with sentiment_detach().")));
+		if (o != owner)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("side table \"%s\" is owned by role \"%s\", not by \"%s\", the owner of \"%s\"",
+							get_rel_name(rels[i]), GetUserNameFromId(o, true) ? GetUserNameFromId(o, true) : "?",
+							GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "?",
+							get_rel_name(relid)),
+					 errdetail("Processing runs as the owner of the attached table; a side table of another "
+							   "owner could run that owner's code with those rights."),
+					 errhint("Give the side table the source's owner with ALTER TABLE ... OWNER TO, "
+							 "or attach the source with side tables of its own.")));
+	}
+}
+
+/*
+ * Become the owner of a source table for processing it, in a
+ * security-restricted operation with search_path pinned to pg_catalog,
+ * pg_temp and the source lock timeout in force; sp_restore_user() undoes
+ * all of it (and so does an abort of the (sub)transaction).
+ */
+void
+sp_as_table_owner(Oid relid, SpOwnerSwitch *sw)
+{
+	Oid			owner = sp_relation_owner(relid);
+	char		timeout[32];
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	GetUserIdAndSecContext(&sw->saved_user, &sw->saved_context);
+	SetUserIdAndSecContext(owner, sw->saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	sw->guc_nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	snprintf(timeout, sizeof(timeout), "%d", sp_source_lock_timeout_ms);
+	(void) set_config_option("lock_timeout", timeout,
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * May the current user have a source processed (sentiment_process_batch,
+ * sentiment_reset_stuck)?  Processing writes the table, so it takes UPDATE
+ * on it, checked as the caller before becoming the owner.  Our own
+ * background workers may process every attached table.
+ */
+bool
+sp_may_process(Oid relid)
+{
+	return sp_am_worker || pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) == ACLCHECK_OK;
+}
+
+/* The same as an error, for calls that name one table. */
+void
+sp_check_may_process(Oid relid)
+{
+	if (!sp_may_process(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to process table %s", get_rel_name(relid)),
+				 errdetail("Processing a table writes its rows; it takes UPDATE on it."),
+				 errhint("GRANT UPDATE ON %s TO the role that processes it.",
+						 quote_identifier(get_rel_name(relid)))));
+}
+
+/*
+ * Is relid an attached source, or a partition of one?  Reads the registry
+ * directly through its primary key (no SPI), so a row trigger can ask.
+ */
+bool
+sp_is_attached(Oid relid)
+{
+	Oid			nsp;
+	Oid			registry;
+	Oid			registry_key;
+	List	   *rels;
+	ListCell   *lc;
+	bool		found = false;
+	Relation	rel;
+
+	if (!installed_extension(&nsp, NULL))
+		return false;
+	registry = get_relname_relid("sentiment_sources", nsp);
+	registry_key = get_relname_relid("sentiment_sources_pkey", nsp);
+	if (!OidIsValid(registry) || !OidIsValid(registry_key))
+		return false;
+
+	rels = list_make1_oid(relid);
+	if (get_rel_relispartition(relid))
+		rels = list_concat(rels, get_partition_ancestors(relid));
+
+	rel = table_open(registry, AccessShareLock);
+	foreach(lc, rels)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(rel, registry_key, true, NULL, 1, &key);
+		found = HeapTupleIsValid(systable_getnext(scan));
+		systable_endscan(scan);
+		if (found)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}

@@ -1,0 +1,159 @@
+/*
+ * queue.c - requests in the processing queue.
+ *
+ * sentiment_processing_queue is the extension's private table; the batch
+ * drains it (batch.c) and the workers prune it (claim.c).  Requests enter
+ * through sentiment_enqueue, which runs with the caller's rights: it checks
+ * that the caller may update the source (who may not write a table may not
+ * have it re-analysed) and reads the source's keys as the caller, and only
+ * the writes to the queue itself are made as the extension's owner.  A
+ * user's relation is never read with the owner's rights.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "sentiment_proc.h"
+
+PG_FUNCTION_INFO_V1(sentiment_enqueue);
+
+/* Keys read from the source per round trip; bounds the memory used. */
+#define ENQUEUE_CHUNK 10000
+
+/*
+ * sentiment_enqueue(source regclass, ids bigint[] DEFAULT NULL,
+ * priority integer DEFAULT 0): queue rows of an attached table (ids NULL:
+ * every row) for analysis before pending rows.  A row already queued keeps
+ * the higher priority.  Returns the requests queued or re-prioritised.
+ */
+Datum
+sentiment_enqueue(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source;
+	int32		priority;
+	char	   *id_column;
+	Oid			topics;
+	Oid			embeddings;
+	char	   *insert_sql;
+	Portal		keys;
+	int64		queued = 0;
+	Oid			reg_types[1] = {OIDOID};
+	Datum		reg_args[1];
+	Oid			key_types[1] = {INT8ARRAYOID};
+	Datum		key_args[1];
+	char		key_nulls[1];
+	Oid			ins_types[4] = {OIDOID, INT8ARRAYOID, INT4OID, NAMEOID};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source and priority must not be null"),
+				 errhint("Pass an attached table; leave priority out for 0.")));
+	source = PG_GETARG_OID(0);
+	priority = PG_GETARG_INT32(2);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* the registration (the registry is readable by all) */
+	reg_args[0] = ObjectIdGetDatum(source);
+	if (SPI_execute_with_args(psprintf("SELECT id_column::pg_catalog.text, topics_table::pg_catalog.oid, "
+									   "embeddings_table::pg_catalog.oid FROM %s.sentiment_sources "
+									   "WHERE source_table OPERATOR(pg_catalog.=) $1",
+									   quote_identifier(schema)),
+							  1, reg_types, reg_args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the sentiment_proc registry");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not attached to sentiment_proc",
+						get_rel_name(source) ? get_rel_name(source) : "?"),
+				 errhint("Attach it first with SELECT sentiment_attach('%s');",
+						 get_rel_name(source) ? get_rel_name(source) : "?")));
+	{
+		bool		isnull;
+
+		id_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		topics = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		embeddings = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+
+	/* as the caller: only a table, and only one the caller may write */
+	sp_check_source_tables(source, topics, embeddings);
+	if (pg_class_aclcheck(source, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to queue rows of table %s", get_rel_name(source)),
+				 errdetail("Queueing rows for analysis has them written again; it takes UPDATE on the table."),
+				 errhint("GRANT UPDATE ON %s TO the role that queues its rows.",
+						 quote_identifier(get_rel_name(source)))));
+
+	(void) sp_prune_queue();
+
+	/* the keys, read as the caller, a chunk at a time */
+	key_args[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	key_nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
+	keys = SPI_cursor_open_with_args(NULL,
+									 psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s "
+											  "WHERE $1 IS NULL OR s.%s OPERATOR(pg_catalog.=) ANY ($1)",
+											  quote_identifier(id_column),
+											  quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+																		 get_rel_name(source)),
+											  quote_identifier(id_column)),
+									 1, key_types, key_args, key_nulls, true, 0);
+
+	insert_sql = psprintf("INSERT INTO %s.sentiment_processing_queue AS q "
+						  "(source_table, entry_id, priority, requested_by) "
+						  "SELECT $1, k.id, $3, $4 FROM pg_catalog.unnest($2) AS k(id) "
+						  "ON CONFLICT (source_table, entry_id) WHERE status OPERATOR(pg_catalog.=) 'queued' "
+						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)",
+						  quote_identifier(schema));
+	for (;;)
+	{
+		Datum	   *ids;
+		Datum		ins_args[4];
+		SpOwnerSwitch sw;
+		uint64		n;
+		int			ret;
+
+		SPI_cursor_fetch(keys, true, ENQUEUE_CHUNK);
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		ids = palloc(sizeof(Datum) * n);
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			ids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		}
+		ins_args[0] = ObjectIdGetDatum(source);
+		ins_args[1] = PointerGetDatum(construct_array(ids, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		ins_args[2] = Int32GetDatum(priority);
+		ins_args[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+		SPI_freetuptable(SPI_tuptable);
+
+		/* the queue is the extension's own table */
+		sp_as_extension_owner(&sw);
+		ret = SPI_execute_with_args(insert_sql, 4, ins_types, ins_args, NULL, false, 0);
+		sp_restore_user(&sw);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not write the processing queue: %s", SPI_result_code_string(ret));
+		queued += (int64) SPI_processed;
+		pfree(ids);
+	}
+	SPI_cursor_close(keys);
+	SPI_finish();
+
+	if (queued > 0)
+		sp_wake_all_at_commit();
+	PG_RETURN_INT64(queued);
+}

@@ -1,0 +1,169 @@
+/*
+ * registry.c - the only writer of the registry of attached tables.
+ *
+ * sentiment_sources is the extension's own table and nobody else may write
+ * it: a registration makes the workers process a table as its owner, so
+ * whoever could insert one could have any table processed.  sentiment_attach
+ * and sentiment_detach run with the caller's rights and record their result
+ * through sentiment_register / sentiment_unregister, which check as the
+ * caller that the caller may attach (EXECUTE on sentiment_attach or
+ * sentiment_detach) and owns the source and its side tables, and only then
+ * write the row as the extension's owner (identity.c).
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "sentiment_proc.h"
+
+PG_FUNCTION_INFO_V1(sentiment_register);
+PG_FUNCTION_INFO_V1(sentiment_unregister);
+
+/*
+ * May the current user execute the extension's function fname with one of
+ * the given signatures?
+ */
+static bool
+may_execute(const char *schema, const char *fname, int nargs, Oid *argtypes)
+{
+	List	   *name = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(fname)));
+	Oid			fn = LookupFuncName(name, nargs, argtypes, true);
+
+	return OidIsValid(fn) && pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+}
+
+/* Refuse unless the current user owns (or is a member of the owner of) relid. */
+static void
+check_owner(Oid relid)
+{
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid)),
+				 errdetail("Attached tables are processed as their owner; only the owner may attach or detach them."),
+				 errhint("Ask the owner of %s to attach it, or to grant you membership in the owning role.",
+						 get_rel_name(relid))));
+}
+
+static void
+check_may_attach(const char *schema, const char *what, const char *fname)
+{
+	Oid			text_sig[5] = {TEXTOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
+	Oid			regclass_sig[5] = {REGCLASSOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
+	Oid			detach_sig[1] = {REGCLASSOID};
+	bool		ok;
+
+	if (strcmp(fname, "sentiment_detach") == 0)
+		ok = may_execute(schema, fname, 1, detach_sig);
+	else
+		ok = may_execute(schema, fname, 5, text_sig) || may_execute(schema, fname, 5, regclass_sig);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s tables of sentiment_proc", what),
+				 errhint("A superuser or the extension owner can GRANT EXECUTE ON FUNCTION %s to you.", fname)));
+}
+
+/* Run one statement on the registry as the extension's owner. */
+static uint64
+registry_write(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	SpOwnerSwitch sw;
+	int			ret;
+	uint64		n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sp_as_extension_owner(&sw);
+	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	sp_restore_user(&sw);
+	if (ret < 0)
+		elog(ERROR, "could not write the sentiment_proc registry: %s", SPI_result_code_string(ret));
+	n = SPI_processed;
+	SPI_finish();
+	return n;
+}
+
+/*
+ * sentiment_register(source, id_column, text_column, topics_table,
+ * embeddings_table): record (or update) a registration after the checks
+ * above.  Called by sentiment_attach once the tables are in shape.
+ */
+Datum
+sentiment_register(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source;
+	Oid			topics;
+	Oid			embeddings;
+	Oid			types[5] = {OIDOID, NAMEOID, NAMEOID, OIDOID, OIDOID};
+	Datum		values[5];
+
+	for (int i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("registration arguments must not be null")));
+	source = PG_GETARG_OID(0);
+	topics = PG_GETARG_OID(3);
+	embeddings = PG_GETARG_OID(4);
+
+	check_may_attach(schema, "attach", "sentiment_attach");
+	check_owner(source);
+	check_owner(topics);
+	check_owner(embeddings);
+	sp_check_source_tables(source, topics, embeddings);
+
+	values[0] = ObjectIdGetDatum(source);
+	values[1] = PG_GETARG_DATUM(1);
+	values[2] = PG_GETARG_DATUM(2);
+	values[3] = ObjectIdGetDatum(topics);
+	values[4] = ObjectIdGetDatum(embeddings);
+	registry_write(psprintf("INSERT INTO %s.sentiment_sources AS s "
+							"(source_table, id_column, text_column, topics_table, embeddings_table) "
+							"VALUES ($1, $2, $3, $4, $5) "
+							"ON CONFLICT (source_table) DO UPDATE "
+							"SET id_column = excluded.id_column, text_column = excluded.text_column, "
+							"topics_table = excluded.topics_table, embeddings_table = excluded.embeddings_table",
+							quote_identifier(schema)),
+				   5, types, values);
+	PG_RETURN_VOID();
+}
+
+/*
+ * sentiment_unregister(source): remove a registration; false when there was
+ * none.  Called by sentiment_detach.
+ */
+Datum
+sentiment_unregister(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source table must not be null"),
+				 errhint("Pass an attached table, see the sentiment_sources table.")));
+	source = PG_GETARG_OID(0);
+	check_may_attach(schema, "detach", "sentiment_detach");
+	check_owner(source);
+
+	values[0] = ObjectIdGetDatum(source);
+	PG_RETURN_BOOL(registry_write(psprintf("DELETE FROM %s.sentiment_sources s "
+										   "WHERE s.source_table OPERATOR(pg_catalog.=) $1",
+										   quote_identifier(schema)),
+								  1, types, values) > 0);
+}
