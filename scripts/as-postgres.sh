@@ -40,7 +40,7 @@ rc=$?
 # keep what a failed run leaves behind for a look
 if [ $rc -ne 0 ]; then
 	keep=$(mktemp -d /tmp/sentiment_proc_failed.XXXXXX)
-	cp -a "$work/main/tmp_check" "$work/main/test/valgrind" "$work/main/test/regression.diffs" "$keep" 2>/dev/null
+	cp -a "$work/main/tmp_check" "$work/main/test/valgrind" "$work/main/test/regression.diffs" "$work/main/test/results" "$work/main/test/output_iso" "$keep" 2>/dev/null
 	echo "as-postgres: $target failed; logs kept in $keep" >&2
 fi
 exit $rc

@@ -1198,12 +1198,20 @@ process_source_isolated(const SpSource *src, int limit)
 			 "table %s skipped: %s", name ? name : "?",
 			 edata->message ? edata->message : "unknown error");
 	/* a table its owner keeps locked is simply tried again later */
-	ereport(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? NOTICE : WARNING,
-			(errcode(edata->sqlerrcode),
-			 errmsg("sentiment_proc skipped table \"%s\": %s",
-					name ? name : "?", edata->message ? edata->message : "unknown error"),
-			 errdetail("The other attached tables were processed."),
-			 errhint("Repair the table, or attach it again with the right column names, or detach it.")));
+	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		ereport(NOTICE,
+				(errcode(edata->sqlerrcode),
+				 errmsg("sentiment_proc skipped table \"%s\": it is locked by another session",
+						name ? name : "?"),
+				 errdetail("The other attached tables were processed."),
+				 errhint("A later batch takes its rows; sentiment_proc.source_lock_timeout sets how long a batch waits.")));
+	else
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("sentiment_proc skipped table \"%s\": %s",
+						name ? name : "?", edata->message ? edata->message : "unknown error"),
+				 errdetail("The other attached tables were processed."),
+				 errhint("Repair the table, or attach it again with the right column names, or detach it.")));
 	FreeErrorData(edata);
 	return 0;
 }
