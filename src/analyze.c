@@ -2,6 +2,12 @@
  * analyze.c - the analyser inside a backend, and the SQL functions that call
  * it directly: sentiment_analyze(text) and sentiment_scores(text).
  *
+ * The analyser reads and writes UTF-8.  In a database of another encoding
+ * texts are converted on the way in and topic keys on the way back (a key
+ * with a character the server encoding cannot hold is left out: it could
+ * not be stored).  In an SQL_ASCII database the bytes go in as they are and
+ * invalid UTF-8 reads as U+FFFD.
+ *
  * The lexicon and workspace are built once per backend, on first use, by
  * the analyser library (plain malloc, outside any memory context): they live
  * as long as the process and are never rebuilt per call.  The lexicon is
@@ -12,6 +18,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -79,6 +86,71 @@ sp_analyzer(void)
 	return &analyzer;
 }
 
+/*
+ * A text's bytes as UTF-8 for the analyser: the bytes themselves in a UTF8
+ * or SQL_ASCII database, a converted palloc'd copy otherwise.
+ */
+const char *
+sp_text_to_utf8(text *t, size_t *len)
+{
+	const char *s = VARDATA_ANY(t);
+	int			n = VARSIZE_ANY_EXHDR(t);
+	char	   *u;
+
+	*len = (size_t) n;
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return s;
+	u = pg_server_to_any(s, n, PG_UTF8);
+	if (u != s)
+		*len = strlen(u);
+	return u;
+}
+
+typedef struct FromUtf8
+{
+	const char *s;
+	size_t		len;
+	char	   *result;
+} FromUtf8;
+
+static void
+from_utf8_step(void *arg)
+{
+	FromUtf8   *f = (FromUtf8 *) arg;
+
+	f->result = pg_any_to_server(f->s, (int) f->len, PG_UTF8);
+}
+
+static bool
+untranslatable(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_UNTRANSLATABLE_CHARACTER ||
+		sqlerrcode == ERRCODE_CHARACTER_NOT_IN_REPERTOIRE;
+}
+
+/*
+ * A text datum in the server encoding from the analyser's UTF-8 (a topic
+ * key); (Datum) 0 when the server encoding cannot hold one of its
+ * characters.  Keys are short and rarely non-ASCII outside UTF8 databases,
+ * so the subtransaction that catches a failed conversion is rare too.
+ */
+Datum
+sp_text_from_utf8(const char *s, size_t len)
+{
+	FromUtf8	f = {s, len, NULL};
+	bool		ascii = true;
+
+	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII)
+		return PointerGetDatum(cstring_to_text_with_len(s, (int) len));
+	for (size_t i = 0; i < len && ascii; i++)
+		ascii = !IS_HIGHBIT_SET(s[i]);
+	if (ascii)
+		return PointerGetDatum(cstring_to_text_with_len(s, (int) len));
+	if (sp_in_subtransaction(from_utf8_step, &f, untranslatable) != NULL)
+		return (Datum) 0;
+	return PointerGetDatum(cstring_to_text(f.result));
+}
+
 static ArrayType *
 float4_array(const float *values, int n)
 {
@@ -103,13 +175,16 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	Datum		values[9];
 	bool		nulls[9] = {false};
 	Datum	   *topics;
+	int			ntopics = 0;
+	const char *utf8;
+	size_t		len;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	err = sa_analyze(an->lexicon, an->topics, an->workspace,
-					 VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), res);
+	utf8 = sp_text_to_utf8(input, &len);
+	err = sa_analyze(an->lexicon, an->topics, an->workspace, utf8, len, res);
 	if (err != SA_OK)
 		sp_analyzer_error(err, "analysing the text");
 
@@ -123,9 +198,13 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 
 	topics = palloc(sizeof(Datum) * (res->n_topics + 1));
 	for (size_t i = 0; i < res->n_topics; i++)
-		topics[i] = PointerGetDatum(cstring_to_text_with_len(res->topics[i].key,
-															 (int) res->topics[i].key_len));
-	values[7] = PointerGetDatum(construct_array(topics, (int) res->n_topics, TEXTOID,
+	{
+		Datum		key = sp_text_from_utf8(res->topics[i].key, res->topics[i].key_len);
+
+		if (key != (Datum) 0)
+			topics[ntopics++] = key;
+	}
+	values[7] = PointerGetDatum(construct_array(topics, ntopics, TEXTOID,
 												-1, false, TYPALIGN_INT));
 	values[8] = PointerGetDatum(float4_array(res->embedding, SA_EMBEDDING_DIMS));
 
@@ -142,13 +221,15 @@ sentiment_scores(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false};
+	const char *utf8;
+	size_t		len;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	err = sa_sentiment_score(an->lexicon, an->workspace,
-							 VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), &res);
+	utf8 = sp_text_to_utf8(input, &len);
+	err = sa_sentiment_score(an->lexicon, an->workspace, utf8, len, &res);
 	if (err != SA_OK)
 		sp_analyzer_error(err, "scoring the text");
 

@@ -1,8 +1,11 @@
 /*
  * queue.c - requests in the processing queue.
  *
- * sentiment_processing_queue is the extension's private table; the batch
- * drains it (batch.c) and the workers prune it (claim.c).  Requests enter
+ * sentiment_processing_queue is the extension's private table, written only
+ * here and always as the extension's owner: batches take requests of a
+ * source first, by priority, with SKIP LOCKED, and record what became of
+ * them; finished requests are pruned after sentiment_proc.queue_retention
+ * (by the workers' upkeep and at every enqueue).  Requests enter
  * through sentiment_enqueue, which runs with the caller's rights: it checks
  * that the caller may update the source (who may not write a table may not
  * have it re-analysed) and reads the source's keys as the caller, and only
@@ -11,18 +14,36 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/timestamp.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
-#include "sentiment_proc.h"
+#include "batch.h"
 
 PG_FUNCTION_INFO_V1(sentiment_enqueue);
+PG_FUNCTION_INFO_V1(sentiment_prune_queue);
+
+/* How long finished requests are kept (seconds). */
+static int	sp_queue_retention_s = 7 * 24 * 3600;
+
+void
+sp_queue_init(void)
+{
+	DefineCustomIntVariable("sentiment_proc.queue_retention",
+							"How long finished requests stay in sentiment_processing_queue.",
+							NULL,
+							&sp_queue_retention_s, 7 * 24 * 3600, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
 
 /* Keys read from the source per round trip; bounds the memory used. */
 #define ENQUEUE_CHUNK 10000
@@ -156,4 +177,162 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 	if (queued > 0)
 		sp_wake_all_at_commit();
 	PG_RETURN_INT64(queued);
+}
+
+/* ---- retention ---- */
+
+/*
+ * Delete finished requests past sentiment_proc.queue_retention, and those of
+ * tables no longer attached, a bounded number at a time; returns how many.
+ */
+int64
+sp_prune_queue(void)
+{
+	char	   *schema = sp_extension_schema_name();
+	SpOwnerSwitch sw;
+	volatile int64 n = 0;
+	int			ret;
+	Oid			types[1] = {INT4OID};
+	Datum		vals[1] = {Int32GetDatum(sp_queue_retention_s)};
+
+	if (schema == NULL ||
+		!OidIsValid(get_relname_relid("sentiment_processing_queue", get_namespace_oid(schema, false))))
+		return 0;				/* not there before 1.1 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sp_as_extension_owner(&sw);
+	PG_TRY();
+	{
+		/*
+		 * Finished requests past the retention, and requests of tables no
+		 * longer attached, a bounded number at a time.
+		 */
+		char	   *sql = psprintf(
+			"DELETE FROM %1$s.sentiment_processing_queue WHERE request_id OPERATOR(pg_catalog.=) ANY (ARRAY("
+			" SELECT q.request_id FROM %1$s.sentiment_processing_queue q "
+			"  WHERE (q.status OPERATOR(pg_catalog.<>) 'queued' AND q.completed_at OPERATOR(pg_catalog.<) "
+			"         (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))) "
+			"     OR NOT EXISTS (SELECT FROM %1$s.sentiment_sources s WHERE s.source_table OPERATOR(pg_catalog.=) q.source_table) "
+			"  LIMIT 10000))",
+			quote_identifier(schema));
+
+		ret = SPI_execute_with_args(sql, 1, types, vals, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "could not prune the processing queue: %s", SPI_result_code_string(ret));
+		n = (int64) SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		sp_restore_user(&sw);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return n;
+}
+
+Datum
+sentiment_prune_queue(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(sp_prune_queue());
+}
+
+/* ---- a batch's requests ---- */
+
+/*
+ * Take up to limit queued requests of the source, as the extension owner.
+ * Returns how many; their request and entry ids go to *req and *ent.
+ */
+int
+sp_queue_take(SpPlans *plans, Oid relid, int limit, int64 **req, int64 **ent)
+{
+	SpOwnerSwitch sw;
+	Datum		args[2] = {ObjectIdGetDatum(relid), Int32GetDatum(limit)};
+	volatile int n = 0;
+
+	sp_as_extension_owner(&sw);
+	PG_TRY();
+	{
+		if (SPI_execute_plan(plans->queue_take, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the processing queue");
+	}
+	PG_FINALLY();
+	{
+		sp_restore_user(&sw);
+	}
+	PG_END_TRY();
+	n = (int) SPI_processed;
+	*req = palloc(sizeof(int64) * (n + 1));
+	*ent = palloc(sizeof(int64) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*req)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		(*ent)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return n;
+}
+
+/*
+ * Record what became of the batch's queue requests, as the extension owner:
+ * completed or failed with the row's error when the row was written, failed
+ * when the row is gone; those of released rows stay queued.
+ */
+void
+sp_queue_finish(SpBatch *b)
+{
+	int64	   *gone = b->gone;
+	int			ngone = b->ngone;
+	char	   *sql;
+	Datum	   *reqs = palloc(sizeof(Datum) * (b->n + ngone + 1));
+	Datum	   *statuses = palloc(sizeof(Datum) * (b->n + ngone + 1));
+	Datum	   *errors = palloc(sizeof(Datum) * (b->n + ngone + 1));
+	bool	   *enulls = palloc(sizeof(bool) * (b->n + ngone + 1));
+	int			m = 0;
+	Datum		args[5];
+	Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	SpOwnerSwitch sw;
+
+	for (int i = 0; i < b->n; i++)
+	{
+		if (b->request[i] == 0 || b->fate == NULL || b->fate[i] != SP_ROW_WRITTEN)
+			continue;
+		reqs[m] = Int64GetDatum(b->request[i]);
+		statuses[m] = b->failed[i] ? b->status_failed : b->status_completed;
+		enulls[m] = !b->failed[i];
+		errors[m] = b->failed[i] ? CStringGetTextDatum(b->error[i]) : (Datum) 0;
+		m++;
+	}
+	for (int i = 0; i < ngone; i++)
+	{
+		reqs[m] = Int64GetDatum(gone[i]);
+		statuses[m] = b->status_failed;
+		enulls[m] = false;
+		errors[m] = CStringGetTextDatum("the row no longer exists");
+		m++;
+	}
+	if (m == 0)
+		return;
+	args[0] = sp_array_datum(reqs, NULL, m, INT8OID);
+	args[1] = sp_array_datum(statuses, NULL, m, TEXTOID);
+	args[2] = sp_array_datum(errors, enulls, m, TEXTOID);
+	args[3] = TimestampTzGetDatum(b->started);
+	args[4] = TimestampTzGetDatum(b->finished);
+	sql = psprintf("UPDATE %s.sentiment_processing_queue AS q "
+				   "SET status = u.status, started_at = $4, completed_at = $5, error = u.error "
+				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
+				   "AS u(id, status, error) WHERE q.request_id OPERATOR(pg_catalog.=) u.id",
+				   quote_identifier(sp_registry_schema()));
+	sp_as_extension_owner(&sw);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, 5, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update the processing queue");
+	}
+	PG_FINALLY();
+	{
+		sp_restore_user(&sw);
+	}
+	PG_END_TRY();
 }

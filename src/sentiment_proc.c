@@ -22,8 +22,9 @@ _PG_init(void)
 	/* background workers: settings; shared memory and launcher if preloaded */
 	sp_worker_init();
 
-	/* retries, two-phase claims, queue upkeep (claim.c): settings */
-	sp_claim_init();
+	/* retries and backoff (retry.c), the queue's retention (queue.c) */
+	sp_retry_init();
+	sp_queue_init();
 
 	/* statistics and progress (stats.c): setting; shared memory if preloaded */
 	sp_stats_init();

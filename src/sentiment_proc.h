@@ -22,19 +22,14 @@
 
 /*
  * Process up to batch_size pending rows of one source (InvalidOid: every
- * attached source, in registry order) in the caller's transaction.  The
- * caller has an active snapshot; SPI is connected and finished inside.
- * Returns the number of rows this call completed or failed.
- */
-extern int64 sp_process_batch(Oid source, int batch_size);
-
-/*
- * In an all-sources batch a broken source is skipped with a WARNING; the
- * message of the last one skipped by the latest call is kept here (empty
- * when none) so workers can show it in sentiment_workers.last_error.
+ * attached source the caller may process, in fair shares) in the caller's
+ * transaction (batch.c).  The caller has an active snapshot.  A source
+ * skipped as broken or locked is described in skipped (a buffer of
+ * SP_SKIPPED_ERROR_LEN bytes, or NULL).  Returns the rows completed or
+ * failed.
  */
 #define SP_SKIPPED_ERROR_LEN 256
-extern char sp_skipped_source_error[SP_SKIPPED_ERROR_LEN];
+extern int64 sp_process_batch(Oid source, int batch_size, char *skipped);
 
 /*
  * The analyser objects of this backend, built on first use and kept for the
@@ -58,6 +53,14 @@ extern SpAnalyzer *sp_analyzer(void);
 extern ErrorData *sp_in_subtransaction(void (*step) (void *), void *arg,
 									   bool (*catch_it) (int sqlerrcode));
 
+/*
+ * Texts to and from the analyser's UTF-8 whatever the server encoding
+ * (analyze.c).  sp_text_from_utf8 gives (Datum) 0 for a string the server
+ * encoding cannot hold.
+ */
+extern const char *sp_text_to_utf8(text *t, size_t *len);
+extern Datum sp_text_from_utf8(const char *s, size_t len);
+
 /* Raise the error matching an analyser failure that is not the row's fault. */
 extern void sp_analyzer_error(sa_error err, const char *what);
 
@@ -78,38 +81,35 @@ extern void sp_wakeup_at_commit(void);
 /* The same for every idle worker of this database. */
 extern void sp_wake_all_at_commit(void);
 
-/*
- * Start-up recovery and periodic upkeep: return rows left committed as
- * 'processing' by a two-phase claimant that is gone (or whose lease expired)
- * to 'pending' (sp_reap_claims in claim.c); source InvalidOid means every
- * attached source.  Runs in the caller's transaction with a snapshot.
- * Returns the number of rows returned.
- */
-extern int64 sp_reset_orphaned_claims(Oid source);
-
-/* ---- retries, two-phase claims, queue upkeep (claim.c) ---- */
-
-/* settings (sentiment_proc.max_attempts, ...) */
-extern int	sp_max_attempts;
-extern int	sp_error_history;
-extern int	sp_upkeep_interval_ms;
+/* ---- retries and backoff (retry.c) ---- */
 
 /* From _PG_init: the settings. */
-extern void sp_claim_init(void);
+extern void sp_retry_init(void);
+
+/* sentiment_proc.max_attempts and sentiment_proc.error_history */
+extern int	sp_max_attempts_setting(void);
+extern int	sp_error_history_setting(void);
 
 /* Next attempt of a row that failed attempt number attempt; 0: none. */
 extern TimestampTz sp_retry_at(int attempt, TimestampTz now);
+
+/* ---- two-phase claims and the reaper (lease.c) ---- */
 
 /* This backend's claimant identity ("pid:start"), and whether one lives. */
 extern char *sp_my_claimant(void);
 extern bool sp_claimant_alive(const char *claimant);
 
 /*
- * Return claims whose lease expired or whose claimant is gone (with force:
- * all claims) of one source or all (InvalidOid) to 'pending'.  Needs a
- * transaction and a snapshot; returns the rows returned.
+ * Return abandoned claims of one source or all (InvalidOid) to 'pending'
+ * (with force: all claims).  Needs a transaction and a snapshot; returns
+ * the rows returned.
  */
 extern int64 sp_reap_claims(Oid source, bool force);
+
+/* ---- the processing queue (queue.c) ---- */
+
+/* From _PG_init: the setting. */
+extern void sp_queue_init(void);
 
 /* Delete finished queue requests past sentiment_proc.queue_retention. */
 extern int64 sp_prune_queue(void);

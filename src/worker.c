@@ -72,7 +72,7 @@
 typedef enum SpWorkerState
 {
 	SPW_STARTING = 0,
-	SPW_RECOVERING,				/* returning orphaned claims at start-up */
+	SPW_RECOVERING,				/* returning abandoned claims at start-up */
 	SPW_NO_EXTENSION,			/* waiting for CREATE EXTENSION */
 	SPW_IN_RECOVERY,			/* the server is a standby */
 	SPW_PROCESSING,
@@ -103,7 +103,7 @@ typedef struct SpWorkerSlot
 	int64		batches;
 	int64		rows;
 	int64		wakeups;		/* times a commit set its latch */
-	int64		recovered;		/* orphaned claims returned at start-up */
+	int64		recovered;		/* abandoned claims returned at start-up */
 	TimestampTz started_at;
 	TimestampTz last_batch_at;
 	char		last_error[SP_ERRMSG_LEN];
@@ -122,7 +122,11 @@ static char *sp_databases = NULL;
 static int	sp_workers_per_database = 1;
 static int	sp_worker_batch_size = 500;
 static int	sp_worker_poll_interval = 1000;
+static int	sp_upkeep_interval_ms = 10000;
 static char *sp_worker_role = NULL;
+
+/* The source the latest batch skipped as broken or locked (empty: none). */
+static char skipped_source[SP_SKIPPED_ERROR_LEN];
 
 /* Set in our own background workers: they may process every attached table. */
 bool		sp_am_worker = false;
@@ -260,6 +264,11 @@ sp_worker_init(void)
 							   "Empty means the bootstrap superuser.",
 							   &sp_worker_role, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("sentiment_proc.upkeep_interval",
+							"How often a worker returns abandoned claims and prunes the queue.",
+							NULL,
+							&sp_upkeep_interval_ms, 10000, 100, 24 * 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -415,23 +424,6 @@ sp_wake_all_at_commit(void)
 }
 
 /* ------------------------------------------------------------------------
- * Start-up recovery
- * ------------------------------------------------------------------------
- */
-
-/*
- * A row committed as 'processing' belongs to a two-phase claimant (batches
- * never commit that state).  Claims whose lease expired or whose claimant's
- * session is gone go back to 'pending' (claim.c); the first worker of a
- * database does this at start-up and every sentiment_proc.upkeep_interval.
- */
-int64
-sp_reset_orphaned_claims(Oid source)
-{
-	return sp_reap_claims(source, false);
-}
-
-/* ------------------------------------------------------------------------
  * Worker
  * ------------------------------------------------------------------------
  */
@@ -503,13 +495,13 @@ sp_worker_step(bool recover, int batch_size, int64 *nrows)
 		int64		n;
 
 		sp_set_state(SPW_RECOVERING);
-		pgstat_report_activity(STATE_RUNNING, "sentiment_proc: returning orphaned claims to pending");
-		n = sp_reset_orphaned_claims(InvalidOid);
+		pgstat_report_activity(STATE_RUNNING, "sentiment_proc: returning abandoned claims to pending");
+		n = sp_reap_claims(InvalidOid, false);
 		/* and finished processing queue requests past their retention */
 		(void) sp_prune_queue();
 		if (n > 0)
 			ereport(LOG,
-					(errmsg("sentiment_proc worker returned %lld orphaned claims to pending",
+					(errmsg("sentiment_proc worker returned %lld abandoned claims to pending",
 							(long long) n)));
 		SpinLockAcquire(&sp_shared->mutex);
 		sp_shared->slots[my_slot].recovered += n;
@@ -523,7 +515,7 @@ sp_worker_step(bool recover, int batch_size, int64 *nrows)
 		snprintf(activity, sizeof(activity),
 				 "sentiment_proc: processing a batch of up to %d rows", batch_size);
 		pgstat_report_activity(STATE_RUNNING, activity);
-		*nrows = sp_process_batch(InvalidOid, batch_size);
+		*nrows = sp_process_batch(InvalidOid, batch_size, skipped_source);
 	}
 
 	SPI_finish();
@@ -683,7 +675,7 @@ sp_worker_main(Datum main_arg)
 			slot->rows += n;
 			slot->last_batch_at = GetCurrentTimestamp();
 			/* a source skipped as broken stays visible until it recovers */
-			strlcpy(slot->last_error, sp_skipped_source_error, SP_ERRMSG_LEN);
+			strlcpy(slot->last_error, skipped_source, SP_ERRMSG_LEN);
 			SpinLockRelease(&sp_shared->mutex);
 			more = (n >= batch_size);
 		}

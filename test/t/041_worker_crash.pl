@@ -1,6 +1,6 @@
 # Background workers and crashes: kill -9 of a worker in the middle of a
 # batch (restart_after_crash on), pg_ctl stop -m immediate in the middle of a
-# run, and the start-up reset of orphaned claims.  After each, every row ends
+# run, and the start-up reset of abandoned claims.  After each, every row ends
 # completed exactly once: one attempt, one embedding, no duplicate topic, and
 # nothing left processing.
 use strict;
@@ -100,7 +100,7 @@ $node->stop('immediate');
 $node->start;
 check_exactly_once('stop -m immediate', 2 * $rows);
 
-# --- start-up reset of orphaned claims --------------------------------------
+# --- start-up reset of abandoned claims --------------------------------------
 # Rows committed as 'processing' by two-phase claimants go back to pending
 # when the workers start: a restart ends every session, so every claimant is
 # gone, whatever its lease says (see also 050_claim_crash.pl).
@@ -115,11 +115,11 @@ $node->restart;
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) FROM sentiment_data WHERE entry_id <= 6 AND processing_status = 'completed' AND processing_attempts = 2",
 	'6'),
-	'orphaned claims are returned to pending at start-up and processed');
+	'abandoned claims are returned to pending at start-up and processed');
 is($node->safe_psql('postgres',
 	"SELECT sum(claims_recovered) FROM sentiment_workers WHERE kind = 'worker'"), '6',
 	'the workers report the claims they returned');
-ok($node->log_contains('sentiment_proc worker returned 6 orphaned claims to pending'),
+ok($node->log_contains('sentiment_proc worker returned 6 abandoned claims to pending'),
 	'and log them');
 like($node->safe_psql('postgres',
 	"SELECT processing_error_history -> -1 ->> 'message' FROM sentiment_data WHERE entry_id = 6"),

@@ -72,7 +72,7 @@ ok($node->poll_query_until('postgres',
 	'after the crash restart the claims of the killed backend are returned and processed');
 ok($node->log_contains(qr/\(PID $analyser_pid\) was terminated by signal 9/, $log_offset),
 	'the claimant was killed with signal 9');
-ok($node->log_contains(qr/sentiment_proc worker returned 3 orphaned claims to pending/, $log_offset),
+ok($node->log_contains(qr/sentiment_proc worker returned 3 abandoned claims to pending/, $log_offset),
 	'the worker returned its three claims at start-up');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(processing_attempts::text || ' ' || (processing_error_history -> -1 ->> 'message' LIKE 'claim abandoned: claimant % is gone')::text, ',' ORDER BY entry_id)

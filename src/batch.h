@@ -1,0 +1,129 @@
+/*
+ * batch.h - the units of one processing batch, shared among them.
+ *
+ * A batch of one source goes through three phases in one transaction:
+ *   claim    (batch_claim.c)    queued requests, due retries, pending rows,
+ *                               locked with SKIP LOCKED;
+ *   analyse  (batch_analyse.c)  every claimed row in C, no database access;
+ *   record   (batch_record.c)   results, statuses and side rows written
+ *                               set-based, failing rows found and blamed
+ *                               one by one, the rest left for a later batch.
+ * The statements each phase runs are prepared once per backend and source
+ * (batch_plans.c); batch.c runs the phases for every source in fair shares.
+ */
+#ifndef SP_BATCH_H
+#define SP_BATCH_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "sentiment_proc.h"
+
+/* One row of the registry. */
+typedef struct SpSource
+{
+	Oid			relid;
+	Oid			topics;
+	Oid			embeddings;
+	char	   *id_column;
+	char	   *text_column;
+} SpSource;
+
+/* Prepared statements of one source, kept for the life of the backend. */
+typedef struct SpPlans
+{
+	Oid			relid;
+	char	   *key;			/* the names they were built from */
+	bool		legacy;			/* a source not yet upgraded (no retry columns) */
+	SPIPlanPtr	claim;
+	SPIPlanPtr	queue_take;		/* queue requests (run as the extension owner) */
+	SPIPlanPtr	claim_queued;	/* the rows those requests name */
+	SPIPlanPtr	exists;			/* which of some ids still exist */
+	SPIPlanPtr	update;
+	SPIPlanPtr	delete_topics;
+	SPIPlanPtr	delete_embeddings;
+	SPIPlanPtr	insert_topics;
+	SPIPlanPtr	insert_embeddings;
+	struct SpPlans *next;
+} SpPlans;
+
+/* Columns of the claim statements, in this order. */
+enum
+{
+	CLAIM_ID = 1,
+	CLAIM_TEXT,
+	CLAIM_FOLLOWERS,
+	CLAIM_LIKES,
+	CLAIM_SHARES,
+	CLAIM_REPLIES,
+	CLAIM_REDO,
+	CLAIM_ATTEMPTS
+};
+
+/* What became of a claimed row. */
+typedef enum SpRowFate
+{
+	SP_ROW_OPEN,				/* not written yet */
+	SP_ROW_WRITTEN,				/* its result (or its failure) is written */
+	SP_ROW_RELEASED				/* left as it was for a later batch */
+} SpRowFate;
+
+/* The rows of one batch and what became of them, indexed by claim order. */
+typedef struct SpBatch
+{
+	const SpSource *src;
+	SpPlans    *plans;
+	int			n;
+
+	/* claim: the rows, and the queue requests they came from */
+	SPITupleTable *claimed[2];	/* queued rows, then due retries and pending */
+	int			nclaimed[2];
+	Datum	   *ids;
+	int64	   *request;		/* queue request, 0 if none */
+	int			nrequests;		/* requests taken, and of those: */
+	int64	   *gone;			/* requests whose row no longer exists */
+	int			ngone;
+	int		   *attempts;		/* before this batch */
+	bool	   *redo;			/* had results: old topics and embedding go */
+
+	/* analyse: results, or the row's failure */
+	bool	   *failed;
+	Datum	   *labels, *scores, *emotions, *emotion_scores, *influences;
+	char	  **error;			/* failed rows */
+	char	  **code;			/* their SQLSTATE */
+	TimestampTz *retry;			/* their next attempt, 0: none */
+	int		   *t_first;		/* topics of row i: [t_first[i], t_first[i + 1]) */
+	Datum	   *t_keys, *t_weights, *t_sentiments;
+	float	   *e_values;		/* embedding of row i, a completed row */
+
+	/* record */
+	SpRowFate  *fate;
+	int			budget;			/* subtransactions left for finding culprits */
+	int			nreleased;
+
+	TimestampTz started;
+	TimestampTz finished;
+	Datum		status_completed, status_failed;
+} SpBatch;
+
+/* batch_plans.c */
+extern SpSource *sp_load_sources(Oid only, int *count);
+extern SpPlans *sp_source_plans(const SpSource *src);
+extern const char *sp_registry_schema(void);
+extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
+
+/* batch_claim.c: claim up to limit rows into b; returns how many */
+extern int	sp_batch_claim(SpBatch *b, int limit);
+
+/* batch_analyse.c: analyse the claimed rows, then free the claim's tuples */
+extern void sp_batch_analyse(SpBatch *b);
+
+/* batch_record.c: write what the analysis found; returns rows written */
+extern int64 sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed);
+
+/* queue.c: queue requests taken and finished by a batch */
+extern int	sp_queue_take(SpPlans *plans, Oid relid, int limit, int64 **req, int64 **ent);
+extern void sp_queue_finish(SpBatch *b);
+
+#endif							/* SP_BATCH_H */

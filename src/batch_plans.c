@@ -1,0 +1,331 @@
+/*
+ * batch_plans.c - the statements a batch runs, prepared once per source.
+ *
+ * Reads the registry, and builds and keeps the prepared statements of each
+ * source: the claim, the queue's claim, the result UPDATE and the side-table
+ * writes.  They are kept for the life of the backend and rebuilt only when a
+ * table or column was renamed (the plan cache handles other DDL).  Names are
+ * quoted and every function, cast and operator is schema-qualified, so the
+ * search_path in force (a worker's, a hostile one) cannot change what runs;
+ * plans are generic, so a batch's arrays never turn an index probe into a
+ * hash of the whole table.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "batch.h"
+
+static SpPlans *plan_cache = NULL;
+
+static SPIPlanPtr registry_plan = NULL;
+static char *registry_schema = NULL;
+
+
+/*
+ * Generic plans: the same shape for every batch, planned once.  A custom plan
+ * would see the batch's arrays as constants and, on a table of moderate size,
+ * may prefer hashing the whole table to probing its key once per row; the
+ * generic plan's row estimate keeps the index probes.
+ */
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed (%s) for: %s",
+			 SPI_result_code_string(SPI_result), sql);
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* "schema"."name" of a relation, NULL when it is gone. */
+static char *
+qualified_name(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+	char	   *nsp;
+
+	if (rel == NULL)
+		return NULL;
+	nsp = get_namespace_name(get_rel_namespace(relid));
+	return quote_qualified_identifier(nsp, rel);
+}
+
+/*
+ * Read the registry (every source, or just one).  Called with SPI connected;
+ * results are allocated in the SPI procedure context.
+ */
+SpSource *
+sp_load_sources(Oid only, int *count)
+{
+	char	   *schema = sp_extension_schema();
+	SpSource   *sources;
+	int			n = 0;
+
+	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0)
+	{
+		char	   *sql = psprintf("SELECT source_table::pg_catalog.oid, id_column::pg_catalog.text, "
+								   "text_column::pg_catalog.text, topics_table::pg_catalog.oid, "
+								   "embeddings_table::pg_catalog.oid "
+								   "FROM %s.sentiment_sources ORDER BY 1",
+								   quote_identifier(schema));
+
+		if (registry_plan != NULL)
+			SPI_freeplan(registry_plan);
+		registry_plan = NULL;
+		if (registry_schema != NULL)
+			pfree(registry_schema);
+		registry_schema = NULL;
+		registry_plan = prepare_kept(sql, 0, NULL);
+		registry_schema = MemoryContextStrdup(TopMemoryContext, schema);
+	}
+
+	if (SPI_execute_plan(registry_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read sentiment_sources");
+
+	sources = palloc0(sizeof(SpSource) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		SpSource   *s = &sources[n];
+
+		s->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		if (OidIsValid(only) && s->relid != only)
+			continue;
+		s->id_column = SPI_getvalue(tup, desc, 2);
+		s->text_column = SPI_getvalue(tup, desc, 3);
+		s->topics = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+		s->embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+		n++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	*count = n;
+	return sources;
+}
+
+/* The extension's schema as of the last sp_load_sources(). */
+const char *
+sp_registry_schema(void)
+{
+	return registry_schema;
+}
+
+
+/*
+ * The prepared statements for a source; rebuilt when a table or column was
+ * renamed since they were made (the plan cache handles other DDL).  Returns
+ * NULL when one of the tables no longer exists.
+ */
+SpPlans *
+sp_source_plans(const SpSource *src)
+{
+	char	   *rel = qualified_name(src->relid);
+	char	   *topics = qualified_name(src->topics);
+	char	   *emb = qualified_name(src->embeddings);
+	const char *id;
+	const char *txt;
+	char	   *key;
+	SpPlans    *p;
+	char	   *sql;
+	Oid			claim_types[2] = {INT4OID, INT8ARRAYOID};
+	Oid			queue_types[2] = {OIDOID, INT4OID};
+	Oid			update_types[13] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID};
+	const char *ext = quote_identifier(registry_schema);
+	const char *cols;
+	bool		legacy;
+	bool		has_queue;
+	Oid			delete_types[1] = {INT8ARRAYOID};
+	Oid			topic_types[4] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID};
+	Oid			emb_types[4] = {INT8ARRAYOID, FLOAT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+
+	if (rel == NULL || topics == NULL || emb == NULL)
+		return NULL;
+	id = quote_identifier(src->id_column);
+	txt = quote_identifier(src->text_column);
+
+	/*
+	 * Between installing a new library and ALTER EXTENSION ... UPDATE, the
+	 * sources and the extension have their 1.0 shape: process them as 1.0
+	 * did (no retry times, no error history, no queue) until the update.
+	 */
+	legacy = get_attnum(src->relid, "processing_retry_at") == InvalidAttrNumber;
+	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
+											 get_namespace_oid(registry_schema, false)));
+	key = psprintf("%s|%s|%s|%s|%s|%s|%d%d", rel, topics, emb, id, txt, registry_schema,
+				   legacy, has_queue);
+
+	for (p = plan_cache; p != NULL; p = p->next)
+		if (p->relid == src->relid)
+			break;
+	/* key is NULL when a previous build failed half-way */
+	if (p != NULL && p->key != NULL && strcmp(p->key, key) == 0)
+		return p;
+
+	if (p == NULL)
+	{
+		p = MemoryContextAllocZero(TopMemoryContext, sizeof(SpPlans));
+		p->relid = src->relid;
+		p->next = plan_cache;
+		plan_cache = p;
+	}
+	else
+	{
+		/* Renamed: drop the old statements, keep the cache entry. */
+		SPIPlanPtr *all[] = {&p->claim, &p->queue_take, &p->claim_queued, &p->exists, &p->update, &p->delete_topics, &p->delete_embeddings,
+		&p->insert_topics, &p->insert_embeddings};
+
+		for (int i = 0; i < lengthof(all); i++)
+		{
+			if (*all[i] != NULL)
+				SPI_freeplan(*all[i]);
+			*all[i] = NULL;
+		}
+		if (p->key != NULL)
+			pfree(p->key);
+		p->key = NULL;
+	}
+
+	cols = psprintf("s.%s::pg_catalog.int8, s.%s::pg_catalog.text, "
+					"s.author_followers::pg_catalog.int8, s.likes::pg_catalog.int8, "
+					"s.shares::pg_catalog.int8, s.replies::pg_catalog.int8, "
+					"s.processing_completed_at IS NOT NULL, s.processing_attempts::pg_catalog.int4",
+					id, txt);
+
+	/*
+	 * Due retries, then pending rows, each through its own partial index
+	 * (the retry index and the claim index that sentiment_attach creates);
+	 * $2 holds rows this batch already took from the queue.
+	 */
+	if (legacy)
+		sql = psprintf("SELECT %s FROM %s AS s "
+					   "WHERE s.processing_status OPERATOR(pg_catalog.=) 'pending' "
+					   "AND s.%s OPERATOR(pg_catalog.<>) ALL ($2) "
+					   "ORDER BY s.%s LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED",
+					   cols, rel, id, id);
+	else
+	sql = psprintf("SELECT * FROM (SELECT %s FROM %s AS s "
+				   "WHERE s.processing_status OPERATOR(pg_catalog.=) 'failed' "
+				   "AND s.processing_retry_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
+				   "AND s.%s OPERATOR(pg_catalog.<>) ALL ($2) "
+				   "ORDER BY s.processing_retry_at LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r "
+				   "UNION ALL "
+				   "SELECT * FROM (SELECT %s FROM %s AS s "
+				   "WHERE s.processing_status OPERATOR(pg_catalog.=) 'pending' "
+				   "AND s.%s OPERATOR(pg_catalog.<>) ALL ($2) "
+				   "ORDER BY s.%s LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p "
+				   "LIMIT $1",
+				   cols, rel, id, cols, rel, id, id);
+	p->claim = prepare_kept(sql, 2, claim_types);
+
+	/* The queue is the extension's own table: quoted schema, fixed names. */
+	sql = psprintf("SELECT q.request_id, q.entry_id FROM %s.sentiment_processing_queue AS q "
+				   "WHERE q.status OPERATOR(pg_catalog.=) 'queued' "
+				   "AND q.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+				   "ORDER BY q.priority DESC, q.request_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED",
+				   ext);
+	p->queue_take = has_queue && !legacy ? prepare_kept(sql, 2, queue_types) : NULL;
+
+	/* rows held by a two-phase claimant wait for it */
+	sql = psprintf("SELECT %s FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1) "
+				   "AND s.processing_status OPERATOR(pg_catalog.<>) 'processing' "
+				   "ORDER BY s.%s FOR NO KEY UPDATE OF s SKIP LOCKED",
+				   cols, rel, id, id);
+	p->claim_queued = prepare_kept(sql, 1, delete_types);
+
+	sql = psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1)",
+				   id, rel, id);
+	p->exists = prepare_kept(sql, 1, delete_types);
+
+	/*
+	 * Failed rows get a retry time ($11, NULL: not retried automatically)
+	 * and an entry in their bounded error history ($12 SQLSTATE, $13 cap).
+	 */
+	if (legacy)
+		sql = psprintf("UPDATE %s AS s SET "
+					   "sentiment_label = u.label, sentiment_score = u.score, "
+					   "emotion_label = u.emotion, emotion_score = u.emotion_score, "
+					   "influence_weight = u.influence, processing_status = u.status, "
+					   "processing_started_at = $9, processing_completed_at = $10, "
+					   "processing_error = u.error, "
+					   "processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) 1 "
+					   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+					   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+					   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
+					   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
+					   "WHERE s.%s OPERATOR(pg_catalog.=) u.id AND $13 IS NOT NULL",
+					   rel, id);
+	else
+	sql = psprintf("UPDATE %s AS s SET "
+				   "sentiment_label = u.label, sentiment_score = u.score, "
+				   "emotion_label = u.emotion, emotion_score = u.emotion_score, "
+				   "influence_weight = u.influence, processing_status = u.status, "
+				   "processing_started_at = $9, processing_completed_at = $10, "
+				   "processing_error = u.error, processing_retry_at = u.retry, "
+				   "processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) 1, "
+				   "processing_error_history = CASE WHEN u.error IS NULL THEN s.processing_error_history "
+				   "ELSE %s.sentiment_error_history_add(s.processing_error_history, "
+				   "(s.processing_attempts OPERATOR(pg_catalog.+) 1)::pg_catalog.int4, u.code, u.error, $13) END "
+				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+				   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+				   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
+				   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
+				   "WHERE s.%s OPERATOR(pg_catalog.=) u.id",
+				   rel, ext, id);
+	p->update = prepare_kept(sql, 13, update_types);
+
+	sql = psprintf("DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) ANY ($1)", topics);
+	p->delete_topics = prepare_kept(sql, 1, delete_types);
+
+	sql = psprintf("DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) ANY ($1)", emb);
+	p->delete_embeddings = prepare_kept(sql, 1, delete_types);
+
+	sql = psprintf("INSERT INTO %s (mention_id, topic_key, weight, sentiment) "
+				   "SELECT u.id, u.topic, u.weight, u.sentiment "
+				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+				   "pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(id, topic, weight, sentiment) "
+				   "ON CONFLICT (mention_id, topic_key) DO UPDATE "
+				   "SET weight = excluded.weight, sentiment = excluded.sentiment",
+				   topics);
+	p->insert_topics = prepare_kept(sql, 4, topic_types);
+
+	/* $2 holds every embedding end to end; $3/$4 bound each row's slice. */
+	sql = psprintf("INSERT INTO %s (entry_id, embedding) "
+				   "SELECT u.id, $2[u.lo:u.hi] "
+				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3), "
+				   "pg_catalog.unnest($4)) AS u(id, lo, hi) "
+				   "ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding",
+				   emb);
+	p->insert_embeddings = prepare_kept(sql, 4, emb_types);
+
+	p->legacy = legacy;
+	p->key = MemoryContextStrdup(TopMemoryContext, key);
+	return p;
+}
+
+/* A one-dimensional array of n values of elemtype. */
+Datum
+sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
+											  elemtype, typlen, typbyval, typalign));
+}

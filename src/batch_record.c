@@ -1,0 +1,424 @@
+/*
+ * batch_record.c - the record phase of a batch: write what the analysis
+ * found, and find the rows whose write fails.
+ *
+ * Results, statuses, timestamps and attempt counts go in one UPDATE ...
+ * FROM unnest(arrays), topics and embeddings in one INSERT ... SELECT FROM
+ * unnest(arrays) ON CONFLICT each: never a statement per row.  The writes
+ * run in a subtransaction.  When they fail (a user's trigger raises for one
+ * row, a constraint), only the rows that cause an error are blamed, each
+ * with its own error: the failing part is split in halves, each written in
+ * its own subtransaction, down to the single rows that fail (adaptive
+ * group testing: when one half goes through, the other is known to fail and
+ * is split without being tried, so k bad rows in n cost about k * log2(n)
+ * subtransactions).  Rows a batch's budget of subtransactions cannot
+ * resolve are released: left as they were, no attempt counted, for a later
+ * batch.  The culprits are then recorded as 'failed' with their SQLSTATE,
+ * message and a retry time (exponential backoff, retry.c) in the batch's own
+ * transaction.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/timestamp.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "batch.h"
+
+
+/* A real[] straight from a float buffer, without a Datum per element. */
+static Datum
+float4_array_datum(const float *values, int n)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(float4) * (Size) n;
+	ArrayType  *a = palloc0(nbytes);
+
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT4OID;
+	*ARR_DIMS(a) = n;
+	*ARR_LBOUND(a) = 1;
+	memcpy(ARR_DATA_PTR(a), values, sizeof(float4) * (Size) n);
+	return PointerGetDatum(a);
+}
+
+/* Run a kept statement that must report the expected SPI code. */
+static void
+execute(SPIPlanPtr plan, Datum *args, int expected)
+{
+	int			ret = SPI_execute_plan(plan, args, NULL, false, 0);
+
+	if (ret != expected)
+		elog(ERROR, "sentiment_proc write failed: %s", SPI_result_code_string(ret));
+}
+
+/* Write the listed rows: results and status, side rows.  May raise. */
+static void
+write_rows(SpBatch *b, const int *rows, int nrows)
+{
+	SpPlans    *plans = b->plans;
+	Datum	   *ids = palloc(sizeof(Datum) * nrows);
+	Datum	   *labels = palloc(sizeof(Datum) * nrows);
+	Datum	   *scores = palloc(sizeof(Datum) * nrows);
+	Datum	   *emotions = palloc(sizeof(Datum) * nrows);
+	Datum	   *emotion_scores = palloc(sizeof(Datum) * nrows);
+	Datum	   *influences = palloc(sizeof(Datum) * nrows);
+	Datum	   *statuses = palloc(sizeof(Datum) * nrows);
+	Datum	   *errors = palloc(sizeof(Datum) * nrows);
+	Datum	   *codes = palloc(sizeof(Datum) * nrows);
+	Datum	   *retries = palloc(sizeof(Datum) * nrows);
+	bool	   *result_nulls = palloc(sizeof(bool) * nrows);
+	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
+	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
+	Datum	   *redo = palloc(sizeof(Datum) * nrows);
+	Datum	   *e_ids = palloc(sizeof(Datum) * nrows);
+	Datum	   *e_lo = palloc(sizeof(Datum) * nrows);
+	Datum	   *e_hi = palloc(sizeof(Datum) * nrows);
+	float	   *e_values = NULL;
+	Datum	   *t_ids = NULL, *t_keys = NULL, *t_weights = NULL, *t_sentiments = NULL;
+	int			nredo = 0, nemb = 0, ntopics = 0, topic_cap = 0;
+
+	for (int k = 0; k < nrows; k++)
+	{
+		int			i = rows[k];
+
+		if (!b->failed[i])
+			topic_cap += b->t_first[i + 1] - b->t_first[i];
+	}
+	if (topic_cap > 0)
+	{
+		t_ids = palloc(sizeof(Datum) * topic_cap);
+		t_keys = palloc(sizeof(Datum) * topic_cap);
+		t_weights = palloc(sizeof(Datum) * topic_cap);
+		t_sentiments = palloc(sizeof(Datum) * topic_cap);
+	}
+	e_values = palloc(sizeof(float) * SA_EMBEDDING_DIMS * (Size) nrows);
+
+	for (int k = 0; k < nrows; k++)
+	{
+		int			i = rows[k];
+
+		ids[k] = b->ids[i];
+		if (b->redo[i])
+			redo[nredo++] = b->ids[i];
+		if (b->failed[i])
+		{
+			statuses[k] = b->status_failed;
+			result_nulls[k] = true;
+			labels[k] = scores[k] = emotions[k] = emotion_scores[k] = influences[k] = (Datum) 0;
+			errors[k] = CStringGetTextDatum(b->error[i]);
+			codes[k] = CStringGetTextDatum(b->code[i]);
+			error_nulls[k] = false;
+			retry_nulls[k] = (b->retry[i] == 0);
+			retries[k] = TimestampTzGetDatum(b->retry[i]);
+			continue;
+		}
+		statuses[k] = b->status_completed;
+		result_nulls[k] = false;
+		labels[k] = b->labels[i];
+		scores[k] = b->scores[i];
+		emotions[k] = b->emotions[i];
+		emotion_scores[k] = b->emotion_scores[i];
+		influences[k] = b->influences[i];
+		errors[k] = codes[k] = retries[k] = (Datum) 0;
+		error_nulls[k] = retry_nulls[k] = true;
+
+		for (int t = b->t_first[i]; t < b->t_first[i + 1]; t++)
+		{
+			t_ids[ntopics] = b->ids[i];
+			t_keys[ntopics] = b->t_keys[t];
+			t_weights[ntopics] = b->t_weights[t];
+			t_sentiments[ntopics] = b->t_sentiments[t];
+			ntopics++;
+		}
+		memcpy(e_values + (Size) nemb * SA_EMBEDDING_DIMS,
+			   b->e_values + (Size) i * SA_EMBEDDING_DIMS,
+			   sizeof(float) * SA_EMBEDDING_DIMS);
+		e_ids[nemb] = b->ids[i];
+		e_lo[nemb] = Int32GetDatum(nemb * SA_EMBEDDING_DIMS + 1);
+		e_hi[nemb] = Int32GetDatum((nemb + 1) * SA_EMBEDDING_DIMS);
+		nemb++;
+	}
+
+	/* Writes: one statement each, whatever the batch size. */
+	{
+		Datum		args[13];
+
+		args[0] = sp_array_datum(ids, NULL, nrows, INT8OID);
+		args[1] = sp_array_datum(labels, result_nulls, nrows, TEXTOID);
+		args[2] = sp_array_datum(scores, result_nulls, nrows, FLOAT8OID);
+		args[3] = sp_array_datum(emotions, result_nulls, nrows, TEXTOID);
+		args[4] = sp_array_datum(emotion_scores, result_nulls, nrows, FLOAT8OID);
+		args[5] = sp_array_datum(influences, result_nulls, nrows, FLOAT8OID);
+		args[6] = sp_array_datum(statuses, NULL, nrows, TEXTOID);
+		args[7] = sp_array_datum(errors, error_nulls, nrows, TEXTOID);
+		args[8] = TimestampTzGetDatum(b->started);
+		args[9] = TimestampTzGetDatum(b->finished);
+		args[10] = sp_array_datum(retries, retry_nulls, nrows, TIMESTAMPTZOID);
+		args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
+		args[12] = Int32GetDatum(sp_error_history_setting());
+		if (SPI_execute_plan(plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not write results of %s", get_rel_name(plans->relid));
+	}
+
+	if (nredo > 0)
+	{
+		Datum		a = sp_array_datum(redo, NULL, nredo, INT8OID);
+
+		execute(plans->delete_topics, &a, SPI_OK_DELETE);
+		execute(plans->delete_embeddings, &a, SPI_OK_DELETE);
+	}
+
+	if (ntopics > 0)
+	{
+		Datum		args[4];
+
+		args[0] = sp_array_datum(t_ids, NULL, ntopics, INT8OID);
+		args[1] = sp_array_datum(t_keys, NULL, ntopics, TEXTOID);
+		args[2] = sp_array_datum(t_weights, NULL, ntopics, FLOAT4OID);
+		args[3] = sp_array_datum(t_sentiments, NULL, ntopics, FLOAT4OID);
+		execute(plans->insert_topics, args, SPI_OK_INSERT);
+	}
+
+	if (nemb > 0)
+	{
+		Datum		args[4];
+
+		args[0] = sp_array_datum(e_ids, NULL, nemb, INT8OID);
+		args[1] = float4_array_datum(e_values, nemb * SA_EMBEDDING_DIMS);
+		args[2] = sp_array_datum(e_lo, NULL, nemb, INT4OID);
+		args[3] = sp_array_datum(e_hi, NULL, nemb, INT4OID);
+		execute(plans->insert_embeddings, args, SPI_OK_INSERT);
+	}
+}
+
+
+/*
+ * Errors a row's data can cause (a trigger's RAISE, a constraint, a bad
+ * value): worth isolating.  Anything else (cancel, shutdown, out of memory,
+ * deadlock, serialization failure, missing privileges, internal errors)
+ * concerns the whole batch and is raised again.
+ */
+static bool
+isolatable(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+		case ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION:
+		case ERRCODE_PLPGSQL_ERROR:
+		case ERRCODE_TRIGGERED_ACTION_EXCEPTION:
+		case ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION:
+		case ERRCODE_SQL_ROUTINE_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION:
+		case ERRCODE_WITH_CHECK_OPTION_VIOLATION:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Run step(arg) in a subtransaction.  On an error that catch_it() accepts,
+ * roll the subtransaction back and return the error; other errors are raised
+ * again.  Returns NULL when the step succeeded.
+ */
+ErrorData *
+sp_in_subtransaction(void (*step) (void *), void *arg, bool (*catch_it) (int sqlerrcode))
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		step(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (!catch_it(edata->sqlerrcode))
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+typedef struct WriteStep
+{
+	SpBatch    *b;
+	const int  *rows;
+	int			nrows;
+} WriteStep;
+
+static void
+write_step(void *arg)
+{
+	WriteStep  *w = (WriteStep *) arg;
+
+	write_rows(w->b, w->rows, w->nrows);
+}
+
+/*
+ * Try to write the rows in a subtransaction, spending one of the budget.
+ * On an isolatable error, roll it back and return the error; other errors
+ * are raised again.
+ */
+static ErrorData *
+try_write(SpBatch *b, const int *rows, int nrows)
+{
+	WriteStep	w = {b, rows, nrows};
+
+	b->budget--;
+	return sp_in_subtransaction(write_step, &w, isolatable);
+}
+
+static void
+set_fate(SpBatch *b, const int *rows, int n, SpRowFate fate)
+{
+	for (int k = 0; k < n; k++)
+		b->fate[rows[k]] = fate;
+	if (fate == SP_ROW_RELEASED)
+		b->nreleased += n;
+}
+
+/* A row whose own write failed: retried after a backoff until the attempts run out. */
+static void
+blame(SpBatch *b, int i, ErrorData *edata)
+{
+	b->failed[i] = true;
+	b->error[i] = pstrdup(edata->message ? edata->message : "unknown error");
+	b->code[i] = pstrdup(unpack_sql_state(edata->sqlerrcode));
+	b->retry[i] = sp_retry_at(b->attempts[i] + 1, b->finished);
+}
+
+/*
+ * Write rows[0..n).  A part that fails is split in halves, each written on
+ * its own, down to the single rows that fail: those are blamed with their
+ * own error and listed in culprits.  known_failing: the part is known to
+ * fail (its sibling just went through, so the parent's failure is in it),
+ * so it is split without being tried first.  With the budget spent, a part
+ * not yet resolved is released.  Returns whether the part was written in
+ * one go.
+ */
+static bool
+isolate(SpBatch *b, const int *rows, int n, bool known_failing, int *culprits, int *nculprits)
+{
+	int			half = n / 2;
+	bool		left_clean;
+
+	if (n == 0)
+		return true;
+	if (!known_failing || n == 1)
+	{
+		ErrorData  *edata;
+
+		if (b->budget <= 0)
+		{
+			set_fate(b, rows, n, SP_ROW_RELEASED);
+			return false;
+		}
+		edata = try_write(b, rows, n);
+		if (edata == NULL)
+		{
+			set_fate(b, rows, n, SP_ROW_WRITTEN);
+			return true;
+		}
+		if (n == 1)
+		{
+			blame(b, rows[0], edata);
+			culprits[(*nculprits)++] = rows[0];
+			FreeErrorData(edata);
+			return false;
+		}
+		FreeErrorData(edata);
+	}
+	left_clean = isolate(b, rows, half, false, culprits, nculprits);
+	(void) isolate(b, rows + half, n - half, left_clean, culprits, nculprits);
+	return false;
+}
+
+/*
+ * Subtransactions a batch of n rows may spend finding culprits: enough for
+ * a handful of bad rows at once (each costs about log2(n)); more are found
+ * by later batches, as released rows come back.
+ */
+static int
+isolation_budget(int n)
+{
+	return 16 * (int) ceil(log2((double) n + 1));
+}
+
+/*
+ * Write the batch: every row whose write goes through, the culprits of
+ * failing writes as 'failed' with their own errors, the rest released.
+ * Returns the rows written; *ncompleted and *nfailed split them.
+ */
+int64
+sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed)
+{
+	int		   *rows = palloc(sizeof(int) * b->n);
+	int		   *culprits = palloc(sizeof(int) * b->n);
+	int		   *unrecorded = palloc(sizeof(int) * b->n);
+	int			nculprits = 0;
+	int			nunrecorded = 0;
+	int64		written = 0;
+
+	for (int i = 0; i < b->n; i++)
+		rows[i] = i;
+	b->budget = isolation_budget(b->n);
+	(void) isolate(b, rows, b->n, false, culprits, &nculprits);
+
+	/*
+	 * The culprits, now failed with their own errors, recorded as such (their
+	 * failed writes were rolled back); one whose failure is refused too is
+	 * released, with a warning.
+	 */
+	if (nculprits > 0)
+	{
+		b->budget = Max(b->budget, 0) + isolation_budget(nculprits);
+		(void) isolate(b, culprits, nculprits, false, unrecorded, &nunrecorded);
+		if (nunrecorded > 0)
+		{
+			set_fate(b, unrecorded, nunrecorded, SP_ROW_RELEASED);
+			ereport(WARNING,
+					(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+					 errmsg("could not record %d failed rows of %s: %s",
+							nunrecorded, get_rel_name(b->src->relid), b->error[unrecorded[0]]),
+					 errhint("A trigger or constraint on the table refuses the failed state; those rows stay as they were.")));
+		}
+	}
+
+	*ncompleted = *nfailed = 0;
+	for (int i = 0; i < b->n; i++)
+	{
+		if (b->fate[i] != SP_ROW_WRITTEN)
+			continue;
+		written++;
+		if (b->failed[i])
+			(*nfailed)++;
+		else
+			(*ncompleted)++;
+	}
+	return written;
+}
