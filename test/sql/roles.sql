@@ -1,4 +1,4 @@
--- The three documented roles, set up by the README's grant recipes (issue 8):
+-- The three documented roles, set up by the grant recipes of docs/settings-and-roles.md (issue 8):
 \set SHOW_CONTEXT never
 -- reader (monitoring views and the data), operator (process, and whatever
 -- retry/reset functions exist), admin (attach, detach, settings, dictionaries).  Each can
@@ -62,7 +62,7 @@ GRANT EXECUTE ON FUNCTION sentiment_reanalyze(regclass, integer),
 	sentiment_enqueue(regclass, bigint[], integer) TO regress_sp_admin;
 
 -- ---- what each may execute among the extension's functions -------------------
--- (PUBLIC's share is in 07_privileges; a new function shows up here.)
+-- (PUBLIC's share is in privileges; a new function shows up here.)
 SELECT p.oid::regprocedure::text AS function,
 	   has_function_privilege('regress_sp_reader', p.oid, 'EXECUTE') AS reader,
 	   has_function_privilege('regress_sp_operator', p.oid, 'EXECUTE') AS operator,

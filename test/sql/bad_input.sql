@@ -1,7 +1,7 @@
 -- Bad input (issue 8): each gets a correct result or a clear error with its
 \set SHOW_CONTEXT never
 -- SQLSTATE, never a crash or a stall.  Batch-size and attach-argument errors
--- are in 05_errors; text over the 4 MB cap in 06_analyze; invalid UTF-8 in a
+-- are in errors; text over the 4 MB cap in analyze; invalid UTF-8 in a
 -- SQL_ASCII database in test/t/091_encodings.pl.
 CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

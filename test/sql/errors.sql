@@ -52,7 +52,7 @@ SELECT sentiment_process_batch(10) AS processed;
 DROP TABLE doomed_topics, doomed_embeddings, doomed2, doomed2_embeddings;
 
 -- An error in the middle of a batch that is not about a row's data (here a
--- privilege error; rows' own errors are isolated, see 10_retry) leaves no
+-- privilege error; rows' own errors are isolated, see retry) leaves no
 -- trace: the rows stay pending.
 INSERT INTO sentiment_data (text) VALUES ('one'), ('two');
 CREATE FUNCTION pg_temp.boom() RETURNS trigger LANGUAGE plpgsql AS $$
