@@ -48,7 +48,8 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # Regression tests by feature, in the order they run: they share one database,
 # so install (creates the extension) comes first and attach (creates
 # sentiment_data, used by process, errors, privileges and similar) second;
-# monitoring and upgrade make databases of their own.
+# monitoring and upgrade make databases of their own.  Shared helpers are in
+# test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
                  bad_input dictionary_input roles retry claim queue dictionary similar \
                  monitoring upgrade

@@ -1,15 +1,6 @@
 -- Argument errors: each has its SQLSTATE, a message and a hint.
 \set SHOW_CONTEXT never
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 
 SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT sentiment_process_batch(NULL)'),
