@@ -81,6 +81,11 @@ $(ANALYZER_LIB): analyzer
 $(OBJS): $(srcdir)/src/sentiment_proc.h $(ANALYZER_DIR)/analyzer.h | analyzer
 $(shlib): $(ANALYZER_LIB)
 
+# The regression tests in order, for test/valgrind.sh.
+.PHONY: print-regress
+print-regress:
+	@echo $(REGRESS)
+
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap
 installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
