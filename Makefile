@@ -47,7 +47,14 @@ SQL_OBJECTS    = $(sort $(wildcard sql/objects/*.sql))
 # Each suite runs on its own temporary instance (initdb refuses root: run
 # these as an unprivileged user, see scripts/test-server.sh).
 TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
-REGRESS        = $(basename $(notdir $(sort $(wildcard test/sql/*.sql))))
+# Regression tests by feature, in the order they run: they share one database,
+# so install (creates the extension) comes first and attach (creates
+# sentiment_data, used by process, errors, privileges and similar) second;
+# monitoring, security and upgrade make databases of their own.  Shared helpers are in
+# test/sql/helpers/ (loaded with \i).
+REGRESS        = install attach adopt process errors analyze privileges hostile_names \
+                 bad_input dictionary_input roles retry blame claim queue dictionary similar \
+                 monitoring security upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --temp-instance=test/tmp_check_iso $(TEST_CONF)
@@ -76,6 +83,11 @@ analyzer:
 $(ANALYZER_LIB): analyzer
 $(OBJS): $(srcdir)/src/sentiment_proc.h $(ANALYZER_DIR)/analyzer.h | analyzer
 $(shlib): $(ANALYZER_LIB)
+
+# The regression tests in order, for test/valgrind.sh.
+.PHONY: print-regress
+print-regress:
+	@echo $(REGRESS)
 
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap
 installcheck-regress: submake $(REGRESS_PREP)

@@ -28,9 +28,6 @@ tempdb_start "shared_buffers = '512MB'" "max_wal_size = '8GB'" "autovacuum = off
 	"sentiment_proc.databases = 'postgres'" "sentiment_proc.workers_per_database = 1" \
 	"sentiment_proc.worker_batch_size = 1000"
 
-psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql_v() { as_pg psql -X -At -v ON_ERROR_STOP=1 "$@"; }
-
 psql_q >/dev/null <<'SQL'
 CREATE EXTENSION sentiment_proc;
 SELECT sentiment_attach('worker_mentions');
@@ -66,7 +63,7 @@ done
 
 # One session for the whole run, fed through a pipe.
 mkfifo "$work/in"
-as_pg psql -X -At -v ON_ERROR_STOP=1 <"$work/in" >"$work/out" 2>&1 &
+as_postgres psql -X -At -v ON_ERROR_STOP=1 <"$work/in" >"$work/out" 2>&1 &
 spsql=$!
 exec 3>"$work/in"
 echo "SELECT 'session pid ' || pg_backend_pid();" >&3

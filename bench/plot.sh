@@ -109,8 +109,6 @@ run_bench() {
 	tempdb_start "shared_buffers = '1GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" \
 		"track_commit_timestamp = on" "autovacuum = off" \
 		"sentiment_proc.databases = 'postgres'" "sentiment_proc.workers_per_database = 0"
-	psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-	psql_v() { as_pg psql -X -At -v ON_ERROR_STOP=1 "$@"; }
 
 	echo "== load $rows generated mentions"
 	psql_q -v rows="$rows" <<'SQL'
@@ -156,7 +154,7 @@ SQL
 		echo "SELECT sentiment_process_batch($batch, 'plot_mentions');" >"$work/process.sql"
 		chmod 644 "$work/process.sql"
 		tx=$(( (rows + batch * n - 1) / (batch * n) ))
-		tps=$(as_pg pgbench -n -M prepared -c "$n" -j "$n" -t "$tx" -f "$work/process.sql" 2>&1 |
+		tps=$(as_postgres pgbench -n -M prepared -c "$n" -j "$n" -t "$tx" -f "$work/process.sql" 2>&1 |
 			sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
 		check "$n sessions, batch $batch"
 		# the last transactions find fewer rows: count rows, not batches
@@ -221,7 +219,7 @@ SQL
 	echo "INSERT INTO plot_mentions (text, created_at) VALUES ('steady insert ' || (random() * 1e6)::int || ' is great #latency', clock_timestamp());" \
 		>"$work/insert.sql"
 	chmod 644 "$work/insert.sql"
-	as_pg pgbench -n -c 2 -j 2 -R 200 -T "$secs" -f "$work/insert.sql" >/dev/null 2>&1
+	as_postgres pgbench -n -c 2 -j 2 -R 200 -T "$secs" -f "$work/insert.sql" >/dev/null 2>&1
 	for _ in $(seq 1 100); do
 		[ "$(psql_v -c "SELECT count(*) FROM plot_mentions WHERE processing_status = 'pending'")" = 0 ] && break
 		sleep 0.1

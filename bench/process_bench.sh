@@ -36,8 +36,6 @@ trap 'tempdb_stop; rm -rf "$work"' EXIT
 tempdb_start "shared_buffers = '2GB'" "max_wal_size = '16GB'" "checkpoint_timeout = '1h'" \
 	"wal_buffers = '64MB'" "autovacuum = off"
 
-psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-
 # As root, give the instance (every backend inherits it) a higher priority,
 # so that other work on a shared machine disturbs the figures less; on an
 # idle machine this changes nothing.  pgbench only sends one call per batch.
@@ -112,7 +110,7 @@ chmod 644 "$work"/*.sql
 # slice SCRIPT CLIENTS BATCHES -> seconds the slice took (BATCHES in all).
 slice() {
 	local out tps
-	out=$(as_pg pgbench -n -M prepared -c "$2" -j "$2" -t $(($3 / $2)) -f "$1" 2>&1) ||
+	out=$(as_postgres pgbench -n -M prepared -c "$2" -j "$2" -t $(($3 / $2)) -f "$1" 2>&1) ||
 		{ echo "$out" >&2; return 1; }
 	tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
 	awk -v t="$tps" -v n="$3" 'BEGIN { printf "%.6f\n", n / t }'
@@ -132,7 +130,7 @@ done
 
 # Every row done exactly once, with its topic and embedding, on both sides.
 for t in bench_c bench_f; do
-	read -r done once topics embeddings <<<"$(as_pg psql -X -At -F ' ' -c "
+	read -r done once topics embeddings <<<"$(as_postgres psql -X -At -F ' ' -c "
 		SELECT count(*) FILTER (WHERE processing_status = 'completed'),
 			   count(*) FILTER (WHERE processing_attempts = 1),
 			   (SELECT count(*) FROM ${t}_topics), (SELECT count(*) FROM ${t}_embeddings)

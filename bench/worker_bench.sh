@@ -33,9 +33,6 @@ tempdb_start "shared_buffers = '1GB'" "max_wal_size = '16GB'" "checkpoint_timeou
 	"track_commit_timestamp = on" "autovacuum = off" \
 	"sentiment_proc.databases = 'postgres'" "sentiment_proc.workers_per_database = 2"
 
-psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql_v() { as_pg psql -X -At -v ON_ERROR_STOP=1 "$@"; }
-
 # Wait until the workers match the setting (the launcher starts them).
 wait_workers() {
 	local want=$1 i
@@ -69,7 +66,7 @@ chmod 644 "$work/insert.sql"
 latency() {
 	local secs=$1 from
 	from=$(psql_v -c "SELECT coalesce(max(entry_id), 0) FROM latency_mentions")
-	as_pg pgbench -n -c 2 -j 2 -R "$RATE" -T "$secs" -f "$work/insert.sql" >/dev/null 2>&1
+	as_postgres pgbench -n -c 2 -j 2 -R "$RATE" -T "$secs" -f "$work/insert.sql" >/dev/null 2>&1
 	# let the last rows finish (the poll-only run needs up to one interval)
 	for _ in $(seq 1 100); do
 		[ "$(psql_v -c "SELECT count(*) FROM latency_mentions WHERE processing_status = 'pending'")" = 0 ] && break

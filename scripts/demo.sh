@@ -20,8 +20,6 @@ tempdb_start "sentiment_proc.databases = 'postgres'" "sentiment_proc.workers_per
 	"sentiment_proc.worker_batch_size = 50"
 echo "   data directory $TEMPDB_DIR/data, port $PGPORT (Unix socket only)"
 
-psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-
 echo "== CREATE EXTENSION, attach sentiment_data, domain words and topics"
 psql_q <<'SQL' >/dev/null
 CREATE EXTENSION sentiment_proc;
@@ -116,7 +114,7 @@ SELECT entry_id, round(similarity::numeric, 3) AS similarity, left(text, 60) AS 
 SELECT * FROM sentiment_scores('The demo worked and I love it! :)');
 SQL
 
-echo "== summary (sentiment_summary; the monitoring views are in the README)"
+echo "== summary (sentiment_summary; the monitoring views are in docs/monitoring.md)"
 psql_q -c "SELECT section, item, rows, value FROM sentiment_summary()"
 
 echo "== stop the private PostgreSQL"

@@ -5,46 +5,20 @@
 #
 # initdb refuses to run as root, so as root the suites run as user postgres
 # (created when missing) on a copy of the tree it owns; a non-root developer
-# runs them in place.  Prints one "SUITE: N passed, N failed" line per suite
-# and exits non-zero when anything failed.
+# runs them in place (scripts/lib/as-postgres.sh).  Prints one
+# "SUITE: N passed, N failed" line per suite and exits non-zero when anything
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
-PG_CONFIG=${PG_CONFIG:-pg_config}
-export PG_CONFIG
+. scripts/lib/as-postgres.sh
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "== build and install"
+build_and_install || { echo "build or install failed"; echo "regress: 0 passed, 1 failed"; exit 1; }
 
-echo "== build"
-make -s PG_CONFIG="$PG_CONFIG" || { echo "build failed"; echo "regress: 0 passed, 1 failed"; exit 1; }
-echo "== install"
-if [ -w "$($PG_CONFIG --pkglibdir)" ] && [ -w "$($PG_CONFIG --sharedir)/extension" ]; then
-	make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-else
-	$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-fi || { echo "install failed"; echo "regress: 0 passed, 1 failed"; exit 1; }
-
-run=(bash -c)
-tree=$root
-if [ "$(id -u)" -eq 0 ]; then
-	if ! id postgres >/dev/null 2>&1; then
-		useradd --system --create-home --home-dir /var/lib/postgresql --shell /bin/bash postgres
-	fi
-	work=$(mktemp -d /tmp/sentiment_proc_test.XXXXXX)
-	trap 'rm -rf "$work"' EXIT
-	tree=$work/main
-	mkdir "$tree"
-	# Built products are copied with their times, so nothing is rebuilt.
-	tar -C "$root" --exclude=.git --exclude=./node_modules -cf - . | tar -C "$tree" -xf -
-	# Tests find the evaluation data beside the checkout, as in CI.
-	[ -d "$root/../shared" ] && ln -s "$(cd "$root/../shared" && pwd)" "$work/shared"
-	chown -R postgres: "$work"
-	run=(runuser -u postgres -- bash -c)
-fi
-
+tree_for_postgres || { echo "could not prepare a tree for user postgres"; echo "regress: 0 passed, 1 failed"; exit 1; }
+tree=$SP_TREE
 logs=$(mktemp -d)
-trap 'rm -rf "$logs" ${work:+"$work"}' EXIT
+trap 'rm -rf "$logs"; tree_cleanup' EXIT
 chmod 777 "$logs"
 status=0
 
@@ -58,7 +32,7 @@ regress_summary() {
 }
 
 echo "== regression"
-"${run[@]}" "cd '$tree' && make installcheck-regress PG_CONFIG='$PG_CONFIG'" >"$logs/regress" 2>&1
+in_tree "make installcheck-regress" >"$logs/regress" 2>&1
 rc=$?
 cat "$logs/regress"
 if [ $rc -ne 0 ]; then
@@ -70,7 +44,7 @@ regress_summary regress "$logs/regress" $rc
 
 echo "== isolation"
 if ls "$tree"/test/specs/*.spec >/dev/null 2>&1; then
-	"${run[@]}" "cd '$tree' && make installcheck-isolation PG_CONFIG='$PG_CONFIG'" >"$logs/iso" 2>&1
+	in_tree "make installcheck-isolation" >"$logs/iso" 2>&1
 	rc=$?
 	cat "$logs/iso"
 	if [ $rc -ne 0 ]; then
@@ -84,7 +58,7 @@ fi
 
 echo "== TAP"
 if ls "$tree"/test/t/*.pl >/dev/null 2>&1; then
-	"${run[@]}" "cd '$tree' && make installcheck-tap PG_CONFIG='$PG_CONFIG'" >"$logs/tap" 2>&1
+	in_tree "make installcheck-tap" >"$logs/tap" 2>&1
 	rc=$?
 	cat "$logs/tap"
 	total=$(grep -oE 'Tests=[0-9]+' "$logs/tap" | tail -1 | cut -d= -f2)

@@ -51,7 +51,7 @@ check_owner(Oid relid)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid)),
 				 errdetail("Attached tables are processed as their owner; only the owner may attach or detach them."),
-				 errhint("Ask the owner of %s to attach it, or to grant you membership in the owning role.",
+				 errhint("Ask the owner of %s to do it, or to grant you membership in the owning role.",
 						 get_rel_name(relid))));
 }
 

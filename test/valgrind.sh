@@ -11,7 +11,7 @@
 # the script prints them and fails.  test/valgrind.supp (ours) silences known
 # reports from PostgreSQL itself, never from sentiment_proc.
 #
-#   test/valgrind.sh [regression tests...]    (default: all of test/sql)
+#   test/valgrind.sh [regression tests...]    (default: the Makefile's REGRESS, in order)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +34,7 @@ EOF
 chmod +x "$out/bin/postgres"
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=($(cd test/sql && ls *.sql | sed 's/\.sql$//'))
+[ ${#tests[@]} -gt 0 ] || tests=($(make -s --no-print-directory print-regress PG_CONFIG="$PG_CONFIG"))
 
 # the server starts slowly under valgrind
 export PGCTLTIMEOUT=600

@@ -8,16 +8,7 @@ CREATE DATABASE regress_sp_security;
 \c regress_sp_security
 SET client_min_messages = warning;
 CREATE EXTENSION sentiment_proc;
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT;
-	RETURN s || ': ' || m;
-END $$;
+\i test/sql/helpers/try.sql
 
 -- An admin by the documented recipe (attach, detach, trigger functions), a
 -- plain login role, and a role with CREATE on a shared schema.

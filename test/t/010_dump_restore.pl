@@ -6,14 +6,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
-my $node = PostgreSQL::Test::Cluster->new('dump');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,sentiment_proc'
-cron.database_name = 'postgres'
-});
-$node->start;
+my $node = sp_node('dump');
 
 $node->safe_psql('postgres', 'CREATE DATABASE source_db');
 $node->safe_psql('source_db', q{

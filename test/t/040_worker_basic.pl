@@ -6,19 +6,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
-my $node = PostgreSQL::Test::Cluster->new('workers');
-$node->init(allows_streaming => 1);
 # The poll interval is far beyond the test's time-outs: rows are only picked
 # up promptly if the commit wakes a worker.
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
+my $node = sp_node('workers', init => { allows_streaming => 1 }, conf => q{
 max_worker_processes = 16
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 1
 sentiment_proc.worker_poll_interval = '1h'
 });
-$node->start;
 
 # Launcher and worker appear under fixed backend types.
 ok($node->poll_query_until('postgres',

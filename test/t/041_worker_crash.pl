@@ -8,20 +8,19 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
 my $rows = 100_000;
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
+my $node = sp_node('crash', conf => q{
 max_worker_processes = 16
 restart_after_crash = on
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 0
 sentiment_proc.worker_batch_size = 1000
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;
 SELECT sentiment_attach('sentiment_data');

@@ -7,21 +7,19 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
 my $rows = 40_000;
 
-my $node = PostgreSQL::Test::Cluster->new('cron');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,sentiment_proc'
+my $node = sp_node('cron', pg_cron => 1, conf => q{
 max_worker_processes = 20
-cron.database_name = 'postgres'
 cron.use_background_workers = on
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 1
 sentiment_proc.worker_batch_size = 5
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION pg_cron;
 CREATE EXTENSION sentiment_proc;

@@ -11,11 +11,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
-my $node = PostgreSQL::Test::Cluster->new('claims');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
+my $node = sp_node('claims', conf => q{
 max_worker_processes = 16
 restart_after_crash = on
 sentiment_proc.databases = 'postgres'
@@ -23,7 +23,6 @@ sentiment_proc.workers_per_database = 0
 sentiment_proc.upkeep_interval = '200ms'
 sentiment_proc.worker_poll_interval = '200ms'
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;
 SELECT sentiment_attach('sentiment_data');

@@ -6,17 +6,16 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
-my $node = PostgreSQL::Test::Cluster->new('dictionary');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
+my $node = sp_node('dictionary', conf => q{
 max_worker_processes = 16
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 1
 sentiment_proc.worker_poll_interval = '1h'
 });
-$node->start;
 
 $node->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;

@@ -22,6 +22,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 use Time::HiRes qw(usleep time);
 use IPC::Run;
 
@@ -41,23 +44,21 @@ my $hold = 0.3;
 
 diag("torture: $rows rows in $nchunks chunks of $chunk, batch size $batch, seed $seed");
 
-my $node = PostgreSQL::Test::Cluster->new('torture');
-$node->init;
-my $host = $node->host;
-my $port = $node->port;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_cron,sentiment_proc'
+my $node = sp_node('torture', pg_cron => 1, conf => sub {
+	my $host = shift->host;
+	return qq{
 max_worker_processes = 20
 max_connections = 50
 restart_after_crash = on
-cron.database_name = 'postgres'
 cron.host = '$host'
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 2
 sentiment_proc.worker_batch_size = $batch
 log_min_messages = warning
+};
 });
-$node->start;
+my $host = $node->host;
+my $port = $node->port;
 
 $node->safe_psql('postgres', qq{
 CREATE EXTENSION pg_cron;

@@ -10,13 +10,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
-my $node = PostgreSQL::Test::Cluster->new('encodings');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
-});
-$node->start;
+my $node = sp_node('encodings');
 
 $node->safe_psql('postgres', q{
 CREATE DATABASE sp_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;

@@ -7,18 +7,17 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 use Time::HiRes qw(usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('broken');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
+my $node = sp_node('broken', conf => q{
 max_worker_processes = 16
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 1
 sentiment_proc.worker_poll_interval = 200
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;
 SELECT sentiment_attach('aaa_broken', topics_table => 'broken_topics', embeddings_table => 'broken_embeddings');

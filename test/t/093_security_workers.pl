@@ -9,18 +9,17 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
 
-my $node = PostgreSQL::Test::Cluster->new('security');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'sentiment_proc'
+my $node = sp_node('security', conf => q{
 max_worker_processes = 16
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 2
 sentiment_proc.worker_poll_interval = '200ms'
 sentiment_proc.source_lock_timeout = '100ms'
 });
-$node->start;
 
 # The admin of the documented recipe, owning a schema and a table.
 $node->safe_psql('postgres', q{

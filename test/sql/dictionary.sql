@@ -55,16 +55,7 @@ COMMIT;
 SELECT sentiment_label, sentiment_score FROM sentiment_analyze('That trick was sick');
 SELECT sentiment_label FROM sentiment_analyze('I love it');
 
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 
 -- Bad entries are refused on write, each with its SQLSTATE and a hint.
 SELECT q, pg_temp.try(q) FROM (VALUES

@@ -3,19 +3,10 @@
 -- overrides and the topic dictionary refuse what the analyser cannot use
 -- with a clear error, take hostile but valid keys as data, and every
 -- analysis and batch sees what was accepted.
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || left(m, 120) || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 
 -- ---- topic dictionary ----------------------------------------------------------
-SELECT left(q, 90) AS entry, pg_temp.try(q) FROM (VALUES
+SELECT left(q, 90) AS entry, pg_temp.try(q, message_max => 120) FROM (VALUES
 	($$INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES (NULL, 'x')$$),
 	($$INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES ('', 'x')$$),
 	($$INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES ('k', '')$$),
@@ -52,7 +43,7 @@ SELECT mention_id, topic_key, weight FROM dict_topics ORDER BY 1, 2;
 SELECT to_regclass('sentiment_sources') IS NOT NULL AS registry_still_there;
 
 -- ---- lexicon overrides -------------------------------------------------------
-SELECT left(q, 90) AS entry, pg_temp.try(q) FROM (VALUES
+SELECT left(q, 90) AS entry, pg_temp.try(q, message_max => 120) FROM (VALUES
 	($$INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES (NULL, 1)$$),
 	($$INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('', 1)$$),
 	($$INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('two words', 1)$$),
@@ -65,7 +56,7 @@ SELECT left(q, 90) AS entry, pg_temp.try(q) FROM (VALUES
 -- Accepted overrides apply at the next statement, and go with their rows.
 SELECT sentiment_label, sentiment_score FROM sentiment_analyze($$zorpy o'neil$$) AS before;
 INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('Zorpy', 2.5);
-SELECT pg_temp.try($$INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('zorpy', 1)$$) AS same_word_twice;
+SELECT pg_temp.try($$INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('zorpy', 1)$$, message_max => 120) AS same_word_twice;
 INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ($$o'neil$$, -1.5), ('👍🏽', 2);
 SELECT sentiment_label, sentiment_score FROM sentiment_analyze('zorpy');
 SELECT sentiment_label, sentiment_score FROM sentiment_analyze($$o'neil$$);

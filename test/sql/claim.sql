@@ -98,16 +98,7 @@ SELECT sentiment_process_batch(100, 'c_mentions') AS batch;
 SELECT entry_id, processing_status FROM c_mentions ORDER BY 1;
 
 -- Argument errors: each with SQLSTATE, message and hint; nothing written.
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT sentiment_claim(0, ''1 minute'')'),
 	('SELECT sentiment_claim(NULL, ''1 minute'')'),

@@ -1,15 +1,6 @@
 -- Argument errors: each has its SQLSTATE, a message and a hint.
 \set SHOW_CONTEXT never
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 
 SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT sentiment_process_batch(NULL)'),
@@ -52,7 +43,7 @@ SELECT sentiment_process_batch(10) AS processed;
 DROP TABLE doomed_topics, doomed_embeddings, doomed2, doomed2_embeddings;
 
 -- An error in the middle of a batch that is not about a row's data (here a
--- privilege error; rows' own errors are isolated, see 10_retry) leaves no
+-- privilege error; rows' own errors are isolated, see retry) leaves no
 -- trace: the rows stay pending.
 INSERT INTO sentiment_data (text) VALUES ('one'), ('two');
 CREATE FUNCTION pg_temp.boom() RETURNS trigger LANGUAGE plpgsql AS $$

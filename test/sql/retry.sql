@@ -138,16 +138,7 @@ SELECT text LIKE 'poison%' AS poison, processing_status, count(*), max(processin
 DROP TRIGGER r_refuse ON r_mentions;
 
 -- Argument errors.
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT sentiment_retry_failed(ids => ARRAY[1]::bigint[])'),
 	('SELECT sentiment_retry_failed(''pg_class'')'),

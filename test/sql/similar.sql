@@ -1,16 +1,7 @@
 -- Similarity search (issue 6): sentiment_cosine over embeddings and
 -- sentiment_similar over a source's stored embeddings.
 \set SHOW_CONTEXT never
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 
 -- ---- sentiment_cosine ---------------------------------------------------------
 SELECT round(sentiment_cosine('{1,0,0}', '{1,0,0}')::numeric, 6) AS same,

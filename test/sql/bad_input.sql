@@ -1,18 +1,9 @@
 -- Bad input (issue 8): each gets a correct result or a clear error with its
 \set SHOW_CONTEXT never
 -- SQLSTATE, never a crash or a stall.  Batch-size and attach-argument errors
--- are in 05_errors; text over the 4 MB cap in 06_analyze; invalid UTF-8 in a
+-- are in errors; text over the 4 MB cap in analyze; invalid UTF-8 in a
 -- SQL_ASCII database in test/t/091_encodings.pl.
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	s text; m text; h text;
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-	RETURN s || ': ' || m || coalesce(' | ' || nullif(h, ''), '');
-END $$;
+\i test/sql/helpers/try.sql
 
 -- A compact view of one analysis: label, compound, pos/neu/neg, emotion,
 -- topics, embedding length and squared norm (1 for any text with features).
