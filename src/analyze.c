@@ -98,7 +98,8 @@ sp_text_to_utf8(text *t, size_t *len)
 	char	   *u;
 
 	*len = (size_t) n;
-	if (GetDatabaseEncoding() == PG_UTF8)
+	/* SQL_ASCII: the bytes as they are (conversion would reject invalid UTF-8) */
+	if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII)
 		return s;
 	u = pg_server_to_any(s, n, PG_UTF8);
 	if (u != s)

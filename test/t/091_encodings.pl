@@ -1,10 +1,10 @@
-# Text that is not valid UTF-8: a SQL_ASCII database stores any bytes, so
-# the analyser sees invalid sequences (it reads them as U+FFFD; a hashtag
-# ends at one) through
-# sentiment_analyze and sentiment_process_batch; a LATIN1 database holds
-# text in another encoding.  Each must give a correct result or a clear
-# error, never a crash, and never store text that is invalid in the
-# database's encoding.
+# Server encodings.  A SQL_ASCII database stores any bytes, so the analyser
+# sees invalid sequences (it reads them as U+FFFD; a hashtag ends at one)
+# through sentiment_analyze and sentiment_process_batch; LATIN1, WIN1252 and
+# EUC_JP databases hold text in another encoding, converted to UTF-8 for the
+# analyser and back for topic keys.  The same text gives the same result in
+# every encoding; never a crash, never text invalid in the database's
+# encoding.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -83,21 +83,71 @@ is($node->safe_psql('sp_latin1', q{
 	SELECT string_agg(entry_id || ':' || processing_status, ' ' ORDER BY entry_id) FROM sentiment_data}),
 	'1:completed 2:completed 3:completed', 'LATIN1: every row completed');
 is($node->safe_psql('sp_latin1', q{
-	SELECT string_agg(topic_key, ' ' ORDER BY topic_key) FROM mention_topics}),
+	SELECT string_agg(topic_key, ' ' ORDER BY topic_key) FROM mention_topics WHERE mention_id = 2}),
 	'cafe', 'LATIN1: the hashtag is its topic');
-# Known limitation: the analyser reads UTF-8, and text of a LATIN1 database
-# reaches it unconverted, so its non-ASCII letters are not understood (here
-# the hashtag #Été gives no topic).  Converting to UTF-8 first would fix it.
-TODO:
-{
-	local $TODO = 'text of non-UTF-8 databases is not converted to UTF-8 before analysis';
-	is($node->safe_psql('sp_latin1', 'SELECT count(*) FROM mention_topics WHERE mention_id = 3'), '1',
-		'LATIN1: a hashtag with non-ASCII letters is a topic');
-}
+# Non-ASCII letters are converted to UTF-8 for the analyser: #Été is a topic.
+is($node->safe_psql('sp_latin1', "SET client_encoding = 'UTF8'; SELECT topic_key FROM mention_topics WHERE mention_id = 3"),
+	"\xc3\xa9t\xc3\xa9", 'LATIN1: a hashtag with non-ASCII letters is a topic');
 # every stored text must survive a round trip through UTF-8
 ($ret, $out, $err) = $node->psql('sp_latin1', q{
 	SELECT count(*) FROM mention_topics WHERE convert_from(convert_to(topic_key, 'UTF8'), 'UTF8') IS NULL});
 is($ret, 0, 'LATIN1: topic keys are valid LATIN1') or diag($err);
+
+# ---- the same text, the same result, in every server encoding ------------------
+# UTF8, LATIN1, WIN1252, EUC_JP and SQL_ASCII databases (C locale), the
+# same domain word and topic dictionary, the same mentions sent as UTF-8:
+# labels, scores, emotions, topics and embeddings are identical, through
+# both sentiment_analyze and the batch.
+my %dbs = (sp_e_utf8 => 'UTF8', sp_e_latin1 => 'LATIN1', sp_e_win1252 => 'WIN1252',
+	sp_e_eucjp => 'EUC_JP', sp_e_ascii => 'SQL_ASCII');
+my @texts = (
+	"C'est g\x{e9}nial, j'adore le caf\x{e9} cr\x{e8}me #\x{c9}t\x{e9}",
+	"\x{dc}ber schlecht, NICHT gut #M\x{fc}nchen",
+	"\x{d1}and\x{fa} is GREAT :) #Espa\x{f1}a",
+	"plain ascii is terrible #boring");
+my @japanese = ("\x{6771}\x{4eac}\x{306f}\x{6700}\x{9ad8} #\x{6771}\x{4eac} :)");
+my %result;
+for my $db (sort keys %dbs)
+{
+	$node->safe_psql('postgres',
+		"CREATE DATABASE $db ENCODING '$dbs{$db}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+	my @mine = (@texts, ($dbs{$db} =~ /^(UTF8|EUC_JP|SQL_ASCII)$/ ? @japanese : ()));
+	my $values = join(', ', map { (my $t = $_) =~ s/'/''/g; "('$t')" } @mine);
+	my $sql = "SET client_encoding = 'UTF8';
+CREATE EXTENSION sentiment_proc;
+INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES ('g\x{e9}nial', 3.1);
+INSERT INTO sentiment_topic_keywords (topic_key, phrase) VALUES ('caf\x{e9}', 'caf\x{e9} cr\x{e8}me');
+SELECT sentiment_attach('sentiment_data');
+INSERT INTO sentiment_data (text) VALUES $values;
+SELECT sentiment_process_batch(100);";
+	utf8::encode($sql);
+	$node->safe_psql($db, $sql);
+	my $q = "SET client_encoding = 'UTF8';
+SELECT string_agg(format('%s|%s|%s|%s|%s|%s', d.entry_id, d.sentiment_label, round(d.sentiment_score::numeric, 6),
+		d.emotion_label, (SELECT string_agg(t.topic_key, ',' ORDER BY t.topic_key) FROM mention_topics t WHERE t.mention_id = d.entry_id),
+		md5(e.embedding::text)), E'\\n' ORDER BY d.entry_id)
+  FROM sentiment_data d JOIN sentiment_embeddings e ON e.entry_id = d.entry_id;";
+	$result{$db} = $node->safe_psql($db, $q);
+	my $a = "SET client_encoding = 'UTF8';
+SELECT string_agg(format('%s|%s|%s', a.sentiment_label, round(a.sentiment_score::numeric, 6), array_to_string(a.topics, ',')),
+		E'\\n' ORDER BY d.entry_id)
+  FROM sentiment_data d, sentiment_analyze(d.text) a;";
+	$result{"$db analyze"} = $node->safe_psql($db, $a);
+}
+my @reference = split /\n/, $result{sp_e_utf8};
+like($reference[0], qr/\|positive\|.*\|caf\x{c3}\x{a9},\x{c3}\x{a9}t\x{c3}\x{a9}\|/,
+	'UTF8: the domain word, the dictionary phrase and the accented hashtag count');
+like($reference[4], qr/\|positive\|/, 'UTF8: the Japanese mention is analysed');
+for my $db (sort keys %dbs)
+{
+	next if $db eq 'sp_e_utf8';
+	my $n = $dbs{$db} =~ /^(UTF8|EUC_JP|SQL_ASCII)$/ ? 5 : 4;
+	is($result{$db}, join("\n", @reference[0 .. $n - 1]),
+		"$dbs{$db}: the batch stores the same results as in UTF8");
+	my @ref_analyze = split /\n/, $result{'sp_e_utf8 analyze'};
+	is($result{"$db analyze"}, join("\n", @ref_analyze[0 .. $n - 1]),
+		"$dbs{$db}: sentiment_analyze gives the same results as in UTF8");
+}
 
 ok($node->safe_psql('postgres', 'SELECT 1') eq '1', 'the server is still up');
 my $log = slurp_file($node->logfile);
@@ -105,3 +155,4 @@ unlike($log, qr/(PANIC|TRAP|terminated by signal)/, 'no crash');
 
 $node->stop;
 done_testing();
+
