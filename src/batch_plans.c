@@ -123,86 +123,65 @@ sp_registry_schema(void)
 
 
 /*
- * The prepared statements for a source; rebuilt when a table or column was
- * renamed since they were made (the plan cache handles other DDL).  Returns
- * NULL when one of the tables no longer exists.
+ * The cache entry of a source.  *ready when its kept statements still match
+ * key; otherwise a new entry, or the old one with its statements dropped (a
+ * table or column was renamed, or an earlier build failed half-way).
  */
-SpPlans *
-sp_source_plans(const SpSource *src)
+static SpPlans *
+cache_entry(Oid relid, const char *key, bool *ready)
 {
-	char	   *rel = qualified_name(src->relid);
-	char	   *topics = qualified_name(src->topics);
-	char	   *emb = qualified_name(src->embeddings);
-	const char *id;
-	const char *txt;
-	char	   *key;
 	SpPlans    *p;
-	char	   *sql;
-	Oid			claim_types[2] = {INT4OID, INT8ARRAYOID};
-	Oid			queue_types[2] = {OIDOID, INT4OID};
-	Oid			update_types[13] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID};
-	const char *ext = quote_identifier(registry_schema);
-	const char *cols;
-	bool		legacy;
-	bool		has_queue;
-	Oid			delete_types[1] = {INT8ARRAYOID};
-	Oid			topic_types[4] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID};
-	Oid			emb_types[4] = {INT8ARRAYOID, FLOAT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
-
-	if (rel == NULL || topics == NULL || emb == NULL)
-		return NULL;
-	id = quote_identifier(src->id_column);
-	txt = quote_identifier(src->text_column);
-
-	/*
-	 * Between installing a new library and ALTER EXTENSION ... UPDATE, the
-	 * sources and the extension have their 1.0 shape: process them as 1.0
-	 * did (no retry times, no error history, no queue) until the update.
-	 */
-	legacy = get_attnum(src->relid, "processing_retry_at") == InvalidAttrNumber;
-	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
-											 get_namespace_oid(registry_schema, false)));
-	key = psprintf("%s|%s|%s|%s|%s|%s|%d%d", rel, topics, emb, id, txt, registry_schema,
-				   legacy, has_queue);
+	SPIPlanPtr *all[9];
 
 	for (p = plan_cache; p != NULL; p = p->next)
-		if (p->relid == src->relid)
+		if (p->relid == relid)
 			break;
-	/* key is NULL when a previous build failed half-way */
-	if (p != NULL && p->key != NULL && strcmp(p->key, key) == 0)
+	*ready = (p != NULL && p->key != NULL && strcmp(p->key, key) == 0);
+	if (*ready)
 		return p;
-
 	if (p == NULL)
 	{
 		p = MemoryContextAllocZero(TopMemoryContext, sizeof(SpPlans));
-		p->relid = src->relid;
+		p->relid = relid;
 		p->next = plan_cache;
 		plan_cache = p;
+		return p;
 	}
-	else
+	all[0] = &p->claim;
+	all[1] = &p->queue_take;
+	all[2] = &p->claim_queued;
+	all[3] = &p->exists;
+	all[4] = &p->update;
+	all[5] = &p->delete_topics;
+	all[6] = &p->delete_embeddings;
+	all[7] = &p->insert_topics;
+	all[8] = &p->insert_embeddings;
+	for (int i = 0; i < lengthof(all); i++)
 	{
-		/* Renamed: drop the old statements, keep the cache entry. */
-		SPIPlanPtr *all[] = {&p->claim, &p->queue_take, &p->claim_queued, &p->exists, &p->update, &p->delete_topics, &p->delete_embeddings,
-		&p->insert_topics, &p->insert_embeddings};
-
-		for (int i = 0; i < lengthof(all); i++)
-		{
-			if (*all[i] != NULL)
-				SPI_freeplan(*all[i]);
-			*all[i] = NULL;
-		}
-		if (p->key != NULL)
-			pfree(p->key);
-		p->key = NULL;
+		if (*all[i] != NULL)
+			SPI_freeplan(*all[i]);
+		*all[i] = NULL;
 	}
+	if (p->key != NULL)
+		pfree(p->key);
+	p->key = NULL;
+	return p;
+}
 
-	cols = psprintf("s.%s::pg_catalog.int8, s.%s::pg_catalog.text, "
-					"s.author_followers::pg_catalog.int8, s.likes::pg_catalog.int8, "
-					"s.shares::pg_catalog.int8, s.replies::pg_catalog.int8, "
-					"s.processing_completed_at IS NOT NULL, s.processing_attempts::pg_catalog.int4",
-					id, txt);
+/* The claim statements: due retries and pending rows, queued requests. */
+static void
+prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
+			   const char *ext, bool legacy, bool has_queue)
+{
+	Oid			claim_types[2] = {INT4OID, INT8ARRAYOID};
+	Oid			queue_types[2] = {OIDOID, INT4OID};
+	Oid			ids_types[1] = {INT8ARRAYOID};
+	char	   *sql;
+	const char *cols = psprintf("s.%s::pg_catalog.int8, s.%s::pg_catalog.text, "
+								"s.author_followers::pg_catalog.int8, s.likes::pg_catalog.int8, "
+								"s.shares::pg_catalog.int8, s.replies::pg_catalog.int8, "
+								"s.processing_completed_at IS NOT NULL, s.processing_attempts::pg_catalog.int4",
+								id, txt);
 
 	/*
 	 * Due retries, then pending rows, each through its own partial index
@@ -243,11 +222,26 @@ sp_source_plans(const SpSource *src)
 				   "AND s.processing_status OPERATOR(pg_catalog.<>) 'processing' "
 				   "ORDER BY s.%s FOR NO KEY UPDATE OF s SKIP LOCKED",
 				   cols, rel, id, id);
-	p->claim_queued = prepare_kept(sql, 1, delete_types);
+	p->claim_queued = prepare_kept(sql, 1, ids_types);
 
 	sql = psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1)",
 				   id, rel, id);
-	p->exists = prepare_kept(sql, 1, delete_types);
+	p->exists = prepare_kept(sql, 1, ids_types);
+
+}
+
+/* The write statements: results and statuses, side rows. */
+static void
+prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
+			   const char *id, const char *ext, bool legacy)
+{
+	Oid			update_types[13] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID};
+	Oid			delete_types[1] = {INT8ARRAYOID};
+	Oid			topic_types[4] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID};
+	Oid			emb_types[4] = {INT8ARRAYOID, FLOAT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+	char	   *sql;
 
 	/*
 	 * Failed rows get a retry time ($11, NULL: not retried automatically)
@@ -310,6 +304,49 @@ sp_source_plans(const SpSource *src)
 				   emb);
 	p->insert_embeddings = prepare_kept(sql, 4, emb_types);
 
+}
+
+/*
+ * The prepared statements for a source, built on first use and rebuilt
+ * when a table or column was renamed since (the plan cache handles other
+ * DDL).  Returns NULL when one of the tables no longer exists.
+ */
+SpPlans *
+sp_source_plans(const SpSource *src)
+{
+	char	   *rel = qualified_name(src->relid);
+	char	   *topics = qualified_name(src->topics);
+	char	   *emb = qualified_name(src->embeddings);
+	const char *ext = quote_identifier(registry_schema);
+	const char *id;
+	const char *txt;
+	bool		legacy;
+	bool		has_queue;
+	char	   *key;
+	SpPlans    *p;
+	bool		ready;
+
+	if (rel == NULL || topics == NULL || emb == NULL)
+		return NULL;
+	id = quote_identifier(src->id_column);
+	txt = quote_identifier(src->text_column);
+
+	/*
+	 * Between installing a new library and ALTER EXTENSION ... UPDATE, the
+	 * sources and the extension have their 1.0 shape: process them as 1.0
+	 * did (no retry times, no error history, no queue) until the update.
+	 */
+	legacy = get_attnum(src->relid, "processing_retry_at") == InvalidAttrNumber;
+	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
+											 get_namespace_oid(registry_schema, false)));
+	key = psprintf("%s|%s|%s|%s|%s|%s|%d%d", rel, topics, emb, id, txt, registry_schema,
+				   legacy, has_queue);
+
+	p = cache_entry(src->relid, key, &ready);
+	if (ready)
+		return p;
+	prepare_claims(p, rel, id, txt, ext, legacy, has_queue);
+	prepare_writes(p, rel, topics, emb, id, ext, legacy);
 	p->legacy = legacy;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;

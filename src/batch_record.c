@@ -61,11 +61,10 @@ execute(SPIPlanPtr plan, Datum *args, int expected)
 		elog(ERROR, "sentiment_proc write failed: %s", SPI_result_code_string(ret));
 }
 
-/* Write the listed rows: results and status, side rows.  May raise. */
+/* The results, statuses and errors of the listed rows: one UPDATE. */
 static void
-write_rows(SpBatch *b, const int *rows, int nrows)
+write_results(SpBatch *b, const int *rows, int nrows)
 {
-	SpPlans    *plans = b->plans;
 	Datum	   *ids = palloc(sizeof(Datum) * nrows);
 	Datum	   *labels = palloc(sizeof(Datum) * nrows);
 	Datum	   *scores = palloc(sizeof(Datum) * nrows);
@@ -73,132 +72,153 @@ write_rows(SpBatch *b, const int *rows, int nrows)
 	Datum	   *emotion_scores = palloc(sizeof(Datum) * nrows);
 	Datum	   *influences = palloc(sizeof(Datum) * nrows);
 	Datum	   *statuses = palloc(sizeof(Datum) * nrows);
-	Datum	   *errors = palloc(sizeof(Datum) * nrows);
-	Datum	   *codes = palloc(sizeof(Datum) * nrows);
-	Datum	   *retries = palloc(sizeof(Datum) * nrows);
+	Datum	   *errors = palloc0(sizeof(Datum) * nrows);
+	Datum	   *codes = palloc0(sizeof(Datum) * nrows);
+	Datum	   *retries = palloc0(sizeof(Datum) * nrows);
 	bool	   *result_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
-	Datum	   *redo = palloc(sizeof(Datum) * nrows);
-	Datum	   *e_ids = palloc(sizeof(Datum) * nrows);
-	Datum	   *e_lo = palloc(sizeof(Datum) * nrows);
-	Datum	   *e_hi = palloc(sizeof(Datum) * nrows);
-	float	   *e_values = NULL;
-	Datum	   *t_ids = NULL, *t_keys = NULL, *t_weights = NULL, *t_sentiments = NULL;
-	int			nredo = 0, nemb = 0, ntopics = 0, topic_cap = 0;
+	Datum		args[13];
 
 	for (int k = 0; k < nrows; k++)
 	{
 		int			i = rows[k];
-
-		if (!b->failed[i])
-			topic_cap += b->t_first[i + 1] - b->t_first[i];
-	}
-	if (topic_cap > 0)
-	{
-		t_ids = palloc(sizeof(Datum) * topic_cap);
-		t_keys = palloc(sizeof(Datum) * topic_cap);
-		t_weights = palloc(sizeof(Datum) * topic_cap);
-		t_sentiments = palloc(sizeof(Datum) * topic_cap);
-	}
-	e_values = palloc(sizeof(float) * SA_EMBEDDING_DIMS * (Size) nrows);
-
-	for (int k = 0; k < nrows; k++)
-	{
-		int			i = rows[k];
+		bool		failed = b->failed[i];
 
 		ids[k] = b->ids[i];
-		if (b->redo[i])
-			redo[nredo++] = b->ids[i];
-		if (b->failed[i])
+		statuses[k] = failed ? b->status_failed : b->status_completed;
+		result_nulls[k] = failed;
+		labels[k] = failed ? (Datum) 0 : b->labels[i];
+		scores[k] = failed ? (Datum) 0 : b->scores[i];
+		emotions[k] = failed ? (Datum) 0 : b->emotions[i];
+		emotion_scores[k] = failed ? (Datum) 0 : b->emotion_scores[i];
+		influences[k] = failed ? (Datum) 0 : b->influences[i];
+		error_nulls[k] = !failed;
+		retry_nulls[k] = !failed || b->retry[i] == 0;
+		if (failed)
 		{
-			statuses[k] = b->status_failed;
-			result_nulls[k] = true;
-			labels[k] = scores[k] = emotions[k] = emotion_scores[k] = influences[k] = (Datum) 0;
 			errors[k] = CStringGetTextDatum(b->error[i]);
 			codes[k] = CStringGetTextDatum(b->code[i]);
-			error_nulls[k] = false;
-			retry_nulls[k] = (b->retry[i] == 0);
 			retries[k] = TimestampTzGetDatum(b->retry[i]);
-			continue;
 		}
-		statuses[k] = b->status_completed;
-		result_nulls[k] = false;
-		labels[k] = b->labels[i];
-		scores[k] = b->scores[i];
-		emotions[k] = b->emotions[i];
-		emotion_scores[k] = b->emotion_scores[i];
-		influences[k] = b->influences[i];
-		errors[k] = codes[k] = retries[k] = (Datum) 0;
-		error_nulls[k] = retry_nulls[k] = true;
+	}
 
+	args[0] = sp_array_datum(ids, NULL, nrows, INT8OID);
+	args[1] = sp_array_datum(labels, result_nulls, nrows, TEXTOID);
+	args[2] = sp_array_datum(scores, result_nulls, nrows, FLOAT8OID);
+	args[3] = sp_array_datum(emotions, result_nulls, nrows, TEXTOID);
+	args[4] = sp_array_datum(emotion_scores, result_nulls, nrows, FLOAT8OID);
+	args[5] = sp_array_datum(influences, result_nulls, nrows, FLOAT8OID);
+	args[6] = sp_array_datum(statuses, NULL, nrows, TEXTOID);
+	args[7] = sp_array_datum(errors, error_nulls, nrows, TEXTOID);
+	args[8] = TimestampTzGetDatum(b->started);
+	args[9] = TimestampTzGetDatum(b->finished);
+	args[10] = sp_array_datum(retries, retry_nulls, nrows, TIMESTAMPTZOID);
+	args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
+	args[12] = Int32GetDatum(sp_error_history_setting());
+	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not write results of %s", get_rel_name(b->plans->relid));
+}
+
+/* The topics of the listed rows that completed: one INSERT. */
+static void
+write_topics(SpBatch *b, const int *rows, int nrows)
+{
+	int			cap = 0;
+	int			n = 0;
+	Datum	   *ids, *keys, *weights, *sentiments;
+	Datum		args[4];
+
+	for (int k = 0; k < nrows; k++)
+		if (!b->failed[rows[k]])
+			cap += b->t_first[rows[k] + 1] - b->t_first[rows[k]];
+	if (cap == 0)
+		return;
+	ids = palloc(sizeof(Datum) * cap);
+	keys = palloc(sizeof(Datum) * cap);
+	weights = palloc(sizeof(Datum) * cap);
+	sentiments = palloc(sizeof(Datum) * cap);
+	for (int k = 0; k < nrows; k++)
+	{
+		int			i = rows[k];
+
+		if (b->failed[i])
+			continue;
 		for (int t = b->t_first[i]; t < b->t_first[i + 1]; t++)
 		{
-			t_ids[ntopics] = b->ids[i];
-			t_keys[ntopics] = b->t_keys[t];
-			t_weights[ntopics] = b->t_weights[t];
-			t_sentiments[ntopics] = b->t_sentiments[t];
-			ntopics++;
+			ids[n] = b->ids[i];
+			keys[n] = b->t_keys[t];
+			weights[n] = b->t_weights[t];
+			sentiments[n] = b->t_sentiments[t];
+			n++;
 		}
-		memcpy(e_values + (Size) nemb * SA_EMBEDDING_DIMS,
-			   b->e_values + (Size) i * SA_EMBEDDING_DIMS,
-			   sizeof(float) * SA_EMBEDDING_DIMS);
-		e_ids[nemb] = b->ids[i];
-		e_lo[nemb] = Int32GetDatum(nemb * SA_EMBEDDING_DIMS + 1);
-		e_hi[nemb] = Int32GetDatum((nemb + 1) * SA_EMBEDDING_DIMS);
-		nemb++;
 	}
+	args[0] = sp_array_datum(ids, NULL, n, INT8OID);
+	args[1] = sp_array_datum(keys, NULL, n, TEXTOID);
+	args[2] = sp_array_datum(weights, NULL, n, FLOAT4OID);
+	args[3] = sp_array_datum(sentiments, NULL, n, FLOAT4OID);
+	execute(b->plans->insert_topics, args, SPI_OK_INSERT);
+}
 
-	/* Writes: one statement each, whatever the batch size. */
+/*
+ * The embeddings of the listed rows that completed: one INSERT, with every
+ * embedding end to end in one real[] and each row's slice bounds.
+ */
+static void
+write_embeddings(SpBatch *b, const int *rows, int nrows)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * nrows);
+	Datum	   *lo = palloc(sizeof(Datum) * nrows);
+	Datum	   *hi = palloc(sizeof(Datum) * nrows);
+	float	   *values = palloc(sizeof(float) * SA_EMBEDDING_DIMS * (Size) nrows);
+	int			n = 0;
+	Datum		args[4];
+
+	for (int k = 0; k < nrows; k++)
 	{
-		Datum		args[13];
+		int			i = rows[k];
 
-		args[0] = sp_array_datum(ids, NULL, nrows, INT8OID);
-		args[1] = sp_array_datum(labels, result_nulls, nrows, TEXTOID);
-		args[2] = sp_array_datum(scores, result_nulls, nrows, FLOAT8OID);
-		args[3] = sp_array_datum(emotions, result_nulls, nrows, TEXTOID);
-		args[4] = sp_array_datum(emotion_scores, result_nulls, nrows, FLOAT8OID);
-		args[5] = sp_array_datum(influences, result_nulls, nrows, FLOAT8OID);
-		args[6] = sp_array_datum(statuses, NULL, nrows, TEXTOID);
-		args[7] = sp_array_datum(errors, error_nulls, nrows, TEXTOID);
-		args[8] = TimestampTzGetDatum(b->started);
-		args[9] = TimestampTzGetDatum(b->finished);
-		args[10] = sp_array_datum(retries, retry_nulls, nrows, TIMESTAMPTZOID);
-		args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
-		args[12] = Int32GetDatum(sp_error_history_setting());
-		if (SPI_execute_plan(plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not write results of %s", get_rel_name(plans->relid));
+		if (b->failed[i])
+			continue;
+		memcpy(values + (Size) n * SA_EMBEDDING_DIMS, b->e_values + (Size) i * SA_EMBEDDING_DIMS,
+			   sizeof(float) * SA_EMBEDDING_DIMS);
+		ids[n] = b->ids[i];
+		lo[n] = Int32GetDatum(n * SA_EMBEDDING_DIMS + 1);
+		hi[n] = Int32GetDatum((n + 1) * SA_EMBEDDING_DIMS);
+		n++;
 	}
+	if (n == 0)
+		return;
+	args[0] = sp_array_datum(ids, NULL, n, INT8OID);
+	args[1] = float4_array_datum(values, n * SA_EMBEDDING_DIMS);
+	args[2] = sp_array_datum(lo, NULL, n, INT4OID);
+	args[3] = sp_array_datum(hi, NULL, n, INT4OID);
+	execute(b->plans->insert_embeddings, args, SPI_OK_INSERT);
+}
 
+/*
+ * Write the listed rows: results and statuses, then side rows (the old ones
+ * of rows analysed again go first).  Never a statement per row.  May raise.
+ */
+static void
+write_rows(SpBatch *b, const int *rows, int nrows)
+{
+	Datum	   *redo = palloc(sizeof(Datum) * nrows);
+	int			nredo = 0;
+
+	write_results(b, rows, nrows);
+	for (int k = 0; k < nrows; k++)
+		if (b->redo[rows[k]])
+			redo[nredo++] = b->ids[rows[k]];
 	if (nredo > 0)
 	{
 		Datum		a = sp_array_datum(redo, NULL, nredo, INT8OID);
 
-		execute(plans->delete_topics, &a, SPI_OK_DELETE);
-		execute(plans->delete_embeddings, &a, SPI_OK_DELETE);
+		execute(b->plans->delete_topics, &a, SPI_OK_DELETE);
+		execute(b->plans->delete_embeddings, &a, SPI_OK_DELETE);
 	}
-
-	if (ntopics > 0)
-	{
-		Datum		args[4];
-
-		args[0] = sp_array_datum(t_ids, NULL, ntopics, INT8OID);
-		args[1] = sp_array_datum(t_keys, NULL, ntopics, TEXTOID);
-		args[2] = sp_array_datum(t_weights, NULL, ntopics, FLOAT4OID);
-		args[3] = sp_array_datum(t_sentiments, NULL, ntopics, FLOAT4OID);
-		execute(plans->insert_topics, args, SPI_OK_INSERT);
-	}
-
-	if (nemb > 0)
-	{
-		Datum		args[4];
-
-		args[0] = sp_array_datum(e_ids, NULL, nemb, INT8OID);
-		args[1] = float4_array_datum(e_values, nemb * SA_EMBEDDING_DIMS);
-		args[2] = sp_array_datum(e_lo, NULL, nemb, INT4OID);
-		args[3] = sp_array_datum(e_hi, NULL, nemb, INT4OID);
-		execute(plans->insert_embeddings, args, SPI_OK_INSERT);
-	}
+	write_topics(b, rows, nrows);
+	write_embeddings(b, rows, nrows);
 }
 
 
