@@ -237,25 +237,118 @@ entry_cmp(const void *x, const void *y)
 	return c;
 }
 
+/* The first entry the analyser refused, for the warning. */
+typedef struct BadEntry
+{
+	int			n;
+	const char *table;
+	char	   *entry;
+	sa_error	err;
+} BadEntry;
+
+static void
+note_bad_entry(BadEntry *bad, const char *table, char *entry, sa_error err)
+{
+	if (bad->n++ > 0)
+		return;
+	bad->table = table;
+	bad->entry = entry;
+	bad->err = err;
+}
+
+/*
+ * Read both tables (sorted, so the objects are built the same way every
+ * time) with a fresh snapshot; in parallel mode, which allows none, with the
+ * statement's, reading again in the next transaction.
+ */
+static void
+read_dictionaries(DictEntry **over, int *nover, DictEntry **top, int *ntop)
+{
+	Snapshot	snap;
+	bool		registered = false;
+
+	*nover = *ntop = 0;
+	if (!OidIsValid(overrides_relid) && !OidIsValid(topics_relid))
+		return;
+	if (IsInParallelMode())
+	{
+		snap = GetActiveSnapshot();
+		built_in_lxid = MyProc->lxid;
+	}
+	else
+	{
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		registered = true;
+	}
+	if (OidIsValid(overrides_relid))
+		*over = read_table(overrides_relid, false, snap, nover);
+	if (OidIsValid(topics_relid))
+		*top = read_table(topics_relid, true, snap, ntop);
+	if (registered)
+		UnregisterSnapshot(snap);
+	if (*nover > 1)
+		qsort(*over, *nover, sizeof(DictEntry), entry_cmp);
+	if (*ntop > 1)
+		qsort(*top, *ntop, sizeof(DictEntry), entry_cmp);
+}
+
+/*
+ * A lexicon with the overrides applied, built by the analyser alone (plain
+ * malloc, no ereport), so nothing can escape half-built.  Entries it refuses
+ * (written past the table's check) are skipped and noted.
+ */
+static sa_error
+build_lexicon(const DictEntry *over, int nover, sa_lexicon **lex, BadEntry *bad)
+{
+	sa_error	err = sa_lexicon_create(lex);
+
+	for (int i = 0; err == SA_OK && i < nover; i++)
+	{
+		sa_error	e = over[i].remove
+			? sa_lexicon_remove(*lex, over[i].a, over[i].alen)
+			: sa_lexicon_set(*lex, over[i].a, over[i].alen, over[i].value);
+
+		if (e == SA_ERR_NOMEM)
+			err = e;
+		else if (e != SA_OK)
+			note_bad_entry(bad, OVERRIDES_TABLE, pnstrdup(over[i].a, over[i].alen), e);
+	}
+	return err;
+}
+
+/* The topic dictionary, the same way. */
+static sa_error
+build_topics(const DictEntry *top, int ntop, sa_topics **topics, BadEntry *bad)
+{
+	sa_error	err = sa_topics_create(topics);
+
+	for (int i = 0; err == SA_OK && i < ntop; i++)
+	{
+		sa_error	e = sa_topics_add(*topics, top[i].a, top[i].alen,
+									  top[i].b, top[i].blen, top[i].value);
+
+		if (e == SA_ERR_NOMEM)
+			err = e;
+		else if (e != SA_OK)
+			note_bad_entry(bad, TOPICS_TABLE,
+						   psprintf("%.*s: %.*s", top[i].alen, top[i].a, top[i].blen, top[i].b), e);
+	}
+	return err;
+}
+
 /* Read both tables again and swap the new objects into an. */
 static void
 dictionary_rebuild(SpAnalyzer *an)
 {
-	Oid			ext;
-	Oid			nsp = InvalidOid;
-	Snapshot	snap;
-	bool		registered = false;
+	Oid			nsp;
 	DictEntry  *over = NULL,
 			   *top = NULL;
-	int			nover = 0,
-				ntop = 0;
+	int			nover,
+				ntop;
 	sa_lexicon *lex = NULL;
 	sa_topics  *topics = NULL;
 	sa_error	err = SA_OK;
-	int			nbad = 0;
-	const char *bad_table = NULL;
-	char	   *bad_entry = NULL;
-	sa_error	bad_err = SA_OK;
+	BadEntry	bad = {0};
 	MemoryContext cxt,
 				old;
 	uint64		seen;
@@ -270,86 +363,20 @@ dictionary_rebuild(SpAnalyzer *an)
 	seen = inval_count;
 	built_in_lxid = InvalidLocalTransactionId;
 
-	ext = get_extension_oid("sentiment_proc", true);
-	if (OidIsValid(ext) && !(creating_extension && CurrentExtensionObject == ext))
-		(void) sp_extension_info(ext, &nsp, NULL);
+	/* not during our own CREATE EXTENSION: the tables are half-made */
+	nsp = sp_extension_ready() ? sp_extension_namespace() : InvalidOid;
 	overrides_relid = OidIsValid(nsp) ? get_relname_relid(OVERRIDES_TABLE, nsp) : InvalidOid;
 	topics_relid = OidIsValid(nsp) ? get_relname_relid(TOPICS_TABLE, nsp) : InvalidOid;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "sentiment_proc dictionary",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
+	read_dictionaries(&over, &nover, &top, &ntop);
 
-	if (OidIsValid(overrides_relid) || OidIsValid(topics_relid))
-	{
-		/*
-		 * Parallel mode allows no new snapshot: use the statement's and read
-		 * again in the next transaction, in case a change slipped past it.
-		 */
-		if (IsInParallelMode())
-		{
-			snap = GetActiveSnapshot();
-			built_in_lxid = MyProc->lxid;
-		}
-		else
-		{
-			snap = RegisterSnapshot(GetLatestSnapshot());
-			registered = true;
-		}
-		if (OidIsValid(overrides_relid))
-			over = read_table(overrides_relid, false, snap, &nover);
-		if (OidIsValid(topics_relid))
-			top = read_table(topics_relid, true, snap, &ntop);
-		if (registered)
-			UnregisterSnapshot(snap);
-	}
-	if (nover > 1)
-		qsort(over, nover, sizeof(DictEntry), entry_cmp);
-	if (ntop > 1)
-		qsort(top, ntop, sizeof(DictEntry), entry_cmp);
-
-	/*
-	 * Build the new objects with the analyser alone (plain malloc, no
-	 * ereport), so nothing can escape half-built; swap them in at the end.
-	 */
 	if (nover > 0 || lexicon_overridden || an->lexicon == NULL)
-	{
-		err = sa_lexicon_create(&lex);
-		for (int i = 0; err == SA_OK && i < nover; i++)
-		{
-			sa_error	e = over[i].remove
-				? sa_lexicon_remove(lex, over[i].a, over[i].alen)
-				: sa_lexicon_set(lex, over[i].a, over[i].alen, over[i].value);
-
-			if (e == SA_ERR_NOMEM)
-				err = e;
-			else if (e != SA_OK && nbad++ == 0)
-			{
-				/* rows written past the check (older version, disabled check) */
-				bad_table = OVERRIDES_TABLE;
-				bad_entry = pnstrdup(over[i].a, over[i].alen);
-				bad_err = e;
-			}
-		}
-	}
+		err = build_lexicon(over, nover, &lex, &bad);
 	if (err == SA_OK && ntop > 0)
-	{
-		err = sa_topics_create(&topics);
-		for (int i = 0; err == SA_OK && i < ntop; i++)
-		{
-			sa_error	e = sa_topics_add(topics, top[i].a, top[i].alen,
-										  top[i].b, top[i].blen, top[i].value);
-
-			if (e == SA_ERR_NOMEM)
-				err = e;
-			else if (e != SA_OK && nbad++ == 0)
-			{
-				bad_table = TOPICS_TABLE;
-				bad_entry = psprintf("%.*s: %.*s", top[i].alen, top[i].a, top[i].blen, top[i].b);
-				bad_err = e;
-			}
-		}
-	}
+		err = build_topics(top, ntop, &topics, &bad);
 	if (err != SA_OK)
 	{
 		sa_lexicon_destroy(lex);
@@ -370,12 +397,12 @@ dictionary_rebuild(SpAnalyzer *an)
 	an->topics = topics;
 	dict_valid = (inval_count == seen);
 
-	if (nbad > 0)
+	if (bad.n > 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%d invalid dictionary entries ignored", nbad),
-				 errdetail("The first is \"%s\" in table %s: %s.", bad_entry, bad_table,
-						   sa_strerror(bad_err)),
+				 errmsg("%d invalid dictionary entries ignored", bad.n),
+				 errdetail("The first is \"%s\" in table %s: %s.", bad.entry, bad.table,
+						   sa_strerror(bad.err)),
 				 errhint("Correct or delete the entry; the tables' checks refuse such entries.")));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

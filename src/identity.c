@@ -124,6 +124,15 @@ sp_extension_schema(void)
 	return get_namespace_name(nsp);
 }
 
+/* The extension's schema, InvalidOid when it is not installed. */
+Oid
+sp_extension_namespace(void)
+{
+	Oid			nsp;
+
+	return installed_extension(&nsp, NULL) ? nsp : InvalidOid;
+}
+
 /* The extension's schema name, or NULL when it is not installed. */
 char *
 sp_extension_schema_name(void)

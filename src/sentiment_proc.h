@@ -125,6 +125,9 @@ extern bool sp_extension_info(Oid ext, Oid *nsp, Oid *owner);
 /* Installed here and not being created by this very backend? */
 extern bool sp_extension_ready(void);
 
+/* The extension's schema (InvalidOid when not installed). */
+extern Oid	sp_extension_namespace(void);
+
 /* The extension's schema name: an error when not installed / NULL. */
 extern char *sp_extension_schema(void);
 extern char *sp_extension_schema_name(void);

@@ -524,6 +524,118 @@ sp_worker_step(bool recover, int batch_size, int64 *nrows)
 	return result;
 }
 
+/*
+ * Take over our slot: exit at once when the launcher has since reassigned
+ * it (a late start).  Returns the slot, with the database, role and index.
+ */
+static SpWorkerSlot *
+worker_take_slot(Oid *dboid, Oid *roleoid, int *index)
+{
+	SpWorkerSlot *slot;
+
+	if (sp_shared == NULL || my_slot < 0 || my_slot >= sp_shared->nslots)
+		proc_exit(0);
+	slot = &sp_shared->slots[my_slot];
+
+	SpinLockAcquire(&sp_shared->mutex);
+	if (!slot->in_use || slot->generation != my_generation || slot->pid != 0)
+	{
+		SpinLockRelease(&sp_shared->mutex);
+		proc_exit(0);
+	}
+	slot->pid = MyProcPid;
+	slot->proc = MyProc;
+	slot->state = SPW_STARTING;
+	slot->started_at = GetCurrentTimestamp();
+	*dboid = slot->dboid;
+	*roleoid = slot->roleoid;
+	*index = slot->index;
+	SpinLockRelease(&sp_shared->mutex);
+	on_shmem_exit(sp_worker_detach, (Datum) 0);
+	return slot;
+}
+
+/*
+ * After an error in a batch (which rolled it back): log it, show it in
+ * sentiment_workers, and pause before trying again, longer each time in a
+ * row (a persistent error would otherwise restart the worker forever).
+ */
+static void
+worker_recover_from_error(SpWorkerSlot *slot, MemoryContext loop_ctx, int backoff_ms)
+{
+	ErrorData  *edata;
+
+	error_context_stack = NULL;
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(loop_ctx);
+	edata = CopyErrorData();
+	EmitErrorReport();
+	AbortCurrentTransaction();
+	MemoryContextSwitchTo(TopMemoryContext);
+	FlushErrorState();
+
+	SpinLockAcquire(&sp_shared->mutex);
+	if (slot->generation == my_generation)
+	{
+		strlcpy(slot->last_error, edata->message ? edata->message : "unknown error",
+				SP_ERRMSG_LEN);
+		slot->state = SPW_ERROR_BACKOFF;
+	}
+	SpinLockRelease(&sp_shared->mutex);
+	MemoryContextReset(loop_ctx);
+	RESUME_INTERRUPTS();
+
+	pgstat_report_activity(STATE_IDLE, "sentiment_proc: error in last batch, retrying later");
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 backoff_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/* A batch went through: count it and show the source it skipped, if any. */
+static void
+worker_count_batch(SpWorkerSlot *slot, int64 n)
+{
+	SpinLockAcquire(&sp_shared->mutex);
+	slot->batches++;
+	slot->rows += n;
+	slot->last_batch_at = GetCurrentTimestamp();
+	/* a source skipped as broken stays visible until it recovers */
+	strlcpy(slot->last_error, skipped_source, SP_ERRMSG_LEN);
+	SpinLockRelease(&sp_shared->mutex);
+}
+
+/*
+ * Nothing more to do for now: go idle (unless a commit flagged new rows
+ * meanwhile) and sleep until woken, the poll interval, or for the first
+ * worker the upkeep interval; a standby looks every second, as nothing
+ * signals a promotion.
+ */
+static void
+worker_idle(SpWorkerSlot *slot, int index, SpStepResult res, bool in_recovery)
+{
+	SpinLockAcquire(&sp_shared->mutex);
+	if (slot->work)
+	{
+		SpinLockRelease(&sp_shared->mutex);
+		return;
+	}
+	slot->idle = true;
+	if (res == SP_STEP_DONE)
+		slot->state = SPW_IDLE;
+	SpinLockRelease(&sp_shared->mutex);
+
+	if (res == SP_STEP_DONE)
+		pgstat_report_activity(STATE_IDLE, "sentiment_proc: idle, waiting for new rows");
+	pgstat_report_stat(true);
+
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 in_recovery ? Min(sp_worker_poll_interval, SP_STANDBY_POLL_MS) :
+					 index == 0 ? Min(sp_worker_poll_interval, sp_upkeep_interval_ms) :
+					 sp_worker_poll_interval,
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
 void
 sp_worker_main(Datum main_arg)
 {
@@ -543,27 +655,7 @@ sp_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-
-	if (sp_shared == NULL || my_slot < 0 || my_slot >= sp_shared->nslots)
-		proc_exit(0);
-	slot = &sp_shared->slots[my_slot];
-
-	/* a late start for a slot the launcher has since reassigned: go away */
-	SpinLockAcquire(&sp_shared->mutex);
-	if (!slot->in_use || slot->generation != my_generation || slot->pid != 0)
-	{
-		SpinLockRelease(&sp_shared->mutex);
-		proc_exit(0);
-	}
-	slot->pid = MyProcPid;
-	slot->proc = MyProc;
-	slot->state = SPW_STARTING;
-	slot->started_at = GetCurrentTimestamp();
-	dboid = slot->dboid;
-	roleoid = slot->roleoid;
-	index = slot->index;
-	SpinLockRelease(&sp_shared->mutex);
-	on_shmem_exit(sp_worker_detach, (Datum) 0);
+	slot = worker_take_slot(&dboid, &roleoid, &index);
 
 	/*
 	 * Start-up recovery scans each source for 'processing' rows; one worker
@@ -588,41 +680,11 @@ sp_worker_main(Datum main_arg)
 									 "sentiment_proc worker loop",
 									 ALLOCSET_DEFAULT_SIZES);
 
-	/*
-	 * An error in a batch rolls the batch back; the worker logs it, records
-	 * it for sentiment_workers, and tries again after a growing pause rather
-	 * than exiting (a persistent error would otherwise restart it forever).
-	 */
 	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
 	{
-		ErrorData  *edata;
-
-		error_context_stack = NULL;
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(loop_ctx);
-		edata = CopyErrorData();
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(TopMemoryContext);
-		FlushErrorState();
-
-		SpinLockAcquire(&sp_shared->mutex);
-		if (slot->generation == my_generation)
-		{
-			strlcpy(slot->last_error, edata->message ? edata->message : "unknown error",
-					SP_ERRMSG_LEN);
-			slot->state = SPW_ERROR_BACKOFF;
-		}
-		SpinLockRelease(&sp_shared->mutex);
-		MemoryContextReset(loop_ctx);
-		RESUME_INTERRUPTS();
-
 		error_backoff_ms = error_backoff_ms == 0 ? 1000 :
 			Min(error_backoff_ms * 2, SP_ERROR_BACKOFF_MAX_MS);
-		pgstat_report_activity(STATE_IDLE, "sentiment_proc: error in last batch, retrying later");
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 error_backoff_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		worker_recover_from_error(slot, loop_ctx, error_backoff_ms);
 	}
 	PG_exception_stack = &local_sigjmp_buf;
 
@@ -631,8 +693,7 @@ sp_worker_main(Datum main_arg)
 		int			batch_size;
 		int64		n = 0;
 		SpStepResult res;
-		bool		more;
-		bool		in_recovery;
+		bool		more = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -660,7 +721,6 @@ sp_worker_main(Datum main_arg)
 			recovered = false;
 
 		res = sp_worker_step(!recovered, batch_size, &n);
-		in_recovery = (res == SP_STEP_NOT_READY && RecoveryInProgress());
 		if (res == SP_STEP_DONE && !recovered)
 		{
 			recovered = true;
@@ -670,18 +730,9 @@ sp_worker_main(Datum main_arg)
 		else if (res == SP_STEP_DONE)
 		{
 			error_backoff_ms = 0;
-			SpinLockAcquire(&sp_shared->mutex);
-			slot->batches++;
-			slot->rows += n;
-			slot->last_batch_at = GetCurrentTimestamp();
-			/* a source skipped as broken stays visible until it recovers */
-			strlcpy(slot->last_error, skipped_source, SP_ERRMSG_LEN);
-			SpinLockRelease(&sp_shared->mutex);
+			worker_count_batch(slot, n);
 			more = (n >= batch_size);
 		}
-		else
-			more = false;
-
 		MemoryContextReset(loop_ctx);
 
 		if (more)
@@ -692,30 +743,7 @@ sp_worker_main(Datum main_arg)
 			pgstat_report_stat(false);
 			continue;
 		}
-
-		/* going idle, unless a commit flagged new rows meanwhile */
-		SpinLockAcquire(&sp_shared->mutex);
-		if (slot->work)
-		{
-			SpinLockRelease(&sp_shared->mutex);
-			continue;
-		}
-		slot->idle = true;
-		if (res == SP_STEP_DONE)
-			slot->state = SPW_IDLE;
-		SpinLockRelease(&sp_shared->mutex);
-
-		if (res == SP_STEP_DONE)
-			pgstat_report_activity(STATE_IDLE, "sentiment_proc: idle, waiting for new rows");
-		pgstat_report_stat(true);
-
-		/* nothing signals a promotion: a standby looks every second */
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 in_recovery ? Min(sp_worker_poll_interval, SP_STANDBY_POLL_MS) :
-						 index == 0 ? Min(sp_worker_poll_interval, sp_upkeep_interval_ms) :
-						 sp_worker_poll_interval,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		worker_idle(slot, index, res, res == SP_STEP_NOT_READY && RecoveryInProgress());
 	}
 }
 
