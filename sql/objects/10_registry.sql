@@ -20,6 +20,31 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_sources', '');
 -- the two functions below, which attach and detach call.
 GRANT SELECT ON @extschema@.sentiment_sources TO PUBLIC;
 
+-- The registration of an attached table: the one "is it attached" check of
+-- the SQL functions, raising an error with a hint when it is not.  A NULL
+-- source passes (NULL: every attached table, for the callers that allow it).
+CREATE FUNCTION @extschema@.sentiment_registration(p_source regclass)
+RETURNS @extschema@.sentiment_sources
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_row	@extschema@.sentiment_sources;
+BEGIN
+	IF p_source IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO v_row FROM @extschema@.sentiment_sources s WHERE s.source_table = p_source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not attached to sentiment_proc', p_source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = format('Attach it first with SELECT sentiment_attach(%L); see sentiment_sources for the attached tables.',
+								p_source::text);
+	END IF;
+	RETURN v_row;
+END
+$body$;
+
 -- Record or remove a registration (src/registry.c).  They check, as the
 -- caller, EXECUTE on sentiment_attach / sentiment_detach and ownership of
 -- the source and its side tables, then write the registry as the

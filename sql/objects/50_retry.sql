@@ -44,12 +44,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the table the ids belong to, for example sentiment_retry_failed(''sentiment_data'', ARRAY[1, 2]).';
 	END IF;
-	IF sentiment_retry_failed.source IS NOT NULL AND NOT EXISTS (
-		SELECT FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_retry_failed.source) THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_retry_failed.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'See the sentiment_sources table for the attached tables.';
-	END IF;
+	PERFORM @extschema@.sentiment_registration(sentiment_retry_failed.source);
 	FOR v_src IN
 		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
 		 WHERE sentiment_retry_failed.source IS NULL OR s.source_table = sentiment_retry_failed.source
@@ -89,13 +84,7 @@ AS $body$
 DECLARE
 	v_id_column name;
 BEGIN
-	SELECT s.id_column INTO v_id_column FROM @extschema@.sentiment_sources s
-	 WHERE s.source_table = sentiment_error_history.source;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_error_history.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'See the sentiment_sources table for the attached tables.';
-	END IF;
+	v_id_column := (@extschema@.sentiment_registration(sentiment_error_history.source)).id_column;
 	RETURN QUERY EXECUTE format(
 		'SELECT (e ->> ''attempt'')::integer, (e ->> ''at'')::timestamptz, e ->> ''sqlstate'', e ->> ''message'' '
 		'FROM %s, jsonb_array_elements(processing_error_history) WITH ORDINALITY AS h(e, n) '

@@ -66,12 +66,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the time the analyser needs for the rows, for example interval ''5 minutes''.';
 	END IF;
-	IF sentiment_claim.source IS NOT NULL AND NOT EXISTS (
-		SELECT FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_claim.source) THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_claim.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'See the sentiment_sources table for the attached tables.';
-	END IF;
+	PERFORM @extschema@.sentiment_registration(sentiment_claim.source);
 
 	FOR v_src IN
 		SELECT s.source_table, s.id_column, s.text_column FROM @extschema@.sentiment_sources s
@@ -129,13 +124,7 @@ DECLARE
 		'sentiment_score double precision, emotion_label text, emotion_score double precision, '
 		'influence_weight double precision, topics text[], embedding real[])';
 BEGIN
-	SELECT s.source_table, s.id_column, s.topics_table, s.embeddings_table INTO v_src
-	  FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_complete.source;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_complete.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'See the sentiment_sources table for the attached tables.';
-	END IF;
+	v_src := @extschema@.sentiment_registration(sentiment_complete.source);
 	IF jsonb_typeof(sentiment_complete.results) IS DISTINCT FROM 'array'
 		OR EXISTS (SELECT FROM jsonb_array_elements(sentiment_complete.results) e WHERE jsonb_typeof(e) <> 'object') THEN
 		RAISE EXCEPTION 'results must be a JSON array of objects'
@@ -271,13 +260,7 @@ DECLARE
 	v_src		record;
 	v_done		bigint[];
 BEGIN
-	SELECT s.source_table, s.id_column, s.topics_table, s.embeddings_table INTO v_src
-	  FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_fail.source;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_fail.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'See the sentiment_sources table for the attached tables.';
-	END IF;
+	v_src := @extschema@.sentiment_registration(sentiment_fail.source);
 	IF sentiment_fail.error IS NULL OR btrim(sentiment_fail.error) = '' THEN
 		RAISE EXCEPTION 'error must not be null or empty'
 			USING ERRCODE = 'null_value_not_allowed',

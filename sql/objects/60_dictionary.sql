@@ -1,5 +1,5 @@
 
--- ---- user dictionaries and similarity search (issues 2 and 6) ----
+-- ---- user dictionaries: domain words and topics ----
 
 -- Entry checks: each applies the entry to a scratch lexicon or dictionary
 -- of the analyser, so a row the analyser would refuse is refused on write,
@@ -96,12 +96,7 @@ DECLARE
 	v_source	regclass;
 	v_n			bigint := 0;
 BEGIN
-	IF sentiment_reanalyze.source IS NOT NULL AND NOT EXISTS (
-		SELECT 1 FROM @extschema@.sentiment_sources s WHERE s.source_table = sentiment_reanalyze.source) THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', sentiment_reanalyze.source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'Pass an attached table (see sentiment_sources), or leave source out for all of them.';
-	END IF;
+	PERFORM @extschema@.sentiment_registration(sentiment_reanalyze.source);
 	FOR v_source IN
 		SELECT s.source_table FROM @extschema@.sentiment_sources s
 		 WHERE sentiment_reanalyze.source IS NULL OR s.source_table = sentiment_reanalyze.source
@@ -117,143 +112,6 @@ COMMENT ON FUNCTION @extschema@.sentiment_reanalyze(regclass, integer) IS
 	'Queue every row of one attached table (NULL: all of them) for analysis again, say after a dictionary change; returns requests queued';
 
 REVOKE ALL ON FUNCTION @extschema@.sentiment_reanalyze(regclass, integer) FROM PUBLIC;
-
--- Cosine of two embeddings (real[]): their dot product when both are
--- L2-normalised, as the analyser's are; NULL for an all-zero vector.  It
--- runs no SQL, so no search_path is pinned (that would cost a setting
--- change per row of a scan).
-CREATE FUNCTION @extschema@.sentiment_cosine(a real[], b real[])
-RETURNS double precision
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'sentiment_cosine';
-
-COMMENT ON FUNCTION @extschema@.sentiment_cosine(real[], real[]) IS
-	'Cosine similarity (-1..1) of two embeddings of equal dimension; NULL when one is all zeros';
-
--- The source table sentiment_similar searches: the given one, else the
--- only attached table, else the attached table named sentiment_data.
-CREATE FUNCTION @extschema@.sentiment_similar_source(p_source regclass,
-	OUT source_table regclass, OUT id_column name, OUT text_column name, OUT embeddings_table regclass)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_candidates regclass[];
-BEGIN
-	IF p_source IS NOT NULL THEN
-		v_candidates := ARRAY[p_source];
-	ELSE
-		SELECT array_agg(s.source_table ORDER BY s.source_table::oid) INTO v_candidates
-		  FROM @extschema@.sentiment_sources s;
-		IF cardinality(v_candidates) > 1 THEN
-			SELECT array_agg(s.source_table) INTO v_candidates
-			  FROM @extschema@.sentiment_sources s JOIN pg_class c ON c.oid = s.source_table
-			 WHERE c.relname = 'sentiment_data';
-		END IF;
-		IF cardinality(v_candidates) IS DISTINCT FROM 1 THEN
-			RAISE EXCEPTION 'no source table given and none to choose by default'
-				USING ERRCODE = 'object_not_in_prerequisite_state',
-					  HINT = 'Pass source => ''table'' naming an attached table (see sentiment_sources).';
-		END IF;
-	END IF;
-	SELECT s.source_table, s.id_column, s.text_column, s.embeddings_table
-	  INTO source_table, id_column, text_column, embeddings_table
-	  FROM @extschema@.sentiment_sources s WHERE s.source_table = v_candidates[1];
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'table % is not attached to sentiment_proc', p_source
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'Search an attached table (see sentiment_sources).';
-	END IF;
-END
-$body$;
-
--- The k rows of a source most similar to a text, by cosine of the stored
--- embeddings (sentiment_embeddings, filled by processing).  A full scan of
--- the embeddings table with a C dot product per row and a top-k sort:
--- fine for up to a few million rows; beyond that, copy the embeddings into
--- a pgvector column with an HNSW index.  Runs with the caller's rights: the
--- caller reads the source and its embeddings table.  Ties in similarity
--- go to the lower entry_id.
-CREATE FUNCTION @extschema@.sentiment_similar(
-	query text,
-	k integer DEFAULT 10,
-	source regclass DEFAULT NULL)
-RETURNS TABLE (entry_id bigint, similarity double precision, text text)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_src		record;
-	v_query		real[];
-BEGIN
-	IF sentiment_similar.k IS NULL OR sentiment_similar.k < 1 OR sentiment_similar.k > 10000 THEN
-		RAISE EXCEPTION 'k must be between 1 and 10000'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
-	END IF;
-	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(sentiment_similar.source);
-	IF sentiment_similar.query IS NULL THEN
-		RETURN;
-	END IF;
-	v_query := (@extschema@.sentiment_analyze(sentiment_similar.query)).embedding;
-	RETURN QUERY EXECUTE format(
-		'SELECT n.entry_id::bigint, n.similarity, t.%I::text '
-		'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding, $1) AS similarity '
-		'          FROM %s e ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
-		'  JOIN %s t ON t.%I = n.entry_id '
-		' WHERE n.similarity IS NOT NULL '
-		' ORDER BY n.similarity DESC, n.entry_id',
-		v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column)
-		USING v_query, sentiment_similar.k;
-END
-$body$;
-
-COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
-	'The k rows most similar to a text by cosine of their stored embeddings (full scan; see pgvector for an index)';
-
--- The same for a stored row: its neighbours, itself excluded.
-CREATE FUNCTION @extschema@.sentiment_similar(
-	entry bigint,
-	k integer DEFAULT 10,
-	source regclass DEFAULT NULL)
-RETURNS TABLE (entry_id bigint, similarity double precision, text text)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_src		record;
-	v_query		real[];
-BEGIN
-	IF sentiment_similar.k IS NULL OR sentiment_similar.k < 1 OR sentiment_similar.k > 10000 THEN
-		RAISE EXCEPTION 'k must be between 1 and 10000'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
-	END IF;
-	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(sentiment_similar.source);
-	IF sentiment_similar.entry IS NULL THEN
-		RETURN;
-	END IF;
-	EXECUTE format('SELECT e.embedding FROM %s e WHERE e.entry_id = $1', v_src.embeddings_table)
-		INTO v_query USING sentiment_similar.entry;
-	IF v_query IS NULL THEN
-		RAISE EXCEPTION 'row % of % has no embedding', sentiment_similar.entry, v_src.source_table
-			USING ERRCODE = 'no_data_found',
-				  HINT = 'A row gets its embedding when it is processed; check that it exists and is completed.';
-	END IF;
-	RETURN QUERY EXECUTE format(
-		'SELECT n.entry_id::bigint, n.similarity, t.%I::text '
-		'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding, $1) AS similarity '
-		'          FROM %s e WHERE e.entry_id <> $3 ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
-		'  JOIN %s t ON t.%I = n.entry_id '
-		' WHERE n.similarity IS NOT NULL '
-		' ORDER BY n.similarity DESC, n.entry_id',
-		v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column)
-		USING v_query, sentiment_similar.k, sentiment_similar.entry;
-END
-$body$;
-
-COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS
-	'The k rows most similar to a stored row (itself excluded) by cosine of their embeddings';
 
 -- sentiment_analyze (1.0) now reports dictionary topics too.
 COMMENT ON FUNCTION @extschema@.sentiment_analyze(text) IS

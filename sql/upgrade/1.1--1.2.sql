@@ -63,3 +63,28 @@ $$;
 -- replace function: sentiment_failures_internal
 -- replace function: sentiment_stuck_internal
 -- replace function: sentiment_summary
+
+-- ---- one "is attached" check, similarity behind one internal function ----
+
+CREATE FUNCTION @extschema@.sentiment_registration(p_source regclass)
+RETURNS @extschema@.sentiment_sources
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$ BEGIN RETURN NULL; END $body$;
+-- replace function: sentiment_registration
+-- replace function: sentiment_retry_failed
+-- replace function: sentiment_error_history
+-- replace function: sentiment_claim
+-- replace function: sentiment_complete
+-- replace function: sentiment_fail
+-- replace function: sentiment_reanalyze
+-- replace function: sentiment_similar_source
+
+CREATE FUNCTION @extschema@.sentiment_similar_internal(
+	p_source regclass, p_query text, p_entry bigint, p_k integer)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE sql AS 'SELECT NULL::bigint, NULL::float8, NULL::text';
+-- replace function: sentiment_similar_internal
+-- sentiment_similar changes language (plpgsql -> sql); CREATE OR REPLACE
+-- keeps its grants.
+-- replace function: sentiment_similar

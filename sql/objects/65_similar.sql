@@ -1,0 +1,126 @@
+-- Similarity search over the stored embeddings (sentiment_embeddings,
+-- filled by processing): the cosine of two embeddings, and the k rows of a
+-- source nearest to a text or to a stored row.
+
+-- Cosine of two embeddings (real[]): their dot product when both are
+-- L2-normalised, as the analyser's are; NULL for an all-zero vector.  It
+-- runs no SQL, so no search_path is pinned (that would cost a setting
+-- change per row of a scan).
+CREATE FUNCTION @extschema@.sentiment_cosine(a real[], b real[])
+RETURNS double precision
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sentiment_cosine';
+
+COMMENT ON FUNCTION @extschema@.sentiment_cosine(real[], real[]) IS
+	'Cosine similarity (-1..1) of two embeddings of equal dimension; NULL when one is all zeros';
+
+-- The source table sentiment_similar searches: the given one, else the
+-- only attached table, else the attached table named sentiment_data.
+CREATE FUNCTION @extschema@.sentiment_similar_source(p_source regclass,
+	OUT source_table regclass, OUT id_column name, OUT text_column name, OUT embeddings_table regclass)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_candidates regclass[];
+BEGIN
+	IF p_source IS NOT NULL THEN
+		v_candidates := ARRAY[p_source];
+	ELSE
+		SELECT array_agg(s.source_table ORDER BY s.source_table::oid) INTO v_candidates
+		  FROM @extschema@.sentiment_sources s;
+		IF cardinality(v_candidates) > 1 THEN
+			SELECT array_agg(s.source_table) INTO v_candidates
+			  FROM @extschema@.sentiment_sources s JOIN pg_class c ON c.oid = s.source_table
+			 WHERE c.relname = 'sentiment_data';
+		END IF;
+		IF cardinality(v_candidates) IS DISTINCT FROM 1 THEN
+			RAISE EXCEPTION 'no source table given and none to choose by default'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  HINT = 'Pass source => ''table'' naming an attached table (see sentiment_sources).';
+		END IF;
+	END IF;
+	SELECT r.source_table, r.id_column, r.text_column, r.embeddings_table
+	  INTO source_table, id_column, text_column, embeddings_table
+	  FROM @extschema@.sentiment_registration(v_candidates[1]) r;
+END
+$body$;
+
+-- The k rows of a source most similar, by cosine of their stored
+-- embeddings, to a text (p_query) or to a stored row (p_entry, itself left
+-- out); NULL for both gives no rows.  A full scan of the embeddings table
+-- with a C dot product per row and a top-k sort, fine for up to a few
+-- million rows; beyond that, an index (pgvector).  Runs with the caller's
+-- rights: the caller reads the source and its embeddings table.  Ties in
+-- similarity go to the lower entry_id.
+CREATE FUNCTION @extschema@.sentiment_similar_internal(
+	p_source regclass, p_query text, p_entry bigint, p_k integer)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src		record;
+	v_vector	real[];
+BEGIN
+	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
+		RAISE EXCEPTION 'k must be between 1 and 10000'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
+	END IF;
+	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(p_source);
+	IF p_entry IS NOT NULL THEN
+		EXECUTE format('SELECT e.embedding FROM %s e WHERE e.entry_id = $1', v_src.embeddings_table)
+			INTO v_vector USING p_entry;
+		IF v_vector IS NULL THEN
+			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
+				USING ERRCODE = 'no_data_found',
+					  HINT = 'A row gets its embedding when it is processed; check that it exists and is completed.';
+		END IF;
+	ELSIF p_query IS NOT NULL THEN
+		v_vector := (@extschema@.sentiment_analyze(p_query)).embedding;
+	ELSE
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'SELECT n.entry_id::bigint, n.similarity, t.%I::text '
+		'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding, $1) AS similarity '
+		'          FROM %s e WHERE $3 IS NULL OR e.entry_id <> $3 ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
+		'  JOIN %s t ON t.%I = n.entry_id '
+		' WHERE n.similarity IS NOT NULL '
+		' ORDER BY n.similarity DESC, n.entry_id',
+		v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column)
+		USING v_vector, p_k, p_entry;
+END
+$body$;
+
+-- The k rows of a source most similar to a text (the source: the given
+-- one, else the only attached table, else the one named sentiment_data).
+CREATE FUNCTION @extschema@.sentiment_similar(
+	query text,
+	k integer DEFAULT 10,
+	source regclass DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM @extschema@.sentiment_similar_internal(source, query, NULL, k)
+$$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
+	'The k rows most similar to a text by cosine of their stored embeddings (full scan; see pgvector for an index)';
+
+-- The same for a stored row: its neighbours, itself excluded.
+CREATE FUNCTION @extschema@.sentiment_similar(
+	entry bigint,
+	k integer DEFAULT 10,
+	source regclass DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM @extschema@.sentiment_similar_internal(source, NULL, entry, k)
+$$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS
+	'The k rows most similar to a stored row (itself excluded) by cosine of their embeddings';
