@@ -24,6 +24,13 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 	for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
 	missing=("${filtered[@]}")
 fi
+# The module is built against postgresql-server-dev-15's headers: the server
+# must be the same minor release (a newer header may use symbols an older
+# server lacks).  A machine image may carry an older postgresql-15.
+version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
+if [ -n "$(version postgresql-server-dev-15)" ] && [ "$(version postgresql-15)" != "$(version postgresql-server-dev-15)" ]; then
+	missing+=(postgresql-15)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
