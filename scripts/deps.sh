@@ -28,7 +28,8 @@ fi
 # must be the same minor release (a newer header may use symbols an older
 # server lacks).  A machine image may carry an older postgresql-15.
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
-if [ -n "$(version postgresql-server-dev-15)" ] && [ "$(version postgresql-15)" != "$(version postgresql-server-dev-15)" ]; then
+if [[ " ${missing[*]} " == *" postgresql-server-dev-15 "* ]] ||
+	{ [ -n "$(version postgresql-server-dev-15)" ] && [ "$(version postgresql-15)" != "$(version postgresql-server-dev-15)" ]; }; then
 	missing+=(postgresql-15)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
