@@ -13,24 +13,19 @@
 -- ---- security: user code runs only with its owner's rights ----------------
 
 -- The registry is written only through these (src/registry.c).
-CREATE FUNCTION @extschema@.sentiment_register(
-	source regclass, id_column name, text_column name, topics_table regclass, embeddings_table regclass)
-RETURNS void
-LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'sentiment_register';
-
-CREATE FUNCTION @extschema@.sentiment_unregister(source regclass)
-RETURNS boolean
-LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'sentiment_unregister';
+-- replace function: sentiment_register
+-- replace function: sentiment_unregister
 
 -- Attach checks ownership, gives created side tables the source's owner
 -- and registers through sentiment_register; detach through unregister.
 -- replace function: sentiment_check_attach_privilege
 -- replace function: sentiment_side_table_owner
 -- replace function: sentiment_adopt_side_table
+-- replace function: sentiment_attach_table
+-- replace function: sentiment_attach_column
+-- replace function: sentiment_attach_status_columns
+-- replace function: sentiment_attach_indexes
+-- replace function: sentiment_attach_triggers
 -- replace function: sentiment_attach_internal
 -- replace function: sentiment_detach
 
@@ -66,11 +61,6 @@ $$;
 
 -- ---- one "is attached" check, similarity behind one internal function ----
 
-CREATE FUNCTION @extschema@.sentiment_registration(p_source regclass)
-RETURNS @extschema@.sentiment_sources
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $body$ BEGIN RETURN NULL; END $body$;
 -- replace function: sentiment_registration
 -- replace function: sentiment_retry_failed
 -- replace function: sentiment_error_history
@@ -80,10 +70,6 @@ AS $body$ BEGIN RETURN NULL; END $body$;
 -- replace function: sentiment_reanalyze
 -- replace function: sentiment_similar_source
 
-CREATE FUNCTION @extschema@.sentiment_similar_internal(
-	p_source regclass, p_query text, p_entry bigint, p_k integer)
-RETURNS TABLE (entry_id bigint, similarity double precision, text text)
-LANGUAGE sql AS 'SELECT NULL::bigint, NULL::float8, NULL::text';
 -- replace function: sentiment_similar_internal
 -- sentiment_similar changes language (plpgsql -> sql); CREATE OR REPLACE
 -- keeps its grants.
