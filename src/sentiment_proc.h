@@ -1,9 +1,23 @@
 /*
  * sentiment_proc.h - shared declarations of the server glue.
  *
- * Each concern lives in its own file: module init and settings
- * (sentiment_proc.c), batch processing (batch.c), SQL-callable analysis
- * (analyze.c), background workers (worker.c), statistics (stats.c).
+ * Each concern lives in its own file:
+ *   sentiment_proc.c  module entry point (_PG_init)
+ *   identity.c        the extension's identity; whose rights code runs with
+ *   registry.c        the only writer of the registry of attached tables
+ *   batch.c           batches over every source, in fair shares (batch.h:
+ *                     batch_claim.c, batch_analyse.c, batch_record.c and
+ *                     the prepared statements in batch_plans.c)
+ *   retry.c           attempts, backoff and error history of failed rows
+ *   lease.c           two-phase claims and the reaper of abandoned ones
+ *   queue.c           the processing queue: enqueue, take, finish, prune
+ *   edit_trigger.c    a changed text re-queues its row
+ *   analyze.c         the analyser in a backend; sentiment_analyze/scores
+ *   dictionary.c      the user's lexicon overrides and topic dictionary
+ *   similar.c         cosine of embeddings
+ *   worker.c          launcher and background workers, wake-up at commit
+ *   stats.c           statistics and batches in flight in shared memory
+ * The analyser itself is the pure C library in src/analyzer/.
  */
 #ifndef SENTIMENT_PROC_H
 #define SENTIMENT_PROC_H
