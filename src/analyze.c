@@ -49,6 +49,7 @@ sp_analyzer_error(sa_error err, const char *what)
 			 errmsg("sentiment analyser failed while %s: %s", what, sa_strerror(err))));
 }
 
+/* The backend's analyser objects, built on first use, dictionaries refreshed when they changed. */
 SpAnalyzer *
 sp_analyzer(void)
 {
@@ -152,6 +153,7 @@ sp_text_from_utf8(const char *s, size_t len)
 	return PointerGetDatum(cstring_to_text(f.result));
 }
 
+/* A real[] of n floats. */
 static ArrayType *
 float4_array(const float *values, int n)
 {

@@ -313,6 +313,7 @@ try_write(SpBatch *b, const int *rows, int nrows)
 	return sp_in_subtransaction(write_step, &w, isolatable);
 }
 
+/* Mark what became of the listed rows. */
 static void
 set_fate(SpBatch *b, const int *rows, int n, SpRowFate fate)
 {

@@ -86,6 +86,7 @@ typedef struct DictEntry
 	bool		remove;			/* override with NULL valence */
 } DictEntry;
 
+/* Relcache callback: a change to either dictionary table makes this backend read them again. */
 static void
 dictionary_invalidate(Datum arg, Oid relid)
 {
@@ -216,6 +217,7 @@ read_table(Oid relid, bool topics, Snapshot snap, int *nentries)
 	return out;
 }
 
+/* memcmp order of two byte strings, the shorter first on a tie. */
 static int
 bytes_cmp(const char *a, int alen, const char *b, int blen)
 {
@@ -494,6 +496,7 @@ sentiment_dictionary_changed(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Raise the user-facing error for an entry the analyser refuses. */
 static void
 check_error(sa_error err, const char *what)
 {

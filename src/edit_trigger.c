@@ -21,6 +21,7 @@
 
 PG_FUNCTION_INFO_V1(sentiment_text_edit_trigger);
 
+/* The attribute number of a live column by name, 0 when there is none. */
 static int
 attnum_of(TupleDesc desc, const char *name)
 {

@@ -30,6 +30,7 @@ PG_FUNCTION_INFO_V1(sentiment_reset_stuck);
 
 /* ---- claimants ---- */
 
+/* This backend's claimant identity, "pid:start". */
 char *
 sp_my_claimant(void)
 {

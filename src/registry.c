@@ -55,6 +55,7 @@ check_owner(Oid relid)
 						 get_rel_name(relid))));
 }
 
+/* Refuse unless the current user may execute sentiment_attach (or sentiment_detach for fname "sentiment_detach"). */
 static void
 check_may_attach(const char *schema, const char *what, const char *fname)
 {

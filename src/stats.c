@@ -174,6 +174,7 @@ PG_FUNCTION_INFO_V1(sentiment_batch_progress_internal);
  * ------------------------------------------------------------------------
  */
 
+/* One progress slot per backend, worker and auxiliary process. */
 static int
 sp_progress_nslots(void)
 {
@@ -362,6 +363,7 @@ error:
  * ------------------------------------------------------------------------
  */
 
+/* dst += src, counter by counter. */
 static void
 add_counters(SpCounters *dst, const SpCounters *src)
 {
@@ -381,6 +383,7 @@ add_counters(SpCounters *dst, const SpCounters *src)
 	}
 }
 
+/* Add a batch's counts to the per-minute ring of an entry (for sentiment_throughput). */
 static void
 add_minute(SpStatsEntry *e, int64 minute, int64 completed, int64 failed, int64 batches)
 {
@@ -401,6 +404,7 @@ add_minute(SpStatsEntry *e, int64 minute, int64 completed, int64 failed, int64 b
 	m->batches += batches;
 }
 
+/* The shared entry of a source (relid InvalidOid: the database total), created on first use; NULL when the table is full. */
 static SpStatsEntry *
 get_entry(Oid dboid, Oid relid)
 {
@@ -490,6 +494,7 @@ roll_back_pending(int level)
 	}
 }
 
+/* This backend has no batch in flight any more: empty its progress slot. */
 static void
 clear_progress(void)
 {
@@ -505,6 +510,7 @@ clear_progress(void)
 	}
 }
 
+/* At the end of a transaction, the counts of its batches go to shared memory (those of an aborted one as aborted). */
 static void
 sp_stats_xact_callback(XactEvent event, void *arg)
 {
@@ -530,6 +536,7 @@ sp_stats_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/* Counts of a committed subtransaction pass to its parent; those of an aborted one are dropped. */
 static void
 sp_stats_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
@@ -567,6 +574,7 @@ sp_stats_backend_exit(int code, Datum arg)
 		clear_progress();
 }
 
+/* Show this backend's batch in its progress slot, now in phase. */
 static void
 publish_phase(SpPhase phase, TimestampTz now)
 {

@@ -216,6 +216,7 @@ sp_require_preload(void)
  * ------------------------------------------------------------------------
  */
 
+/* GUC check hook of sentiment_proc.databases: a list of names. */
 static bool
 sp_check_databases(char **newval, void **extra, GucSource source)
 {
@@ -340,6 +341,7 @@ sp_wake_database(Oid dboid, int except_slot, bool all)
 	return ntargets;
 }
 
+/* At commit, wake the workers this transaction asked for (sp_wakeup_at_commit); nothing on abort. */
 static void
 sp_worker_xact_callback(XactEvent event, void *arg)
 {
@@ -428,6 +430,7 @@ sp_wake_all_at_commit(void)
  * ------------------------------------------------------------------------
  */
 
+/* Show this worker's state in sentiment_workers (only while the slot is still ours). */
 static void
 sp_set_state(SpWorkerState state)
 {
