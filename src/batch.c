@@ -177,12 +177,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 	sources = sp_load_sources(source, &nsources);
 	if (OidIsValid(source) && nsources == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" is not attached to sentiment_proc",
-						get_rel_name(source) ? get_rel_name(source) : "?"),
-				 errhint("Attach it first with SELECT sentiment_attach('%s');",
-						 get_rel_name(source) ? get_rel_name(source) : "?")));
+		sp_error_not_attached(source);
 
 	if (OidIsValid(source))
 		sp_check_may_process(source);

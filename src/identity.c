@@ -278,6 +278,19 @@ sp_check_may_process(Oid relid)
 						 quote_identifier(get_rel_name(relid)))));
 }
 
+/* The error for a table that is not attached, with the hint to attach it. */
+void
+sp_error_not_attached(Oid relid)
+{
+	const char *name = get_rel_name(relid) ? get_rel_name(relid) : "?";
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table %s is not attached to sentiment_proc", name),
+			 errhint("Attach it first with SELECT sentiment_attach('%s'); see sentiment_sources for the attached tables.",
+					 name)));
+}
+
 /*
  * Is relid an attached source, or a partition of one?  Reads the registry
  * directly through its primary key (no SPI), so a row trigger can ask.

@@ -66,8 +66,8 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 	char	   *insert_sql;
 	Portal		keys;
 	int64		queued = 0;
-	Oid			reg_types[1] = {OIDOID};
-	Datum		reg_args[1];
+	SpSource   *src;
+	int			nsources;
 	Oid			key_types[1] = {INT8ARRAYOID};
 	Datum		key_args[1];
 	char		key_nulls[1];
@@ -85,27 +85,12 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 
 	/* the registration (the registry is readable by all) */
-	reg_args[0] = ObjectIdGetDatum(source);
-	if (SPI_execute_with_args(psprintf("SELECT id_column::pg_catalog.text, topics_table::pg_catalog.oid, "
-									   "embeddings_table::pg_catalog.oid FROM %s.sentiment_sources "
-									   "WHERE source_table OPERATOR(pg_catalog.=) $1",
-									   quote_identifier(schema)),
-							  1, reg_types, reg_args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the sentiment_proc registry");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not attached to sentiment_proc",
-						get_rel_name(source) ? get_rel_name(source) : "?"),
-				 errhint("Attach it first with SELECT sentiment_attach('%s');",
-						 get_rel_name(source) ? get_rel_name(source) : "?")));
-	{
-		bool		isnull;
-
-		id_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		topics = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		embeddings = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	}
+	src = sp_load_sources(source, &nsources);
+	if (nsources == 0)
+		sp_error_not_attached(source);
+	id_column = src->id_column;
+	topics = src->topics;
+	embeddings = src->embeddings;
 
 	/* as the caller: only a table, and only one the caller may write */
 	sp_check_source_tables(source, topics, embeddings);

@@ -174,6 +174,9 @@ extern void sp_check_source_tables(Oid relid, Oid topics, Oid embeddings);
 extern bool sp_may_process(Oid relid);
 extern void sp_check_may_process(Oid relid);
 
+/* Raise "table is not attached" with its hint. */
+extern void sp_error_not_attached(Oid relid) pg_attribute_noreturn();
+
 /* An attached source, or a partition of one? */
 extern bool sp_is_attached(Oid relid);
 
