@@ -52,6 +52,32 @@ explain_vader(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t 
 	return SA_OK;
 }
 
+/* How the social model sees token i (as features.c does): its term. */
+#define T_RAW	0
+#define T_USER	1
+#define T_URL	2
+#define T_SKIP	3				/* inside a link */
+
+static void
+term_of(const sa_scratch *sc, const uint32_t *info, size_t i, const char **term, size_t *len)
+{
+	switch (info[i] & 3)
+	{
+		case T_USER:
+			*term = "@user";
+			*len = 5;
+			break;
+		case T_URL:
+			*term = "<url>";
+			*len = 5;
+			break;
+		default:
+			*term = sc->lower.data + sc->toks[i].off;
+			*len = sc->toks[i].len;
+			break;
+	}
+}
+
 static const char *const fixed_terms[] = {
 	"[vader compound]", "[vader pos]", "[vader neu]", "[vader neg]", "[!]", "[?]",
 };
@@ -69,6 +95,9 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	sa_sentiment vader;
 	sa_scratch *sc;
 	double	   *sum;
+	uint32_t   *info;			/* per token: previous kept token << 2 | T_* */
+	size_t		link_end = 0,
+				prev = 0;
 	double		root;
 	size_t		nt,
 				nslots,
@@ -89,10 +118,34 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	nt = sc->ntoks;
 	nslots = 2 * nt + 6;
 	ws->ext[SA_WS_EXT_SPARE1].len = 0;
-	if (sa_buf_reserve(&ws->ext[SA_WS_EXT_SPARE1], nslots * sizeof(double)) != 0)
+	if (nt >= (size_t) 1 << 30 ||
+		sa_buf_reserve(&ws->ext[SA_WS_EXT_SPARE1],
+					   nslots * sizeof(double) + nt * sizeof(uint32_t)) != 0)
 		return SA_ERR_NOMEM;
 	sum = (double *) ws->ext[SA_WS_EXT_SPARE1].data;
+	info = (uint32_t *) (sum + nslots);
 	memset(sum, 0, nslots * sizeof(double));
+	for (size_t i = 0; i < nt; i++)
+	{
+		const sa_token *t = &sc->toks[i];
+		uint32_t	kind = T_RAW;
+
+		if ((layout.flags & SA_FEAT_SOCIAL) && t->src < link_end)
+			kind = T_SKIP;
+		else if ((layout.flags & SA_FEAT_SOCIAL) && (t->flags & SA_TOK_ASCII) &&
+				 t->src < len && sa_link_at(text, len, t->src))
+		{
+			kind = T_URL;
+			for (link_end = t->src; link_end < len && !sa_is_space((unsigned char) text[link_end]);
+				 link_end++)
+				;
+		}
+		else if ((layout.flags & SA_FEAT_SOCIAL) && (t->flags & SA_TOK_MENTION))
+			kind = T_USER;
+		info[i] = (uint32_t) (prev << 2) | kind;
+		if (kind != T_SKIP)
+			prev = i;
+	}
 
 	/* each feature's share of logit(positive) - logit(negative) */
 	root = (m->flags & SA_FEAT_NORM) && sc->nfeats > 0 ? sqrt((double) sc->nfeats) : 1.0;
@@ -124,12 +177,11 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	/* words and the pairs ending at them, in text order, then the inputs */
 	for (size_t i = 0; i < nt; i++)
 	{
-		const sa_token *t = &sc->toks[i];
+		const char *term;
+		size_t		tl;
 
-		if (t->flags & SA_TOK_MENTION)
-			offer(items, k, n, "@user", 5, sum[i]);
-		else
-			offer(items, k, n, sc->lower.data + t->off, t->len, sum[i]);
+		term_of(sc, info, i, &term, &tl);
+		offer(items, k, n, term, tl, sum[i]);
 		/* a pair's term is made below, once it is among the top k */
 		offer(items, k, n, NULL, i, sum[nt + i]);
 	}
@@ -143,7 +195,7 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 		{
 			size_t		i = items[j].term_len;
 
-			bytes += sc->toks[i - 1].len + 1 + sc->toks[i].len;
+			bytes += sc->toks[info[i] >> 2].len + 1 + sc->toks[i].len + 10;
 		}
 	ws->ext[SA_WS_EXT_SPARE2].len = 0;
 	if (sa_buf_reserve(&ws->ext[SA_WS_EXT_SPARE2], bytes + 1) != 0)
@@ -153,14 +205,18 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 		if (items[j].term == NULL)
 		{
 			size_t		i = items[j].term_len;
-			const sa_token *a = &sc->toks[i - 1],
-					   *b = &sc->toks[i];
+			const char *a,
+					   *b;
+			size_t		al,
+						bl;
 
+			term_of(sc, info, info[i] >> 2, &a, &al);
+			term_of(sc, info, i, &b, &bl);
 			items[j].term = out;
-			memcpy(out, sc->lower.data + a->off, a->len);
-			out[a->len] = ' ';
-			memcpy(out + a->len + 1, sc->lower.data + b->off, b->len);
-			items[j].term_len = a->len + 1 + b->len;
+			memcpy(out, a, al);
+			out[al] = ' ';
+			memcpy(out + al + 1, b, bl);
+			items[j].term_len = al + 1 + bl;
 			out += items[j].term_len;
 		}
 	return SA_OK;

@@ -72,8 +72,8 @@ is_negation(const char *w, size_t len)
 }
 
 /* "http://", "https://" or "www." starts at text[pos]? */
-static bool
-link_at(const char *text, size_t len, size_t pos)
+bool
+sa_link_at(const char *text, size_t len, size_t pos)
 {
 	const char *p = text + pos;
 	size_t		left = len - pos;
@@ -170,7 +170,7 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			/* the tokens of a link are one "<url>" token */
 			if (t->src < link_end)
 				continue;
-			if ((t->flags & SA_TOK_ASCII) && t->src < len && link_at(text, len, t->src))
+			if ((t->flags & SA_TOK_ASCII) && t->src < len && sa_link_at(text, len, t->src))
 			{
 				size_t		e = t->src;
 

@@ -113,6 +113,10 @@ sa_error	sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 						const char *text, size_t len, const sa_sentiment *vader,
 						bool want_origin);
 
+/* A link ("http://", "https://", "www.") starts at text[pos]; it runs to
+ * the next white space and counts as one "<url>" token. */
+bool		sa_link_at(const char *text, size_t len, size_t pos);
+
 static inline sa_feat_layout
 sa_model_layout(const sa_model_data *m)
 {
