@@ -21,7 +21,7 @@
 
 #define HEADER 256
 #define FORMAT 1
-#define KNOWN_FLAGS 0xffu
+#define KNOWN_FLAGS 0x1ffu
 
 static const char *file_name;
 
@@ -137,7 +137,8 @@ main(int argc, char **argv)
 	classes = field_str(buf + 200, 48, "classes");
 	if (strcmp(classes, argv[3]) != 0)
 		die("classes \"%s\", this build expects \"%s\"", classes, argv[3]);
-	if (lanes != (uint32_t) atoi(argv[4]) || ncls < 2 || ncls > lanes)
+	if (lanes != (uint32_t) atoi(argv[4]) || ncls < 2 || ncls > lanes ||
+		(lanes != 4 && lanes != 7 && lanes != 8))
 		die("%u classes in %u lanes, this build expects %s lanes", ncls, lanes, argv[4]);
 	if (bits < 8 || bits > 24)
 		die("hash bits %u outside 8..24", bits);

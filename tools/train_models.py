@@ -46,13 +46,12 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-EPOCHS = 20
 
 FORMAT = 1
 HEADER = 256
 
 # Feature flags, as in src/analyzer/model_internal.h.
-F_WORD, F_BIGRAM, F_NEG, F_CHAR, F_VADER, F_PUNCT, F_SOCIAL, F_NORM = 1, 2, 4, 8, 16, 32, 64, 128
+F_WORD, F_BIGRAM, F_NEG, F_CHAR, F_VADER, F_PUNCT, F_SOCIAL, F_NORM, F_AFFIX = 1, 2, 4, 8, 16, 32, 64, 128, 256
 
 MODELS = {
     "social": dict(
@@ -60,8 +59,8 @@ MODELS = {
         classes=["negative", "neutral", "positive"],
         lanes=4,
         flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
-        bits=18, neg_scope=3, char_min=3, char_max=5,
-        C=[8.0],
+        bits=16, neg_scope=3, char_min=3, char_max=5,
+        C=[8.0], epochs=20,
         train="sentiment_train/semeval_2013_2016_train.tsv",
         tune="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
@@ -69,9 +68,9 @@ MODELS = {
         version=2,
         classes=["neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise"],
         lanes=8,
-        flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
+        flags=F_WORD | F_BIGRAM | F_NEG | F_AFFIX | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=17, neg_scope=3, char_min=3, char_max=5,
-        C=[8.0],
+        C=[32.0], epochs=40,
         train="emotion_dev/goemotions_ekman_train.tsv",
         tune=None,
         report="emotion_dev/goemotions_ekman_dev.tsv",
@@ -134,7 +133,7 @@ def features(path, cfg, dumper, bits=None):
     return Feats(m, np.diff(np.array(indptr)), bool(cfg["flags"] & F_NORM))
 
 
-def fit(F, labels, ncls, C):
+def fit(F, labels, ncls, C, epochs):
     """Softmax regression; a row with k labels counts 1/k towards each."""
     X = F.matrix()
     rows, ys, ws = [], [], []
@@ -154,7 +153,7 @@ def fit(F, labels, ncls, C):
     # per pass, and the same weights on every run.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = LogisticRegression(C=C, solver="saga", max_iter=EPOCHS, tol=1e-4,
+        clf = LogisticRegression(C=C, solver="saga", max_iter=epochs, tol=1e-4,
                                  random_state=0)
         clf.fit(Xr, y, sample_weight=w)
     return clf.coef_.T.copy(), clf.intercept_.copy()
@@ -221,7 +220,7 @@ def tune_offsets(Z, gold, ncls, metric):
     """Coordinate ascent on per-class logit offsets (class 0 fixed)."""
     off = np.zeros(ncls)
     best = metric(gold, predict(Z, off), ncls)[0]
-    steps = np.arange(-1.5, 1.5001, 0.1)
+    steps = np.arange(-3.0, 3.0001, 0.1)
     for _ in range(3):
         for c in range(1, ncls):
             for s in steps:
@@ -269,7 +268,7 @@ def train_social(args, cfg):
     Xtu = features(tup, cfg, args.dumper)
     best = None
     for C in cfg["C"]:
-        W, b = fit(Xtr, ytr, ncls, C)
+        W, b = fit(Xtr, ytr, ncls, C, cfg["epochs"])
         qm = Quantised(W, b, cfg["lanes"])
         Z = qm.logits(Xtu)
         mr, acc, _ = macro_recall(ytu, predict(Z, np.zeros(ncls)), ncls)
@@ -294,7 +293,7 @@ def train_emotion(args, cfg):
     fit_i, held_i = idx[idx % 10 != 0], idx[idx % 10 == 0]
     best = None
     for C in cfg["C"]:
-        W, b = fit(X.rows(fit_i), [y[i] for i in fit_i], ncls, C)
+        W, b = fit(X.rows(fit_i), [y[i] for i in fit_i], ncls, C, cfg["epochs"])
         qm = Quantised(W, b, cfg["lanes"])
         Z = qm.logits(X.rows(held_i))
         gold = [y[i] for i in held_i]
@@ -304,7 +303,7 @@ def train_emotion(args, cfg):
         if best is None or f > best[0]:
             best = (f, C, off)
     _, C, off = best
-    W, b = fit(X, y, ncls, C)
+    W, b = fit(X, y, ncls, C, cfg["epochs"])
     qm = Quantised(W, b, cfg["lanes"])
     if cfg.get("report"):
         dp = os.path.join(args.data, cfg["report"])
@@ -327,7 +326,7 @@ def main():
     for name in args.models:
         cfg = dict(MODELS[name])
         # For exploring only; the committed models use the defaults above.
-        for key in ("flags", "bits", "char_min", "char_max"):
+        for key in ("flags", "bits", "char_min", "char_max", "epochs"):
             env = os.environ.get("SA_TRAIN_" + key.upper())
             if env:
                 cfg[key] = int(env, 0)

@@ -17,6 +17,8 @@
  *           different feature from the same token outside one.
  *   bigram  two adjacent tokens with no clause punctuation between.
  *   char    byte n-grams (char_min..char_max bytes) of "\2word\3".
+ *   affix   the first 4 and 5 and the last 3 bytes of a word longer than
+ *           the affix (a cheap stem and ending: "annoy"ed, "annoy"ing).
  *   vader   VADER compound in 21 bins of 0.1, pos, neu and neg in 11 each.
  *   punct   the text contains "!"; contains "?".
  */
@@ -31,6 +33,8 @@
 #define K_VADER		16			/* + which */
 #define K_PUNCT		24			/* + which */
 #define K_ELONG		28
+#define K_PREFIX	32			/* + n */
+#define K_SUFFIX	40			/* + n */
 
 #define BOW			0x02		/* begin and end of word in char n-grams */
 #define EOW			0x03
@@ -137,7 +141,7 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	 * Upper bound: per token a word, a bigram and an elongation feature,
 	 * per byte of "\2word\3" one n-gram of each length; 8 fixed ones.
 	 */
-	need = sc->ntoks * 3 + 8;
+	need = sc->ntoks * 6 + 8;
 	if (flags & SA_FEAT_CHAR)
 		need += (sc->lower.len + 2 * sc->ntoks) * (nmax - nmin + 1);
 	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0)
@@ -222,6 +226,18 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			emit(&o, row_of(0, K_ELONG, bits), SA_FO_WORD, (uint32_t) i);
 		if ((flags & SA_FEAT_BIGRAM) && have_prev)
 			emit(&o, row_of(prev_h * 0x01000193u ^ h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
+		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && nl > 2)
+		{
+			const unsigned char *wb = nb + 1;
+			size_t		wl = nl - 2;
+
+			if (wl > 4)
+				emit(&o, row_of(sa_fnv1a(wb, 4), K_PREFIX + 4, bits), SA_FO_CHAR, (uint32_t) i);
+			if (wl > 5)
+				emit(&o, row_of(sa_fnv1a(wb, 5), K_PREFIX + 5, bits), SA_FO_CHAR, (uint32_t) i);
+			if (wl > 4)
+				emit(&o, row_of(sa_fnv1a(wb + wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR, (uint32_t) i);
+		}
 		if (chars)
 		{
 			for (size_t p = 0; p + nmin <= nl; p++)

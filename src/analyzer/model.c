@@ -148,13 +148,24 @@ sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits)
 					a[c] += w[c];
 			}
 		}
-		else
+		else if (m->lanes == 8)
 		{
 			for (size_t i = from; i < to; i++)
 			{
 				const int8_t *w = m->table + (size_t) f[i] * 8;
 
 				for (int c = 0; c < 8; c++)
+					a[c] += w[c];
+			}
+		}
+		else
+		{
+			/* 7 lanes: seven classes with no padding (a smaller table) */
+			for (size_t i = from; i < to; i++)
+			{
+				const int8_t *w = m->table + (size_t) f[i] * 7;
+
+				for (int c = 0; c < 7; c++)
 					a[c] += w[c];
 			}
 		}

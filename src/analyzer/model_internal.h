@@ -12,7 +12,7 @@
  *   16  16 model name, NUL padded ("social", "emotion")
  *   32  4  model version (raised by the trainer when the model changes)
  *   36  4  number of classes (<= 8)
- *   40  4  lanes per table row (4 or 8, >= classes)
+ *   40  4  lanes per table row (4, 7 or 8, >= classes)
  *   44  4  hash bits B (the table has 2^B rows)
  *   48  4  feature flags (SA_FEAT_*)
  *   52  4  negation scope in tokens
@@ -55,7 +55,8 @@
 #define SA_FEAT_PUNCT	0x0020	/* "!" and "?" present */
 #define SA_FEAT_SOCIAL	0x0040	/* @user, links, elongation, digits */
 #define SA_FEAT_NORM	0x0080	/* sums divided by sqrt(number of features) */
-#define SA_FEAT_ALL		0x00ff
+#define SA_FEAT_AFFIX	0x0100	/* first 4 and 5, last 3 bytes of longer words */
+#define SA_FEAT_ALL		0x01ff
 
 typedef struct sa_model_data
 {

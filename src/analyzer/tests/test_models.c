@@ -18,7 +18,7 @@
 #define SA_REPO_ROOT ".."
 #endif
 
-#define EMOTION_FLOOR 0.54
+#define EMOTION_FLOOR 0.565		/* measured 0.5691 when committed */
 
 static sa_lexicon *lex;
 static sa_workspace *ws;
@@ -421,7 +421,7 @@ test_floors(void)
 		for (int c = 0; c < 3; c++)
 			mr[m] += (double) hit[m][c] / (double) tot[c] / 3;
 	printf("test_models: TweetEval val macro-recall vader %.4f social %.4f\n", mr[0], mr[1]);
-	/* measured 0.5987 and 0.7563 when the models were committed */
+	/* measured 0.5987 and 0.7547 when the models were committed */
 	CHECK(fabs(mr[0] - 0.5987) < 0.00005);
 	CHECK(mr[1] >= 0.75);
 
