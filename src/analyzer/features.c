@@ -156,10 +156,12 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	for (size_t i = 0; i < sc->ntoks; i++)
 	{
 		const sa_token *t = &sc->toks[i];
-		const char *w = sc->lower.data + t->off;
+		const unsigned char *w = (const unsigned char *) sc->lower.data + t->off;
 		unsigned char *nb = (unsigned char *) sc->norm.data;
-		size_t		nl = 0;
-		uint32_t	h;
+		const unsigned char *wb = w;	/* the word after normalising */
+		size_t		wl = t->len;
+		size_t		nl = 0;		/* nb holds "\2word\3" when nl > 0 */
+		uint32_t	h = t->hash;
 		bool		elongated = false;
 		bool		chars = (flags & SA_FEAT_CHAR) && !(t->flags & SA_TOK_SYMBOL);
 
@@ -171,6 +173,8 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 
 		if (flags & SA_FEAT_SOCIAL)
 		{
+			size_t		j;
+
 			/* the tokens of a link are one "<url>" token */
 			if (t->src < link_end)
 				continue;
@@ -183,40 +187,47 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 				link_end = e;
 				h = sa_fnv1a("<url>", 5);
 				chars = false;
+				wl = 0;
 			}
 			else if (t->flags & SA_TOK_MENTION)
 			{
 				h = sa_fnv1a("@user", 5);
 				chars = false;
+				wl = 0;
 			}
 			else
 			{
-				/* digits to 0, runs of one byte cut to two */
-				nb[nl++] = BOW;
-				for (size_t j = 0; j < t->len; j++)
+				/* most words have no digit and no run of 3: nothing to do */
+				for (j = 0; j < t->len; j++)
 				{
-					unsigned char c = (unsigned char) w[j];
+					unsigned char c = w[j];
 
-					if (c >= '0' && c <= '9')
-						c = '0';
-					if (nl >= 3 && nb[nl - 1] == c && nb[nl - 2] == c)
-					{
-						elongated = true;
-						continue;
-					}
-					nb[nl++] = c;
+					if ((unsigned) (c - '0') < 10u || (j >= 2 && c == w[j - 1] && c == w[j - 2]))
+						break;
 				}
-				nb[nl++] = EOW;
-				h = sa_fnv1a(nb + 1, nl - 2);
+				if (j < t->len)
+				{
+					/* digits to 0, runs of one byte cut to two */
+					nb[nl++] = BOW;
+					for (j = 0; j < t->len; j++)
+					{
+						unsigned char c = w[j];
+
+						if (c >= '0' && c <= '9')
+							c = '0';
+						if (nl >= 3 && nb[nl - 1] == c && nb[nl - 2] == c)
+						{
+							elongated = true;
+							continue;
+						}
+						nb[nl++] = c;
+					}
+					nb[nl++] = EOW;
+					wb = nb + 1;
+					wl = nl - 2;
+					h = sa_fnv1a(wb, wl);
+				}
 			}
-		}
-		else
-		{
-			nb[nl++] = BOW;
-			memcpy(nb + nl, w, t->len);
-			nl += t->len;
-			nb[nl++] = EOW;
-			h = t->hash;
 		}
 
 		if (flags & SA_FEAT_WORD)
@@ -226,20 +237,25 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			emit(&o, row_of(0, K_ELONG, bits), SA_FO_WORD, (uint32_t) i);
 		if ((flags & SA_FEAT_BIGRAM) && have_prev)
 			emit(&o, row_of(prev_h * 0x01000193u ^ h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
-		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && nl > 2)
+		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && wl > 4)
 		{
-			const unsigned char *wb = nb + 1;
-			size_t		wl = nl - 2;
+			uint32_t	h4 = sa_fnv1a(wb, 4);
 
-			if (wl > 4)
-				emit(&o, row_of(sa_fnv1a(wb, 4), K_PREFIX + 4, bits), SA_FO_CHAR, (uint32_t) i);
+			emit(&o, row_of(h4, K_PREFIX + 4, bits), SA_FO_CHAR, (uint32_t) i);
 			if (wl > 5)
-				emit(&o, row_of(sa_fnv1a(wb, 5), K_PREFIX + 5, bits), SA_FO_CHAR, (uint32_t) i);
-			if (wl > 4)
-				emit(&o, row_of(sa_fnv1a(wb + wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR, (uint32_t) i);
+				emit(&o, row_of(sa_fnv1a_update(h4, wb + 4, 1), K_PREFIX + 5, bits),
+					 SA_FO_CHAR, (uint32_t) i);
+			emit(&o, row_of(sa_fnv1a(wb + wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR, (uint32_t) i);
 		}
 		if (chars)
 		{
+			if (nl == 0)
+			{
+				nb[nl++] = BOW;
+				memcpy(nb + nl, wb, wl);
+				nl += wl;
+				nb[nl++] = EOW;
+			}
 			for (size_t p = 0; p + nmin <= nl; p++)
 			{
 				uint32_t	ch = SA_FNV_SEED;
@@ -256,7 +272,7 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 		have_prev = true;
 		if (neg > 0)
 			neg--;
-		if ((flags & SA_FEAT_NEG) && is_negation(w, t->len))
+		if ((flags & SA_FEAT_NEG) && is_negation((const char *) w, t->len))
 			neg = layout->neg_scope;
 	}
 
