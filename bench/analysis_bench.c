@@ -7,8 +7,15 @@
  * sentiment-only rate (sa_sentiment_score) on the same corpus in the same
  * run is the baseline the full analysis is compared with.
  *
+ * The same for the social sentiment model (SA_MODEL_SOCIAL): sentiment
+ * alone (target 500,000/s) and the full analysis with it (target
+ * 250,000/s), measured in the same run as VADER's.
+ *
  * Quality (needs <repo>/../shared/data or $SP_SHARED_DATA; skipped, saying
  * so, when absent):
+ *   - sentiment on TweetEval sentiment val (2,000 tweets): macro-averaged
+ *     recall and accuracy of VADER (label by the compound thresholds) and of
+ *     the social model (arg max), side by side.  Target 0.65 for social.
  *   - emotion macro-F1 on GoEmotions-Ekman dev (7 classes).  Rows with
  *     several gold labels are scored strictly: the one predicted label is a
  *     true positive if it is among them, else a false positive, and every
@@ -38,7 +45,10 @@
 #endif
 
 #define TARGET_FULL_RATE	300000.0
-#define TARGET_EMOTION_F1	0.50
+#define TARGET_SOCIAL_RATE	500000.0
+#define TARGET_SOCIAL_FULL_RATE 250000.0
+#define TARGET_SOCIAL_RECALL 0.65
+#define TARGET_EMOTION_F1	0.58
 #define TARGET_STS			0.65
 #define CORPUS_TEXTS		20000
 
@@ -315,6 +325,86 @@ emotion_f1(const sa_lexicon *lex, sa_workspace *ws, const char *rel,
 	return nc ? sum / nc : 0.0;
 }
 
+/*
+ * Macro-averaged recall (negative, neutral, positive) and accuracy of a
+ * sentiment model on a labelled file; -1 when the file is missing.
+ */
+static double
+sentiment_recall(const sa_lexicon *lex, sa_workspace *ws, sa_model model, const char *rel,
+				 double *accuracy, size_t *rows)
+{
+	size_t		len;
+	char	   *buf = slurp(rel, &len);
+	char	   *p;
+	char	   *f[2];
+	long		hit[3] = {0},
+				tot[3] = {0};
+	double		sum = 0.0;
+
+	if (buf == NULL)
+		return -1.0;
+	p = buf;
+	*rows = 0;
+	(void) next_record(&p, f, 2);
+	while (next_record(&p, f, 2) == 2)
+	{
+		int			gold = strcmp(f[0], "negative") == 0 ? 0 :
+			strcmp(f[0], "neutral") == 0 ? 1 : strcmp(f[0], "positive") == 0 ? 2 : -1;
+		sa_sentiment s;
+
+		if (gold < 0 ||
+			sa_sentiment_score_model(lex, ws, model, f[1], strlen(f[1]), &s) != SA_OK)
+			continue;
+		(*rows)++;
+		tot[gold]++;
+		if ((int) s.label + 1 == gold)
+			hit[gold]++;
+	}
+	free(buf);
+	for (int c = 0; c < 3; c++)
+		sum += tot[c] ? (double) hit[c] / tot[c] : 0.0;
+	*accuracy = *rows ? (double) (hit[0] + hit[1] + hit[2]) / *rows : 0.0;
+	return sum / 3;
+}
+
+/* Texts/s of CPU time of one sentiment model or full analysis over the corpus. */
+static double
+rate_of(const sa_lexicon *lex, const sa_topics *tp, sa_workspace *ws, sa_model model,
+		bool full, char **texts, const size_t *lens, double secs, double *wall)
+{
+	size_t		done = 0;
+	double		t0 = cpu_now(),
+				w0 = wall_now(),
+				el;
+	volatile double sink = 0;
+
+	do
+	{
+		for (size_t i = 0; i < CORPUS_TEXTS; i++)
+		{
+			if (full)
+			{
+				sa_analysis a;
+
+				(void) sa_analyze_model(lex, tp, ws, model, texts[i], lens[i], &a);
+				sink += a.emotion_score + a.embedding[0] + (double) a.n_topics;
+			}
+			else
+			{
+				sa_sentiment s;
+
+				(void) sa_sentiment_score_model(lex, ws, model, texts[i], lens[i], &s);
+				sink += s.compound;
+			}
+		}
+		done += CORPUS_TEXTS;
+		el = cpu_now() - t0;
+	} while (el < secs);
+	(void) sink;
+	*wall = done / (wall_now() - w0);
+	return done / el;
+}
+
 /* Average ranks (ties share the mean rank). */
 static const double *rank_values;
 
@@ -536,6 +626,25 @@ main(int argc, char **argv)
 	print_figure("full analysis (sa_analyze), texts/s", rate_full, TARGET_FULL_RATE, "");
 	printf("%-44s %12.0f texts/s (wall clock, for reference)\n", "", wall_full);
 	printf("%-44s %12.2f (full analysis rate / sentiment-only rate)\n", "full / sentiment-only", rate_full / rate_sent);
+	{
+		double		w,
+					r;
+		sa_model_info mi;
+
+		(void) sa_model_get_info(SA_MODEL_SOCIAL, &mi);
+		printf("social model %s, %zu bytes\n", mi.version_string, mi.file_bytes);
+		(void) sa_emotion_model_info(&mi);
+		printf("emotion model %s, %zu bytes\n", mi.version_string, mi.file_bytes);
+		/* VADER again, so both are measured under the same load */
+		r = rate_of(lex, tp, ws, SA_MODEL_VADER, false, texts, lens, secs, &w);
+		printf("%-44s %12.0f texts/s (wall clock %.0f/s)\n", "VADER sentiment (sa_sentiment_score_model)", r, w);
+		r = rate_of(lex, tp, ws, SA_MODEL_SOCIAL, false, texts, lens, secs, &w);
+		print_figure("social sentiment, texts/s", r, TARGET_SOCIAL_RATE, "");
+		printf("%-44s %12.0f texts/s (wall clock, for reference)\n", "", w);
+		r = rate_of(lex, tp, ws, SA_MODEL_SOCIAL, true, texts, lens, secs, &w);
+		print_figure("full analysis with social, texts/s", r, TARGET_SOCIAL_FULL_RATE, "");
+		printf("%-44s %12.0f texts/s (wall clock, for reference)\n", "", w);
+	}
 
 	printf("\n== quality ==\n");
 	if (!find_data_dir())
@@ -553,6 +662,26 @@ main(int argc, char **argv)
 
 		for (int c = 0; c < SA_EMOTION_COUNT; c++)
 			all[c] = true;
+		{
+			double		acc_v = 0,
+						acc_s = 0,
+						mr_v,
+						mr_s;
+			size_t		nv = 0,
+						ns = 0;
+
+			mr_v = sentiment_recall(lex, ws, SA_MODEL_VADER, "sentiment_dev/tweeteval_sentiment_val.tsv", &acc_v, &nv);
+			mr_s = sentiment_recall(lex, ws, SA_MODEL_SOCIAL, "sentiment_dev/tweeteval_sentiment_val.tsv", &acc_s, &ns);
+			if (mr_v < 0)
+				printf("SKIP: sentiment_dev/tweeteval_sentiment_val.tsv not found\n");
+			else
+			{
+				printf("%-44s %12.4f (accuracy %.4f; %zu rows; no target)\n",
+					   "VADER macro-recall, TweetEval sentiment val", mr_v, acc_v, nv);
+				print_figure("social macro-recall, TweetEval sentiment val", mr_s, TARGET_SOCIAL_RECALL, "");
+				printf("  accuracy %.4f; %zu rows\n", acc_s, ns);
+			}
+		}
 		f1 = emotion_f1(lex, ws, "emotion_dev/goemotions_ekman_dev.tsv", all, per, &rows);
 		if (f1 < 0)
 			printf("SKIP: emotion_dev/goemotions_ekman_dev.tsv not found\n");

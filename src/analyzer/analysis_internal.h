@@ -23,6 +23,11 @@
  * white space or the end, so "3.5" and "example.com" stay whole) and around
  * the word "but" (which belongs to neither side: VADER already weighs the
  * part after "but" more, and we score each part on its own).
+ *
+ * The trained models (model_internal.h) read their features off these
+ * tokens through features.c; tools/train_models.py gets the very same
+ * features from the C extractor (tools/dump-features), so the tokeniser
+ * has one implementation for them.
  */
 #ifndef SA_ANALYSIS_INTERNAL_H
 #define SA_ANALYSIS_INTERNAL_H
@@ -37,6 +42,7 @@
 #define SA_TOK_HASHTAG	0x02	/* word directly after '#' */
 #define SA_TOK_SYMBOL	0x04	/* single So code point */
 #define SA_TOK_ASCII	0x08	/* every byte of the token is ASCII */
+#define SA_TOK_MENTION	0x10	/* word directly after '@' (a user name) */
 
 typedef struct sa_token
 {
@@ -45,6 +51,7 @@ typedef struct sa_token
 	uint32_t	hash;			/* sa_fnv1a() of those bytes */
 	uint32_t	clause;			/* index into sa_scratch.clauses */
 	uint32_t	flags;
+	uint32_t	src;			/* byte offset of its start in the text */
 } sa_token;
 
 typedef struct sa_clause
@@ -70,6 +77,12 @@ typedef struct sa_scratch
 	size_t		clauses_cap;
 	uint32_t   *cps;			/* embedding: code points of one "<word>" */
 	size_t		cps_cap;
+	uint32_t   *feats;			/* trained models: table rows of the text */
+	uint32_t   *forigin;		/* ... and where each came from (explain) */
+	size_t		nfeats;
+	size_t		feats_cap;
+	size_t		forigin_cap;
+	sa_buf		norm;			/* one normalised "<word>" */
 } sa_scratch;
 
 #define SA_SCRATCH_KEEP_BYTES ((size_t) 8 * 1024 * 1024)
@@ -116,22 +129,10 @@ sa_fmix32(uint32_t h)
 	return h;
 }
 
-/* ---------- emotion (emotion.c, model in emotion_model.c) ---------- */
+/* ---------- emotion (emotion.c, model in models/emotion.samodel) ---------- */
 
-extern const int sa_emo_bits;
-extern const double sa_emo_scale;
-extern const int32_t sa_emo_bias[SA_EMOTION_COUNT];
-typedef struct sa_emo_entry
-{
-	uint32_t	key;			/* feature hash; 0 = empty slot */
-	int8_t		w[8];			/* SA_EMOTION_COUNT logit weights in units of
-								 * 1/sa_emo_scale, then a 0: eight lanes add
-								 * as one vector */
-} sa_emo_entry;
-
-extern const sa_emo_entry sa_emo_table[];
-
-void		sa_emotion_classify(const sa_scratch *sc, const char *text, size_t len,
+sa_error	sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
+								const sa_sentiment *vader,
 								sa_emotion *label, double *score);
 
 /* ---------- embedding (embedding.c, idf table in embedding_idf.c) ---------- */
@@ -146,7 +147,7 @@ sa_error	sa_embed(sa_scratch *sc, float *vec);
 /* ---------- topics (topics.c) ---------- */
 
 sa_error	sa_topics_match(const sa_topics *topics, sa_scratch *sc,
-							const sa_lexicon *lex, sa_workspace *ws,
+							const sa_lexicon *lex, sa_workspace *ws, sa_model model,
 							const char *text, const sa_sentiment *whole,
 							sa_analysis *out);
 

@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "analysis_internal.h"
+#include "model_internal.h"
 #include "workspace_internal.h"
 
 static void
@@ -34,20 +34,30 @@ sa_error
 sa_analyze(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
 		   const char *text, size_t len, sa_analysis *out)
 {
+	return sa_analyze_model(lex, topics, ws, SA_MODEL_VADER, text, len, out);
+}
+
+sa_error
+sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
+				 sa_model model, const char *text, size_t len, sa_analysis *out)
+{
 	sa_scratch *sc;
+	sa_sentiment vader;
 	sa_error	err;
 
 	if (out == NULL)
 		return SA_ERR_ARGUMENT;
 	clear_result(out);
-	if (lex == NULL || ws == NULL || (text == NULL && len > 0))
+	if (lex == NULL || ws == NULL || (text == NULL && len > 0) ||
+		(int) model < 0 || model >= SA_MODEL_COUNT)
 		return SA_ERR_ARGUMENT;
 	if (len > SA_MAX_INPUT_BYTES)
 		return SA_ERR_TOO_LONG;
 	if (text == NULL)
 		text = "";
 
-	err = sa_sentiment_score(lex, ws, text, len, &out->sentiment);
+	/* VADER always: it is the result or an input of the other models */
+	err = sa_sentiment_score(lex, ws, text, len, &vader);
 	if (err != SA_OK)
 		goto fail;
 
@@ -66,8 +76,16 @@ sa_analyze(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
 	err = sa_tokenize(sc, text, len);
 	if (err != SA_OK)
 		goto fail;
-	sa_emotion_classify(sc, text, len, &out->emotion, &out->emotion_score);
-	err = sa_topics_match(topics, sc, lex, ws, text, &out->sentiment, out);
+	if (model == SA_MODEL_SOCIAL)
+		err = sa_social_classify(sc, text, len, &vader, &out->sentiment);
+	else
+		out->sentiment = vader;
+	if (err != SA_OK)
+		goto fail;
+	err = sa_emotion_classify(sc, text, len, &vader, &out->emotion, &out->emotion_score);
+	if (err != SA_OK)
+		goto fail;
+	err = sa_topics_match(topics, sc, lex, ws, model, text, &out->sentiment, out);
 	if (err != SA_OK)
 		goto fail;
 	err = sa_embed(sc, out->embedding);

@@ -87,6 +87,83 @@ const char *sa_label_name(sa_label label);
 sa_error	sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 							   const char *text, size_t len, sa_sentiment *out);
 
+/* ---------- Sentiment models ---------- */
+
+/*
+ * SA_MODEL_VADER is VADER 3.3.2, exact (sa_sentiment_score()).
+ * SA_MODEL_SOCIAL is a trained three-class linear model for short
+ * social-media text (models/social.samodel): hashed word 1-2-grams and
+ * character n-grams after normalising user names, links, digits and
+ * elongated words, plus VADER's four scores (so lexicon overrides reach it
+ * too).  Its sa_sentiment holds probabilities: neg, neu, pos are
+ * P(negative), P(neutral), P(positive) (they sum to 1, not rounded),
+ * compound = pos - neg in [-1, 1], label = the most probable class.
+ */
+typedef enum sa_model
+{
+	SA_MODEL_VADER = 0,
+	SA_MODEL_SOCIAL = 1,
+	SA_MODEL_COUNT
+} sa_model;
+
+/* "vader", "social"; "unknown" out of range. */
+const char *sa_model_name(sa_model model);
+/* Model by name (exact, lower case); SA_ERR_ARGUMENT when unknown. */
+sa_error	sa_model_from_name(const char *name, size_t len, sa_model *out);
+
+typedef struct sa_model_info
+{
+	const char *name;			/* "vader", "social", "emotion" */
+	uint32_t	version;		/* model version (trained models: file header) */
+	const char *version_string; /* e.g. "social-1-3f2a9c1d": name, version,
+								 * first 8 hex digits of the file checksum;
+								 * "vader-3.3.2" for VADER */
+	uint64_t	checksum;		/* FNV-1a 64 of the model file; 0 for VADER */
+	size_t		file_bytes;		/* model file size; 0 for VADER */
+} sa_model_info;
+
+sa_error	sa_model_get_info(sa_model model, sa_model_info *out);
+sa_error	sa_emotion_model_info(sa_model_info *out);
+/*
+ * Recompute the checksum of the linked-in model file and compare it with
+ * its header (the build already checked it; this is for tests and
+ * start-up self-checks).  SA_OK, or SA_ERR_SYNTAX when they differ.
+ */
+sa_error	sa_model_verify(sa_model model);
+sa_error	sa_emotion_model_verify(void);
+
+/* Sentiment of text with the chosen model (VADER: sa_sentiment_score()). */
+sa_error	sa_sentiment_score_model(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
+									 const char *text, size_t len, sa_sentiment *out);
+
+/* ---------- Explain ---------- */
+
+/*
+ * The terms that moved a text's sentiment most, strongest first (by
+ * absolute contribution; ties in text order).  VADER: each lexicon token
+ * with its valence after all rules (negation, boosters, caps, "but", ...),
+ * before the punctuation emphasis and normalisation.  Social: per word the
+ * sum of its features' contributions (word, character n-grams), per word
+ * pair its bigram, and the VADER-score and punctuation inputs as
+ * "[vader compound]", "[vader pos]", "[vader neu]", "[vader neg]", "[!]",
+ * "[?]"; a contribution is the feature's share of logit(pos) - logit(neg).
+ * Terms are lower-cased words (the social model's normalised form, e.g.
+ * "@user", "<url>"), pointing into the workspace: valid until its next
+ * call.  At most k items are written; *n_items receives the count.
+ */
+typedef struct sa_explain_item
+{
+	const char *term;
+	size_t		term_len;
+	double		contribution;
+} sa_explain_item;
+
+#define SA_EXPLAIN_MAX_ITEMS 256
+
+sa_error	sa_explain(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
+					   const char *text, size_t len,
+					   sa_explain_item *items, size_t k, size_t *n_items);
+
 /* ---------- Emotion ---------- */
 
 typedef enum sa_emotion
@@ -140,15 +217,23 @@ typedef struct sa_analysis
 {
 	sa_sentiment sentiment;
 	sa_emotion	emotion;
-	double		emotion_score;	/* 0..1 */
+	double		emotion_score;	/* probability of that emotion, 0..1 */
 	size_t		n_topics;
 	sa_topic_match topics[SA_MAX_TOPICS];
 	float		embedding[SA_EMBEDDING_DIMS];	/* L2-normalised */
 } sa_analysis;
 
-/* topics may be NULL (hashtags only). */
+/* topics may be NULL (hashtags only).  Sentiment by VADER. */
 sa_error	sa_analyze(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
 					   const char *text, size_t len, sa_analysis *out);
+
+/*
+ * The same with the sentiment model chosen: out->sentiment and each topic's
+ * clause sentiment come from that model (social: compound = P(pos) -
+ * P(neg), see sa_model).
+ */
+sa_error	sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
+							 sa_model model, const char *text, size_t len, sa_analysis *out);
 
 #ifdef __cplusplus
 }

@@ -107,6 +107,8 @@ sa_workspace_destroy(sa_workspace *ws)
 		sa_buf_free(&ws->ext[i]);
 	if (ws->analysis != NULL && ws->analysis_free != NULL)
 		ws->analysis_free(ws->analysis);
+	if (ws->model_scratch != NULL && ws->model_scratch_free != NULL)
+		ws->model_scratch_free(ws->model_scratch);
 	free(ws);
 }
 

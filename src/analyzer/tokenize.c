@@ -33,6 +33,9 @@ sa_scratch_destroy(sa_scratch *sc)
 	free(sc->toks);
 	free(sc->clauses);
 	free(sc->cps);
+	free(sc->feats);
+	free(sc->forigin);
+	sa_buf_free(&sc->norm);
 	free(sc);
 }
 
@@ -45,7 +48,8 @@ sa_scratch_trim(sa_scratch *sc)
 {
 	size_t		total = sc->lower.cap +
 		sc->toks_cap * sizeof(sa_token) + sc->clauses_cap * sizeof(sa_clause) +
-		sc->cps_cap * sizeof(uint32_t);
+		sc->cps_cap * sizeof(uint32_t) + sc->norm.cap +
+		(sc->feats_cap + sc->forigin_cap) * sizeof(uint32_t);
 
 	if (total <= SA_SCRATCH_KEEP_BYTES)
 		return;
@@ -53,11 +57,17 @@ sa_scratch_trim(sa_scratch *sc)
 	free(sc->toks);
 	free(sc->clauses);
 	free(sc->cps);
+	free(sc->feats);
+	free(sc->forigin);
+	sa_buf_free(&sc->norm);
 	sc->toks = NULL;
 	sc->clauses = NULL;
 	sc->cps = NULL;
+	sc->feats = NULL;
+	sc->forigin = NULL;
 	sc->toks_cap = sc->clauses_cap = sc->cps_cap = 0;
-	sc->ntoks = sc->nclauses = 0;
+	sc->feats_cap = sc->forigin_cap = 0;
+	sc->ntoks = sc->nclauses = sc->nfeats = 0;
 }
 
 /* Grow an array of elem-sized items to hold at least need; 0 or -1. */
@@ -123,6 +133,7 @@ typedef struct tok_state
 	size_t		word_src;		/* byte offset in the text where it began */
 	bool		in_word;
 	bool		hash_ok;		/* the last '#' did not follow a word */
+	bool		at_ok;			/* the last '@' did not follow a word */
 	uint32_t	flags;			/* flags for the next token */
 	size_t		clause_start;	/* byte offset where the open clause began */
 	bool		clause_pending; /* a clause-ending run is in progress */
@@ -148,7 +159,7 @@ close_clause(tok_state *st, size_t end, size_t next_start)
 }
 
 static int
-push_token(tok_state *st, size_t off, size_t len, uint32_t flags)
+push_token(tok_state *st, size_t off, size_t len, uint32_t flags, size_t src)
 {
 	sa_scratch *sc = st->sc;
 	const unsigned char *p = (const unsigned char *) sc->lower.data + off;
@@ -170,6 +181,7 @@ push_token(tok_state *st, size_t off, size_t len, uint32_t flags)
 	t->hash = h;
 	t->clause = (uint32_t) sc->nclauses;
 	t->flags = flags | ((any & 0x80) ? 0 : SA_TOK_ASCII);
+	t->src = (uint32_t) src;
 	return 0;
 }
 
@@ -196,7 +208,7 @@ flush_word(tok_state *st, size_t pos)
 		if (close_clause(st, st->word_src, pos) != 0)
 			return -1;
 	}
-	if (push_token(st, st->word_start, len, st->flags) != 0)
+	if (push_token(st, st->word_start, len, st->flags, st->word_src) != 0)
 		return -1;
 	st->flags = 0;
 	return 0;
@@ -212,6 +224,8 @@ start_word(tok_state *st, size_t src, uint32_t prev)
 		st->word_src = src;
 		if (prev == '#' && st->hash_ok)
 			st->flags |= SA_TOK_HASHTAG;
+		else if (prev == '@' && st->at_ok)
+			st->flags |= SA_TOK_MENTION;
 	}
 }
 
@@ -301,6 +315,8 @@ sa_tokenize(sa_scratch *sc, const char *text, size_t len)
 				/* "#tag" is a hashtag, "a#b" is not */
 				if (cp == '#')
 					st.hash_ok = !st.in_word;
+				else if (cp == '@')
+					st.at_ok = !st.in_word;
 				if (flush_word(&st, at) != 0)
 					return SA_ERR_NOMEM;
 				if (cls != C_SEP)
@@ -338,7 +354,7 @@ sa_tokenize(sa_scratch *sc, const char *text, size_t len)
 
 							sc->lower.len += sa_utf8_put(sc->lower.data + off, cp);
 							if (push_token(&st, off, sc->lower.len - off,
-										   st.flags | SA_TOK_SYMBOL) != 0)
+										   st.flags | SA_TOK_SYMBOL, at) != 0)
 								return SA_ERR_NOMEM;
 							st.flags = 0;
 						}

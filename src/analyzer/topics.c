@@ -370,7 +370,7 @@ sa_topics_add(sa_topics *topics, const char *topic_key, size_t key_len,
 /* Compound of the clause, scored once per clause and call. */
 static sa_error
 clause_compound(sa_scratch *sc, uint32_t ci, const sa_lexicon *lex,
-				sa_workspace *ws, const char *text, const sa_sentiment *whole,
+				sa_workspace *ws, sa_model model, const char *text, const sa_sentiment *whole,
 				size_t text_len, double *compound)
 {
 	sa_clause  *cl = &sc->clauses[ci];
@@ -382,8 +382,8 @@ clause_compound(sa_scratch *sc, uint32_t ci, const sa_lexicon *lex,
 		else
 		{
 			sa_sentiment s;
-			sa_error	err = sa_sentiment_score(lex, ws, text + cl->start,
-												 cl->end - cl->start, &s);
+			sa_error	err = sa_sentiment_score_model(lex, ws, model, text + cl->start,
+													   cl->end - cl->start, &s);
 
 			if (err != SA_OK)
 				return err;
@@ -426,7 +426,7 @@ add_match(sa_analysis *out, const char *key, size_t key_len, double weight,
 
 sa_error
 sa_topics_match(const sa_topics *topics, sa_scratch *sc, const sa_lexicon *lex,
-				sa_workspace *ws, const char *text, const sa_sentiment *whole,
+				sa_workspace *ws, sa_model model, const char *text, const sa_sentiment *whole,
 				sa_analysis *out)
 {
 	uint32_t	active[SA_TOPIC_MAX_TOKENS + 1];
@@ -445,7 +445,7 @@ sa_topics_match(const sa_topics *topics, sa_scratch *sc, const sa_lexicon *lex,
 
 		if ((tok->flags & SA_TOK_HASHTAG) && tok->len <= SA_TOPIC_KEY_MAX)
 		{
-			err = clause_compound(sc, tok->clause, lex, ws, text, whole, text_len, &compound);
+			err = clause_compound(sc, tok->clause, lex, ws, model, text, whole, text_len, &compound);
 			if (err != SA_OK)
 				return err;
 			add_match(out, s, tok->len, HASHTAG_WEIGHT, compound);
@@ -473,7 +473,7 @@ sa_topics_match(const sa_topics *topics, sa_scratch *sc, const sa_lexicon *lex,
 					const trie_out *to = &topics->outs[o - 1];
 					const topic_key *k = &topics->keys[to->key];
 
-					err = clause_compound(sc, tok->clause, lex, ws, text, whole,
+					err = clause_compound(sc, tok->clause, lex, ws, model, text, whole,
 										  text_len, &compound);
 					if (err != SA_OK)
 						return err;

@@ -70,6 +70,10 @@ struct sa_workspace
 	bool		no_fast_path;	/* tests: tokenise ASCII the general way */
 	void	   *analysis;		/* owned by sa_analyze()'s modules */
 	void		(*analysis_free) (void *analysis);
+	void	   *model_scratch;	/* trained models' own tokens (model.c), apart
+								 * from sa_analyze()'s: topics score clauses
+								 * while those are in use */
+	void		(*model_scratch_free) (void *scratch);
 };
 
 static inline sa_vtoken *

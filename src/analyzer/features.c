@@ -1,0 +1,294 @@
+/*
+ * features.c - the hashed features of the trained models (social sentiment,
+ * emotion), read off the shared tokeniser's tokens (tokenize.c).
+ *
+ * This is the only implementation of the features: the trainer
+ * (tools/train_models.py) gets them from this code through
+ * tools/dump-features.c, so training and scoring cannot drift apart.
+ * Each feature is a row of the model's 2^bits-row table, chosen by hashing
+ * the feature's bytes with its kind; collisions are shared by training and
+ * scoring alike (the hashing trick).  Families, as the layout's flags ask:
+ *
+ *   word    each token; with SA_FEAT_SOCIAL a user name (@x) becomes
+ *           "@user", a link one "<url>" token, digits 0, and a letter run
+ *           of 3+ is cut to 2 ("soooo" -> "soo") plus an "elongated" feature;
+ *           with SA_FEAT_NEG a token in a negation scope (the neg_scope
+ *           tokens after a negation word, cut at clause punctuation) is a
+ *           different feature from the same token outside one.
+ *   bigram  two adjacent tokens with no clause punctuation between.
+ *   char    byte n-grams (char_min..char_max bytes) of "\2word\3".
+ *   affix   the first 4 and 5 and the last 3 bytes of a word longer than
+ *           the affix (a cheap stem and ending: "annoy"ed, "annoy"ing).
+ *   vader   VADER compound in 21 bins of 0.1, pos, neu and neg in 11 each.
+ *   punct   the text contains "!"; contains "?".
+ */
+#include <string.h>
+
+#include "model_internal.h"
+
+#define K_WORD		1
+#define K_NEGWORD	2
+#define K_BIGRAM	3
+#define K_CHAR		4			/* + n */
+#define K_VADER		16			/* + which */
+#define K_PUNCT		24			/* + which */
+#define K_ELONG		28
+#define K_PREFIX	32			/* + n */
+#define K_SUFFIX	40			/* + n */
+
+#define BOW			0x02		/* begin and end of word in char n-grams */
+#define EOW			0x03
+
+static inline uint32_t
+row_of(uint32_t h, uint32_t kind, uint32_t bits)
+{
+	return sa_fmix32(h * 0x9E3779B1u + kind * 0x7F4A7C15u) >> (32 - bits);
+}
+
+/*
+ * VADER's negation words plus "no", and any word containing "n't".  Called
+ * for every token, so the list is grouped by length and most words are
+ * rejected by that alone.
+ */
+static bool
+is_negation(const char *w, size_t len)
+{
+	static const char *const by_len[10] = {
+		[2] = "no",
+		[3] = "nornot",
+		[4] = "aintcantdontisntnonenopeuhuhwont",
+		[5] = "arentdidnthadnthasntnevershantwasnt",
+		[6] = "cannotdarentdoesnthaventmustntneedntrarelyseldomwerent",
+		[7] = "couldntdespitemightntneithernothingnowhereoughtntwithoutwouldnt",
+		[8] = "shouldnt",
+	};
+	const char *list;
+
+	for (size_t i = 0; i + 2 < len; i++)
+		if (w[i] == 'n' && w[i + 1] == '\'' && w[i + 2] == 't')
+			return true;
+	if (len < 2 || len > 8 || (list = by_len[len]) == NULL)
+		return false;
+	for (; *list != '\0'; list += len)
+		if (list[0] == w[0] && memcmp(list + 1, w + 1, len - 1) == 0)
+			return true;
+	return false;
+}
+
+/* "http://", "https://" or "www." starts at text[pos]? */
+bool
+sa_link_at(const char *text, size_t len, size_t pos)
+{
+	const char *p = text + pos;
+	size_t		left = len - pos;
+
+	return (left >= 7 && memcmp(p, "http://", 7) == 0) ||
+		(left >= 8 && memcmp(p, "https://", 8) == 0) ||
+		(left >= 4 && memcmp(p, "www.", 4) == 0);
+}
+
+typedef struct feat_out
+{
+	sa_scratch *sc;
+	uint32_t	bits;
+	bool		origin;
+} feat_out;
+
+static inline void
+emit(feat_out *o, uint32_t row, uint32_t kind, uint32_t index)
+{
+	sa_scratch *sc = o->sc;
+
+	sc->feats[sc->nfeats] = row;
+	if (o->origin)
+		sc->forigin[sc->nfeats] = (kind << SA_FO_SHIFT) | (index & SA_FO_MASK);
+	sc->nfeats++;
+}
+
+static inline uint32_t
+bin_of(double x, double lo, int nbins)
+{
+	int			b = (int) ((x - lo) * 10.0 + 1e-9);
+
+	if (b < 0)
+		b = 0;
+	if (b >= nbins)
+		b = nbins - 1;
+	return (uint32_t) b;
+}
+
+sa_error
+sa_features(sa_scratch *sc, const sa_feat_layout *layout,
+			const char *text, size_t len, const sa_sentiment *vader,
+			bool want_origin)
+{
+	uint32_t	flags = layout->flags;
+	uint32_t	bits = layout->bits;
+	uint32_t	nmin = layout->char_min,
+				nmax = layout->char_max;
+	size_t		need;
+	feat_out	o = {sc, bits, want_origin};
+	size_t		link_end = 0;
+	uint32_t	prev_h = 0;
+	bool		have_prev = false;
+	uint32_t	neg = 0;
+
+	sc->nfeats = 0;
+	if (bits < 8 || bits > 24 || (flags & SA_FEAT_CHAR && (nmin < 1 || nmax < nmin || nmax > 8)))
+		return SA_ERR_ARGUMENT;
+
+	/*
+	 * Upper bound: per token a word, a bigram and an elongation feature,
+	 * per byte of "\2word\3" one n-gram of each length; 8 fixed ones.
+	 */
+	need = sc->ntoks * 6 + 8;
+	if (flags & SA_FEAT_CHAR)
+		need += (sc->lower.len + 2 * sc->ntoks) * (nmax - nmin + 1);
+	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0)
+		return SA_ERR_NOMEM;
+	if (want_origin &&
+		sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, need, sizeof(uint32_t)) != 0)
+		return SA_ERR_NOMEM;
+	/* the longest token plus its two marks */
+	if (sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
+		return SA_ERR_NOMEM;
+
+	for (size_t i = 0; i < sc->ntoks; i++)
+	{
+		const sa_token *t = &sc->toks[i];
+		const unsigned char *w = (const unsigned char *) sc->lower.data + t->off;
+		unsigned char *nb = (unsigned char *) sc->norm.data;
+		const unsigned char *wb = w;	/* the word after normalising */
+		size_t		wl = t->len;
+		size_t		nl = 0;		/* nb holds "\2word\3" when nl > 0 */
+		uint32_t	h = t->hash;
+		bool		elongated = false;
+		bool		chars = (flags & SA_FEAT_CHAR) && !(t->flags & SA_TOK_SYMBOL);
+
+		if (t->flags & SA_TOK_BREAK)
+		{
+			neg = 0;
+			have_prev = false;
+		}
+
+		if (flags & SA_FEAT_SOCIAL)
+		{
+			size_t		j;
+
+			/* the tokens of a link are one "<url>" token */
+			if (t->src < link_end)
+				continue;
+			if ((t->flags & SA_TOK_ASCII) && t->src < len && sa_link_at(text, len, t->src))
+			{
+				size_t		e = t->src;
+
+				while (e < len && !sa_is_space((unsigned char) text[e]) && text[e] != '\n')
+					e++;
+				link_end = e;
+				h = sa_fnv1a("<url>", 5);
+				chars = false;
+				wl = 0;
+			}
+			else if (t->flags & SA_TOK_MENTION)
+			{
+				h = sa_fnv1a("@user", 5);
+				chars = false;
+				wl = 0;
+			}
+			else
+			{
+				/* most words have no digit and no run of 3: nothing to do */
+				for (j = 0; j < t->len; j++)
+				{
+					unsigned char c = w[j];
+
+					if ((unsigned) (c - '0') < 10u || (j >= 2 && c == w[j - 1] && c == w[j - 2]))
+						break;
+				}
+				if (j < t->len)
+				{
+					/* digits to 0, runs of one byte cut to two */
+					nb[nl++] = BOW;
+					for (j = 0; j < t->len; j++)
+					{
+						unsigned char c = w[j];
+
+						if (c >= '0' && c <= '9')
+							c = '0';
+						if (nl >= 3 && nb[nl - 1] == c && nb[nl - 2] == c)
+						{
+							elongated = true;
+							continue;
+						}
+						nb[nl++] = c;
+					}
+					nb[nl++] = EOW;
+					wb = nb + 1;
+					wl = nl - 2;
+					h = sa_fnv1a(wb, wl);
+				}
+			}
+		}
+
+		if (flags & SA_FEAT_WORD)
+			emit(&o, row_of(h, (neg > 0 && (flags & SA_FEAT_NEG)) ? K_NEGWORD : K_WORD, bits),
+				 SA_FO_WORD, (uint32_t) i);
+		if (elongated)
+			emit(&o, row_of(0, K_ELONG, bits), SA_FO_WORD, (uint32_t) i);
+		if ((flags & SA_FEAT_BIGRAM) && have_prev)
+			emit(&o, row_of(prev_h * 0x01000193u ^ h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
+		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && wl > 4)
+		{
+			uint32_t	h4 = sa_fnv1a(wb, 4);
+
+			emit(&o, row_of(h4, K_PREFIX + 4, bits), SA_FO_CHAR, (uint32_t) i);
+			if (wl > 5)
+				emit(&o, row_of(sa_fnv1a_update(h4, wb + 4, 1), K_PREFIX + 5, bits),
+					 SA_FO_CHAR, (uint32_t) i);
+			emit(&o, row_of(sa_fnv1a(wb + wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR, (uint32_t) i);
+		}
+		if (chars)
+		{
+			if (nl == 0)
+			{
+				nb[nl++] = BOW;
+				memcpy(nb + nl, wb, wl);
+				nl += wl;
+				nb[nl++] = EOW;
+			}
+			for (size_t p = 0; p + nmin <= nl; p++)
+			{
+				uint32_t	ch = SA_FNV_SEED;
+
+				for (uint32_t n = 1; n <= nmax && p + n <= nl; n++)
+				{
+					ch = (ch ^ nb[p + n - 1]) * 0x01000193u;
+					if (n >= nmin)
+						emit(&o, row_of(ch, K_CHAR + n, bits), SA_FO_CHAR, (uint32_t) i);
+				}
+			}
+		}
+		prev_h = h;
+		have_prev = true;
+		if (neg > 0)
+			neg--;
+		if ((flags & SA_FEAT_NEG) && is_negation((const char *) w, t->len))
+			neg = layout->neg_scope;
+	}
+
+	if ((flags & SA_FEAT_VADER) && vader != NULL)
+	{
+		emit(&o, row_of(bin_of(vader->compound, -1.0, 21), K_VADER + 0, bits), SA_FO_VADER, 0);
+		emit(&o, row_of(bin_of(vader->pos, 0.0, 11), K_VADER + 1, bits), SA_FO_VADER, 1);
+		emit(&o, row_of(bin_of(vader->neu, 0.0, 11), K_VADER + 2, bits), SA_FO_VADER, 2);
+		emit(&o, row_of(bin_of(vader->neg, 0.0, 11), K_VADER + 3, bits), SA_FO_VADER, 3);
+	}
+	if (flags & SA_FEAT_PUNCT)
+	{
+		if (memchr(text, '!', len) != NULL)
+			emit(&o, row_of(0, K_PUNCT + 0, bits), SA_FO_PUNCT, 0);
+		if (memchr(text, '?', len) != NULL)
+			emit(&o, row_of(0, K_PUNCT + 1, bits), SA_FO_PUNCT, 1);
+	}
+	return SA_OK;
+}

@@ -1,0 +1,343 @@
+#!/usr/bin/python3
+"""Train the analyser's linear models and write models/NAME.samodel.
+
+  social   three-class sentiment (negative, neutral, positive) of short
+           social-media text, trained on
+           sentiment_train/semeval_2013_2016_train.tsv, tuned on
+           sentiment_dev/tweeteval_sentiment_val.tsv (regularisation and
+           two class offsets; nothing else reads it);
+  emotion  Ekman emotions plus neutral, trained on
+           emotion_dev/goemotions_ekman_train.tsv (offsets tuned on a held
+           out tenth of it, then retrained on all); the dev file is only
+           read for the printed report.
+
+Features are not computed here: tools/dump-features (built from the
+analyser's own src/analyzer/features.c) writes them, so the C scorer sees
+exactly what the model was trained on.  The model is a softmax regression
+(scikit-learn, SAGA, L2, classes balanced) on feature counts
+divided by the square root of the row's number of features; the weights are quantised to
+int8 with one scale per class, and every figure printed is that of the
+quantised model as the C code computes it (integer sums, then
+bias + scale * sum).
+
+Deterministic: single-threaded numerical libraries, fixed data order, no
+random state; a rerun writes byte-identical files.  Training and its
+packages (Debian: python3-numpy python3-scipy python3-sklearn) are never
+needed to build or run the analyser.  Run from the repository root:
+
+    /usr/bin/python3 tools/train_models.py [--data ../shared/data] [social|emotion ...]
+"""
+
+import os
+
+# Single-threaded BLAS: the same sums in the same order on every run.
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse
+import struct
+import subprocess
+import sys
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+
+FORMAT = 1
+HEADER = 256
+
+# Feature flags, as in src/analyzer/model_internal.h.
+F_WORD, F_BIGRAM, F_NEG, F_CHAR, F_VADER, F_PUNCT, F_SOCIAL, F_NORM, F_AFFIX = 1, 2, 4, 8, 16, 32, 64, 128, 256
+
+MODELS = {
+    "social": dict(
+        version=1,
+        classes=["negative", "neutral", "positive"],
+        lanes=4,
+        flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
+        bits=16, neg_scope=3, char_min=3, char_max=5,
+        C=[8.0], epochs=20,
+        train="sentiment_train/semeval_2013_2016_train.tsv",
+        tune="sentiment_dev/tweeteval_sentiment_val.tsv",
+    ),
+    "emotion": dict(
+        version=2,
+        classes=["neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise"],
+        lanes=8,
+        flags=F_WORD | F_BIGRAM | F_NEG | F_AFFIX | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
+        bits=17, neg_scope=3, char_min=3, char_max=5,
+        C=[32.0], epochs=40,
+        train="emotion_dev/goemotions_ekman_train.tsv",
+        tune=None,
+        report="emotion_dev/goemotions_ekman_dev.tsv",
+    ),
+}
+
+
+def read_tsv(path, classes):
+    """Label lists and texts; LF records, TAB fields, no quoting."""
+    with open(path, "rb") as fh:
+        data = fh.read().decode("utf-8")
+    labels = []
+    for line in data.split("\n")[1:]:
+        if not line:
+            continue
+        lab = line.split("\t", 1)[0]
+        labels.append([classes.index(x) for x in lab.split(",")])
+    return labels
+
+
+class Feats:
+    """Feature counts of a data file (CSR, one row per data row) and the
+    number of features of each row (repeats counted, as the C code's n)."""
+
+    def __init__(self, counts, n, norm):
+        self.counts = counts
+        self.n = n
+        self.norm = norm
+
+    def matrix(self):
+        """What the model sees: counts, divided by sqrt(n) when normalised."""
+        if not self.norm:
+            return self.counts
+        r = np.sqrt(np.maximum(self.n, 1).astype(np.float64))
+        return (sp.diags(1.0 / r) @ self.counts).tocsr()
+
+    def rows(self, idx):
+        return Feats(self.counts[idx], self.n[idx], self.norm)
+
+
+def features(path, cfg, dumper, bits=None):
+    """Feats of a TSV file, from tools/dump-features."""
+    args = [dumper, str(cfg["flags"]), str(bits or cfg["bits"]), str(cfg["neg_scope"]),
+            str(cfg["char_min"]), str(cfg["char_max"])]
+    with open(path, "rb") as fh:
+        raw = subprocess.run(args, stdin=fh, stdout=subprocess.PIPE, check=True).stdout
+    a = np.frombuffer(raw, dtype="<u4")
+    indptr = [0]
+    cols = []
+    i = 0
+    while i < len(a):
+        n = int(a[i])
+        cols.append(a[i + 1:i + 1 + n])
+        indptr.append(indptr[-1] + n)
+        i += 1 + n
+    col = np.concatenate(cols).astype(np.int64)
+    data = np.ones(len(col), dtype=np.float64)
+    m = sp.csr_matrix((data, col, np.array(indptr)), shape=(len(indptr) - 1, 1 << (bits or cfg["bits"])))
+    m.sum_duplicates()
+    return Feats(m, np.diff(np.array(indptr)), bool(cfg["flags"] & F_NORM))
+
+
+def fit(F, labels, ncls, C, epochs):
+    """Softmax regression; a row with k labels counts 1/k towards each."""
+    X = F.matrix()
+    rows, ys, ws = [], [], []
+    for i, labs in enumerate(labels):
+        for lab in labs:
+            rows.append(i)
+            ys.append(lab)
+            ws.append(1.0 / len(labs))
+    Xr = X[np.array(rows)]
+    y = np.array(ys)
+    w = np.array(ws)
+    # Balanced classes: each class carries the same total weight, which is
+    # what macro averages reward.
+    tot = np.bincount(y, weights=w, minlength=ncls)
+    w = w * (w.sum() / (ncls * tot[y]))
+    # SAGA with a fixed seed and a fixed number of passes: a few seconds
+    # per pass, and the same weights on every run.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=C, solver="saga", max_iter=epochs, tol=1e-4,
+                                 random_state=0)
+        clf.fit(Xr, y, sample_weight=w)
+    return clf.coef_.T.copy(), clf.intercept_.copy()
+
+
+class Quantised:
+    """The model as the C code holds it."""
+
+    def __init__(self, W, b, lanes):
+        ncls = W.shape[1]
+        self.scale = np.zeros(8)
+        self.bias = np.zeros(8)
+        self.q = np.zeros((W.shape[0], lanes), dtype=np.int8)
+        for c in range(ncls):
+            m = np.abs(W[:, c]).max()
+            s = m / 127.0 if m > 0 else 1.0
+            self.scale[c] = s
+            self.q[:, c] = np.clip(np.rint(W[:, c] / s), -127, 127).astype(np.int8)
+        self.bias[:ncls] = b
+        self.ncls = ncls
+
+    def logits(self, F):
+        """As model.c: integer sums, then bias + scale * (sum / sqrt(n))."""
+        z = F.counts.astype(np.int64) @ self.q[:, :self.ncls].astype(np.int64)
+        z = np.asarray(z, dtype=np.float64)
+        if F.norm:
+            z = z / np.sqrt(np.maximum(F.n, 1).astype(np.float64))[:, None]
+        return self.bias[:self.ncls] + self.scale[:self.ncls] * z
+
+
+def predict(Z, off):
+    # argmax, the lowest class on ties (as the C code)
+    return np.argmax(Z + off, axis=1)
+
+
+def macro_recall(gold, pred, ncls):
+    g = np.array([x[0] for x in gold])
+    rec = [np.mean(pred[g == c] == c) for c in range(ncls)]
+    return float(np.mean(rec)), float(np.mean(pred == g)), rec
+
+
+def macro_f1(gold, pred, ncls):
+    """Strict multi-label macro-F1 as bench/analysis_bench.c computes it."""
+    tp = np.zeros(ncls)
+    fp = np.zeros(ncls)
+    fn = np.zeros(ncls)
+    for labs, p in zip(gold, pred):
+        if p in labs:
+            tp[p] += 1
+        else:
+            fp[p] += 1
+        for lab in labs:
+            if lab != p:
+                fn[lab] += 1
+    f1 = []
+    for c in range(ncls):
+        pr = tp[c] / (tp[c] + fp[c]) if tp[c] + fp[c] else 0.0
+        rc = tp[c] / (tp[c] + fn[c]) if tp[c] + fn[c] else 0.0
+        f1.append(2 * pr * rc / (pr + rc) if pr + rc else 0.0)
+    return float(np.mean(f1)), f1
+
+
+def tune_offsets(Z, gold, ncls, metric):
+    """Coordinate ascent on per-class logit offsets (class 0 fixed)."""
+    off = np.zeros(ncls)
+    best = metric(gold, predict(Z, off), ncls)[0]
+    steps = np.arange(-3.0, 3.0001, 0.1)
+    for _ in range(3):
+        for c in range(1, ncls):
+            for s in steps:
+                trial = off.copy()
+                trial[c] = round(float(s), 2)
+                f = metric(gold, predict(Z, trial), ncls)[0]
+                if f > best + 1e-12:
+                    best, off = f, trial
+    return off, best
+
+
+def write_model(path, name, cfg, qm, offsets):
+    ncls = len(cfg["classes"])
+    bias = qm.bias.copy()
+    bias[:ncls] += offsets
+    table = qm.q.tobytes()
+    classes = ",".join(cfg["classes"]).encode()
+    assert len(classes) < 48 and len(name) < 16
+    head = b"SAMODEL\0"
+    head += struct.pack("<II", FORMAT, HEADER)
+    head += name.encode().ljust(16, b"\0")
+    head += struct.pack("<IIIIIIII", cfg["version"], ncls, cfg["lanes"], cfg["bits"],
+                        cfg["flags"], cfg["neg_scope"], cfg["char_min"], cfg["char_max"])
+    head += struct.pack("<8d", *qm.scale)
+    head += struct.pack("<8d", *bias)
+    head += struct.pack("<II", len(table), 1)
+    head += classes.ljust(48, b"\0")
+    assert len(head) == 248
+    h = 0xcbf29ce484222325
+    for part in (head, table):
+        for byte in part:
+            h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    with open(path, "wb") as fh:
+        fh.write(head + struct.pack("<Q", h) + table)
+    return h
+
+
+def train_social(args, cfg):
+    ncls = 3
+    trp = os.path.join(args.data, cfg["train"])
+    tup = os.path.join(args.data, cfg["tune"])
+    ytr = read_tsv(trp, cfg["classes"])
+    ytu = read_tsv(tup, cfg["classes"])
+    Xtr = features(trp, cfg, args.dumper)
+    Xtu = features(tup, cfg, args.dumper)
+    best = None
+    for C in cfg["C"]:
+        W, b = fit(Xtr, ytr, ncls, C, cfg["epochs"])
+        qm = Quantised(W, b, cfg["lanes"])
+        Z = qm.logits(Xtu)
+        mr, acc, _ = macro_recall(ytu, predict(Z, np.zeros(ncls)), ncls)
+        print("social C=%g: tweeteval val macro-recall %.4f accuracy %.4f (no offsets)"
+              % (C, mr, acc), file=sys.stderr)
+        if best is None or mr > best[0]:
+            best = (mr, C, qm, Z)
+    _, C, qm, Z = best
+    off, _ = tune_offsets(Z, ytu, ncls, lambda g, p, n: macro_recall(g, p, n))
+    mr, acc, rec = macro_recall(ytu, predict(Z, off), ncls)
+    print("social: C=%g offsets %s -> tweeteval val macro-recall %.4f accuracy %.4f (recall %s)"
+          % (C, off.tolist(), mr, acc, " ".join("%.3f" % r for r in rec)))
+    return qm, off
+
+
+def train_emotion(args, cfg):
+    ncls = len(cfg["classes"])
+    trp = os.path.join(args.data, cfg["train"])
+    y = read_tsv(trp, cfg["classes"])
+    X = features(trp, cfg, args.dumper)
+    idx = np.arange(X.counts.shape[0])
+    fit_i, held_i = idx[idx % 10 != 0], idx[idx % 10 == 0]
+    best = None
+    for C in cfg["C"]:
+        W, b = fit(X.rows(fit_i), [y[i] for i in fit_i], ncls, C, cfg["epochs"])
+        qm = Quantised(W, b, cfg["lanes"])
+        Z = qm.logits(X.rows(held_i))
+        gold = [y[i] for i in held_i]
+        off, f = tune_offsets(Z, gold, ncls, macro_f1)
+        print("emotion C=%g: held-out macro-F1 %.4f offsets %s" % (C, f, off.tolist()),
+              file=sys.stderr)
+        if best is None or f > best[0]:
+            best = (f, C, off)
+    _, C, off = best
+    W, b = fit(X, y, ncls, C, cfg["epochs"])
+    qm = Quantised(W, b, cfg["lanes"])
+    if cfg.get("report"):
+        dp = os.path.join(args.data, cfg["report"])
+        yd = read_tsv(dp, cfg["classes"])
+        Zd = qm.logits(features(dp, cfg, args.dumper))
+        f, per = macro_f1(yd, predict(Zd, off), ncls)
+        print("emotion: C=%g goemotions dev macro-F1 %.4f (%s)"
+              % (C, f, " ".join("%s %.3f" % (n, x) for n, x in zip(cfg["classes"], per))))
+    return qm, off
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=os.environ.get("SP_SHARED_DATA", "../shared/data"))
+    ap.add_argument("--out-dir", default="models")
+    ap.add_argument("--dumper", default="src/analyzer/dump-features")
+    ap.add_argument("models", nargs="*", default=["social", "emotion"])
+    args = ap.parse_args()
+    subprocess.run(["make", "-s", "-C", "src/analyzer", "dump-features"], check=True)
+    for name in args.models:
+        cfg = dict(MODELS[name])
+        # For exploring only; the committed models use the defaults above.
+        for key in ("flags", "bits", "char_min", "char_max", "epochs"):
+            env = os.environ.get("SA_TRAIN_" + key.upper())
+            if env:
+                cfg[key] = int(env, 0)
+        if os.environ.get("SA_TRAIN_C"):
+            cfg["C"] = [float(x) for x in os.environ["SA_TRAIN_C"].split(",")]
+        qm, off = (train_social if name == "social" else train_emotion)(args, cfg)
+        path = os.path.join(args.out_dir, name + ".samodel")
+        h = write_model(path, name, cfg, qm, off)
+        print("wrote %s: %d bytes, version %d, checksum %016x"
+              % (path, os.path.getsize(path), cfg["version"], h))
+
+
+if __name__ == "__main__":
+    main()
