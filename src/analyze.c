@@ -22,11 +22,16 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_analyze);
 PG_FUNCTION_INFO_V1(sentiment_scores);
+PG_FUNCTION_INFO_V1(sentiment_probabilities);
+PG_FUNCTION_INFO_V1(sentiment_explain);
+PG_FUNCTION_INFO_V1(sentiment_models);
+PG_FUNCTION_INFO_V1(sentiment_model_check);
 
 static SpAnalyzer analyzer;
 static bool analyzer_ready = false;
@@ -85,6 +90,40 @@ sp_analyzer(void)
 	analyzer_ready = true;
 	sp_dictionary_refresh(&analyzer);
 	return &analyzer;
+}
+
+/* The sentiment model of a name ("vader", "social"); an error for others. */
+sa_model
+sp_model_by_name(const char *name)
+{
+	sa_model	model;
+
+	if (name == NULL || sa_model_from_name(name, strlen(name), &model) != SA_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown sentiment model \"%s\"", name ? name : "(null)"),
+				 errhint("The models are vader (the default) and social; see sentiment_models.")));
+	return model;
+}
+
+/* What a result of the model records: name, version and checksum prefix. */
+const char *
+sp_model_version(sa_model model)
+{
+	sa_model_info info;
+
+	if (sa_model_get_info(model, &info) != SA_OK)
+		elog(ERROR, "no information about sentiment model %d", (int) model);
+	return info.version_string;
+}
+
+/* The model argument of an SQL function (argno; absent or NULL: VADER). */
+static sa_model
+model_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return SA_MODEL_VADER;
+	return sp_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
 }
 
 /*
@@ -170,7 +209,7 @@ float4_array(const float *values, int n)
 Datum
 sentiment_analyze(PG_FUNCTION_ARGS)
 {
-	text	   *input = PG_GETARG_TEXT_PP(0);
+	text	   *input;
 	SpAnalyzer *an = sp_analyzer();
 	sa_analysis *res = palloc(sizeof(sa_analysis));
 	sa_error	err;
@@ -182,12 +221,16 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	const char *utf8;
 	size_t		len;
 
+	/* the form with a model is not strict: a NULL model means VADER */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	input = PG_GETARG_TEXT_PP(0);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
 	utf8 = sp_text_to_utf8(input, &len);
-	err = sa_analyze(an->lexicon, an->topics, an->workspace, utf8, len, res);
+	err = sa_analyze_model(an->lexicon, an->topics, an->workspace, model_arg(fcinfo, 1), utf8, len, res);
 	if (err != SA_OK)
 		sp_analyzer_error(err, "analysing the text");
 
@@ -242,4 +285,134 @@ sentiment_scores(PG_FUNCTION_ARGS)
 	values[3] = Float8GetDatum(res.neg);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* A composite result type of an SQL function, blessed. */
+static TupleDesc
+result_type(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return BlessTupleDesc(tupdesc);
+}
+
+/*
+ * sentiment_probabilities(text, model DEFAULT 'social'): P(negative),
+ * P(neutral), P(positive) from the model (for VADER: its neg, neu and pos
+ * proportions, which also sum to 1).
+ */
+Datum
+sentiment_probabilities(PG_FUNCTION_ARGS)
+{
+	text	   *input;
+	SpAnalyzer *an;
+	sa_model	model = PG_ARGISNULL(1) ? SA_MODEL_SOCIAL : model_arg(fcinfo, 1);
+	sa_sentiment res;
+	sa_error	err;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+	const char *utf8;
+	size_t		len;
+	TupleDesc	tupdesc = result_type(fcinfo);
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	input = PG_GETARG_TEXT_PP(0);
+	an = sp_analyzer();
+
+	utf8 = sp_text_to_utf8(input, &len);
+	err = sa_sentiment_score_model(an->lexicon, an->workspace, model, utf8, len, &res);
+	if (err != SA_OK)
+		sp_analyzer_error(err, "scoring the text");
+	values[0] = Float8GetDatum(res.neg);
+	values[1] = Float8GetDatum(res.neu);
+	values[2] = Float8GetDatum(res.pos);
+	values[3] = CStringGetTextDatum(sa_label_name(res.label));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * sentiment_explain(text, model DEFAULT 'vader', k DEFAULT 10): the terms
+ * that moved the sentiment most, strongest first, with their contributions
+ * (VADER: valences after the rules; social: the linear model's weights).
+ */
+Datum
+sentiment_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *input;
+	sa_model	model = model_arg(fcinfo, 1);
+	int32		k = PG_ARGISNULL(2) ? 10 : PG_GETARG_INT32(2);
+	SpAnalyzer *an;
+	sa_explain_item *items;
+	size_t		n = 0;
+	sa_error	err;
+	const char *utf8;
+	size_t		len;
+
+	if (k < 1 || k > SA_EXPLAIN_MAX_ITEMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d", SA_EXPLAIN_MAX_ITEMS),
+				 errhint("Ask for the number of terms wanted, 10 by default.")));
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	input = PG_GETARG_TEXT_PP(0);
+	an = sp_analyzer();
+	items = palloc(sizeof(sa_explain_item) * k);
+	utf8 = sp_text_to_utf8(input, &len);
+	err = sa_explain(an->lexicon, an->workspace, model, utf8, len, items, (size_t) k, &n);
+	if (err != SA_OK)
+		sp_analyzer_error(err, "explaining the text");
+	for (size_t i = 0; i < n; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false};
+
+		values[0] = Int32GetDatum((int32) i + 1);
+		/* copied out of the workspace before anything else can use it */
+		values[1] = sp_text_from_utf8(items[i].term, items[i].term_len);
+		nulls[1] = (values[1] == (Datum) 0);
+		values[2] = Float8GetDatum(items[i].contribution);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* sentiment_models(): name, version, checksum and size of every model. */
+Datum
+sentiment_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i <= SA_MODEL_COUNT; i++)
+	{
+		sa_model_info info;
+		Datum		values[5];
+		bool		nulls[5] = {false};
+		sa_error	err = i < SA_MODEL_COUNT ? sa_model_get_info((sa_model) i, &info)
+			: sa_emotion_model_info(&info);
+
+		if (err != SA_OK)
+			continue;
+		values[0] = CStringGetTextDatum(info.name);
+		values[1] = CStringGetTextDatum(i < SA_MODEL_COUNT ? "sentiment" : "emotion");
+		values[2] = CStringGetTextDatum(info.version_string);
+		values[3] = Int64GetDatum((int64) info.file_bytes);
+		values[4] = BoolGetDatum(i == SA_MODEL_VADER);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* sentiment_model_check(name): the name when it is a sentiment model (CHECK). */
+Datum
+sentiment_model_check(PG_FUNCTION_ARGS)
+{
+	(void) sp_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_BOOL(true);
 }

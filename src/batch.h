@@ -28,6 +28,7 @@ typedef struct SpSource
 	Oid			embeddings;
 	char	   *id_column;
 	char	   *text_column;
+	sa_model	model;			/* the sentiment model the source uses */
 } SpSource;
 
 /* Prepared statements of one source, kept for the life of the backend. */

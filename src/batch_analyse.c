@@ -62,7 +62,7 @@ analyse_row(SpBatch *b, int i, HeapTuple tup, TupleDesc desc, const char *t, siz
 	sa_engagement eng;
 	sa_error	err;
 
-	err = sa_analyze(an->lexicon, an->topics, an->workspace, t, len, res);
+	err = sa_analyze_model(an->lexicon, an->topics, an->workspace, b->src->model, t, len, res);
 	if (err == SA_ERR_NOMEM)
 		sp_analyzer_error(err, "analysing a batch");
 	if (err != SA_OK)

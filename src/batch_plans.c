@@ -26,6 +26,7 @@ static SpPlans *plan_cache = NULL;
 
 static SPIPlanPtr registry_plan = NULL;
 static char *registry_schema = NULL;
+static bool registry_has_model = false;
 
 
 /*
@@ -71,12 +72,21 @@ sp_load_sources(Oid only, int *count)
 	SpSource   *sources;
 	int			n = 0;
 
-	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0)
+	/*
+	 * Before ALTER EXTENSION ... UPDATE the registry has no model column yet:
+	 * every source then uses VADER, as before.
+	 */
+	bool		has_model = get_attnum(get_relname_relid("sentiment_sources", get_namespace_oid(schema, false)),
+									   "sentiment_model") != InvalidAttrNumber;
+
+	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0 ||
+		registry_has_model != has_model)
 	{
 		char	   *sql = psprintf("SELECT source_table::pg_catalog.oid, id_column::pg_catalog.text, "
 								   "text_column::pg_catalog.text, topics_table::pg_catalog.oid, "
-								   "embeddings_table::pg_catalog.oid "
+								   "embeddings_table::pg_catalog.oid, %s "
 								   "FROM %s.sentiment_sources ORDER BY 1",
+								   has_model ? "sentiment_model::pg_catalog.text" : "'vader'::pg_catalog.text",
 								   quote_identifier(schema));
 
 		if (registry_plan != NULL)
@@ -87,6 +97,7 @@ sp_load_sources(Oid only, int *count)
 		registry_schema = NULL;
 		registry_plan = prepare_kept(sql, 0, NULL);
 		registry_schema = MemoryContextStrdup(TopMemoryContext, schema);
+		registry_has_model = has_model;
 	}
 
 	if (SPI_execute_plan(registry_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
@@ -107,6 +118,7 @@ sp_load_sources(Oid only, int *count)
 		s->text_column = SPI_getvalue(tup, desc, 3);
 		s->topics = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
 		s->embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+		s->model = sp_model_by_name(SPI_getvalue(tup, desc, 6));
 		n++;
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -233,11 +245,11 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 /* The write statements: results and statuses, side rows. */
 static void
 prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
-			   const char *id, const char *ext, bool legacy)
+			   const char *id, const char *ext, bool legacy, bool has_model)
 {
-	Oid			update_types[13] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
+	Oid			update_types[14] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID};
+	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID, TEXTOID};
 	Oid			delete_types[1] = {INT8ARRAYOID};
 	Oid			topic_types[4] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID};
 	Oid			emb_types[4] = {INT8ARRAYOID, FLOAT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
@@ -259,7 +271,7 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 					   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
 					   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
 					   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
-					   "WHERE s.%s OPERATOR(pg_catalog.=) u.id AND $13 IS NOT NULL",
+					   "WHERE s.%s OPERATOR(pg_catalog.=) u.id AND $13 IS NOT NULL AND $14 IS NOT NULL",
 					   rel, id);
 	else
 	sql = psprintf("UPDATE %s AS s SET "
@@ -267,7 +279,7 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   "emotion_label = u.emotion, emotion_score = u.emotion_score, "
 				   "influence_weight = u.influence, processing_status = u.status, "
 				   "processing_started_at = $9, processing_completed_at = $10, "
-				   "processing_error = u.error, processing_retry_at = u.retry, "
+				   "processing_error = u.error, processing_retry_at = u.retry, %s"
 				   "processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) 1, "
 				   "processing_error_history = CASE WHEN u.error IS NULL THEN s.processing_error_history "
 				   "ELSE %s.sentiment_error_history_add(s.processing_error_history, "
@@ -277,8 +289,9 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
 				   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
 				   "WHERE s.%s OPERATOR(pg_catalog.=) u.id",
-				   rel, ext, id);
-	p->update = prepare_kept(sql, 13, update_types);
+				   rel, has_model ? "sentiment_model = CASE WHEN u.error IS NULL THEN $14 END, " : "",
+				   ext, id);
+	p->update = prepare_kept(sql, 14, update_types);
 
 	sql = psprintf("DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) ANY ($1)", topics);
 	p->delete_topics = prepare_kept(sql, 1, delete_types);
@@ -322,6 +335,7 @@ sp_source_plans(const SpSource *src)
 	const char *txt;
 	bool		legacy;
 	bool		has_queue;
+	bool		has_model;
 	char	   *key;
 	SpPlans    *p;
 	bool		ready;
@@ -337,16 +351,18 @@ sp_source_plans(const SpSource *src)
 	 * did (no retry times, no error history, no queue) until the update.
 	 */
 	legacy = get_attnum(src->relid, "processing_retry_at") == InvalidAttrNumber;
+	/* the column recording which model wrote a result (since 1.2) */
+	has_model = get_attnum(src->relid, "sentiment_model") != InvalidAttrNumber;
 	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
 											 get_namespace_oid(registry_schema, false)));
-	key = psprintf("%s|%s|%s|%s|%s|%s|%d%d", rel, topics, emb, id, txt, registry_schema,
-				   legacy, has_queue);
+	key = psprintf("%s|%s|%s|%s|%s|%s|%d%d%d", rel, topics, emb, id, txt, registry_schema,
+				   legacy, has_queue, has_model);
 
 	p = cache_entry(src->relid, key, &ready);
 	if (ready)
 		return p;
 	prepare_claims(p, rel, id, txt, ext, legacy, has_queue);
-	prepare_writes(p, rel, topics, emb, id, ext, legacy);
+	prepare_writes(p, rel, topics, emb, id, ext, legacy, has_model);
 	p->legacy = legacy;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;

@@ -78,7 +78,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	bool	   *result_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
-	Datum		args[13];
+	Datum		args[14];
 
 	for (int k = 0; k < nrows; k++)
 	{
@@ -116,6 +116,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	args[10] = sp_array_datum(retries, retry_nulls, nrows, TIMESTAMPTZOID);
 	args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
 	args[12] = Int32GetDatum(sp_error_history_setting());
+	args[13] = CStringGetTextDatum(sp_model_version(b->src->model));
 	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not write results of %s", get_rel_name(b->plans->relid));
 }

@@ -59,15 +59,15 @@ check_owner(Oid relid)
 static void
 check_may_attach(const char *schema, const char *what, const char *fname)
 {
-	Oid			text_sig[5] = {TEXTOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
-	Oid			regclass_sig[5] = {REGCLASSOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
+	Oid			text_sig[6] = {TEXTOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID};
+	Oid			regclass_sig[6] = {REGCLASSOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID};
 	Oid			detach_sig[1] = {REGCLASSOID};
 	bool		ok;
 
 	if (strcmp(fname, "sentiment_detach") == 0)
 		ok = may_execute(schema, fname, 1, detach_sig);
 	else
-		ok = may_execute(schema, fname, 5, text_sig) || may_execute(schema, fname, 5, regclass_sig);
+		ok = may_execute(schema, fname, 6, text_sig) || may_execute(schema, fname, 6, regclass_sig);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -77,7 +77,7 @@ check_may_attach(const char *schema, const char *what, const char *fname)
 
 /* Run one statement on the registry as the extension's owner. */
 static uint64
-registry_write(const char *sql, int nargs, Oid *types, Datum *values)
+registry_write(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
 	SpOwnerSwitch sw;
 	int			ret;
@@ -86,7 +86,7 @@ registry_write(const char *sql, int nargs, Oid *types, Datum *values)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	sp_as_extension_owner(&sw);
-	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 	sp_restore_user(&sw);
 	if (ret < 0)
 		elog(ERROR, "could not write the sentiment_proc registry: %s", SPI_result_code_string(ret));
@@ -97,8 +97,10 @@ registry_write(const char *sql, int nargs, Oid *types, Datum *values)
 
 /*
  * sentiment_register(source, id_column, text_column, topics_table,
- * embeddings_table): record (or update) a registration after the checks
- * above.  Called by sentiment_attach once the tables are in shape.
+ * embeddings_table, sentiment_model): record (or update) a registration
+ * after the checks above.  Called by sentiment_attach once the tables are in
+ * shape, and by sentiment_set_model.  A NULL model keeps the registered one
+ * (vader for a new registration).
  */
 Datum
 sentiment_register(PG_FUNCTION_ARGS)
@@ -107,8 +109,9 @@ sentiment_register(PG_FUNCTION_ARGS)
 	Oid			source;
 	Oid			topics;
 	Oid			embeddings;
-	Oid			types[5] = {OIDOID, NAMEOID, NAMEOID, OIDOID, OIDOID};
-	Datum		values[5];
+	Oid			types[6] = {OIDOID, NAMEOID, NAMEOID, OIDOID, OIDOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
 	for (int i = 0; i < 5; i++)
 		if (PG_ARGISNULL(i))
@@ -130,14 +133,22 @@ sentiment_register(PG_FUNCTION_ARGS)
 	values[2] = PG_GETARG_DATUM(2);
 	values[3] = ObjectIdGetDatum(topics);
 	values[4] = ObjectIdGetDatum(embeddings);
+	if (PG_ARGISNULL(5))
+		nulls[5] = 'n';
+	else
+	{
+		(void) sp_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(5)));
+		values[5] = PG_GETARG_DATUM(5);
+	}
 	registry_write(psprintf("INSERT INTO %s.sentiment_sources AS s "
-							"(source_table, id_column, text_column, topics_table, embeddings_table) "
-							"VALUES ($1, $2, $3, $4, $5) "
+							"(source_table, id_column, text_column, topics_table, embeddings_table, sentiment_model) "
+							"VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'vader')) "
 							"ON CONFLICT (source_table) DO UPDATE "
 							"SET id_column = excluded.id_column, text_column = excluded.text_column, "
-							"topics_table = excluded.topics_table, embeddings_table = excluded.embeddings_table",
+							"topics_table = excluded.topics_table, embeddings_table = excluded.embeddings_table, "
+							"sentiment_model = COALESCE($6, s.sentiment_model)",
 							quote_identifier(schema)),
-				   5, types, values);
+				   6, types, values, nulls);
 	PG_RETURN_VOID();
 }
 
@@ -166,5 +177,5 @@ sentiment_unregister(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(registry_write(psprintf("DELETE FROM %s.sentiment_sources s "
 										   "WHERE s.source_table OPERATOR(pg_catalog.=) $1",
 										   quote_identifier(schema)),
-								  1, types, values) > 0);
+								  1, types, values, NULL) > 0);
 }

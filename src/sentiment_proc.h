@@ -75,6 +75,10 @@ extern ErrorData *sp_in_subtransaction(void (*step) (void *), void *arg,
 extern const char *sp_text_to_utf8(text *t, size_t *len);
 extern Datum sp_text_from_utf8(const char *s, size_t len);
 
+/* A sentiment model by name (an error for unknown ones), and its version string. */
+extern sa_model sp_model_by_name(const char *name);
+extern const char *sp_model_version(sa_model model);
+
 /* Raise the error matching an analyser failure that is not the row's fault. */
 extern void sp_analyzer_error(sa_error err, const char *what);
 

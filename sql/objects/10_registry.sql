@@ -1,3 +1,10 @@
+-- True for the name of a sentiment model, an error with a hint otherwise
+-- (src/analyze.c): the check of the registry's sentiment_model.
+CREATE FUNCTION @extschema@.sentiment_model_check(model text)
+RETURNS boolean
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sentiment_model_check';
+
 -- The registry of attached source tables.  Kept by pg_dump (it is
 -- configuration, not derived data): a restored database processes the same
 -- tables.  regclass survives renames, and pg_dump writes it as a qualified
@@ -8,7 +15,10 @@ CREATE TABLE @extschema@.sentiment_sources (
 	text_column			name NOT NULL,
 	topics_table		regclass NOT NULL,
 	embeddings_table	regclass NOT NULL,
-	attached_at			timestamptz NOT NULL DEFAULT pg_catalog.now()
+	attached_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- the sentiment model the table's rows are analysed with
+	sentiment_model		text NOT NULL DEFAULT 'vader'
+						CONSTRAINT sentiment_sources_model_check CHECK (@extschema@.sentiment_model_check(sentiment_model))
 );
 
 COMMENT ON TABLE @extschema@.sentiment_sources IS
@@ -50,7 +60,8 @@ $body$;
 -- the source and its side tables, then write the registry as the
 -- extension's owner; so they need no grant of their own.
 CREATE FUNCTION @extschema@.sentiment_register(
-	source regclass, id_column name, text_column name, topics_table regclass, embeddings_table regclass)
+	source regclass, id_column name, text_column name, topics_table regclass, embeddings_table regclass,
+	sentiment_model text)
 RETURNS void
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp

@@ -63,10 +63,10 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
-	IF NOT has_function_privilege('@extschema@.sentiment_attach(text, name, name, name, name)', 'EXECUTE') THEN
+	IF NOT has_function_privilege('@extschema@.sentiment_attach(text, name, name, name, name, text)', 'EXECUTE') THEN
 		RAISE EXCEPTION 'permission denied for function sentiment_attach'
 			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'A superuser or the extension owner can GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name).';
+				  HINT = 'A superuser or the extension owner can GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text).';
 	END IF;
 	-- attach creates its triggers as the caller
 	IF NOT has_function_privilege('@extschema@.sentiment_text_edit_trigger()', 'EXECUTE')
@@ -200,7 +200,9 @@ DECLARE
 		['processing_retry_at',		'timestamptz',		'',						'timestamp'],
 		['processing_lease_until',	'timestamptz',		'',						'timestamp'],
 		['processing_claimed_by',	'text',				'',						'string'],
-		['processing_error_history', 'jsonb',			'',						'jsonb']];
+		['processing_error_history', 'jsonb',			'',						'jsonb'],
+		-- which model (and version) wrote the row's result
+		['sentiment_model',			'text',				'',						'string']];
 BEGIN
 	-- Status and result columns: check the existing ones, add the others in
 	-- one ALTER TABLE.
@@ -345,13 +347,15 @@ CREATE FUNCTION @extschema@.sentiment_attach_internal(
 	p_id_column name,
 	p_text_column name,
 	p_topics_table name,
-	p_embeddings_table name)
+	p_embeddings_table name,
+	p_model text)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_rel		regclass;
+	v_old_model text;
 	v_schema	name;
 	v_table		name;
 	v_relkind	"char";
@@ -456,7 +460,12 @@ BEGIN
 	PERFORM @extschema@.sentiment_attach_triggers(v_rel, p_text_column);
 
 	-- the registry is written only there, after its own checks
-	PERFORM @extschema@.sentiment_register(v_rel, p_id_column, p_text_column, v_topics, v_embed);
+	v_old_model := (SELECT s.sentiment_model FROM @extschema@.sentiment_sources s WHERE s.source_table = v_rel);
+	PERFORM @extschema@.sentiment_register(v_rel, p_id_column, p_text_column, v_topics, v_embed, p_model);
+	-- another model for a table already attached: its results are redone
+	IF v_old_model IS DISTINCT FROM COALESCE(p_model, v_old_model) THEN
+		PERFORM @extschema@.sentiment_requeue_for_model(v_rel);
+	END IF;
 
 	RETURN v_rel;
 END
@@ -565,13 +574,14 @@ CREATE FUNCTION @extschema@.sentiment_attach(
 	id_column name DEFAULT 'entry_id',
 	text_column name DEFAULT 'text',
 	topics_table name DEFAULT 'mention_topics',
-	embeddings_table name DEFAULT 'sentiment_embeddings')
+	embeddings_table name DEFAULT 'sentiment_embeddings',
+	sentiment_model text DEFAULT NULL)
 RETURNS regclass
 LANGUAGE sql VOLATILE
 AS $$
 	SELECT @extschema@.sentiment_attach_internal(
 		pg_catalog.to_regclass(source), source, pg_catalog.current_schema(),
-		id_column, text_column, topics_table, embeddings_table)
+		id_column, text_column, topics_table, embeddings_table, sentiment_model)
 $$;
 
 CREATE FUNCTION @extschema@.sentiment_attach(
@@ -579,18 +589,19 @@ CREATE FUNCTION @extschema@.sentiment_attach(
 	id_column name DEFAULT 'entry_id',
 	text_column name DEFAULT 'text',
 	topics_table name DEFAULT 'mention_topics',
-	embeddings_table name DEFAULT 'sentiment_embeddings')
+	embeddings_table name DEFAULT 'sentiment_embeddings',
+	sentiment_model text DEFAULT NULL)
 RETURNS regclass
 LANGUAGE sql VOLATILE
 AS $$
 	SELECT @extschema@.sentiment_attach_internal(
 		source, NULL::pg_catalog.text, NULL::pg_catalog.name,
-		id_column, text_column, topics_table, embeddings_table)
+		id_column, text_column, topics_table, embeddings_table, sentiment_model)
 $$;
 
-COMMENT ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name) IS
+COMMENT ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name, text) IS
 	'Create or adopt a mentions table for processing (idempotent)';
-COMMENT ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name) IS
+COMMENT ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name, text) IS
 	'Adopt an existing mentions table for processing (idempotent)';
 
 -- Stop processing a table.  Its rows, result columns and side tables stay.
@@ -619,9 +630,62 @@ BEGIN
 END
 $body$;
 
+-- Queue the completed rows of a source whose result another model (or
+-- another version of its model) wrote, so that they are analysed again by
+-- the table's model.  Needs EXECUTE on sentiment_enqueue and UPDATE on the
+-- table.  Returns the requests queued.
+CREATE FUNCTION @extschema@.sentiment_requeue_for_model(p_source regclass)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src		@extschema@.sentiment_sources := @extschema@.sentiment_registration(p_source);
+	v_version	text;
+	v_ids		bigint[];
+BEGIN
+	SELECT m.version INTO v_version FROM @extschema@.sentiment_models() m
+	 WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model;
+	EXECUTE format('SELECT array_agg(%I::bigint) FROM %s '
+				   'WHERE processing_status = ''completed'' AND sentiment_model IS DISTINCT FROM $1',
+				   v_src.id_column, v_src.source_table)
+		INTO v_ids USING v_version;
+	IF v_ids IS NULL THEN
+		RETURN 0;
+	END IF;
+	RETURN @extschema@.sentiment_enqueue(p_source, v_ids);
+END
+$body$;
+
+-- Choose the sentiment model of an attached table ('vader' or 'social'):
+-- the rows it already analysed with another model are queued for analysis
+-- again.  The same checks as attach (ownership, the attach grant).
+CREATE FUNCTION @extschema@.sentiment_set_model(source regclass, model text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src		@extschema@.sentiment_sources := @extschema@.sentiment_registration(sentiment_set_model.source);
+BEGIN
+	IF sentiment_set_model.source IS NULL OR model IS NULL THEN
+		RAISE EXCEPTION 'source and model must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an attached table and vader or social.';
+	END IF;
+	PERFORM @extschema@.sentiment_register(v_src.source_table, v_src.id_column, v_src.text_column,
+		v_src.topics_table, v_src.embeddings_table, model);
+	RETURN @extschema@.sentiment_requeue_for_model(v_src.source_table);
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
+	'Choose the sentiment model of an attached table (vader or social) and queue the rows another model analysed';
+
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass) IS
 	'Stop processing a table; its data, result columns and side tables are kept';
 
-REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_set_model(regclass, text) FROM PUBLIC;

@@ -74,3 +74,68 @@ $$;
 -- sentiment_similar changes language (plpgsql -> sql); CREATE OR REPLACE
 -- keeps its grants.
 -- replace function: sentiment_similar
+
+-- ---- trained models: a model per table, recorded with each result ----
+
+-- replace function: sentiment_model_check
+ALTER TABLE @extschema@.sentiment_sources ADD COLUMN sentiment_model text NOT NULL DEFAULT 'vader'
+	CONSTRAINT sentiment_sources_model_check CHECK (@extschema@.sentiment_model_check(sentiment_model));
+-- replace function: sentiment_models
+-- replace function: sentiment_analyze
+-- replace function: sentiment_probabilities
+-- replace function: sentiment_explain
+-- replace function: sentiment_requeue_for_model
+-- replace function: sentiment_set_model
+COMMENT ON FUNCTION @extschema@.sentiment_analyze(text, text) IS
+	'Sentiment with the chosen model (vader or social), emotion, topics and embedding of a text';
+COMMENT ON FUNCTION @extschema@.sentiment_probabilities(text, text) IS
+	'P(negative), P(neutral), P(positive) of a text by the model (social by default; vader gives its proportions)';
+COMMENT ON FUNCTION @extschema@.sentiment_explain(text, text, integer) IS
+	'The k terms that moved the sentiment most with their contributions (VADER valences after rules, or the social model''s weights)';
+COMMENT ON FUNCTION @extschema@.sentiment_models() IS
+	'The sentiment and emotion models of the library: name, version recorded with each result, model file size';
+COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
+	'Choose the sentiment model of an attached table (vader or social) and queue the rows another model analysed';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_set_model(regclass, text) FROM PUBLIC;
+
+-- sentiment_attach takes sentiment_model: the new signatures take the
+-- grants of the old ones, which go (as does the old internal helper).
+DROP FUNCTION @extschema@.sentiment_attach_internal(regclass, text, name, name, name, name, name);
+-- replace function: sentiment_attach
+REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name, text) FROM PUBLIC;
+DO $$
+DECLARE
+	v_grant record;
+BEGIN
+	FOR v_grant IN
+		SELECT DISTINCT p.proargtypes[0]::regtype AS first, pg_get_userbyid(a.grantee) AS grantee
+		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+		 WHERE p.oid IN ('@extschema@.sentiment_attach(text, name, name, name, name)'::regprocedure,
+						 '@extschema@.sentiment_attach(regclass, name, name, name, name)'::regprocedure)
+		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_attach(%s, name, name, name, name, text) TO %I',
+					   v_grant.first, v_grant.grantee);
+	END LOOP;
+END
+$$;
+DROP FUNCTION @extschema@.sentiment_attach(text, name, name, name, name);
+DROP FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name);
+COMMENT ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name, text) IS
+	'Create or adopt a mentions table for processing (idempotent)';
+COMMENT ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name, text) IS
+	'Adopt an existing mentions table for processing (idempotent)';
+
+-- Attached tables get the column recording which model wrote each result
+-- (a plain ADD COLUMN: no rewrite, and no code of the table's owner runs).
+DO $$
+DECLARE
+	v_source regclass;
+BEGIN
+	FOR v_source IN SELECT s.source_table FROM @extschema@.sentiment_sources s JOIN pg_class c ON c.oid = s.source_table
+					 WHERE c.relkind IN ('r', 'p') LOOP
+		EXECUTE format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS sentiment_model text', v_source);
+	END LOOP;
+END
+$$;

@@ -21,7 +21,7 @@ SELECT sentiment_attach('mine');
 SELECT sentiment_attach('sentiment_data'::regclass);
 SELECT sentiment_detach('sentiment_data');
 -- The helpers behind sentiment_attach check the same privilege.
-SELECT sentiment_attach_internal(NULL, 'mine', 'public', 'entry_id', 'text', 'a', 'b');
+SELECT sentiment_attach_internal(NULL, 'mine', 'public', 'entry_id', 'text', 'a', 'b', NULL);
 -- Nobody writes the registry directly.
 DELETE FROM sentiment_sources;
 -- Reading it, and analysing text, is for everyone.
@@ -44,7 +44,7 @@ SELECT processing_status, count(*) FROM sentiment_data WHERE text LIKE '%privile
 
 -- Attaching needs the grants (attach and the trigger functions it uses)
 -- and ownership of the table; no privilege on the registry.
-GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name) TO regress_sp_operator;
+GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text) TO regress_sp_operator;
 GRANT CREATE ON SCHEMA public TO regress_sp_operator;
 SET ROLE regress_sp_operator;
 SELECT sentiment_attach('operator_owned', topics_table => 'op_topics', embeddings_table => 'op_embeddings');
@@ -62,7 +62,7 @@ DROP TABLE op_topics, op_embeddings;
 REVOKE ALL ON sentiment_data, mention_topics, sentiment_embeddings, sentiment_sources FROM regress_sp_operator;
 REVOKE ALL ON SCHEMA public FROM regress_sp_operator;
 REVOKE ALL ON FUNCTION sentiment_process_batch(integer, regclass) FROM regress_sp_operator;
-REVOKE ALL ON FUNCTION sentiment_attach(text, name, name, name, name),
+REVOKE ALL ON FUNCTION sentiment_attach(text, name, name, name, name, text),
 	sentiment_text_edit_trigger(), sentiment_wakeup_trigger() FROM regress_sp_operator;
 DROP ROLE regress_sp_nobody;
 DROP ROLE regress_sp_operator;

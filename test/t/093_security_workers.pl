@@ -25,8 +25,8 @@ sentiment_proc.source_lock_timeout = '100ms'
 $node->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;
 CREATE ROLE mallory LOGIN;
-GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name),
-	sentiment_attach(regclass, name, name, name, name), sentiment_detach(regclass),
+GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text),
+	sentiment_attach(regclass, name, name, name, name, text), sentiment_detach(regclass),
 	sentiment_text_edit_trigger(), sentiment_wakeup_trigger() TO mallory;
 CREATE SCHEMA mallory AUTHORIZATION mallory;
 });
