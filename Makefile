@@ -53,7 +53,7 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # monitoring, security and upgrade make databases of their own.  Shared helpers are in
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
-                 bad_input dictionary_input roles retry blame claim queue dictionary similar \
+                 bad_input dictionary_input roles retry blame claim queue dictionary similar models \
                  monitoring security upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
