@@ -14,6 +14,14 @@
  *   claimant is gone go back to 'pending' (or to 'failed' once they used up
  *   their attempts).  Called by the workers at start-up and periodically,
  *   and by sentiment_reset_stuck().
+ * - Foreign claims: a 'processing' row without a claimant of ours was
+ *   claimed by another system (a pipeline being migrated).  It is left to
+ *   that system for a grace period from its processing_started_at
+ *   (sentiment_proc.foreign_claim_grace, or the source's own in the
+ *   registry), and only then returned like an abandoned claim, the abandoned
+ *   claim counting as an attempt.  A start time that is missing, or not
+ *   later than the row's last completion (a worker that never sets it), is
+ *   unknown: the reaper stamps the time it first sees the claim.
  * - The text edit trigger: a changed text bumps version and re-queues the
  *   row, so a result computed for the old text can never be stored.
  */
@@ -62,6 +70,7 @@ int			sp_retry_max_delay_ms = 3600 * 1000;
 int			sp_error_history = 10;
 int			sp_queue_retention_s = 7 * 24 * 3600;
 int			sp_upkeep_interval_ms = 10000;
+static int	foreign_claim_grace_s = 10 * 60;
 
 void
 sp_claim_init(void)
@@ -96,6 +105,12 @@ sp_claim_init(void)
 							NULL,
 							&sp_upkeep_interval_ms, 10000, 100, 24 * 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sentiment_proc.foreign_claim_grace",
+							"How long a row claimed outside sentiment_proc is left to its claimant.",
+							"Counted from the row's processing_started_at; past it the row returns to pending. "
+							"sentiment_set_foreign_grace() overrides it per table.",
+							&foreign_claim_grace_s, 10 * 60, 0, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
 /*
@@ -235,8 +250,9 @@ sp_extension_schema_name(void)
  * Return abandoned claims of one source (InvalidOid: every attached source)
  * to 'pending'; with force, every claim.  A claim that has used up its
  * attempts becomes 'failed' instead (an analyser that dies on a row would
- * otherwise take it forever).  Runs in the caller's transaction with a
- * snapshot; returns the rows returned.
+ * otherwise take it forever).  Claims made outside sentiment_proc (no
+ * claimant) are returned only once their grace period is over.  Runs in the
+ * caller's transaction with a snapshot; returns the rows returned.
  */
 int64
 sp_reap_claims(Oid source, bool force)
@@ -247,18 +263,26 @@ sp_reap_claims(Oid source, bool force)
 	uint64		nsources;
 	char	  **tables;
 	char	  **ids;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(source)};
+	double	   *graces;
+	const char *grace_col;
+	Oid			argtypes[2] = {OIDOID, FLOAT8OID};
+	Datum		args[2] = {ObjectIdGetDatum(source), Float8GetDatum((double) foreign_claim_grace_s)};
 
 	schema = sp_extension_schema_name();
 	if (schema == NULL)
 		return 0;
 
+	/* the registry's per-table grace is new in 1.2: not there before the update */
+	grace_col = get_attnum(get_relname_relid("sentiment_sources", get_namespace_oid(schema, false)),
+						   "foreign_claim_grace") != InvalidAttrNumber ?
+		"pg_catalog.date_part('epoch', s.foreign_claim_grace)" : "NULL";
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
 		char	   *sql = psprintf(
-			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), s.id_column::pg_catalog.text "
+			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), s.id_column::pg_catalog.text, "
+			"       COALESCE(%s, $2)::pg_catalog.float8 "
 			"  FROM %s.sentiment_sources s "
 			"  JOIN pg_catalog.pg_class c ON c.oid = s.source_table "
 			"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -267,9 +291,9 @@ sp_reap_claims(Oid source, bool force)
 			"   AND EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) s.source_table "
 			"               AND a.attname OPERATOR(pg_catalog.=) 'processing_lease_until' AND NOT a.attisdropped) "
 			" ORDER BY s.source_table",
-			quote_identifier(schema));
+			grace_col, quote_identifier(schema));
 
-		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+		ret = SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "could not read the sentiment_proc source registry: %s",
 				 SPI_result_code_string(ret));
@@ -277,42 +301,92 @@ sp_reap_claims(Oid source, bool force)
 	nsources = SPI_processed;
 	tables = palloc(sizeof(char *) * (nsources + 1));
 	ids = palloc(sizeof(char *) * (nsources + 1));
+	graces = palloc(sizeof(double) * (nsources + 1));
 	for (uint64 i = 0; i < nsources; i++)
 	{
+		bool		isnull;
+
 		tables[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		graces[i] = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
 	}
 
 	for (uint64 i = 0; i < nsources; i++)
 	{
-		Oid			types[3] = {INT4OID, BOOLOID, INT4OID};
-		Datum		vals[3] = {Int32GetDatum(sp_max_attempts), BoolGetDatum(force),
-		Int32GetDatum(sp_error_history)};
+		Oid			types[4] = {INT4OID, BOOLOID, INT4OID, FLOAT8OID};
+		Datum		vals[4] = {Int32GetDatum(sp_max_attempts), BoolGetDatum(force),
+			Int32GetDatum(sp_error_history), Float8GetDatum(graces[i])};
 		const char *q = quote_identifier(schema);
-		char	   *sql = psprintf(
-			"UPDATE %s AS s SET "
-			" processing_status = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
-			"   THEN 'failed' ELSE 'pending' END, "
-			" processing_error = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
-			"   THEN 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why ELSE s.processing_error END, "
-			" processing_completed_at = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
-			"   THEN pg_catalog.now() ELSE s.processing_completed_at END, "
-			" processing_error_history = %s.sentiment_error_history_add(s.processing_error_history, "
-			"   s.processing_attempts::pg_catalog.int4, NULL, 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
-			" processing_lease_until = NULL, processing_claimed_by = NULL, processing_retry_at = NULL "
-			"FROM (SELECT c.%s AS id, CASE "
-			"        WHEN $2 THEN 'reset by sentiment_reset_stuck' "
-			"        WHEN c.processing_claimed_by IS NULL OR c.processing_lease_until IS NULL THEN 'no claimant or lease' "
-			"        WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
-			"             OPERATOR(pg_catalog.||) c.processing_claimed_by OPERATOR(pg_catalog.||) ' is gone' "
-			"        WHEN c.processing_lease_until OPERATOR(pg_catalog.<) pg_catalog.now() THEN 'lease expired' "
-			"        END AS why "
-			"      FROM %s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
-			"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
-			"WHERE s.%s OPERATOR(pg_catalog.=) r.id AND r.why IS NOT NULL",
-			tables[i], q, quote_identifier(ids[i]), q, tables[i], quote_identifier(ids[i]));
+		const char *id = quote_identifier(ids[i]);
+		char	   *why;
+		char	   *sql;
 
-		ret = SPI_execute_with_args(sql, 3, types, vals, NULL, false, 0);
+		/*
+		 * Foreign claims whose start is unknown get one: now.  Rows of ours
+		 * in 'processing' always carry a claimant.
+		 */
+		if (!force)
+		{
+			sql = psprintf(
+				"UPDATE %s AS s SET processing_started_at = pg_catalog.now() "
+				"FROM (SELECT c.%s AS id FROM %s AS c "
+				"      WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
+				"        AND c.processing_claimed_by IS NULL "
+				"        AND (c.processing_started_at IS NULL "
+				"             OR c.processing_started_at OPERATOR(pg_catalog.<=) c.processing_completed_at) "
+				"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
+				"WHERE s.%s OPERATOR(pg_catalog.=) r.id",
+				tables[i], id, tables[i], id);
+			ret = SPI_execute(sql, false, 0);
+			if (ret != SPI_OK_UPDATE)
+				elog(ERROR, "could not date the foreign claims of %s: %s",
+					 tables[i], SPI_result_code_string(ret));
+		}
+
+		/* why a claim is abandoned; NULL: it is not */
+		why = psprintf(
+			"CASE "
+			" WHEN $2 THEN 'reset by sentiment_reset_stuck' "
+			" WHEN c.processing_claimed_by IS NULL THEN CASE "
+			"   WHEN c.processing_started_at OPERATOR(pg_catalog.<) "
+			"        (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $4)) "
+			"    AND (c.processing_completed_at IS NULL "
+			"         OR c.processing_started_at OPERATOR(pg_catalog.>) c.processing_completed_at) "
+			"   THEN 'claimed outside sentiment_proc and not finished within ' "
+			"        OPERATOR(pg_catalog.||) pg_catalog.make_interval(secs => $4)::pg_catalog.text END "
+			" WHEN c.processing_lease_until IS NULL THEN 'no claimant or lease' "
+			" WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
+			"      OPERATOR(pg_catalog.||) c.processing_claimed_by OPERATOR(pg_catalog.||) ' is gone' "
+			" WHEN c.processing_lease_until OPERATOR(pg_catalog.<) pg_catalog.now() THEN 'lease expired' "
+			"END",
+			q);
+
+		/*
+		 * A foreign claim did not count its attempt (r.add): the reaper
+		 * counts it, so a row that keeps failing over there ends up failed.
+		 */
+		sql = psprintf(
+			"UPDATE %1$s AS s SET "
+			" processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) r.add, "
+			" processing_status = CASE WHEN (s.processing_attempts OPERATOR(pg_catalog.+) r.add) OPERATOR(pg_catalog.>=) $1 "
+			"   THEN 'failed' ELSE 'pending' END, "
+			" processing_error = CASE WHEN (s.processing_attempts OPERATOR(pg_catalog.+) r.add) OPERATOR(pg_catalog.>=) $1 "
+			"   THEN 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why ELSE s.processing_error END, "
+			" processing_completed_at = CASE WHEN (s.processing_attempts OPERATOR(pg_catalog.+) r.add) OPERATOR(pg_catalog.>=) $1 "
+			"   THEN pg_catalog.now() ELSE s.processing_completed_at END, "
+			" processing_error_history = %2$s.sentiment_error_history_add(s.processing_error_history, "
+			"   (s.processing_attempts OPERATOR(pg_catalog.+) r.add)::pg_catalog.int4, NULL, "
+			"   'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
+			" processing_lease_until = NULL, processing_claimed_by = NULL, processing_retry_at = NULL "
+			"FROM (SELECT c.%3$s AS id, %4$s AS why, "
+			"        CASE WHEN c.processing_claimed_by IS NULL THEN 1 ELSE 0 END AS add "
+			"      FROM %1$s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
+			"       AND (%4$s) IS NOT NULL "
+			"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
+			"WHERE s.%3$s OPERATOR(pg_catalog.=) r.id",
+			tables[i], q, id, why);
+
+		ret = SPI_execute_with_args(sql, 4, types, vals, NULL, false, 0);
 		if (ret != SPI_OK_UPDATE)
 			elog(ERROR, "could not return abandoned claims of %s: %s",
 				 tables[i], SPI_result_code_string(ret));

@@ -8,7 +8,10 @@ CREATE TABLE @extschema@.sentiment_sources (
 	text_column			name NOT NULL,
 	topics_table		regclass NOT NULL,
 	embeddings_table	regclass NOT NULL,
-	attached_at			timestamptz NOT NULL DEFAULT pg_catalog.now()
+	attached_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- how long a row claimed outside sentiment_proc is left to its claimant
+	-- (NULL: sentiment_proc.foreign_claim_grace); see 57_foreign_claims.sql
+	foreign_claim_grace interval CHECK (foreign_claim_grace BETWEEN interval '0' AND interval '7 days')
 );
 
 COMMENT ON TABLE @extschema@.sentiment_sources IS
