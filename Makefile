@@ -34,7 +34,7 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   (NEW_OBJECTS).  Changing an object file that PREV already had needs a
 #   matching line in the hand-written part, or the upgrade test fails.
 PREV_VERSION   = 1.1
-NEW_OBJECTS    = sql/objects/57_foreign_claims.sql
+NEW_OBJECTS    = sql/objects/57_foreign_claims.sql sql/objects/58_claim_lease.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql
