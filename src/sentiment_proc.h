@@ -97,8 +97,9 @@ extern char *sp_my_claimant(void);
 extern bool sp_claimant_alive(const char *claimant);
 
 /*
- * Return claims whose lease expired or whose claimant is gone (with force:
- * all claims) of one source or all (InvalidOid) to 'pending'.  Needs a
+ * Return claims whose lease expired or whose claimant is gone, and claims
+ * made outside sentiment_proc past their grace period (with force: all
+ * claims), of one source or all (InvalidOid) to 'pending'.  Needs a
  * transaction and a snapshot; returns the rows returned.
  */
 extern int64 sp_reap_claims(Oid source, bool force);
