@@ -18,7 +18,7 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 use IPC::Run;
 
-my $grace = 3;          # seconds: the table's own grace period
+my $grace = 5;          # seconds: the table's own grace period
 my $pause = 0.4;        # seconds the old worker spends analysing a batch
 my $chunks = 10;        # rows arriving during the run: $chunks x $chunk
 my $chunk = 100;
@@ -210,15 +210,15 @@ SELECT entry_id, processing_started_at AS started_at FROM sentiment_data
    AND text NOT LIKE 'in flight when adopted%'});
 my $left = $node->safe_psql('postgres', 'SELECT count(*) FROM left_behind');
 cmp_ok($left, '>', 0, "$left rows are left processing by the stopped worker");
-is($node->safe_psql('postgres', q{
+is($node->safe_psql('postgres', qq{
 SELECT processing_foreign = (SELECT count(*) FROM sentiment_data WHERE processing_status = 'processing')
-	   AND processing_ours = 0 AND foreign_claim_grace = interval '3 seconds'
+	   AND processing_ours = 0 AND foreign_claim_grace = interval '$grace seconds'
   FROM sentiment_cutover WHERE source = 'sentiment_data'::regclass}), 't',
 	'sentiment_cutover counts them as foreign, with the table\'s grace');
 
 # Within the grace period they stay with their (gone) claimant.
 my $wait = $node->safe_psql('postgres', qq{
-SELECT greatest(0, extract(epoch FROM min(started_at) + interval '$grace seconds' - clock_timestamp()) - 0.5)
+SELECT greatest(0, extract(epoch FROM min(started_at) + interval '$grace seconds' - clock_timestamp()) - 2)
   FROM left_behind});
 usleep(int($wait * 1_000_000));
 is($node->safe_psql('postgres', q{
@@ -255,7 +255,7 @@ SELECT count(*) FROM left_behind b JOIN ledger l USING (entry_id) JOIN sentiment
  WHERE l.who = 'ours' AND l.at >= b.started_at + interval '$grace seconds'
    AND (s.processing_error_history -> 0 ->> 'at')::timestamptz >= b.started_at + interval '$grace seconds'
    AND s.processing_error_history -> 0 ->> 'message'
-	   = 'claim abandoned: claimed outside sentiment_proc and not finished within 00:00:03'
+	   = 'claim abandoned: claimed outside sentiment_proc and not finished within 00:00:0$grace'
    AND s.processing_attempts = 2}),
 	$left, 'the abandoned rows were returned only after the grace period (the return counted as an attempt) and completed by us');
 is($node->safe_psql('postgres', qq{
