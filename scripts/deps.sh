@@ -12,6 +12,7 @@ packages=(
 	libipc-run-perl                                     # PostgreSQL::Test::Cluster (TAP)
 	gnuplot-nox                                         # benchmark plots
 	valgrind                                            # make installcheck-valgrind
+	python3-psycopg2                                    # examples/python client (TAP 056)
 )
 
 missing=()

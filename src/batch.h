@@ -29,6 +29,7 @@ typedef struct SpSource
 	char	   *id_column;
 	char	   *text_column;
 	sa_model	model;			/* the sentiment model the source uses */
+	double		foreign_grace_s;	/* its own grace for foreign claims, -1: none */
 } SpSource;
 
 /* Prepared statements of one source, kept for the life of the backend. */

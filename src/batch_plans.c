@@ -73,20 +73,23 @@ sp_load_sources(Oid only, int *count)
 	int			n = 0;
 
 	/*
-	 * Before ALTER EXTENSION ... UPDATE the registry has no model column yet:
-	 * every source then uses VADER, as before.
+	 * Before ALTER EXTENSION ... UPDATE the registry has neither the model
+	 * nor the grace column (both 1.2): every source then uses VADER and the
+	 * setting's grace, as before.
 	 */
-	bool		has_model = get_attnum(get_relname_relid("sentiment_sources", get_namespace_oid(schema, false)),
-									   "sentiment_model") != InvalidAttrNumber;
+	Oid			registry = get_relname_relid("sentiment_sources", get_namespace_oid(schema, false));
+	bool		has_model = get_attnum(registry, "sentiment_model") != InvalidAttrNumber;
 
 	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0 ||
 		registry_has_model != has_model)
 	{
 		char	   *sql = psprintf("SELECT source_table::pg_catalog.oid, id_column::pg_catalog.text, "
 								   "text_column::pg_catalog.text, topics_table::pg_catalog.oid, "
-								   "embeddings_table::pg_catalog.oid, %s "
+								   "embeddings_table::pg_catalog.oid, %s, %s "
 								   "FROM %s.sentiment_sources ORDER BY 1",
 								   has_model ? "sentiment_model::pg_catalog.text" : "'vader'::pg_catalog.text",
+								   has_model ? "COALESCE(pg_catalog.date_part('epoch', foreign_claim_grace), -1)"
+								   : "-1::pg_catalog.float8",
 								   quote_identifier(schema));
 
 		if (registry_plan != NULL)
@@ -119,6 +122,7 @@ sp_load_sources(Oid only, int *count)
 		s->topics = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
 		s->embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
 		s->model = sp_model_by_name(SPI_getvalue(tup, desc, 6));
+		s->foreign_grace_s = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
 		n++;
 	}
 	SPI_freetuptable(SPI_tuptable);

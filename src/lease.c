@@ -10,6 +10,14 @@
  *   (or to 'failed' once they used up their attempts).  Called by the
  *   workers' upkeep (at start-up and every sentiment_proc.upkeep_interval)
  *   and by sentiment_reset_stuck().  It writes each source as its owner.
+ * - Foreign claims: a 'processing' row without a claimant of ours was
+ *   claimed by another system (a pipeline being migrated).  It is left to
+ *   that system for a grace period from its processing_started_at
+ *   (sentiment_proc.foreign_claim_grace, or the source's own in the
+ *   registry), and only then returned like an abandoned claim, the abandoned
+ *   claim counting as an attempt.  A start time that is missing, or not
+ *   later than the row's last completion (a worker that never sets it), is
+ *   unknown: the reaper stamps the time it first sees the claim.
  */
 #include "postgres.h"
 
@@ -22,11 +30,28 @@
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 
-#include "sentiment_proc.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "batch.h"
 
 PG_FUNCTION_INFO_V1(sentiment_claimant);
 PG_FUNCTION_INFO_V1(sentiment_claimant_alive);
 PG_FUNCTION_INFO_V1(sentiment_reset_stuck);
+
+/* How long a row claimed outside sentiment_proc is left to its claimant (s). */
+static int	foreign_claim_grace_s = 10 * 60;
+
+void
+sp_lease_init(void)
+{
+	DefineCustomIntVariable("sentiment_proc.foreign_claim_grace",
+							"How long a row claimed outside sentiment_proc is left to its claimant.",
+							"Counted from the row's processing_started_at; past it the row returns to pending. "
+							"sentiment_set_foreign_grace() overrides it per table.",
+							&foreign_claim_grace_s, 10 * 60, 0, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
 
 /* ---- claimants ---- */
 
@@ -85,57 +110,98 @@ sentiment_claimant_alive(PG_FUNCTION_ARGS)
 /* One source's share of the reaper's work (see reap_source). */
 typedef struct ReapStep
 {
-	Oid			relid;
-	Oid			topics;
-	Oid			embeddings;
+	const SpSource *src;
 	const char *table;			/* quoted, qualified */
-	const char *id;				/* the key column, quoted */
 	const char *schema;			/* the extension's, quoted */
 	bool		force;
 	int64		returned;
 } ReapStep;
 
 /*
+ * Foreign claims whose start is unknown get one: now.  Rows of ours in
+ * 'processing' always carry a claimant.
+ */
+static void
+date_foreign_claims(const char *table, const char *id)
+{
+	char	   *sql = psprintf(
+		"UPDATE %1$s AS s SET processing_started_at = pg_catalog.now() "
+		"FROM (SELECT c.%2$s AS id FROM %1$s AS c "
+		"      WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
+		"        AND c.processing_claimed_by IS NULL "
+		"        AND (c.processing_started_at IS NULL "
+		"             OR c.processing_started_at OPERATOR(pg_catalog.<=) c.processing_completed_at) "
+		"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
+		"WHERE s.%2$s OPERATOR(pg_catalog.=) r.id",
+		table, id);
+
+	if (SPI_execute(sql, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not date the foreign claims of %s", table);
+}
+
+/*
  * Return the abandoned claims of one source, as its owner (identity.c): the
  * UPDATE fires the owner's triggers, which must not run with our rights.
+ * A foreign claim did not count its attempt (r.add): the reaper counts it,
+ * so a row that keeps failing over there ends up failed.
  */
 static void
 reap_source(void *arg)
 {
 	ReapStep   *st = (ReapStep *) arg;
-	Oid			types[3] = {INT4OID, BOOLOID, INT4OID};
-	Datum		vals[3] = {Int32GetDatum(sp_max_attempts_setting()), BoolGetDatum(st->force),
-	Int32GetDatum(sp_error_history_setting())};
+	double		grace = st->src->foreign_grace_s >= 0 ? st->src->foreign_grace_s : foreign_claim_grace_s;
+	Oid			types[4] = {INT4OID, BOOLOID, INT4OID, FLOAT8OID};
+	Datum		vals[4] = {Int32GetDatum(sp_max_attempts_setting()), BoolGetDatum(st->force),
+	Int32GetDatum(sp_error_history_setting()), Float8GetDatum(grace)};
+	const char *id = quote_identifier(st->src->id_column);
 	SpOwnerSwitch sw;
+	char	   *why;
 	char	   *sql;
 	int			ret;
 
+	/* why a claim is abandoned; NULL: it is not */
+	why = psprintf(
+		"CASE "
+		" WHEN $2 THEN 'reset by sentiment_reset_stuck' "
+		" WHEN c.processing_claimed_by IS NULL THEN CASE "
+		"   WHEN c.processing_started_at OPERATOR(pg_catalog.<) "
+		"        (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $4)) "
+		"    AND (c.processing_completed_at IS NULL "
+		"         OR c.processing_started_at OPERATOR(pg_catalog.>) c.processing_completed_at) "
+		"   THEN 'claimed outside sentiment_proc and not finished within ' "
+		"        OPERATOR(pg_catalog.||) pg_catalog.make_interval(secs => $4)::pg_catalog.text END "
+		" WHEN c.processing_lease_until IS NULL THEN 'no claimant or lease' "
+		" WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
+		"      OPERATOR(pg_catalog.||) c.processing_claimed_by OPERATOR(pg_catalog.||) ' is gone' "
+		" WHEN c.processing_lease_until OPERATOR(pg_catalog.<) pg_catalog.now() THEN 'lease expired' "
+		"END",
+		st->schema);
 	sql = psprintf(
-		"UPDATE %s AS s SET "
-		" processing_status = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
+		"UPDATE %1$s AS s SET "
+		" processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) r.add, "
+		" processing_status = CASE WHEN (s.processing_attempts OPERATOR(pg_catalog.+) r.add) OPERATOR(pg_catalog.>=) $1 "
 		"   THEN 'failed' ELSE 'pending' END, "
-		" processing_error = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
+		" processing_error = CASE WHEN (s.processing_attempts OPERATOR(pg_catalog.+) r.add) OPERATOR(pg_catalog.>=) $1 "
 		"   THEN 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why ELSE s.processing_error END, "
-		" processing_completed_at = CASE WHEN s.processing_attempts OPERATOR(pg_catalog.>=) $1 "
+		" processing_completed_at = CASE WHEN (s.processing_attempts OPERATOR(pg_catalog.+) r.add) OPERATOR(pg_catalog.>=) $1 "
 		"   THEN pg_catalog.now() ELSE s.processing_completed_at END, "
-		" processing_error_history = %s.sentiment_error_history_add(s.processing_error_history, "
-		"   s.processing_attempts::pg_catalog.int4, NULL, 'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
+		" processing_error_history = %2$s.sentiment_error_history_add(s.processing_error_history, "
+		"   (s.processing_attempts OPERATOR(pg_catalog.+) r.add)::pg_catalog.int4, NULL, "
+		"   'claim abandoned: ' OPERATOR(pg_catalog.||) r.why, $3), "
 		" processing_lease_until = NULL, processing_claimed_by = NULL, processing_retry_at = NULL "
-		"FROM (SELECT c.%s AS id, CASE "
-		"        WHEN $2 THEN 'reset by sentiment_reset_stuck' "
-		"        WHEN c.processing_claimed_by IS NULL OR c.processing_lease_until IS NULL THEN 'no claimant or lease' "
-		"        WHEN NOT %s.sentiment_claimant_alive(c.processing_claimed_by) THEN 'claimant ' "
-		"             OPERATOR(pg_catalog.||) c.processing_claimed_by OPERATOR(pg_catalog.||) ' is gone' "
-		"        WHEN c.processing_lease_until OPERATOR(pg_catalog.<) pg_catalog.now() THEN 'lease expired' "
-		"        END AS why "
-		"      FROM %s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
+		"FROM (SELECT c.%3$s AS id, %4$s AS why, "
+		"        CASE WHEN c.processing_claimed_by IS NULL THEN 1 ELSE 0 END AS add "
+		"      FROM %1$s AS c WHERE c.processing_status OPERATOR(pg_catalog.=) 'processing' "
+		"       AND (%4$s) IS NOT NULL "
 		"      FOR NO KEY UPDATE OF c SKIP LOCKED) AS r "
-		"WHERE s.%s OPERATOR(pg_catalog.=) r.id AND r.why IS NOT NULL",
-		st->table, st->schema, st->id, st->schema, st->table, st->id);
+		"WHERE s.%3$s OPERATOR(pg_catalog.=) r.id",
+		st->table, st->schema, id, why);
 
-	sp_as_table_owner(st->relid, &sw);
-	sp_check_source_tables(st->relid, st->topics, st->embeddings);
-	ret = SPI_execute_with_args(sql, 3, types, vals, NULL, false, 0);
+	sp_as_table_owner(st->src->relid, &sw);
+	sp_check_source_tables(st->src->relid, st->src->topics, st->src->embeddings);
+	if (!st->force)
+		date_foreign_claims(st->table, id);
+	ret = SPI_execute_with_args(sql, 4, types, vals, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "could not return abandoned claims of %s: %s",
 			 st->table, SPI_result_code_string(ret));
@@ -155,88 +221,58 @@ reap_skippable(int sqlerrcode)
  * Return abandoned claims of one source (InvalidOid: every attached source
  * the caller may process) to 'pending'; with force, every claim.  A claim
  * that has used up its attempts becomes 'failed' instead (an analyser that
- * dies on a row would otherwise take it forever).  Runs in the caller's
- * transaction with a snapshot; returns the rows returned.  With every
- * source, one that cannot be worked on now (locked, broken) is skipped
- * with a warning.
+ * dies on a row would otherwise take it forever).  Claims made outside
+ * sentiment_proc are returned only once their grace period is over.  Runs in
+ * the caller's transaction with a snapshot; returns the rows returned.  With
+ * every source, one that cannot be worked on now (locked, broken) is
+ * skipped with a warning.
  */
 int64
 sp_reap_claims(Oid source, bool force)
 {
-	char	   *schema;
+	char	   *schema = sp_extension_schema_name();
+	SpSource   *sources;
+	int			nsources;
 	int64		total = 0;
-	int			ret;
-	uint64		nsources;
-	ReapStep   *steps;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(source)};
 
-	schema = sp_extension_schema_name();
 	if (schema == NULL)
 		return 0;
 	if (OidIsValid(source))
 		sp_check_may_process(source);
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	{
-		char	   *sql = psprintf(
-			"SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), s.id_column::pg_catalog.text, "
-			"       s.source_table::pg_catalog.oid, s.topics_table::pg_catalog.oid, s.embeddings_table::pg_catalog.oid "
-			"  FROM %s.sentiment_sources s "
-			"  JOIN pg_catalog.pg_class c ON c.oid = s.source_table "
-			"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-			" WHERE ($1 OPERATOR(pg_catalog.=) 0 OR s.source_table OPERATOR(pg_catalog.=) $1) "
-			/* a source not yet upgraded from 1.0 has no claims to reap */
-			"   AND EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) s.source_table "
-			"               AND a.attname OPERATOR(pg_catalog.=) 'processing_lease_until' AND NOT a.attisdropped) "
-			" ORDER BY s.source_table",
-			quote_identifier(schema));
+	sources = sp_load_sources(source, &nsources);
 
-		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not read the sentiment_proc source registry: %s",
-				 SPI_result_code_string(ret));
-	}
-	nsources = SPI_processed;
-	steps = palloc0(sizeof(ReapStep) * (nsources + 1));
-	for (uint64 i = 0; i < nsources; i++)
+	for (int i = 0; i < nsources; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		steps[i].table = SPI_getvalue(tup, desc, 1);
-		steps[i].id = quote_identifier(SPI_getvalue(tup, desc, 2));
-		steps[i].relid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
-		steps[i].topics = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
-		steps[i].embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
-		steps[i].schema = quote_identifier(schema);
-		steps[i].force = force;
-	}
-
-	for (uint64 i = 0; i < nsources; i++)
-	{
+		const SpSource *src = &sources[i];
+		ReapStep	st = {src, NULL, quote_identifier(schema), force, 0};
 		ErrorData  *edata;
 
+		/* a source not yet upgraded from 1.0 has no claims to reap */
+		if (get_attnum(src->relid, "processing_lease_until") == InvalidAttrNumber ||
+			get_rel_name(src->relid) == NULL)
+			continue;
+		st.table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(src->relid)),
+											  get_rel_name(src->relid));
 		if (OidIsValid(source))
 		{
-			reap_source(&steps[i]);
-			total += steps[i].returned;
+			reap_source(&st);
+			total += st.returned;
 			continue;
 		}
-		if (!sp_may_process(steps[i].relid))
+		if (!sp_may_process(src->relid))
 			continue;
-		edata = sp_in_subtransaction(reap_source, &steps[i], reap_skippable);
+		edata = sp_in_subtransaction(reap_source, &st, reap_skippable);
 		if (edata == NULL)
 		{
-			total += steps[i].returned;
+			total += st.returned;
 			continue;
 		}
 		ereport(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? NOTICE : WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("sentiment_proc could not return abandoned claims of %s: %s",
-						steps[i].table, edata->message ? edata->message : "unknown error"),
+						st.table, edata->message ? edata->message : "unknown error"),
 				 errhint("They are returned by a later pass.")));
 		FreeErrorData(edata);
 	}

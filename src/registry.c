@@ -28,6 +28,7 @@
 
 PG_FUNCTION_INFO_V1(sentiment_register);
 PG_FUNCTION_INFO_V1(sentiment_unregister);
+PG_FUNCTION_INFO_V1(sentiment_register_grace);
 
 /*
  * May the current user execute the extension's function fname with one of
@@ -178,4 +179,36 @@ sentiment_unregister(PG_FUNCTION_ARGS)
 										   "WHERE s.source_table OPERATOR(pg_catalog.=) $1",
 										   quote_identifier(schema)),
 								  1, types, values, NULL) > 0);
+}
+
+/*
+ * sentiment_register_grace(source, grace): a table's own grace period for
+ * rows claimed outside sentiment_proc (NULL: the setting's).  Only the
+ * table's owner may set it.  Called by sentiment_set_foreign_grace.
+ */
+Datum
+sentiment_register_grace(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			types[2] = {OIDOID, INTERVALOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source table must not be null"),
+				 errhint("Pass an attached table, see the sentiment_sources table.")));
+	values[0] = PG_GETARG_DATUM(0);
+	check_owner(PG_GETARG_OID(0));
+	if (PG_ARGISNULL(1))
+		nulls[1] = 'n';
+	else
+		values[1] = PG_GETARG_DATUM(1);
+	if (registry_write(psprintf("UPDATE %s.sentiment_sources s SET foreign_claim_grace = $2 "
+								"WHERE s.source_table OPERATOR(pg_catalog.=) $1",
+								quote_identifier(schema)),
+					   2, types, values, nulls) == 0)
+		sp_error_not_attached(PG_GETARG_OID(0));
+	PG_RETURN_VOID();
 }

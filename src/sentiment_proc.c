@@ -26,6 +26,9 @@ _PG_init(void)
 	sp_retry_init();
 	sp_queue_init();
 
+	/* two-phase claims and foreign claims (lease.c): setting */
+	sp_lease_init();
+
 	/* statistics and progress (stats.c): setting; shared memory if preloaded */
 	sp_stats_init();
 

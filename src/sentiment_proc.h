@@ -113,14 +113,18 @@ extern TimestampTz sp_retry_at(int attempt, TimestampTz now);
 
 /* ---- two-phase claims and the reaper (lease.c) ---- */
 
+/* From _PG_init: the setting. */
+extern void sp_lease_init(void);
+
 /* This backend's claimant identity ("pid:start"), and whether one lives. */
 extern char *sp_my_claimant(void);
 extern bool sp_claimant_alive(const char *claimant);
 
 /*
- * Return abandoned claims of one source or all (InvalidOid) to 'pending'
- * (with force: all claims).  Needs a transaction and a snapshot; returns
- * the rows returned.
+ * Return claims whose lease expired or whose claimant is gone, and claims
+ * made outside sentiment_proc past their grace period (with force: all
+ * claims), of one source or all (InvalidOid) to 'pending'.  Needs a
+ * transaction and a snapshot; returns the rows returned.
  */
 extern int64 sp_reap_claims(Oid source, bool force);
 

@@ -16,6 +16,9 @@ CREATE TABLE @extschema@.sentiment_sources (
 	topics_table		regclass NOT NULL,
 	embeddings_table	regclass NOT NULL,
 	attached_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- how long a row claimed outside sentiment_proc is left to its claimant
+	-- (NULL: sentiment_proc.foreign_claim_grace); see 57_foreign_claims.sql
+	foreign_claim_grace interval CHECK (foreign_claim_grace BETWEEN interval '0' AND interval '7 days'),
 	-- the sentiment model the table's rows are analysed with
 	sentiment_model		text NOT NULL DEFAULT 'vader'
 						CONSTRAINT sentiment_sources_model_check CHECK (@extschema@.sentiment_model_check(sentiment_model))

@@ -283,9 +283,11 @@ COMMENT ON VIEW @extschema@.sentiment_failures IS
 -- Rows committed as 'processing' whose claim is abandoned.  Batches never
 -- commit that state (a claim and its results are one transaction), only the
 -- two-phase path for analysers outside the server does, with a lease and
--- its claimant (issue 5).  A claim is stuck when its lease expired, its
--- claimant's session is gone, or it has no lease or claimant at all; the
--- workers' reaper and sentiment_reset_stuck() return such rows to pending.
+-- its claimant (issue 5), and another system that claims rows itself (no
+-- claimant: 57_foreign_claims.sql).  A claim is stuck when its lease
+-- expired, its claimant's session is gone, it has a claimant but no lease,
+-- or, claimed elsewhere, its grace period is over; the workers' reaper and
+-- sentiment_reset_stuck() return such rows to pending.
 CREATE FUNCTION @extschema@.sentiment_stuck_internal(
 	max_rows integer DEFAULT 1000,
 	OUT source regclass,
@@ -311,18 +313,22 @@ BEGIN
 	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		RETURN QUERY EXECUTE format(
 			'SELECT $1, q.id, q.reason, q.claimed_by, q.started_at, q.lease_until, '
-			'now() - CASE WHEN q.reason = ''lease expired'' THEN q.lease_until ELSE q.started_at END, q.attempts '
+			'now() - CASE WHEN q.reason = ''lease expired'' THEN q.lease_until '
+			'  WHEN q.reason = ''claimed outside sentiment_proc'' THEN q.started_at + $3 ELSE q.started_at END, q.attempts '
 			'FROM (SELECT %I::bigint AS id, processing_claimed_by AS claimed_by, '
-			'      processing_started_at AS started_at, processing_lease_until AS lease_until, '
+			'      processing_started_at::timestamptz AS started_at, processing_lease_until AS lease_until, '
 			'      processing_attempts::integer AS attempts, CASE '
-			'        WHEN processing_claimed_by IS NULL OR processing_lease_until IS NULL THEN ''no claimant or lease'' '
+			'        WHEN processing_claimed_by IS NULL THEN CASE WHEN processing_started_at < now() - $3 '
+			'          AND (processing_completed_at IS NULL OR processing_started_at > processing_completed_at) '
+			'          THEN ''claimed outside sentiment_proc'' END '
+			'        WHEN processing_lease_until IS NULL THEN ''no claimant or lease'' '
 			'        WHEN NOT @extschema@.sentiment_claimant_alive(processing_claimed_by) THEN ''claimant gone'' '
 			'        WHEN processing_lease_until < now() THEN ''lease expired'' END AS reason '
 			'      FROM %s WHERE processing_status = ''processing'') AS q '
 			'WHERE q.reason IS NOT NULL '
 			'ORDER BY q.lease_until NULLS FIRST, q.started_at LIMIT $2',
 			v_src.id_column, v_src.source_table)
-			USING v_src.source_table, max_rows;
+			USING v_src.source_table, max_rows, @extschema@.sentiment_foreign_grace(v_src.source_table);
 	END LOOP;
 END
 $body$;
@@ -331,7 +337,7 @@ CREATE VIEW @extschema@.sentiment_stuck AS
 	SELECT * FROM @extschema@.sentiment_stuck_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_stuck IS
-	'Two-phase claims whose lease expired or whose claimant is gone, per source the caller may read';
+	'Two-phase claims whose lease expired or whose claimant is gone, and rows claimed elsewhere past their grace, per source the caller may read';
 
 -- ---- a summary for people (the demo ends with it) --------------------------
 

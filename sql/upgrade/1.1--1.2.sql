@@ -10,6 +10,14 @@
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.2'" to load this file. \quit
 
+-- Rows claimed outside sentiment_proc (57_foreign_claims.sql): a per-table
+-- grace period in the registry, and sentiment_stuck lists such rows only
+-- once their grace is over (its definition is replaced below).
+ALTER TABLE @extschema@.sentiment_sources
+	ADD COLUMN foreign_claim_grace interval CHECK (foreign_claim_grace BETWEEN interval '0' AND interval '7 days');
+COMMENT ON VIEW @extschema@.sentiment_stuck IS
+	'Two-phase claims whose lease expired or whose claimant is gone, and rows claimed elsewhere past their grace, per source the caller may read';
+
 -- ---- security: user code runs only with its owner's rights ----------------
 
 -- The registry is written only through these (src/registry.c).

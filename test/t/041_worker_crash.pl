@@ -104,7 +104,8 @@ check_exactly_once('stop -m immediate', 2 * $rows);
 # when the workers start: a restart ends every session, so every claimant is
 # gone, whatever its lease says (see also 050_claim_crash.pl).
 $node->safe_psql('postgres', q{
-UPDATE sentiment_data SET processing_status = 'processing', processing_started_at = now() - interval '2 hours'
+UPDATE sentiment_data SET processing_status = 'processing', processing_started_at = now() - interval '2 hours',
+       processing_lease_until = now() - interval '1 hour', processing_claimed_by = sentiment_claimant()
  WHERE entry_id <= 5;
 UPDATE sentiment_data SET processing_status = 'processing', processing_started_at = now(),
        processing_lease_until = now() + interval '1 hour', processing_claimed_by = sentiment_claimant()
