@@ -15,7 +15,6 @@ packages=(
 	# -- Prometheus metrics and packaging (contrib/prometheus, debian/, make deb, make dist)
 	prometheus-postgres-exporter prometheus             # test/t/100_prometheus.pl: the exporter, promtool
 	postgresql-server-dev-all debhelper dpkg-dev fakeroot   # make deb: pg_buildext, dh, dpkg-buildpackage
-	unzip                                               # make distcheck looks into the PGXN archive
 	# -- end of Prometheus metrics and packaging
 )
 
