@@ -130,6 +130,7 @@ deb:
 	cd $(DEB_DIR)/sentiment-proc-$(EXTVERSION) && \
 	  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u PG_CONFIG -u SP_CACHE_DIR \
 	  $(if $(DEB_CACHE),SP_CACHE_DIR='$(DEB_CACHE)') dpkg-buildpackage -us -uc
+	rm -rf $(DEB_DIR)/sentiment-proc-$(EXTVERSION)
 	@ls -1 $(DEB_DIR)/*.deb
 
 dist:
