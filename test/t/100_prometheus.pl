@@ -48,12 +48,16 @@ plan skip_all => 'promtool is not installed (apt-get install prometheus)'
 my $node = PostgreSQL::Test::Cluster->new('prometheus');
 $node->init;
 # max_attempts = 1: a failed row stays failed, so the counts are exact.
+# Workers wake at commits only (no polling, no upkeep during the test), so
+# they sit idle while they are scraped.
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'sentiment_proc'
 max_worker_processes = 16
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 2
 sentiment_proc.max_attempts = 1
+sentiment_proc.worker_poll_interval = '1h'
+sentiment_proc.upkeep_interval = '1h'
 });
 $node->start;
 
@@ -104,7 +108,7 @@ my $http = HTTP::Tiny->new(timeout => 30);
 sub scrape
 {
 	my ($res, %v, %type);
-	for (1 .. 300)
+	for (1 .. 600)
 	{
 		$res = $http->get($url);
 		last if $res->{success};
@@ -228,8 +232,10 @@ for my $w (0, 1)
 	same("sentiment_worker_claims_recovered_total$l", $row[3], 'sentiment_workers');
 	same("sentiment_worker_start_time_seconds$l", $row[4], 'sentiment_workers');
 	same("sentiment_worker_last_error$l", 0, 'no error');
-	same("sentiment_worker_state{database=postgres,state=idle,worker=$w}", 1, 'state set');
-	same("sentiment_worker_state{database=postgres,state=processing,worker=$w}", 0, 'state set');
+	my @states = grep { /^sentiment_worker_state\{database=postgres,state=[^,]*,worker=$w\}$/ } keys %$m;
+	is(scalar(@states), 7, "worker $w: a series for each of the 7 states");
+	is(join(' ', map { /state=([^,]*)/ } grep { $m->{$_} == 1 } @states), 'idle',
+		"worker $w: state set, 1 for idle only");
 }
 is($m->{'sentiment_worker_rows_total{database=postgres,worker=0}'}
 	  + $m->{'sentiment_worker_rows_total{database=postgres,worker=1}'},
