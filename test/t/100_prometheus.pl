@@ -251,11 +251,22 @@ ok($node->poll_query_until('postgres',
 	'no workers run for a database that does not exist');
 $node->safe_psql('postgres',
 	"INSERT INTO sentiment_data (text, created_at) SELECT 'waiting ' || g, now() - interval '10 minutes' FROM generate_series(1, 25) g");
+is(scalar(grep { /^sentiment_stuck_rows\{/ } keys %$m), 0, 'no stuck claims before: no sentiment_stuck_rows series');
+# An external analyser claims 3 of them and its session ends: stuck claims.
+$node->safe_psql('postgres', "SELECT count(*) FROM sentiment_claim(3, interval '1 hour', 'sentiment_data')");
+ok($node->poll_query_until('postgres', 'SELECT count(*) FROM sentiment_stuck', '3'),
+	'three claims are stuck once their session is gone');
 ($m, $type, $text) = scrape();
 my @q = split /\|/, $node->safe_psql('postgres',
 	"SELECT pending, extract(epoch FROM oldest_pending_age) FROM sentiment_queue_status WHERE source = 'sentiment_data'::regclass");
-is($q[0], 25, '25 rows pending');
-same('sentiment_queue_pending_rows{datname=postgres,source=sentiment_data}', 25, 'the backlog');
+is($q[0], 22, '22 rows pending');
+same('sentiment_queue_pending_rows{datname=postgres,source=sentiment_data}', 22, 'the backlog');
+same('sentiment_queue_processing_rows{datname=postgres,source=sentiment_data}', 3, 'claimed');
+cmp_ok($m->{'sentiment_queue_oldest_processing_age_seconds{datname=postgres,source=sentiment_data}'} // -1, '>', 0,
+	'the oldest claim has an age');
+same('sentiment_stuck_rows{datname=postgres,reason=claimant gone,source=sentiment_data}', 3, 'sentiment_stuck');
+same('sentiment_batches_in_flight{datname=postgres}', 0, 'sentiment_batch_progress');
+same('sentiment_batches_longest_seconds{datname=postgres}', 0, 'sentiment_batch_progress');
 my $age = $m->{'sentiment_queue_oldest_pending_age_seconds{datname=postgres,source=sentiment_data}'};
 ok(defined $age && $age >= 600 && $age <= $q[1], "the oldest pending row is 10 minutes old: $age s");
 same('sentiment_workers_configured{database=no_such_db}', 2, 'settings');
