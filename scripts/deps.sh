@@ -13,6 +13,10 @@ packages=(
 	gnuplot-nox                                         # benchmark plots
 	valgrind                                            # make installcheck-valgrind
 	python3-psycopg2                                    # examples/python client (TAP 056)
+	# -- Prometheus metrics and packaging (contrib/prometheus, debian/, make deb, make dist)
+	prometheus-postgres-exporter prometheus             # test/t/100_prometheus.pl: the exporter, promtool
+	postgresql-server-dev-all debhelper dpkg-dev fakeroot   # make deb: pg_buildext, dh, dpkg-buildpackage
+	# -- end of Prometheus metrics and packaging
 )
 
 missing=()
@@ -45,3 +49,13 @@ $SUDO apt-get update -qq
 $SUDO mkdir -p /etc/postgresql-common/createcluster.d
 echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/sentiment_proc.conf >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# -- Prometheus metrics and packaging: the two packages above enable and start
+# their services (Prometheus on :9090, the exporter on :9187, all addresses);
+# the tests start their own exporter on 127.0.0.1, so stop those we just
+# installed.
+if [ -d /run/systemd/system ]; then
+	for svc in prometheus prometheus-postgres-exporter; do
+		[[ " ${missing[*]} " == *" $svc "* ]] && $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	done
+fi
+# -- end of Prometheus metrics and packaging

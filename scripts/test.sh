@@ -18,6 +18,16 @@ make -s -C src/analyzer check 2>&1 | tee -a "$log" || { status=1; echo "analyzer
 echo "== server: build, install, regression, isolation, TAP"
 scripts/test-server.sh 2>&1 | tee -a "$log" || status=1
 
+# -- PGXN release and Debian package (make distcheck, scripts/test-deb.sh).
+# The package step comes last: installing the .deb replaces the files that
+# `make install` put into the system PostgreSQL; test-deb.sh puts them back.
+echo "== pgxn: META.json and the release archive"
+make -s distcheck 2>&1 | tee -a "$log" ||
+	{ status=1; grep -q '^pgxn: ' "$log" || echo "pgxn: 0 passed, 1 failed" | tee -a "$log"; }
+echo "== deb: build the package, install it, regression suite on the installed files, purge"
+scripts/test-deb.sh 2>&1 | tee -a "$log" || status=1
+# -- end of PGXN release and Debian package
+
 # Each suite prints "NAME: N passed, N failed"; add them up.
 awk '/: [0-9]+ passed, [0-9]+ failed/ {
 	for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
