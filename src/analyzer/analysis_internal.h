@@ -15,8 +15,8 @@
  *
  * Everything else separates tokens; . , ; : ! ? also set SA_TOK_BREAK on
  * the next token (negation scope and phrase matches stop there).  The same
- * rules are written in Python in tools/train_emotion.py, which trains the
- * emotion model on them: change both together.
+ * rules are written in Python in tools/train_emotion.py (tools/train_idf.py
+ * uses them for the embedding's idf table): change both together.
  *
  * Clauses (for the sentiment of a topic match) are byte spans of the
  * original text split after a run of ! ? ; (and of . when it is followed by

@@ -3,7 +3,9 @@
  * text in one call.
  *
  * VADER runs first on its own tokens (sentiment.c, exact parity with the
- * reference); the other three models share one pass of our tokeniser
+ * reference): it is the sentiment, or with SA_MODEL_SOCIAL an input of the
+ * social model, and always an input of the emotion model.  The social
+ * model, emotion, topics and embedding share one pass of our tokeniser
  * (tokenize.c).  All memory is scratch kept in the workspace, so once the
  * buffers have grown to the texts seen, a call allocates nothing.  Every
  * step is linear in the text.  On any error the result is cleared to a

@@ -92,10 +92,10 @@ sa_error	sa_sentiment_score(const sa_lexicon *lex, sa_workspace *ws,
 /*
  * SA_MODEL_VADER is VADER 3.3.2, exact (sa_sentiment_score()).
  * SA_MODEL_SOCIAL is a trained three-class linear model for short
- * social-media text (models/social.samodel): hashed word 1-2-grams and
- * character n-grams after normalising user names, links, digits and
- * elongated words, plus VADER's four scores (so lexicon overrides reach it
- * too).  Its sa_sentiment holds probabilities: neg, neu, pos are
+ * social-media text (models/social.samodel): hashed words and word pairs
+ * (negation scope marked) after normalising user names, links, digits and
+ * elongated words, "!" and "?", plus VADER's four scores (so lexicon
+ * overrides reach it too).  Its sa_sentiment holds probabilities: neg, neu, pos are
  * P(negative), P(neutral), P(positive) (they sum to 1, not rounded),
  * compound = pos - neg in [-1, 1], label = the most probable class.
  */
@@ -143,13 +143,17 @@ sa_error	sa_sentiment_score_model(const sa_lexicon *lex, sa_workspace *ws, sa_mo
  * absolute contribution; ties in text order).  VADER: each lexicon token
  * with its valence after all rules (negation, boosters, caps, "but", ...),
  * before the punctuation emphasis and normalisation.  Social: per word the
- * sum of its features' contributions (word, character n-grams), per word
- * pair its bigram, and the VADER-score and punctuation inputs as
+ * sum of its features' contributions, per word pair ("not happy") its
+ * pair feature, and the VADER-score and punctuation inputs as
  * "[vader compound]", "[vader pos]", "[vader neu]", "[vader neg]", "[!]",
- * "[?]"; a contribution is the feature's share of logit(pos) - logit(neg).
- * Terms are lower-cased words (the social model's normalised form, e.g.
- * "@user", "<url>"), pointing into the workspace: valid until its next
- * call.  At most k items are written; *n_items receives the count.
+ * "[?]"; a contribution is the term's share of log(P(pos) / P(neg)), and
+ * all terms plus the model's constant add up to it exactly.  Terms are
+ * lower-cased words as the tokeniser splits them, user names as "@user"
+ * and links as "<url>"; not NUL-terminated; they point into the workspace
+ * and stay valid until its next call.  k may be 0 (nothing written) up to
+ * SA_EXPLAIN_MAX_ITEMS; at most k items are written, *n_items gets the
+ * count.  SA_ERR_ARGUMENT for NULL lex/ws/n_items, items NULL with k > 0,
+ * text NULL with len > 0, k too large or an unknown model.
  */
 typedef struct sa_explain_item
 {

@@ -87,22 +87,21 @@ sa_link_at(const char *text, size_t len, size_t pos)
 		(left >= 4 && memcmp(p, "www.", 4) == 0);
 }
 
+/* The output arrays in locals, so the hot loop keeps them in registers. */
 typedef struct feat_out
 {
-	sa_scratch *sc;
-	uint32_t	bits;
-	bool		origin;
+	uint32_t   *feats;
+	uint32_t   *origin;			/* NULL unless asked for */
+	size_t		n;
 } feat_out;
 
 static inline void
 emit(feat_out *o, uint32_t row, uint32_t kind, uint32_t index)
 {
-	sa_scratch *sc = o->sc;
-
-	sc->feats[sc->nfeats] = row;
+	o->feats[o->n] = row;
 	if (o->origin)
-		sc->forigin[sc->nfeats] = (kind << SA_FO_SHIFT) | (index & SA_FO_MASK);
-	sc->nfeats++;
+		o->origin[o->n] = (kind << SA_FO_SHIFT) | (index & SA_FO_MASK);
+	o->n++;
 }
 
 static inline uint32_t
@@ -127,7 +126,7 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	uint32_t	nmin = layout->char_min,
 				nmax = layout->char_max;
 	size_t		need;
-	feat_out	o = {sc, bits, want_origin};
+	feat_out	o;
 	size_t		link_end = 0;
 	uint32_t	prev_h = 0;
 	bool		have_prev = false;
@@ -152,6 +151,9 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	/* the longest token plus its two marks */
 	if (sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
 		return SA_ERR_NOMEM;
+	o.feats = sc->feats;
+	o.origin = want_origin ? sc->forigin : NULL;
+	o.n = 0;
 
 	for (size_t i = 0; i < sc->ntoks; i++)
 	{
@@ -290,5 +292,6 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 		if (memchr(text, '?', len) != NULL)
 			emit(&o, row_of(0, K_PUNCT + 1, bits), SA_FO_PUNCT, 1);
 	}
+	sc->nfeats = o.n;
 	return SA_OK;
 }

@@ -34,3 +34,11 @@ models: $(MODEL_SRCS)
 # The checker must refuse damaged files (tests/model_refusal.sh).
 model-refusal: $(GEN_MODEL)
 	@sh tests/model_refusal.sh $(GEN_MODEL) $(MODELS_DIR)
+
+# Retrain into a scratch directory and compare with the committed files, byte
+# for byte (needs the training packages, see README.md; not part of check).
+models-reproduce:
+	@tmp=$$(mktemp -d) && cd $(SA_REPO_ROOT) && \
+	  /usr/bin/python3 tools/train_models.py --out-dir $$tmp && \
+	  for m in $(MODEL_NAMES); do cmp $$tmp/$$m.samodel models/$$m.samodel || exit 1; done && \
+	  rm -rf $$tmp && echo "models-reproduce: the trainer rewrites the committed models byte for byte"

@@ -1,7 +1,9 @@
 /*
- * tokenize.c - the word/emoji tokeniser shared by emotion, topics and the
- * embedding (rules in analysis_internal.h; tools/train_emotion.py has the
- * same rules in Python and the emotion model depends on them matching).
+ * tokenize.c - the word/emoji tokeniser shared by the trained models
+ * (features.c), topics and the embedding (rules in analysis_internal.h;
+ * tools/train_emotion.py has the same rules in Python for the idf trainer).
+ * The trained models read their features off these tokens: a change here
+ * means retraining them (tools/train_models.py).
  */
 #include <stdlib.h>
 #include <string.h>

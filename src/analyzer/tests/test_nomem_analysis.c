@@ -1,6 +1,7 @@
 /*
- * test_nomem_analysis.c - allocation failures inside sa_analyze() and the
- * topic dictionary give SA_ERR_NOMEM (never a crash or a half-filled
+ * test_nomem_analysis.c - allocation failures inside sa_analyze(), the
+ * social model (sa_analyze_model(), sa_explain()) and the topic dictionary
+ * give SA_ERR_NOMEM (never a crash or a half-filled
  * result), and the objects stay usable: once memory is back, results are
  * exactly the normal ones.
  *
@@ -110,6 +111,7 @@ int
 main(void)
 {
 	static sa_analysis ref[NTEXTS],
+				social_ref[NTEXTS],
 				a;
 	sa_lexicon *lex;
 	sa_topics  *topics;
@@ -159,6 +161,47 @@ main(void)
 		}
 		sa_workspace_destroy(w);
 		if (!failed_one && all_ok)
+			break;
+	}
+	CHECK(k < 10000 && k > 0);
+	CHECK(nomem_seen > 0);
+
+	/* ---- the social model and explain, k-th allocation failing ---- */
+	for (size_t i = 0; i < NTEXTS; i++)
+		CHECK(sa_analyze_model(lex, topics, ref_ws[i], SA_MODEL_SOCIAL, texts[i], strlen(texts[i]),
+							   &social_ref[i]) == SA_OK);
+	nomem_seen = 0;
+	for (k = 0; k < 10000; k++)
+	{
+		sa_workspace *w;
+		sa_explain_item it[8];
+		size_t		n;
+
+		CHECK(sa_workspace_create(&w) == SA_OK);
+		failed_one = false;
+		fail_in = k;
+		for (size_t i = 0; i < NTEXTS; i++)
+		{
+			sa_error	err = sa_analyze_model(lex, topics, w, SA_MODEL_SOCIAL, texts[i],
+											   strlen(texts[i]), &a);
+
+			CHECK_MSG(err == SA_OK || err == SA_ERR_NOMEM, "k=%ld text %zu: %d", k, i, (int) err);
+			if (err == SA_ERR_NOMEM)
+			{
+				nomem_seen++;
+				CHECK_MSG(is_cleared(&a), "k=%ld text %zu: result not cleared", k, i);
+			}
+			err = sa_explain(lex, w, SA_MODEL_SOCIAL, texts[i], strlen(texts[i]), it, 8, &n);
+			CHECK_MSG(err == SA_OK || (err == SA_ERR_NOMEM && n == 0), "k=%ld explain %zu: %d", k, i, (int) err);
+		}
+		fail_in = -1;
+		for (size_t i = 0; i < NTEXTS; i++)
+		{
+			CHECK(sa_analyze_model(lex, topics, w, SA_MODEL_SOCIAL, texts[i], strlen(texts[i]), &a) == SA_OK);
+			CHECK_MSG(same(&a, &social_ref[i]), "k=%ld text %zu differs after recovery (social)", k, i);
+		}
+		sa_workspace_destroy(w);
+		if (!failed_one)
 			break;
 	}
 	CHECK(k < 10000 && k > 0);

@@ -1,9 +1,10 @@
 /*
  * test_tokenize.c - the shared tokeniser (tokenize.c): tokens, flags and
- * clause spans.  The emotion model was trained on tokens made by the same
- * rules in tools/train_emotion.py; the expected tokens here are what that
- * Python code gives for the same texts, so a change on either side that
- * breaks the agreement fails here.
+ * clause spans.  tools/train_emotion.py states the same rules in Python (the
+ * idf trainer uses it); the expected tokens here are what that Python code
+ * gives for the same texts, so a change on either side that breaks the
+ * agreement fails here.  (The trained models get their tokens from this C
+ * code itself, through tools/dump-features.)
  */
 #include <stdarg.h>
 #include <stdlib.h>
