@@ -99,7 +99,7 @@ installcheck-isolation: submake
 installcheck-tap:
 	$(prove_installcheck)
 
-# ---- reliability suite (issue 8) --------------------------------------------
+# ---- reliability suite --------------------------------------------
 # make torture                 test/t/090_torture.pl at TORTURE_ROWS (1000000)
 # make installcheck-valgrind   the regression suite with the temporary
 #                              instance's postgres under valgrind (slow)

@@ -161,7 +161,7 @@ mkdir -p "$root/bench/out"
 { echo "rows,batch,ceiling_1,process_1,ceiling_2,process_2"; cat "$work/csv"; } >"$root/bench/out/process_bench.csv"
 echo "figures written to bench/out/process_bench.csv"
 
-# picture (bench/plot.sh, issue 7): the function against the ceiling, by sessions
+# picture (bench/plot.sh): the function against the ceiling, by sessions
 awk -F, 'NR == 2 { printf "sessions,rows_per_s,series\n1,%s,raw SQL ceiling\n2,%s,raw SQL ceiling\n1,%s,sentiment_process_batch\n2,%s,sentiment_process_batch\n", $3, $5, $4, $6 }' \
 	"$root/bench/out/process_bench.csv" >"$root/bench/out/process_sessions.csv"
 bench/plot.sh workers bench/out/process_sessions.csv bench/out/process_sessions.png \

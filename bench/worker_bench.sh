@@ -84,9 +84,9 @@ latency() {
 }
 
 echo "== latency: $RATE single-row inserts/s for ${SECS}s, 2 workers, batch size $batch"
-lat_from=$(psql_v -c "SELECT coalesce(max(entry_id), 0) FROM latency_mentions")	# for the picture (issue 7)
+lat_from=$(psql_v -c "SELECT coalesce(max(entry_id), 0) FROM latency_mentions")	# for the picture
 read -r w50 w99 wmax wn <<<"$(latency "$SECS")"
-lat_to=$(psql_v -c "SELECT coalesce(max(entry_id), 0) FROM latency_mentions")	# for the picture (issue 7)
+lat_to=$(psql_v -c "SELECT coalesce(max(entry_id), 0) FROM latency_mentions")	# for the picture
 echo "wake-up at commit:  p50 $w50 ms  p99 $w99 ms  max $wmax ms  ($wn rows)"
 psql_q -c "ALTER TABLE latency_mentions DISABLE TRIGGER sentiment_wakeup"
 read -r b50 b99 bmax bn <<<"$(latency 10)"
@@ -182,7 +182,7 @@ printf 'rate,p50_ms,p99_ms,max_ms,poll_p50_ms,poll_p99_ms,idle_cpu_ms_10s,rows,b
 	"$RATE" "$w50" "$w99" "$wmax" "$b50" "$b99" "$idle_ms" "$ROWS" "$batch" "$t1" "$t2" >"$root/bench/out/worker_bench.csv"
 echo "figures written to bench/out/worker_bench.csv"
 
-# pictures (bench/plot.sh, issue 7): the wake-up run's latency distribution,
+# pictures (bench/plot.sh): the wake-up run's latency distribution,
 # throughput against workers
 { echo latency_ms; psql_v -c "SELECT round((extract(epoch FROM pg_xact_commit_timestamp(xmin) - created_at) * 1000)::numeric, 2)
 	FROM latency_mentions WHERE entry_id > $lat_from AND entry_id <= $lat_to AND processing_status = 'completed'"; } >"$root/bench/out/worker_latency.csv"

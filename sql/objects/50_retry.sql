@@ -1,4 +1,4 @@
--- Retries (issue 5).  A row whose processing fails becomes 'failed' with
+-- Retries.  A row whose processing fails becomes 'failed' with
 -- processing_error, one more processing_attempts and an entry in its
 -- bounded processing_error_history (attempt, time, SQLSTATE, message).
 -- Failures that may pass (a trigger or constraint refusing the write, an

@@ -1,4 +1,4 @@
--- The processing queue (the seed's "Solution 2"): explicit requests to
+-- The processing queue of the original design: explicit requests to
 -- (re-)analyse rows, say after a lexicon override changed.  The batch
 -- (sentiment_process_batch and the workers alike) takes queued requests of a
 -- source first, highest priority first, with SKIP LOCKED, then due retries,

@@ -1,4 +1,4 @@
--- The two-phase path, for analysers outside the server (issue 5).
+-- The two-phase path, for analysers outside the server.
 --
 --   sentiment_claim(n, lease)  marks up to n rows 'processing' (due retries
 --                              first, then pending rows) with a lease and the

@@ -1,4 +1,4 @@
--- Monitoring (issue 7): statistics and batches in flight from shared memory
+-- Monitoring: statistics and batches in flight from shared memory
 -- (src/stats.c), queue status, failures and stuck rows from the source
 -- tables, and a summary for people.
 --
@@ -283,7 +283,7 @@ COMMENT ON VIEW @extschema@.sentiment_failures IS
 -- Rows committed as 'processing' whose claim is abandoned.  Batches never
 -- commit that state (a claim and its results are one transaction), only the
 -- two-phase path for analysers outside the server does, with a lease and
--- its claimant (issue 5), and another system that claims rows itself (no
+-- its claimant, and another system that claims rows itself (no
 -- claimant: 57_foreign_claims.sql).  A claim is stuck when its lease
 -- expired, its claimant's session is gone, it has a claimant but no lease,
 -- or, claimed elsewhere, its grace period is over; the workers' reaper and

@@ -1,4 +1,4 @@
--- Bad input (issue 8): each gets a correct result or a clear error with its
+-- Bad input: each gets a correct result or a clear error with its
 \set SHOW_CONTEXT never
 -- SQLSTATE, never a crash or a stall.  Batch-size and attach-argument errors
 -- are in errors; text over the 4 MB cap in analyze; invalid UTF-8 in a

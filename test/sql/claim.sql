@@ -1,4 +1,4 @@
--- The two-phase path for analysers outside the server (issue 5): claim with
+-- The two-phase path for analysers outside the server: claim with
 -- a lease, complete only with the claimed version and a held claim, fail
 -- with a retry, abandoned claims back to pending; edits win.
 \set SHOW_CONTEXT never

@@ -1,4 +1,4 @@
--- User dictionaries (issues 2 and 6): lexicon overrides and the topic
+-- User dictionaries: lexicon overrides and the topic
 -- dictionary change sentiment_analyze and processing, are checked on write,
 -- and are written only by roles granted it.
 \set SHOW_CONTEXT never

@@ -1,4 +1,4 @@
--- Bad and hostile input through the user dictionaries (issue 8): lexicon
+-- Bad and hostile input through the user dictionaries: lexicon
 \set SHOW_CONTEXT never
 -- overrides and the topic dictionary refuse what the analyser cannot use
 -- with a clear error, take hostile but valid keys as data, and every

@@ -1,4 +1,4 @@
--- The processing queue (issue 5): explicit requests drained by the batch
+-- The processing queue: explicit requests drained by the batch
 -- before plain pending rows, by priority, once; status, timestamps, error;
 -- pruned after sentiment_proc.queue_retention.
 \set SHOW_CONTEXT never

@@ -1,4 +1,4 @@
--- Retries and poison isolation (issue 5): a row whose write fails is found
+-- Retries and poison isolation: a row whose write fails is found
 -- by bisecting the batch in a few subtransactions; the others complete; the
 -- culprit is failed with SQLSTATE and message, retried after an
 -- exponential backoff up to sentiment_proc.max_attempts, then left failed

@@ -1,4 +1,4 @@
--- The three documented roles, set up by the grant recipes of docs/settings-and-roles.md (issue 8):
+-- The three documented roles, set up by the grant recipes of docs/settings-and-roles.md:
 \set SHOW_CONTEXT never
 -- reader (monitoring views and the data), operator (process, and whatever
 -- retry/reset functions exist), admin (attach, detach, settings, dictionaries).  Each can

@@ -1,4 +1,4 @@
--- Similarity search (issue 6): sentiment_cosine over embeddings and
+-- Similarity search: sentiment_cosine over embeddings and
 -- sentiment_similar over a source's stored embeddings.
 \set SHOW_CONTEXT never
 \i test/sql/helpers/try.sql

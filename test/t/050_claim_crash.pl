@@ -1,4 +1,4 @@
-# Two-phase claims and crashes (issue 5).  A claim lives as long as its
+# Two-phase claims and crashes.  A claim lives as long as its
 # claimant's session and its lease:
 #  - a live session's claim within its lease is left alone by the workers;
 #  - an expired lease is returned to pending by the workers' periodic upkeep,

@@ -1,6 +1,6 @@
 # A background worker that has built its lexicon and topics picks up a
 # dictionary change at its next batch, and a pg_dump of the database keeps
-# the dictionary (issues 2 and 6).
+# the dictionary.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

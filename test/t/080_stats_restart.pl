@@ -1,4 +1,4 @@
-# Statistics in shared memory (issue 7): background workers' batches are
+# Statistics in shared memory: background workers' batches are
 # counted; the counters survive a restart (the postmaster saves them when it
 # exits), start from zero after a crash-restart; without preloading the
 # views say why they cannot work while the table-based views still do.
