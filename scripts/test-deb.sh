@@ -11,6 +11,7 @@
 # test.sh runs it last).  Prints "deb: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/as-postgres.sh
 root=$(pwd)
 
 SUDO=""
@@ -93,14 +94,9 @@ echo "== deb: regression suite against the installed files"
 mkdir "$work/src"
 cp -r Makefile sentiment_proc.control test debian "$work/src/"
 rm -rf "$work/src/test/results" "$work/src/test/tmp_check_regress" "$work/src/test/regression."*
-run=(bash -c)
-if [ "$(id -u)" -eq 0 ]; then
-	id postgres >/dev/null 2>&1 ||
-		useradd --system --create-home --home-dir /var/lib/postgresql --shell /bin/bash postgres
-	chown -R postgres: "$work/src"
-	run=(runuser -u postgres -- bash -c)
-fi
-"${run[@]}" "cd '$work/src' && AUTOPKGTEST_TMP='$work/src/run' && mkdir -p \"\$AUTOPKGTEST_TMP\" && export AUTOPKGTEST_TMP && debian/tests/installcheck" \
+ensure_postgres_user
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$work/src"
+as_postgres bash -c "cd '$work/src' && AUTOPKGTEST_TMP='$work/src/run' && mkdir -p \"\$AUTOPKGTEST_TMP\" && export AUTOPKGTEST_TMP && debian/tests/installcheck" \
 	>"$work/regress.log" 2>&1
 rc=$?
 cat "$work/regress.log"
