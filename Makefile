@@ -91,6 +91,9 @@ installcheck-tap:
 # make torture                 test/t/090_torture.pl at TORTURE_ROWS (1000000)
 # make installcheck-valgrind   the regression suite with the temporary
 #                              instance's postgres under valgrind (slow)
+# make installcheck-tap-valgrind [PROVE_TESTS=...]
+#                              the TAP tests (all by default) with every
+#                              node's postgres under valgrind (very slow)
 # Both build, install and, as root, run as user postgres on a copy of the tree
 # (scripts/as-postgres.sh).
 TORTURE_ROWS ?= 1000000
@@ -104,4 +107,10 @@ installcheck-valgrind:
 	scripts/as-postgres.sh installcheck-valgrind-run
 installcheck-valgrind-run:
 	test/valgrind.sh $(REGRESS)
+
+.PHONY: installcheck-tap-valgrind installcheck-tap-valgrind-run
+installcheck-tap-valgrind:
+	scripts/as-postgres.sh installcheck-tap-valgrind-run PROVE_TESTS="$(PROVE_TESTS)"
+installcheck-tap-valgrind-run:
+	PROVE_FLAGS="$(PROVE_FLAGS)" test/valgrind.sh --tap $(PROVE_TESTS)
 # ---- end of reliability suite -------------------------------------------------

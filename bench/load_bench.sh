@@ -23,12 +23,17 @@
 # nothing was lost or done twice (rows = committed pgbench inserts, every
 # row completed with one attempt and one embedding).
 #
+# Inserts commit durably by default (one WAL flush per insert: on a slow
+# disk that, not the workers, bounds the ingest rate); SYNC_COMMIT=off runs
+# the inserting clients with synchronous_commit = off, so that ingest is
+# bound by CPU and the workers have to keep up with more.
+#
 # Recommended fillfactor: 90 for a busy source (each row is updated once,
 # never HOT, since the status moves it between partial indexes; 10% free
 # space lets the new version land on the same page).  FILLFACTOR=100 runs
 # the comparison.
 #
-#   DURATION=300 CLIENTS=16 FILLFACTOR=90 bench/load_bench.sh
+#   DURATION=300 CLIENTS=16 FILLFACTOR=90 SYNC_COMMIT=on bench/load_bench.sh
 #
 # Writes bench/out/load_samples.csv (t, phase, inserted, completed, pending),
 # bench/out/load_summary.csv and bench/out/load_backlog.png.  Not a test:
@@ -39,6 +44,7 @@ root=$(pwd)
 DURATION=${DURATION:-300}
 CLIENTS=${CLIENTS:-16}
 FILLFACTOR=${FILLFACTOR:-90}
+SYNC_COMMIT=${SYNC_COMMIT:-on}
 THREADS=${THREADS:-$(nproc)}
 
 . scripts/lib/tempdb.sh
@@ -114,7 +120,7 @@ run_phase() {
 	local name=$1 out
 	shift
 	echo "$name" >"$work/phase"
-	out=$(as_pg pgbench -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" "$@" -f "$work/insert.sql" 2>&1)
+	out=$(as_pg env PGOPTIONS="-c synchronous_commit=$SYNC_COMMIT" pgbench -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" "$@" -f "$work/insert.sql" 2>&1)
 	echo "$out" | awk '/number of transactions actually processed/ { split($NF, a, "/"); n = a[1] }
 		/number of failed transactions/ { f = $5 }
 		END { print n + 0, f + 0 }'
@@ -146,7 +152,7 @@ latency() {
 completed_now() { psql_v -c "SELECT coalesce(sum(rows_completed), 0) FROM sentiment_stats WHERE source = 'load_mentions'::regclass"; }
 max_id() { psql_v -c "SELECT coalesce(max(entry_id), 0) FROM load_mentions"; }
 
-echo "== phase 1: $CLIENTS clients at full speed for ${DURATION}s, 2 workers, batch size $batch, fillfactor $FILLFACTOR"
+echo "== phase 1: $CLIENTS clients at full speed for ${DURATION}s, 2 workers, batch size $batch, fillfactor $FILLFACTOR, inserts with synchronous_commit $SYNC_COMMIT"
 rss1a=$(rss_anon)
 id0=$(max_id); c0=$(completed_now)
 read -r n1 f1 <<<"$(run_phase full)"
@@ -218,8 +224,8 @@ echo "nothing lost or doubled: $verdict"
 mkdir -p "$root/bench/out"
 cp "$samples" "$root/bench/out/load_samples.csv"
 {
-	echo "duration_s,clients,fillfactor,batch,phase1_ingest_rows_s,phase1_processed_rows_s,phase1_max_backlog,phase1_drain_s,phase1_p50_ms,phase1_p99_ms,phase2_rate,phase2_ingest_rows_s,phase2_processed_rows_s,phase2_max_backlog,phase2_p50_ms,phase2_p99_ms,phase2_max_ms,live_rows,dead_rows,autovacuum_runs,heap,indexes,total,worker_rss_kb_start,worker_rss_kb_end,verdict"
-	echo "$DURATION,$CLIENTS,$FILLFACTOR,$batch,$ingest1,$proc1,$backlog1,$drain1,$l1_50,$l1_99,$rate,$ingest2,$proc2,$backlog2,$l2_50,$l2_99,$l2_max,$live,$dead,$autovacs,$heap,$idx,$total,$rss1a,$rss2b,$verdict"
+	echo "duration_s,clients,fillfactor,sync_commit,batch,phase1_ingest_rows_s,phase1_processed_rows_s,phase1_max_backlog,phase1_drain_s,phase1_p50_ms,phase1_p99_ms,phase2_rate,phase2_ingest_rows_s,phase2_processed_rows_s,phase2_max_backlog,phase2_p50_ms,phase2_p99_ms,phase2_max_ms,live_rows,dead_rows,autovacuum_runs,heap,indexes,total,worker_rss_kb_start,worker_rss_kb_end,verdict"
+	echo "$DURATION,$CLIENTS,$FILLFACTOR,$SYNC_COMMIT,$batch,$ingest1,$proc1,$backlog1,$drain1,$l1_50,$l1_99,$rate,$ingest2,$proc2,$backlog2,$l2_50,$l2_99,$l2_max,$live,$dead,$autovacs,$heap,$idx,$total,$rss1a,$rss2b,$verdict"
 } >"$root/bench/out/load_summary.csv"
 echo "figures written to bench/out/load_summary.csv and bench/out/load_samples.csv"
 
