@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -30,6 +31,18 @@
 PG_FUNCTION_INFO_V1(sentiment_enqueue);
 PG_FUNCTION_INFO_V1(sentiment_queue_take);
 PG_FUNCTION_INFO_V1(sentiment_queue_finish);
+
+/*
+ * Does the queue have the claimed_until column (1.2)?  The library may be
+ * newer than the extension's SQL until ALTER EXTENSION ... UPDATE.
+ */
+static bool
+queue_has_claims(const char *schema)
+{
+	Oid			queue = get_relname_relid("sentiment_processing_queue", get_namespace_oid(schema, false));
+
+	return OidIsValid(queue) && get_attnum(queue, "claimed_until") != InvalidAttrNumber;
+}
 
 /* Keys read from the source per round trip; bounds the memory used. */
 #define ENQUEUE_CHUNK 10000
@@ -122,11 +135,12 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 						  "(source_table, entry_id, priority, requested_by) "
 						  "SELECT $1, k.id, $3, $4 FROM pg_catalog.unnest($2) AS k(id) "
 						  "ON CONFLICT (source_table, entry_id) WHERE status OPERATOR(pg_catalog.=) 'queued' "
-						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority), "
+						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)%s",
+						  quote_identifier(schema),
 						  /* taken by a claim: a new request, which the claim does not satisfy */
-						  "requested_at = CASE WHEN q.claimed_until IS NULL THEN q.requested_at "
-						  "ELSE excluded.requested_at END, claimed_until = NULL",
-						  quote_identifier(schema));
+						  queue_has_claims(schema) ?
+						  ", requested_at = CASE WHEN q.claimed_until IS NULL THEN q.requested_at "
+						  "ELSE excluded.requested_at END, claimed_until = NULL" : "");
 	for (;;)
 	{
 		Datum	   *ids;

@@ -548,9 +548,7 @@ BEGIN
 		 WHERE c.relkind IN ('r', 'p')
 		   AND NOT (p_missing_only AND EXISTS (SELECT FROM pg_trigger t
 						WHERE t.tgrelid = p.relid AND t.tgname = 'sentiment_wakeup'))
-		 -- leaves first: the ALTER TABLE below fires sentiment_wakeup_new_partitions
-		 -- for partitioned tables only, and it then finds nothing missing
-		 ORDER BY p.level DESC, p.relid
+		 ORDER BY p.level, p.relid
 	LOOP
 		EXECUTE format(
 			'CREATE OR REPLACE TRIGGER sentiment_wakeup '
@@ -569,12 +567,13 @@ COMMENT ON FUNCTION @extschema@.sentiment_wakeup_install(regclass, name, boolean
 
 -- Partitions created or attached later get the wake-up trigger too: after
 -- CREATE TABLE ... PARTITION OF and ALTER TABLE ... ATTACH PARTITION of a
--- table in an attached source's partition tree.  Runs as the user of the
--- command (who owns the partition).  A partition the trigger cannot be put
--- on still gets its rows processed, after the poll interval: a warning says
--- so and the command goes through.
-CREATE FUNCTION @extschema@.sentiment_wakeup_new_partitions()
-RETURNS event_trigger
+-- table in an attached source's partition tree.  The event trigger (C,
+-- src/partitions.c) lets only those two statements through to this, which
+-- runs as the user of the command (who owns the partition).  A partition
+-- the trigger cannot be put on still gets its rows processed, after the poll
+-- interval: a warning says so and the command goes through.
+CREATE FUNCTION @extschema@.sentiment_wakeup_partitions_added()
+RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $body$
@@ -600,6 +599,12 @@ BEGIN
 	END LOOP;
 END
 $body$;
+
+CREATE FUNCTION @extschema@.sentiment_wakeup_new_partitions()
+RETURNS event_trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_wakeup_new_partitions';
 
 CREATE EVENT TRIGGER sentiment_wakeup_new_partitions ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')

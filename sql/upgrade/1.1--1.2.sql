@@ -87,6 +87,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_dims() IS
 -- ---- reliability: wake-ups for partitions and only for new text ----------
 
 -- replace function: sentiment_wakeup_install
+-- replace function: sentiment_wakeup_partitions_added
 -- replace function: sentiment_wakeup_new_partitions
 COMMENT ON FUNCTION @extschema@.sentiment_wakeup_install(regclass, name, boolean) IS
 	'Put the workers'' wake-up trigger on an attached table and each of its partitions; returns how many';
