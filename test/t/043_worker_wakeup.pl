@@ -2,8 +2,9 @@
 # partitioned table (also one created or attached after attach) wake a
 # worker at commit, and statements that only finish work (a batch of
 # sentiment_process_batch, two-phase claims and completions) wake nobody.
-# The poll interval is an hour, so only a wake-up gets rows processed within
-# the test's time-outs.
+# The poll interval is an hour (and so is the upkeep interval, after which
+# the first worker also runs a batch), so only a wake-up gets rows processed
+# within the test's time-outs.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -19,6 +20,7 @@ max_worker_processes = 16
 sentiment_proc.databases = 'postgres'
 sentiment_proc.workers_per_database = 1
 sentiment_proc.worker_poll_interval = '1h'
+sentiment_proc.upkeep_interval = '1h'
 });
 $node->start;
 $node->safe_psql('postgres', q{
@@ -73,6 +75,8 @@ ok(done_soon("SELECT processing_status FROM parts WHERE entry_id = 3500", 'compl
 
 # Statements that only finish work wake nobody.  Rows are made pending with
 # the wake-up triggers disabled (nobody is woken), then processed by SQL.
+ok($node->poll_query_until('postgres', "SELECT state FROM sentiment_workers WHERE kind = 'worker'", 'idle'),
+	'the worker is idle before the quiet rows');
 $node->safe_psql('postgres', q{
 ALTER TABLE parts_1 DISABLE TRIGGER sentiment_wakeup;
 INSERT INTO parts_1 (entry_id, text) SELECT g, 'quiet row ' || g FROM generate_series(10, 209) g;
