@@ -53,8 +53,8 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # monitoring, security and upgrade make databases of their own.  Shared helpers are in
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
-                 bad_input dictionary_input roles retry blame claim claim_lease foreign_claims queue dictionary similar models \
-                 monitoring security upgrade
+                 bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models \
+                 monitoring registry_cleanup security upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --temp-instance=test/tmp_check_iso $(TEST_CONF)
@@ -103,6 +103,9 @@ installcheck-tap:
 # make torture                 test/t/090_torture.pl at TORTURE_ROWS (1000000)
 # make installcheck-valgrind   the regression suite with the temporary
 #                              instance's postgres under valgrind (slow)
+# make installcheck-tap-valgrind [PROVE_TESTS=...]
+#                              the TAP tests (all by default) with every
+#                              node's postgres under valgrind (very slow)
 # Both build, install and, as root, run as user postgres on a copy of the tree
 # (scripts/as-postgres.sh).
 TORTURE_ROWS ?= 1000000
@@ -116,6 +119,12 @@ installcheck-valgrind:
 	scripts/as-postgres.sh installcheck-valgrind-run
 installcheck-valgrind-run:
 	test/valgrind.sh $(REGRESS)
+
+.PHONY: installcheck-tap-valgrind installcheck-tap-valgrind-run
+installcheck-tap-valgrind:
+	scripts/as-postgres.sh installcheck-tap-valgrind-run PROVE_TESTS="$(PROVE_TESTS)"
+installcheck-tap-valgrind-run:
+	PROVE_FLAGS="$(PROVE_FLAGS)" test/valgrind.sh --tap $(PROVE_TESTS)
 # ---- end of reliability suite -------------------------------------------------
 
 # ---- packaging: Debian package and PGXN release ------------------------------

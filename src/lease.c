@@ -277,6 +277,9 @@ sp_reap_claims(Oid source, bool force)
 		FreeErrorData(edata);
 	}
 	SPI_finish();
+	/* rows back to pending: the wake-up trigger fires only for new text */
+	if (total > 0)
+		sp_wakeup_at_commit();
 	return total;
 }
 

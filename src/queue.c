@@ -11,6 +11,11 @@
  * have it re-analysed) and reads the source's keys as the caller, and only
  * the writes to the queue itself are made as the extension's owner.  A
  * user's relation is never read with the owner's rights.
+ *
+ * The two-phase claim API (sql/objects/56_claim_api.sql, plpgsql running as
+ * the caller) takes requests through sentiment_queue_take and finishes them
+ * through sentiment_queue_finish: the caller never writes the queue itself,
+ * and these two read only the queue as the owner, never the source.
  */
 #include "postgres.h"
 
@@ -44,6 +49,20 @@ sp_queue_init(void)
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
+PG_FUNCTION_INFO_V1(sentiment_queue_take);
+PG_FUNCTION_INFO_V1(sentiment_queue_finish);
+
+/*
+ * Does the queue have the claimed_until column (1.2)?  The library may be
+ * newer than the extension's SQL until ALTER EXTENSION ... UPDATE.
+ */
+static bool
+queue_has_claims(const char *schema)
+{
+	Oid			queue = get_relname_relid("sentiment_processing_queue", get_namespace_oid(schema, false));
+
+	return OidIsValid(queue) && get_attnum(queue, "claimed_until") != InvalidAttrNumber;
+}
 
 /* Keys read from the source per round trip; bounds the memory used. */
 #define ENQUEUE_CHUNK 10000
@@ -52,7 +71,8 @@ sp_queue_init(void)
  * sentiment_enqueue(source regclass, ids bigint[] DEFAULT NULL,
  * priority integer DEFAULT 0): queue rows of an attached table (ids NULL:
  * every row) for analysis before pending rows.  A row already queued keeps
- * the higher priority.  Returns the requests queued or re-prioritised.
+ * the higher priority; one whose request a two-phase claim took is asked
+ * for again (the claim read it before this request).  Returns the requests queued or re-prioritised.
  */
 Datum
 sentiment_enqueue(PG_FUNCTION_ARGS)
@@ -120,8 +140,12 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 						  "(source_table, entry_id, priority, requested_by) "
 						  "SELECT $1, k.id, $3, $4 FROM pg_catalog.unnest($2) AS k(id) "
 						  "ON CONFLICT (source_table, entry_id) WHERE status OPERATOR(pg_catalog.=) 'queued' "
-						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)",
-						  quote_identifier(schema));
+						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)%s",
+						  quote_identifier(schema),
+						  /* taken by a claim: a new request, which the claim does not satisfy */
+						  queue_has_claims(schema) ?
+						  ", requested_at = CASE WHEN q.claimed_until IS NULL THEN q.requested_at "
+						  "ELSE excluded.requested_at END, claimed_until = NULL" : "");
 	for (;;)
 	{
 		Datum	   *ids;
@@ -320,4 +344,147 @@ sp_queue_finish(SpBatch *b)
 		sp_restore_user(&sw);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * sentiment_queue_take(source regclass, n integer, lease interval) RETURNS
+ * bigint[]: the entry ids of up to n queued requests of an attached source,
+ * highest priority first, with SKIP LOCKED, as a batch takes them; requests
+ * another claim took are passed over until its lease ends.  Each request
+ * taken is marked claimed_until now + lease; it stays queued until
+ * sentiment_queue_finish ends it (batches still take it, waiting for the
+ * row).  The caller must be allowed to process the source (UPDATE on it).
+ */
+Datum
+sentiment_queue_take(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source;
+	int32		n;
+	Oid			types[3] = {OIDOID, INT4OID, INTERVALOID};
+	Datum		args[3];
+	Datum	   *ids;
+	SpOwnerSwitch sw;
+	int			ret;
+	uint64		got;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source, n and lease must not be null"),
+				 errhint("Pass an attached table, the number of requests wanted and the claim's lease.")));
+	source = PG_GETARG_OID(0);
+	n = PG_GETARG_INT32(1);
+	if (n < 1 || n > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and 10000"),
+				 errhint("Take at most 10000 requests per call.")));
+	if (schema == NULL || !sp_is_attached(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not attached to sentiment_proc",
+						get_rel_name(source) ? get_rel_name(source) : "?"),
+				 errhint("See the sentiment_sources table for the attached tables.")));
+	sp_check_may_process(source);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(source);
+	args[1] = Int32GetDatum(n);
+	args[2] = PG_GETARG_DATUM(2);
+	/* the queue is the extension's own table; nothing else is read */
+	sp_as_extension_owner(&sw);
+	ret = SPI_execute_with_args(psprintf("WITH t AS (UPDATE %1$s.sentiment_processing_queue AS q "
+										 "SET claimed_until = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) $3 "
+										 "FROM (SELECT r.request_id FROM %1$s.sentiment_processing_queue AS r "
+										 "WHERE r.status OPERATOR(pg_catalog.=) 'queued' "
+										 "AND r.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+										 "AND (r.claimed_until IS NULL "
+										 "OR r.claimed_until OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()) "
+										 "ORDER BY r.priority DESC, r.request_id LIMIT $2 "
+										 "FOR UPDATE OF r SKIP LOCKED) AS c "
+										 "WHERE q.request_id OPERATOR(pg_catalog.=) c.request_id "
+										 "RETURNING q.entry_id, q.priority, q.request_id) "
+										 "SELECT t.entry_id FROM t ORDER BY t.priority DESC, t.request_id",
+										 quote_identifier(schema)),
+								3, types, args, NULL, false, 0);
+	sp_restore_user(&sw);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the processing queue: %s", SPI_result_code_string(ret));
+	got = SPI_processed;
+	ids = palloc(sizeof(Datum) * (got + 1));
+	for (uint64 i = 0; i < got; i++)
+	{
+		bool		isnull;
+
+		ids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	/* the array outlives SPI: build it in the caller's context */
+	SPI_finish();
+	PG_RETURN_ARRAYTYPE_P(construct_array(ids, (int) got, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * sentiment_queue_finish(source regclass, ids bigint[], claimed_at
+ * timestamptz[], failed boolean, error text) RETURNS bigint: end the queued
+ * requests of rows a two-phase claimant completed or failed.  A request is
+ * ended only if it was made before the row was claimed (claimed_at[i], the
+ * row's processing_started_at): a request made later asks for another
+ * analysis and stays queued.  Returns the requests ended.  The caller must
+ * be allowed to process the source.
+ */
+Datum
+sentiment_queue_finish(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source;
+	bool		failed;
+	Oid			types[5] = {OIDOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TEXTOID, TEXTOID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	SpOwnerSwitch sw;
+	int			ret;
+	int64		done;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source, ids, claimed_at and failed must not be null"),
+				 errhint("Pass the rows completed or failed and when each was claimed.")));
+	source = PG_GETARG_OID(0);
+	failed = PG_GETARG_BOOL(3);
+	if (schema == NULL || !sp_is_attached(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not attached to sentiment_proc",
+						get_rel_name(source) ? get_rel_name(source) : "?"),
+				 errhint("See the sentiment_sources table for the attached tables.")));
+	sp_check_may_process(source);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(source);
+	args[1] = PG_GETARG_DATUM(1);
+	args[2] = PG_GETARG_DATUM(2);
+	args[3] = CStringGetTextDatum(failed ? "failed" : "completed");
+	args[4] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[4] = PG_ARGISNULL(4) ? 'n' : ' ';
+	sp_as_extension_owner(&sw);
+	ret = SPI_execute_with_args(psprintf("UPDATE %s.sentiment_processing_queue AS q "
+										 "SET status = $4, started_at = u.at, "
+										 "completed_at = pg_catalog.clock_timestamp(), error = $5 "
+										 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(id, at) "
+										 "WHERE q.status OPERATOR(pg_catalog.=) 'queued' "
+										 "AND q.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+										 "AND q.entry_id OPERATOR(pg_catalog.=) u.id "
+										 "AND q.requested_at OPERATOR(pg_catalog.<=) u.at",
+										 quote_identifier(schema)),
+								5, types, args, nulls, false, 0);
+	sp_restore_user(&sw);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not update the processing queue: %s", SPI_result_code_string(ret));
+	done = (int64) SPI_processed;
+	SPI_finish();
+	PG_RETURN_INT64(done);
 }

@@ -9,12 +9,17 @@
  * caller that the caller may attach (EXECUTE on sentiment_attach or
  * sentiment_detach) and owns the source and its side tables, and only then
  * write the row as the extension's owner (identity.c).
+ *
+ * A trigger on the registry (sentiment_registry_forget_trigger) drops the
+ * statistics of a source whose registration goes, by either path (detach,
+ * or the drop event trigger), when the transaction commits.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -29,6 +34,7 @@
 PG_FUNCTION_INFO_V1(sentiment_register);
 PG_FUNCTION_INFO_V1(sentiment_unregister);
 PG_FUNCTION_INFO_V1(sentiment_register_grace);
+PG_FUNCTION_INFO_V1(sentiment_registry_forget_trigger);
 
 /*
  * May the current user execute the extension's function fname with one of
@@ -211,4 +217,35 @@ sentiment_register_grace(PG_FUNCTION_ARGS)
 					   2, types, values, nulls) == 0)
 		sp_error_not_attached(PG_GETARG_OID(0));
 	PG_RETURN_VOID();
+}
+
+/*
+ * sentiment_registry_forget_trigger(): AFTER DELETE FOR EACH ROW on
+ * sentiment_sources.  The deleted registration's statistics are removed
+ * from shared memory when the transaction commits (stats.c).
+ */
+Datum
+sentiment_registry_forget_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		isnull;
+	Datum		relid;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("sentiment_registry_forget_trigger() was not called by the trigger manager")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		strcmp(RelationGetRelationName(trigdata->tg_relation), "sentiment_sources") != 0 ||
+		RelationGetDescr(trigdata->tg_relation)->natts < 1 ||
+		TupleDescAttr(RelationGetDescr(trigdata->tg_relation), 0)->atttypid != REGCLASSOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("sentiment_registry_forget_trigger() must be fired AFTER DELETE ... FOR EACH ROW on sentiment_sources")));
+
+	relid = heap_getattr(trigdata->tg_trigtuple, 1, RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (!isnull)
+		sp_stats_forget_at_commit(DatumGetObjectId(relid));
+	return PointerGetDatum(NULL);
 }

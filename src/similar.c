@@ -17,6 +17,17 @@
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_cosine);
+PG_FUNCTION_INFO_V1(sentiment_embedding_dims);
+
+/*
+ * sentiment_embedding_dims(): the length of the analyser's embeddings, the
+ * one length sentiment_complete accepts and sentiment_similar compares.
+ */
+Datum
+sentiment_embedding_dims(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(SA_EMBEDDING_DIMS);
+}
 
 /* The elements of a one-dimensional real[] without NULLs. */
 static const float4 *

@@ -17,6 +17,10 @@
  * Batches in flight are published in a slot per backend (pid, source, batch
  * size, phase and when it began) for the sentiment_batch_progress view.
  *
+ * A source whose registration goes (detach, DROP TABLE) has its counters
+ * removed when that transaction commits (sp_stats_forget_at_commit, from a
+ * trigger on the registry); its batches stay counted in the total.
+ *
  * Across restarts: the postmaster writes the counters to
  * pg_stat/sentiment_proc.stat when it exits normally (smart, fast or
  * immediate shutdown) and reads them back, removing the file, at start-up.
@@ -148,6 +152,15 @@ typedef struct SpPending
 
 static List *pending = NIL;
 static bool callbacks_registered = false;
+
+/* Sources to forget when the transaction commits (registrations removed). */
+typedef struct SpForget
+{
+	Oid			relid;
+	int			nestlevel;
+} SpForget;
+
+static List *forget = NIL;
 
 /* the batch this backend is running */
 static struct
@@ -511,6 +524,31 @@ clear_progress(void)
 }
 
 /* At the end of a transaction, the counts of its batches go to shared memory (those of an aborted one as aborted). */
+/* Remove the counters of the sources queued by sp_stats_forget_at_commit. */
+static void
+forget_sources(bool commit)
+{
+	ListCell   *lc;
+
+	if (forget == NIL)
+		return;
+	if (commit && sp_stats != NULL)
+	{
+		LWLockAcquire(sp_stats->lock, LW_EXCLUSIVE);
+		foreach(lc, forget)
+		{
+			SpStatsKey	key;
+
+			key.dboid = MyDatabaseId;
+			key.relid = ((SpForget *) lfirst(lc))->relid;
+			hash_search(sp_stats_hash, &key, HASH_REMOVE, NULL);
+		}
+		LWLockRelease(sp_stats->lock);
+	}
+	list_free_deep(forget);
+	forget = NIL;
+}
+
 static void
 sp_stats_xact_callback(XactEvent event, void *arg)
 {
@@ -523,6 +561,7 @@ sp_stats_xact_callback(XactEvent event, void *arg)
 			if (cur.active)
 				clear_progress();
 			flush_pending();
+			forget_sources(true);
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
@@ -530,6 +569,7 @@ sp_stats_xact_callback(XactEvent event, void *arg)
 				clear_progress();
 			roll_back_pending(0);
 			flush_pending();
+			forget_sources(false);
 			break;
 		default:
 			break;
@@ -555,11 +595,26 @@ sp_stats_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				if (p->nestlevel >= level)
 					p->nestlevel = level - 1;
 			}
+			foreach(lc, forget)
+			{
+				SpForget   *f = lfirst(lc);
+
+				if (f->nestlevel >= level)
+					f->nestlevel = level - 1;
+			}
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			if (cur.active && cur.nestlevel >= level)
 				clear_progress();
 			roll_back_pending(level);
+			/* a registration removed in the subtransaction is back */
+			foreach(lc, forget)
+			{
+				SpForget   *f = lfirst(lc);
+
+				if (f->nestlevel >= level)
+					forget = foreach_delete_current(forget, lc);
+			}
 			break;
 		default:
 			break;
@@ -711,6 +766,34 @@ sp_stats_batch_end(int64 completed, int64 failed)
 	p->c.last_batch_us = now - cur.started;
 
 	clear_progress();
+}
+
+/*
+ * Forget the counters of a source when this transaction commits: its
+ * registration was removed (sentiment_detach, or the table was dropped).
+ * Called by the registry's delete trigger (registry.c).
+ */
+void
+sp_stats_forget_at_commit(Oid relid)
+{
+	MemoryContext old;
+	SpForget   *f;
+
+	if (sp_stats == NULL)
+		return;
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(sp_stats_xact_callback, NULL);
+		RegisterSubXactCallback(sp_stats_subxact_callback, NULL);
+		before_shmem_exit(sp_stats_backend_exit, (Datum) 0);
+		callbacks_registered = true;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	f = palloc(sizeof(SpForget));
+	f->relid = relid;
+	f->nestlevel = GetCurrentTransactionNestLevel();
+	forget = lappend(forget, f);
+	MemoryContextSwitchTo(old);
 }
 
 /* ------------------------------------------------------------------------

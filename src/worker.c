@@ -381,9 +381,10 @@ sp_wakeup_at_commit(void)
 }
 
 /*
- * sentiment_wakeup_trigger(): AFTER INSERT OR UPDATE OF text, processing_status
- * ... FOR EACH STATEMENT on every attached source.  It costs one flag per
- * statement; nothing per row, nothing when the workers are not loaded.
+ * sentiment_wakeup_trigger(): AFTER INSERT OR UPDATE OF text ... FOR EACH
+ * STATEMENT on every attached source and each of its partitions.  It costs
+ * one flag per statement; nothing per row, nothing when the workers are not
+ * loaded.
  */
 Datum
 sentiment_wakeup_trigger(PG_FUNCTION_ARGS)

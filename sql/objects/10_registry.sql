@@ -76,6 +76,19 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_unregister';
 
+-- A registration that goes (detach, drop) takes the source's statistics in
+-- shared memory with it, at commit (src/registry.c, src/stats.c).
+CREATE FUNCTION @extschema@.sentiment_registry_forget_trigger()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_registry_forget_trigger';
+
+REVOKE ALL ON FUNCTION @extschema@.sentiment_registry_forget_trigger() FROM PUBLIC;
+
+CREATE TRIGGER sentiment_forget_stats AFTER DELETE ON @extschema@.sentiment_sources
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_registry_forget_trigger();
+
 -- A dropped table stops being processed: its registration goes with it (and
 -- so does a source's whose side table was dropped, with a notice), so the
 -- registry never names a table that is not there.  SECURITY DEFINER because

@@ -316,18 +316,12 @@ AS $body$
 DECLARE
 	v_rel		regclass := p_rel;
 BEGIN
-	-- Background workers (src/worker.c): wake one when new or re-queued rows
-	-- commit.  A statement trigger arms the wake-up; nothing runs per row.
-	-- ENABLE ALWAYS: rows applied by logical replication wake workers too.
-	EXECUTE format(
-		'CREATE OR REPLACE TRIGGER sentiment_wakeup '
-		'AFTER INSERT OR UPDATE OF %I, processing_status ON %s '
-		'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sentiment_wakeup_trigger()',
-		p_text_column, v_rel);
-	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel);
+	-- Background workers (src/worker.c): wake one when new or edited rows
+	-- commit, on the table and on each of its partitions.
+	PERFORM @extschema@.sentiment_wakeup_install(v_rel, p_text_column);
 
 	-- Edits win over stale results: a changed text bumps version and puts
-	-- the row back to pending (src/claim.c).
+	-- the row back to pending (src/edit_trigger.c).
 	EXECUTE format(
 		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
 		'BEFORE UPDATE OF %I ON %s '
@@ -336,7 +330,6 @@ BEGIN
 	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', v_rel);
 	-- adopted pending rows need no insert to be noticed
 	PERFORM @extschema@.sentiment_wake_workers();
-
 END
 $body$;
 
@@ -604,12 +597,105 @@ COMMENT ON FUNCTION @extschema@.sentiment_attach(text, name, name, name, name, t
 COMMENT ON FUNCTION @extschema@.sentiment_attach(regclass, name, name, name, name, text) IS
 	'Adopt an existing mentions table for processing (idempotent)';
 
+-- The wake-up trigger (src/worker.c) on a source and on each of its
+-- partitions: AFTER INSERT OR UPDATE OF the text column, FOR EACH
+-- STATEMENT, so nothing runs per row.  A statement trigger of a
+-- partitioned table does not fire for rows inserted straight into a
+-- partition, hence one per partition (a statement on the parent fires only
+-- the parent's).  Only new or edited text wakes a worker: a batch or a
+-- two-phase completion moving rows to completed or failed does not;
+-- sentiment_retry_failed and sentiment_reset_stuck wake workers themselves.
+-- ENABLE ALWAYS: rows applied by logical replication wake workers too.
+-- p_missing_only: leave existing triggers alone (the DDL event trigger).
+-- Runs as the caller, who must own the tables (as CREATE TRIGGER requires).
+CREATE FUNCTION @extschema@.sentiment_wakeup_install(
+	p_source regclass, p_text_column name, p_missing_only boolean DEFAULT false)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_rel	regclass;
+	v_n		integer := 0;
+BEGIN
+	FOR v_rel IN
+		-- (a table that is neither partitioned nor a partition has no tree)
+		SELECT p.relid FROM (SELECT p_source AS relid, 0 AS level
+							 UNION SELECT t.relid, t.level FROM pg_partition_tree(p_source) t) p
+		  JOIN pg_class c ON c.oid = p.relid
+		 WHERE c.relkind IN ('r', 'p')
+		   AND NOT (p_missing_only AND EXISTS (SELECT FROM pg_trigger t
+						WHERE t.tgrelid = p.relid AND t.tgname = 'sentiment_wakeup'))
+		 ORDER BY p.level, p.relid
+	LOOP
+		EXECUTE format(
+			'CREATE OR REPLACE TRIGGER sentiment_wakeup '
+			'AFTER INSERT OR UPDATE OF %I ON %s '
+			'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sentiment_wakeup_trigger()',
+			p_text_column, v_rel);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel);
+		v_n := v_n + 1;
+	END LOOP;
+	RETURN v_n;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_wakeup_install(regclass, name, boolean) IS
+	'Put the workers'' wake-up trigger on an attached table and each of its partitions; returns how many';
+
+-- Partitions created or attached later get the wake-up trigger too: after
+-- CREATE TABLE ... PARTITION OF and ALTER TABLE ... ATTACH PARTITION of a
+-- table in an attached source's partition tree.  The event trigger (C,
+-- src/partitions.c) lets only those two statements through to this, which
+-- runs as the user of the command (who owns the partition).  A partition
+-- the trigger cannot be put on still gets its rows processed, after the poll
+-- interval: a warning says so and the command goes through.
+CREATE FUNCTION @extschema@.sentiment_wakeup_partitions_added()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src	record;
+BEGIN
+	FOR v_src IN
+		SELECT DISTINCT s.source_table, s.text_column
+		  FROM pg_event_trigger_ddl_commands() d
+		  JOIN pg_class c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass
+		  JOIN @extschema@.sentiment_sources s
+			ON s.source_table = COALESCE(pg_partition_root(c.oid), c.oid)
+		 WHERE (d.command_tag = 'CREATE TABLE' AND c.relispartition AND c.relkind IN ('r', 'p'))
+			OR (d.command_tag = 'ALTER TABLE' AND c.relkind = 'p')
+	LOOP
+		BEGIN
+			PERFORM @extschema@.sentiment_wakeup_install(v_src.source_table, v_src.text_column, true);
+		EXCEPTION WHEN insufficient_privilege OR undefined_column OR wrong_object_type THEN
+			RAISE WARNING 'new partitions of % get no wake-up trigger: %', v_src.source_table, SQLERRM
+				USING HINT = 'Their rows are processed after sentiment_proc.worker_poll_interval; '
+							 'the owner of the table can run SELECT sentiment_attach(...) again.';
+		END;
+	END LOOP;
+END
+$body$;
+
+CREATE FUNCTION @extschema@.sentiment_wakeup_new_partitions()
+RETURNS event_trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_wakeup_new_partitions';
+
+CREATE EVENT TRIGGER sentiment_wakeup_new_partitions ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.sentiment_wakeup_new_partitions();
+
 -- Stop processing a table.  Its rows, result columns and side tables stay.
 CREATE FUNCTION @extschema@.sentiment_detach(source regclass)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
+DECLARE
+	v_part regclass;
 BEGIN
 	IF source IS NULL THEN
 		RAISE EXCEPTION 'source table must not be null'
@@ -620,8 +706,16 @@ BEGIN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;
-	-- the workers' wake-up trigger (src/worker.c) goes with the registration
-	EXECUTE format('DROP TRIGGER IF EXISTS sentiment_wakeup ON %s', source);
+	-- the workers' wake-up triggers (src/worker.c) go with the registration,
+	-- the table's and its partitions'
+	FOR v_part IN
+		SELECT t.tgrelid::regclass FROM (SELECT source AS relid, 0 AS level
+										 UNION SELECT r.relid, r.level FROM pg_partition_tree(source) r) p
+		  JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = 'sentiment_wakeup'
+		 ORDER BY p.level, p.relid
+	LOOP
+		EXECUTE format('DROP TRIGGER sentiment_wakeup ON %s', v_part);
+	END LOOP;
 	-- and so does the text edit trigger (gone already if the text column was)
 	IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = source AND t.tgname = 'sentiment_text_edit') THEN
 		EXECUTE format('DROP TRIGGER sentiment_text_edit ON %s', source);

@@ -62,6 +62,10 @@ BEGIN
 		GET DIAGNOSTICS v_n = ROW_COUNT;
 		v_total := v_total + v_n;
 	END LOOP;
+	-- the wake-up trigger fires only for new or edited text
+	IF v_total > 0 THEN
+		PERFORM @extschema@.sentiment_wake_workers();
+	END IF;
 	RETURN v_total;
 END
 $body$;

@@ -6,7 +6,10 @@
 -- row's error, or because the row was deleted); finished requests are
 -- deleted after sentiment_proc.queue_retention, by the workers and at every
 -- enqueue.  One queued request per row at most: enqueueing it again keeps the
--- higher priority.
+-- higher priority.  A two-phase claim that takes a request marks it
+-- claimed_until the claim's lease ends; other claims pass over it until then
+-- (batches do not: they wait for the row), and sentiment_complete and
+-- sentiment_fail end it.
 CREATE TABLE @extschema@.sentiment_processing_queue (
 	request_id		bigserial PRIMARY KEY,
 	source_table	regclass NOT NULL,
@@ -18,7 +21,8 @@ CREATE TABLE @extschema@.sentiment_processing_queue (
 	requested_by	name,
 	started_at		timestamptz,
 	completed_at	timestamptz,
-	error			text
+	error			text,
+	claimed_until	timestamptz		-- queued, taken by a two-phase claim until then
 );
 
 COMMENT ON TABLE @extschema@.sentiment_processing_queue IS
@@ -65,6 +69,31 @@ AS 'MODULE_PATHNAME', 'sentiment_enqueue';
 
 COMMENT ON FUNCTION @extschema@.sentiment_enqueue(regclass, bigint[], integer) IS
 	'Queue rows of an attached table (ids NULL: all) for (re-)analysis before pending rows; returns requests queued';
+
+-- The two-phase API's access to the queue (src/queue.c): take queued
+-- requests of a source by priority (locked until the caller's transaction
+-- ends), and end those of rows completed or failed.  They check that the
+-- caller may process the source (UPDATE on it) and read only the queue as
+-- the owner; so whoever is granted sentiment_claim needs no grant of these
+-- (they stay executable by PUBLIC, the UPDATE check is their guard).
+CREATE FUNCTION @extschema@.sentiment_queue_take(source regclass, n integer, lease interval)
+RETURNS bigint[]
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_queue_take';
+
+COMMENT ON FUNCTION @extschema@.sentiment_queue_take(regclass, integer, interval) IS
+	'Two-phase path: entry ids of up to n queued requests of a source, by priority, marked taken for the lease';
+
+CREATE FUNCTION @extschema@.sentiment_queue_finish(
+	source regclass, ids bigint[], claimed_at timestamptz[], failed boolean, error text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_queue_finish';
+
+COMMENT ON FUNCTION @extschema@.sentiment_queue_finish(regclass, bigint[], timestamptz[], boolean, text) IS
+	'Two-phase path: end the queued requests (made before their claim) of rows completed or failed; returns how many';
 
 REVOKE ALL ON FUNCTION @extschema@.sentiment_prune_queue() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_enqueue(regclass, bigint[], integer) FROM PUBLIC;

@@ -1,13 +1,18 @@
 -- The two-phase path, for analysers outside the server.
 --
---   sentiment_claim(n, lease)  marks up to n rows 'processing' (due retries
---                              first, then pending rows) with a lease and the
+--   sentiment_claim(n, lease)  marks up to n rows 'processing' (rows of
+--                              queued requests by priority first, then due
+--                              retries, then pending rows) with a lease and the
 --                              claimant, commits with the caller, and returns
 --                              them with their version;
 --   sentiment_complete(...)    stores results only where the version is the
 --                              one claimed and the claim is still held;
 --                              anything else writes nothing and says why;
 --   sentiment_fail(...)        records an error, with a retry after backoff.
+--
+-- Both end the queued requests of the rows they complete or fail (those
+-- made before the claim), as a batch does; the queue itself is written
+-- only by the C helpers in src/queue.c.
 --
 -- A claim is held by the session that made it ("pid:start", see
 -- sentiment_claimant()); a client that completes from another session
@@ -54,6 +59,7 @@ DECLARE
 	v_left		integer := sentiment_claim.n;
 	v_src		record;
 	v_n			integer;
+	v_queued	bigint[];
 BEGIN
 	IF sentiment_claim.n IS NULL OR sentiment_claim.n < 1 OR sentiment_claim.n > 10000 THEN
 		RAISE EXCEPTION 'n must be between 1 and 10000'
@@ -74,13 +80,23 @@ BEGIN
 		 ORDER BY s.source_table::oid
 	LOOP
 		EXIT WHEN v_left <= 0;
+		-- queued requests first, by priority, as a batch takes them (passed
+		-- over by other claims for the lease; rows another claimant holds
+		-- wait for it)
+		v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
 		RETURN QUERY EXECUTE format(
 			'WITH c AS ('
 			'  SELECT * FROM (SELECT s.%1$I AS cid FROM %2$s AS s '
+			'    WHERE s.%1$I = ANY ($5) AND s.processing_status <> ''processing'' '
+			'    ORDER BY array_position($5, s.%1$I::bigint) FOR NO KEY UPDATE OF s SKIP LOCKED) AS q '
+			'  UNION ALL '
+			'  SELECT * FROM (SELECT s.%1$I FROM %2$s AS s '
 			'    WHERE s.processing_status = ''failed'' AND s.processing_retry_at <= now() '
+			'    AND s.%1$I <> ALL ($5) '
 			'    ORDER BY s.processing_retry_at LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r '
 			'  UNION ALL '
 			'  SELECT * FROM (SELECT s.%1$I FROM %2$s AS s WHERE s.processing_status = ''pending'' '
+			'    AND s.%1$I <> ALL ($5) '
 			'    ORDER BY s.%1$I LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p '
 			'  LIMIT $1) '
 			'UPDATE %2$s AS s SET processing_status = ''processing'', '
@@ -92,7 +108,7 @@ BEGIN
 			'  $3, s.processing_lease_until, s.author_followers::bigint, s.likes::bigint, '
 			'  s.shares::bigint, s.replies::bigint',
 			v_src.id_column, v_src.source_table, v_src.text_column)
-			USING v_left, sentiment_claim.lease, v_claimant, v_src.source_table;
+			USING v_left, sentiment_claim.lease, v_claimant, v_src.source_table, v_queued;
 		GET DIAGNOSTICS v_n = ROW_COUNT;
 		v_left := v_left - v_n;
 	END LOOP;
@@ -120,6 +136,8 @@ DECLARE
 	v_src		record;
 	v_bad		record;
 	v_done		bigint[];
+	v_at		timestamptz[];
+	v_dims		integer := @extschema@.sentiment_embedding_dims();
 	c_rows CONSTANT text := 'jsonb_to_recordset($1) AS r(id bigint, version integer, sentiment_label text, '
 		'sentiment_score double precision, emotion_label text, emotion_score double precision, '
 		'influence_weight double precision, topics text[], embedding real[])';
@@ -155,6 +173,18 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Nothing was written; correct the result and call sentiment_complete again.';
 	END IF;
+	-- Embeddings are compared with each other (sentiment_similar): one length.
+	EXECUTE 'SELECT r.id, cardinality(r.embedding) AS dims FROM ' || c_rows
+		|| ' WHERE cardinality(r.embedding) <> $2 ORDER BY r.id LIMIT 1'
+		INTO v_bad USING sentiment_complete.results, v_dims;
+	IF v_bad.id IS NOT NULL THEN
+		RAISE EXCEPTION 'invalid result for id %: embedding has % dimensions, expected %',
+			v_bad.id, v_bad.dims, v_dims
+			USING ERRCODE = 'data_exception',
+				  DETAIL = 'Stored embeddings are compared with each other and with those of sentiment_analyze().',
+				  HINT = format('Send embeddings of %s dimensions (as sentiment_analyze(text).embedding has), '
+								'or leave "embedding" out; nothing was written.', v_dims);
+	END IF;
 
 	-- The rows still claimed by us at the version we read.
 	EXECUTE format(
@@ -166,11 +196,13 @@ BEGIN
 		'  processing_lease_until = NULL, processing_claimed_by = NULL '
 		'FROM %3$s WHERE s.%2$I = r.id AND s.version = r.version '
 		'  AND s.processing_status = ''processing'' AND s.processing_claimed_by = $2 '
-		'RETURNING s.%2$I::bigint AS id) SELECT COALESCE(array_agg(u.id), ''{}'') FROM u',
+		'RETURNING s.%2$I::bigint AS id, s.processing_started_at AS at) '
+		'SELECT COALESCE(array_agg(u.id), ''{}''), COALESCE(array_agg(u.at), ''{}'') FROM u',
 		v_src.source_table, v_src.id_column, c_rows)
-		INTO v_done USING sentiment_complete.results, v_claim;
+		INTO v_done, v_at USING sentiment_complete.results, v_claim;
 
 	IF cardinality(v_done) > 0 THEN
+		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, false);
 		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
 		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
 		EXECUTE format(
@@ -259,6 +291,7 @@ DECLARE
 	v_claim		text := COALESCE(sentiment_fail.claim, @extschema@.sentiment_claimant());
 	v_src		record;
 	v_done		bigint[];
+	v_at		timestamptz[];
 BEGIN
 	v_src := @extschema@.sentiment_registration(sentiment_fail.source);
 	IF sentiment_fail.error IS NULL OR btrim(sentiment_fail.error) = '' THEN
@@ -282,12 +315,14 @@ BEGIN
 		'  processing_error_history = @extschema@.sentiment_error_history_add(s.processing_error_history, '
 		'    s.processing_attempts::integer, $3, $2, current_setting(''sentiment_proc.error_history'')::integer) '
 		'WHERE s.%2$I = ANY ($1) AND s.processing_status = ''processing'' AND s.processing_claimed_by = $5 '
-		'RETURNING s.%2$I::bigint AS id) SELECT COALESCE(array_agg(u.id), ''{}'') FROM u',
+		'RETURNING s.%2$I::bigint AS id, s.processing_started_at AS at) '
+		'SELECT COALESCE(array_agg(u.id), ''{}''), COALESCE(array_agg(u.at), ''{}'') FROM u',
 		v_src.source_table, v_src.id_column)
-		INTO v_done
+		INTO v_done, v_at
 		USING sentiment_fail.ids, sentiment_fail.error, sentiment_fail.sqlstate,
 			  COALESCE(sentiment_fail.retry, true), v_claim;
 	IF cardinality(v_done) > 0 THEN
+		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, true, sentiment_fail.error);
 		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
 		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
 	END IF;

@@ -14,6 +14,40 @@ AS 'MODULE_PATHNAME', 'sentiment_cosine';
 COMMENT ON FUNCTION @extschema@.sentiment_cosine(real[], real[]) IS
 	'Cosine similarity (-1..1) of two embeddings of equal dimension; NULL when one is all zeros';
 
+-- The length of the analyser's embeddings (256): sentiment_complete
+-- accepts no other, sentiment_similar compares only those.
+CREATE FUNCTION @extschema@.sentiment_embedding_dims()
+RETURNS integer
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_embedding_dims';
+
+COMMENT ON FUNCTION @extschema@.sentiment_embedding_dims() IS
+	'Number of dimensions of the analyser''s embeddings, the length sentiment_complete accepts';
+
+-- After a search: a notice when the embeddings table holds embeddings of
+-- another length than the query's, which the search left out.  Reads only
+-- the first such row, through a scan the search has just warmed.
+CREATE FUNCTION @extschema@.sentiment_similar_check_dims(p_embeddings regclass, p_dims integer)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_other integer;
+BEGIN
+	EXECUTE format('SELECT cardinality(e.embedding) FROM %s e WHERE cardinality(e.embedding) <> $1 LIMIT 1',
+				   p_embeddings)
+		INTO v_other USING p_dims;
+	IF v_other IS NOT NULL THEN
+		RAISE NOTICE 'rows of % whose embedding has another length than % (for example %) were left out',
+			p_embeddings, p_dims, v_other
+			USING HINT = 'Only embeddings of sentiment_embedding_dims() dimensions are compared; '
+						 're-analyse the others with sentiment_enqueue().';
+	END IF;
+END
+$body$;
+
 -- The source table sentiment_similar searches: the given one, else the
 -- only attached table, else the attached table named sentiment_data.
 CREATE FUNCTION @extschema@.sentiment_similar_source(p_source regclass,
@@ -52,7 +86,9 @@ $body$;
 -- with a C dot product per row and a top-k sort, fine for up to a few
 -- million rows; beyond that, an index (pgvector).  Runs with the caller's
 -- rights: the caller reads the source and its embeddings table.  Ties in
--- similarity go to the lower entry_id.
+-- similarity go to the lower entry_id.  Stored embeddings of another length
+-- (from an external analyser before 1.2 refused them) are left out, with a
+-- notice.
 CREATE FUNCTION @extschema@.sentiment_similar_internal(
 	p_source regclass, p_query text, p_entry bigint, p_k integer)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
@@ -77,6 +113,12 @@ BEGIN
 				USING ERRCODE = 'no_data_found',
 					  HINT = 'A row gets its embedding when it is processed; check that it exists and is completed.';
 		END IF;
+		IF cardinality(v_vector) IS DISTINCT FROM @extschema@.sentiment_embedding_dims() THEN
+			RAISE EXCEPTION 'the embedding of row % of % has % dimensions, expected %', p_entry,
+				v_src.source_table, COALESCE(cardinality(v_vector), 0), @extschema@.sentiment_embedding_dims()
+				USING ERRCODE = 'data_exception',
+					  HINT = 'It was stored by an external analyser; re-analyse the row with sentiment_enqueue().';
+		END IF;
 	ELSIF p_query IS NOT NULL THEN
 		v_vector := (@extschema@.sentiment_analyze(p_query)).embedding;
 	ELSE
@@ -85,12 +127,14 @@ BEGIN
 	RETURN QUERY EXECUTE format(
 		'SELECT n.entry_id::bigint, n.similarity, t.%I::text '
 		'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding, $1) AS similarity '
-		'          FROM %s e WHERE $3 IS NULL OR e.entry_id <> $3 ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
+		'          FROM %s e WHERE ($3 IS NULL OR e.entry_id <> $3) AND cardinality(e.embedding) = cardinality($1) '
+		'         ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
 		'  JOIN %s t ON t.%I = n.entry_id '
 		' WHERE n.similarity IS NOT NULL '
 		' ORDER BY n.similarity DESC, n.entry_id',
 		v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column)
 		USING v_vector, p_k, p_entry;
+	PERFORM @extschema@.sentiment_similar_check_dims(v_src.embeddings_table, cardinality(v_vector));
 END
 $body$;
 

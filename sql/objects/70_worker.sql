@@ -1,8 +1,9 @@
 -- Background workers (src/worker.c): the wake-up trigger function that
 -- sentiment_attach() puts on every source, and the sentiment_workers view.
 
--- Fired AFTER INSERT OR UPDATE OF text, processing_status ... FOR EACH
--- STATEMENT: arms a wake-up of one idle worker of this database at commit.
+-- Fired AFTER INSERT OR UPDATE OF text ... FOR EACH STATEMENT (on a source
+-- and its partitions, see sentiment_wakeup_install): arms a wake-up of one
+-- idle worker of this database at commit.
 -- EXECUTE is needed only to create the trigger: those who may attach.
 CREATE FUNCTION @extschema@.sentiment_wakeup_trigger()
 RETURNS trigger

@@ -147,3 +147,53 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- ---- reliability: two-phase claims take queued requests; one embedding length
+
+ALTER TABLE @extschema@.sentiment_processing_queue ADD COLUMN claimed_until timestamptz;
+-- The queue's helpers for the two-phase API (src/queue.c), and the
+-- embedding length (src/similar.c).
+-- replace function: sentiment_queue_take
+-- replace function: sentiment_queue_finish
+-- replace function: sentiment_embedding_dims
+-- replace function: sentiment_similar_check_dims
+COMMENT ON FUNCTION @extschema@.sentiment_queue_take(regclass, integer, interval) IS
+	'Two-phase path: entry ids of up to n queued requests of a source, by priority, marked taken for the lease';
+COMMENT ON FUNCTION @extschema@.sentiment_queue_finish(regclass, bigint[], timestamptz[], boolean, text) IS
+	'Two-phase path: end the queued requests (made before their claim) of rows completed or failed; returns how many';
+COMMENT ON FUNCTION @extschema@.sentiment_embedding_dims() IS
+	'Number of dimensions of the analyser''s embeddings, the length sentiment_complete accepts';
+-- replace function: sentiment_claim
+-- replace function: sentiment_complete
+-- replace function: sentiment_fail
+-- replace function: sentiment_similar
+
+-- ---- reliability: wake-ups for partitions and only for new text ----------
+
+-- replace function: sentiment_wakeup_install
+-- replace function: sentiment_wakeup_partitions_added
+-- replace function: sentiment_wakeup_new_partitions
+COMMENT ON FUNCTION @extschema@.sentiment_wakeup_install(regclass, name, boolean) IS
+	'Put the workers'' wake-up trigger on an attached table and each of its partitions; returns how many';
+CREATE EVENT TRIGGER sentiment_wakeup_new_partitions ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.sentiment_wakeup_new_partitions();
+-- replace function: sentiment_retry_failed
+-- Attached tables: the new trigger definition, on partitions too.
+DO $$
+DECLARE
+	v_src record;
+BEGIN
+	FOR v_src IN SELECT s.source_table, s.text_column FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid
+	LOOP
+		PERFORM @extschema@.sentiment_wakeup_install(v_src.source_table, v_src.text_column);
+	END LOOP;
+END
+$$;
+
+-- ---- reliability: statistics of a source go with its registration --------
+
+-- replace function: sentiment_registry_forget_trigger
+REVOKE ALL ON FUNCTION @extschema@.sentiment_registry_forget_trigger() FROM PUBLIC;
+CREATE TRIGGER sentiment_forget_stats AFTER DELETE ON @extschema@.sentiment_sources
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_registry_forget_trigger();

@@ -18,18 +18,19 @@ SELECT sentiment_process_batch(100, 'c_mentions') AS batch_takes;
 SELECT entry_id, processing_status FROM c_mentions ORDER BY 1;
 
 -- Complete: several rows at once, each with its outcome.
-SELECT * FROM sentiment_complete('c_mentions', $$[
+-- (the embedding: 256 dimensions, as the analyser's; see 15_claim_queue)
+SELECT * FROM sentiment_complete('c_mentions', replace($$[
 	{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0.75,
 	 "emotion_label": "joy", "emotion_score": 0.5, "influence_weight": 2,
-	 "topics": ["gpu", "model", "gpu"], "embedding": [0.6, 0.8]},
+	 "topics": ["gpu", "model", "gpu"], "embedding": EMBEDDING},
 	{"id": 2, "version": 7, "sentiment_label": "negative", "sentiment_score": -0.5},
 	{"id": 99, "version": 0, "sentiment_label": "neutral", "sentiment_score": 0}
-]$$) ORDER BY id;
+]$$, 'EMBEDDING', to_jsonb(array_fill(0.0625::real, ARRAY[256]))::text)::jsonb) ORDER BY id;
 SELECT entry_id, processing_status, sentiment_label, sentiment_score, emotion_label, influence_weight,
 	   processing_claimed_by IS NULL AS released, processing_lease_until IS NULL AS no_lease
   FROM c_mentions WHERE entry_id IN (1, 2) ORDER BY 1;
 SELECT topic_key FROM c_topics WHERE mention_id = 1 ORDER BY 1;
-SELECT embedding FROM c_embeddings WHERE entry_id = 1;
+SELECT cardinality(embedding), embedding[1], embedding[256] FROM c_embeddings WHERE entry_id = 1;
 -- Completing again: the claim is no longer held.
 SELECT sentiment_complete('c_mentions', 1, 0, 'neutral', 0);
 SELECT sentiment_label FROM c_mentions WHERE entry_id = 1;
