@@ -32,10 +32,10 @@ SELECT p.oid::regprocedure::text AS security_definer
  ORDER BY 1;
 
 -- The analysis functions are usable anywhere, including parallel queries.
-SELECT proname, provolatile, proisstrict, proparallel
+SELECT proname, pronargs, provolatile, proisstrict, proparallel
   FROM pg_proc
  WHERE proname IN ('sentiment_analyze', 'sentiment_scores', 'sentiment_process_batch')
- ORDER BY 1;
+ ORDER BY 1, 2;
 
 -- The extension can live in another schema; calls then qualify it, and
 -- processing finds its registry there.
