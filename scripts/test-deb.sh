@@ -57,9 +57,10 @@ check "the .deb is there: ${deb:-none}" test -n "$deb"
 check "the source package is there (.dsc, .orig.tar.gz, .debian.tar.xz)" \
 	bash -c 'ls build/deb/sentiment-proc_*.dsc build/deb/sentiment-proc_*.orig.tar.gz build/deb/sentiment-proc_*.debian.tar.* >/dev/null'
 check "the package holds the module, the control file and the Prometheus examples" \
-	bash -c "dpkg-deb -c '$deb' | grep -q '$PGLIB/sentiment_proc.so' &&
-	         dpkg-deb -c '$deb' | grep -q '$PGEXT/sentiment_proc.control' &&
-	         dpkg-deb -c '$deb' | grep -q 'examples/sentiment_proc_queries.yaml'"
+	bash -c "dpkg-deb -c '$deb' >'$work/contents' &&
+	         grep -q '$PGLIB/sentiment_proc.so' '$work/contents' &&
+	         grep -q '$PGEXT/sentiment_proc.control' '$work/contents' &&
+	         grep -q 'examples/sentiment_proc_queries.yaml' '$work/contents'"
 
 # Save what is in the system directories, then clear them: dpkg would
 # overwrite such files silently, and the purge would leave nothing.
