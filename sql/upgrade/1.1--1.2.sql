@@ -74,3 +74,11 @@ $$;
 -- sentiment_similar changes language (plpgsql -> sql); CREATE OR REPLACE
 -- keeps its grants.
 -- replace function: sentiment_similar
+
+-- ---- embeddings as pgvector types (sql/objects/66_pgvector.sql, new) ------
+-- sentiment_attach_internal creates new embeddings tables as vector(256)
+-- when pgvector is installed in the database; sentiment_complete casts to
+-- the column's type; sentiment_similar_internal searches vector and halfvec
+-- columns through their HNSW index (all three are replaced above).
+COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
+	'The k rows most similar to a text by cosine of their stored embeddings (HNSW index for vector/halfvec, else an exact scan)';
