@@ -112,11 +112,9 @@ BEGIN
 			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
 			v_col.vector_schema, v_col.type_sql)
 			USING v_vector, p_k, p_entry;
-		IF v_ef IS NULL THEN
-			RESET hnsw.ef_search;
-		ELSE
-			PERFORM set_config('hnsw.ef_search', v_ef, true);
-		END IF;
+		-- (unset before: pgvector was not loaded yet; now it has a default)
+		PERFORM set_config('hnsw.ef_search',
+			COALESCE(v_ef, (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'hnsw.ef_search')), true);
 		RETURN;
 	END IF;
 	RETURN QUERY EXECUTE format(
