@@ -202,3 +202,21 @@ COMMENT ON FUNCTION @extschema@.sentiment_convert_embeddings(regclass, text) IS
 	'Store an attached table''s embeddings as vector, halfvec (pgvector, with an HNSW index) or real[], converting them in place';
 
 REVOKE ALL ON FUNCTION @extschema@.sentiment_convert_embeddings(regclass, text) FROM PUBLIC;
+
+-- Whoever may attach may also convert (on an update from 1.1, the roles a
+-- DBA granted attach to; on a fresh install nobody yet).
+DO $$
+DECLARE
+	v_role name;
+BEGIN
+	FOR v_role IN
+		SELECT DISTINCT pg_get_userbyid(a.grantee)
+		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+		 WHERE p.oid = '@extschema@.sentiment_attach(text, name, name, name, name)'::regprocedure
+		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_convert_embeddings(regclass, text) TO %I',
+					   v_role);
+	END LOOP;
+END
+$$;
