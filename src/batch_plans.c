@@ -310,10 +310,11 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 }
 
 /*
- * The cast the embeddings INSERT needs: "" for a real[] column (or none at
- * all: the statement then fails as before), else "::schema.type" of the
- * column's type without its dimension, which the column itself enforces
- * (pgvector's vector and halfvec cast from real[]).
+ * The cast the embeddings INSERT needs: none for a real[] column (nor for a
+ * missing one: the INSERT then fails as it always did), else "::schema.type"
+ * of the column's type, always schema-qualified, without its dimension,
+ * which the column itself enforces (pgvector's vector and halfvec cast from
+ * real[]).
  */
 static char *
 embedding_cast(Oid embeddings)
