@@ -16,7 +16,7 @@
 #     a side table of each type (vector and halfvec with their HNSW index, as
 #     sentiment_attach makes them): rows/s and WAL bytes per row.
 #
-# Targets (issue): HNSW at least 100x faster than the exact scan, p99 under
+# Targets: HNSW at least 100x faster than the exact scan, p99 under
 # 20 ms, recall at 10 at least 0.95.
 #
 #   bench/pgvector_bench.sh [ROWS [QUERIES [THROUGHPUT_ROWS]]]
