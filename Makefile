@@ -36,7 +36,8 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   changed function that line is "-- replace function: NAME", which
 #   tools/upgrade-script.awk expands into its current definition.
 PREV_VERSION   = 1.1
-NEW_OBJECTS    = sql/objects/57_foreign_claims.sql sql/objects/58_claim_lease.sql
+NEW_OBJECTS    = sql/objects/57_foreign_claims.sql sql/objects/58_claim_lease.sql \
+                 sql/objects/66_pgvector.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql

@@ -249,7 +249,7 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 /* The write statements: results and statuses, side rows. */
 static void
 prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
-			   const char *id, const char *ext, bool legacy, bool has_model)
+			   const char *emb_cast, const char *id, const char *ext, bool legacy, bool has_model)
 {
 	Oid			update_types[14] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
@@ -312,15 +312,39 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   topics);
 	p->insert_topics = prepare_kept(sql, 4, topic_types);
 
-	/* $2 holds every embedding end to end; $3/$4 bound each row's slice. */
+	/*
+	 * $2 holds every embedding end to end; $3/$4 bound each row's slice,
+	 * cast to the column's pgvector type when it has one (emb_cast).
+	 */
 	sql = psprintf("INSERT INTO %s (entry_id, embedding) "
-				   "SELECT u.id, $2[u.lo:u.hi] "
+				   "SELECT u.id, $2[u.lo:u.hi]%s "
 				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3), "
 				   "pg_catalog.unnest($4)) AS u(id, lo, hi) "
 				   "ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding",
-				   emb);
+				   emb, emb_cast);
 	p->insert_embeddings = prepare_kept(sql, 4, emb_types);
 
+}
+
+/*
+ * The cast the embeddings INSERT needs: none for a real[] column (nor for a
+ * missing one: the INSERT then fails as it always did), else "::schema.type"
+ * of the column's type, always schema-qualified, without its dimension,
+ * which the column itself enforces (pgvector's vector and halfvec cast from
+ * real[]).
+ */
+static char *
+embedding_cast(Oid embeddings)
+{
+	AttrNumber	att = get_attnum(embeddings, "embedding");
+	Oid			type;
+
+	if (att == InvalidAttrNumber)
+		return "";
+	type = get_atttype(embeddings, att);
+	if (type == FLOAT4ARRAYOID || !OidIsValid(type))
+		return "";
+	return psprintf("::%s", format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY));
 }
 
 /*
@@ -337,6 +361,7 @@ sp_source_plans(const SpSource *src)
 	const char *ext = quote_identifier(registry_schema);
 	const char *id;
 	const char *txt;
+	char	   *emb_cast;
 	bool		legacy;
 	bool		has_queue;
 	bool		has_model;
@@ -359,14 +384,16 @@ sp_source_plans(const SpSource *src)
 	has_model = get_attnum(src->relid, "sentiment_model") != InvalidAttrNumber;
 	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
 											 get_namespace_oid(registry_schema, false)));
-	key = psprintf("%s|%s|%s|%s|%s|%s|%d%d%d", rel, topics, emb, id, txt, registry_schema,
+	/* a converted embeddings column (sentiment_convert_embeddings) is a new key */
+	emb_cast = embedding_cast(src->embeddings);
+	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%d%d%d", rel, topics, emb, emb_cast, id, txt, registry_schema,
 				   legacy, has_queue, has_model);
 
 	p = cache_entry(src->relid, key, &ready);
 	if (ready)
 		return p;
 	prepare_claims(p, rel, id, txt, ext, legacy, has_queue);
-	prepare_writes(p, rel, topics, emb, id, ext, legacy, has_model);
+	prepare_writes(p, rel, topics, emb, emb_cast, id, ext, legacy, has_model);
 	p->legacy = legacy;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;

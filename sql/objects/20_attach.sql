@@ -441,14 +441,18 @@ BEGIN
 		EXECUTE format(
 			'CREATE TABLE %I.%I ('
 			'entry_id bigint PRIMARY KEY REFERENCES %s (%I) ON DELETE CASCADE, '
-			'embedding real[] NOT NULL)',
-			v_schema, p_embeddings_table, v_rel, p_id_column);
+			'embedding %s NOT NULL)',
+			v_schema, p_embeddings_table, v_rel, p_id_column,
+			-- vector(256) when pgvector is installed here, else real[]
+			@extschema@.sentiment_embedding_type_sql(NULL));
 		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
 		PERFORM @extschema@.sentiment_side_table_owner(v_embed, v_rel);
 	ELSE
 		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
 			ARRAY['entry_id'], ARRAY['embedding real[]']);
 	END IF;
+	-- vector or halfvec embeddings are searched through an HNSW index
+	PERFORM @extschema@.sentiment_embedding_index(v_embed);
 
 	PERFORM @extschema@.sentiment_attach_triggers(v_rel, p_text_column);
 

@@ -134,6 +134,7 @@ AS $body$
 DECLARE
 	v_claim		text := COALESCE(sentiment_complete.claim, @extschema@.sentiment_claimant());
 	v_src		record;
+	v_emb		record;
 	v_bad		record;
 	v_done		bigint[];
 	v_at		timestamptz[];
@@ -149,6 +150,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass [{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0.8}, ...].';
 	END IF;
+
+	-- The embeddings table's type (real[], or pgvector's with a dimension).
+	SELECT * INTO v_emb FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
 
 	-- Check every row before writing any.
 	EXECUTE 'SELECT * FROM (SELECT r.id, CASE '
@@ -166,8 +170,9 @@ BEGIN
 		'WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL '
 		'  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN (''NaN'', ''Infinity'', ''-Infinity'')) '
 		'  THEN ''embedding must be a non-empty array of finite numbers'' '
+		'WHEN cardinality(r.embedding) <> $2 THEN ''embedding must have '' || $2 || '' numbers'' '
 		'END AS problem FROM ' || c_rows || ') AS p ORDER BY p.problem IS NULL, p.id LIMIT 1'
-		INTO v_bad USING sentiment_complete.results;
+		INTO v_bad USING sentiment_complete.results, v_emb.dims;
 	IF v_bad.problem IS NOT NULL THEN
 		RAISE EXCEPTION 'invalid result for id %: %', v_bad.id, v_bad.problem
 			USING ERRCODE = 'invalid_parameter_value',
@@ -209,9 +214,11 @@ BEGIN
 			'INSERT INTO %s (mention_id, topic_key) SELECT DISTINCT r.id, t.key FROM %s, unnest(r.topics) AS t(key) '
 			'WHERE r.id = ANY ($2)', v_src.topics_table, c_rows)
 			USING sentiment_complete.results, v_done;
+		-- real[] as given; cast, by its qualified name, to a pgvector type
 		EXECUTE format(
-			'INSERT INTO %s (entry_id, embedding) SELECT r.id, r.embedding FROM %s '
-			'WHERE r.id = ANY ($2) AND r.embedding IS NOT NULL', v_src.embeddings_table, c_rows)
+			'INSERT INTO %s (entry_id, embedding) SELECT r.id, r.embedding%s FROM %s '
+			'WHERE r.id = ANY ($2) AND r.embedding IS NOT NULL', v_src.embeddings_table,
+			COALESCE('::' || v_emb.type_sql, ''), c_rows)
 			USING sentiment_complete.results, v_done;
 	END IF;
 

@@ -82,13 +82,16 @@ $body$;
 
 -- The k rows of a source most similar, by cosine of their stored
 -- embeddings, to a text (p_query) or to a stored row (p_entry, itself left
--- out); NULL for both gives no rows.  A full scan of the embeddings table
--- with a C dot product per row and a top-k sort, fine for up to a few
--- million rows; beyond that, an index (pgvector).  Runs with the caller's
--- rights: the caller reads the source and its embeddings table.  Ties in
--- similarity go to the lower entry_id.  Stored embeddings of another length
--- (from an external analyser before 1.2 refused them) are left out, with a
--- notice.
+-- out); NULL for both gives no rows.  Embeddings stored as real[]: a full
+-- scan of the embeddings table with a C dot product per row and a top-k
+-- sort (exact, fine up to a few million rows).  Stored as pgvector's vector
+-- or halfvec: the k nearest by cosine distance through the HNSW index
+-- (approximate; hnsw.ef_search is raised to at least
+-- sentiment_proc's floor of 100 and to k for the call), their similarity
+-- computed as for real[].  Runs with the caller's rights: the caller reads
+-- the source and its embeddings table.  Ties in similarity go to the lower
+-- entry_id.  Stored real[] embeddings of another length (from an external
+-- analyser before 1.2 refused them) are left out, with a notice.
 CREATE FUNCTION @extschema@.sentiment_similar_internal(
 	p_source regclass, p_query text, p_entry bigint, p_k integer)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
@@ -97,7 +100,9 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_src		record;
+	v_col		record;
 	v_vector	real[];
+	v_ef		text;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
 		RAISE EXCEPTION 'k must be between 1 and 10000'
@@ -106,7 +111,8 @@ BEGIN
 	END IF;
 	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(p_source);
 	IF p_entry IS NOT NULL THEN
-		EXECUTE format('SELECT e.embedding FROM %s e WHERE e.entry_id = $1', v_src.embeddings_table)
+		EXECUTE format('SELECT e.embedding::pg_catalog.float4[] FROM %s e WHERE e.entry_id = $1',
+					   v_src.embeddings_table)
 			INTO v_vector USING p_entry;
 		IF v_vector IS NULL THEN
 			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
@@ -122,6 +128,34 @@ BEGIN
 	ELSIF p_query IS NOT NULL THEN
 		v_vector := (@extschema@.sentiment_analyze(p_query)).embedding;
 	ELSE
+		RETURN;
+	END IF;
+	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
+	IF v_col.type_sql IS NOT NULL THEN
+		-- an all-zero query has no direction: nothing is similar to it
+		IF @extschema@.sentiment_cosine(v_vector, v_vector) IS NULL THEN
+			RETURN;
+		END IF;
+		-- An HNSW scan returns at most hnsw.ef_search rows, and recall
+		-- grows with it: at least k + 1 and 100 for this query, then the
+		-- caller's value again.
+		v_ef := current_setting('hnsw.ef_search', true);
+		PERFORM set_config('hnsw.ef_search',
+			greatest(p_k + 1, 100, COALESCE(NULLIF(v_ef, '')::integer, 0))::text, true);
+		RETURN QUERY EXECUTE format(
+			'SELECT n.entry_id::bigint, n.similarity, t.%1$I::text '
+			'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding::pg_catalog.float4[], $1) AS similarity '
+			'          FROM %2$s e WHERE $3 IS NULL OR e.entry_id <> $3 '
+			'         ORDER BY e.embedding OPERATOR(%5$I.<=>) $1::%6$s LIMIT $2) n '
+			'  JOIN %3$s t ON t.%4$I = n.entry_id '
+			' WHERE n.similarity IS NOT NULL '
+			' ORDER BY n.similarity DESC, n.entry_id',
+			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
+			v_col.vector_schema, v_col.type_sql)
+			USING v_vector, p_k, p_entry;
+		-- (unset before: pgvector was not loaded yet; now it has a default)
+		PERFORM set_config('hnsw.ef_search',
+			COALESCE(v_ef, (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'hnsw.ef_search')), true);
 		RETURN;
 	END IF;
 	RETURN QUERY EXECUTE format(
@@ -152,7 +186,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
-	'The k rows most similar to a text by cosine of their stored embeddings (full scan; see pgvector for an index)';
+	'The k rows most similar to a text by cosine of their stored embeddings (HNSW index for vector/halfvec, else an exact scan)';
 
 -- The same for a stored row: its neighbours, itself excluded.
 CREATE FUNCTION @extschema@.sentiment_similar(

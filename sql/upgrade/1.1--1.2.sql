@@ -197,3 +197,11 @@ $$;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_registry_forget_trigger() FROM PUBLIC;
 CREATE TRIGGER sentiment_forget_stats AFTER DELETE ON @extschema@.sentiment_sources
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_registry_forget_trigger();
+
+-- ---- embeddings as pgvector types (sql/objects/66_pgvector.sql, new) ------
+-- sentiment_attach_internal creates new embeddings tables as vector(256)
+-- when pgvector is installed in the database; sentiment_complete casts to
+-- the column's type; sentiment_similar_internal searches vector and halfvec
+-- columns through their HNSW index (all three are replaced above).
+COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
+	'The k rows most similar to a text by cosine of their stored embeddings (HNSW index for vector/halfvec, else an exact scan)';

@@ -1,0 +1,218 @@
+# Embeddings as pgvector types (docs/pgvector.md): attach with each type and
+# the error without pgvector, processing writes the type, the HNSW index is
+# there and used, sentiment_similar through it equals the exact scan, the
+# two-phase API with vectors, converting a real[] side table in place, bad
+# input, and the roles: a non-superuser owner attaches and converts, and
+# processing (as that owner, search_path pinned) finds pgvector in a schema
+# of its own.  Skipped where pgvector is not installed.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use SentimentProc::Test;
+
+my $sharedir = `pg_config --sharedir`;
+chomp $sharedir;
+plan skip_all => 'pgvector is not installed (../shared/pgvector/install.sh builds it; or a pgvector 0.5+ package)'
+  unless -f "$sharedir/extension/vector.control";
+
+my $node = sp_node('pgvector');
+my $q = sub { $node->safe_psql('postgres', $_[0]) };
+
+# SQLSTATE of a statement, 'ok' when it succeeds.
+$q->(q{
+CREATE EXTENSION sentiment_proc;
+CREATE FUNCTION sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN EXECUTE stmt; RETURN 'ok'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE; END $$;
+-- distinct texts: ties in similarity are unlikely
+CREATE TABLE texts AS
+SELECT g AS id, (ARRAY['love', 'hate', 'enjoy', 'cannot stand', 'tried'])[1 + g % 5] || ' the ' ||
+	   (ARRAY['phone', 'pizza', 'coffee', 'train', 'concert', 'battery', 'hotel'])[1 + g % 7] || ' ' ||
+	   (ARRAY['today', 'again', 'lol', 'so much', 'at last', 'every day', 'in town', 'with friends', 'for real',
+			  'at work', 'on sunday'])[1 + g % 11] || ' #tag' || g AS text
+  FROM generate_series(1, 400) g;
+});
+
+# ---- without pgvector in the database ------------------------------------
+is($q->(q{SELECT sentiment_attach('plain', topics_table => 'plain_topics', embeddings_table => 'plain_emb');
+		  SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+		   WHERE attrelid = 'plain_emb'::regclass AND attname = 'embedding'}),
+   "plain\nreal[]", 'without pgvector a new side table holds real[]');
+is($q->(q{SELECT sqlstate_of($$SELECT sentiment_convert_embeddings('plain', 'vector')$$)}),
+   '42704', 'asking for vector without pgvector: undefined_object');
+my ($rc, $out, $err) = $node->psql('postgres', q{SELECT sentiment_convert_embeddings('plain', 'halfvec')});
+like($err, qr/needs the pgvector extension.*HINT:.*CREATE EXTENSION vector/s, 'with a hint to install it');
+is($q->(q{SELECT sqlstate_of($$SELECT sentiment_convert_embeddings('plain', 'float8[]')$$),
+				 sqlstate_of($$SELECT sentiment_convert_embeddings('plain', NULL)$$),
+				 sqlstate_of($$SELECT sentiment_convert_embeddings('plain', 'real[]')$$)}),
+   '22023|22004|ok', 'unknown and NULL types are refused; real[] is always there');
+
+# ---- pgvector in a schema of its own (not on anyone's search_path) --------
+$q->(q{
+CREATE SCHEMA vec;
+CREATE EXTENSION vector SCHEMA vec;
+CREATE ROLE alice LOGIN;
+GRANT CREATE ON SCHEMA public TO alice;
+GRANT USAGE ON SCHEMA vec TO alice;
+GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name),
+	sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
+	sentiment_convert_embeddings(regclass, text), sentiment_process_batch(integer, regclass) TO alice;
+GRANT SELECT ON texts TO alice;
+});
+# alice (not a superuser) attaches three tables: the default type, halfvec
+# and real[]; processing runs as her.
+$q->(q{
+SET ROLE alice;
+SELECT sentiment_attach('sentiment_data');
+SELECT sentiment_attach('t_half', topics_table => 't_half_topics', embeddings_table => 't_half_emb');
+SELECT sentiment_convert_embeddings('t_half', 'halfvec');
+SELECT sentiment_attach('t_real', topics_table => 't_real_topics', embeddings_table => 't_real_emb');
+SELECT sentiment_convert_embeddings('t_real', 'real[]');
+INSERT INTO sentiment_data (text) SELECT text FROM texts ORDER BY id;
+INSERT INTO t_half (text) SELECT text FROM texts ORDER BY id;
+INSERT INTO t_real (text) SELECT text FROM texts ORDER BY id;
+});
+is($q->(q{SELECT string_agg(format('%s %s', attrelid::regclass, format_type(atttypid, atttypmod)), ', ' ORDER BY attrelid::regclass::text)
+			FROM pg_attribute WHERE attname = 'embedding'
+			 AND attrelid IN ('sentiment_embeddings'::regclass, 't_half_emb'::regclass, 't_real_emb'::regclass)}),
+   'sentiment_embeddings vec.vector(256), t_half_emb vec.halfvec(256), t_real_emb real[]',
+   'default vector(256) with pgvector installed; halfvec and real[] on request');
+is($q->(q{SELECT string_agg(format('%s %s', i.indrelid::regclass, pg_get_indexdef(i.indexrelid)), E'\n' ORDER BY 1)
+			FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+		   WHERE a.amname = 'hnsw'}),
+   "sentiment_embeddings CREATE INDEX sentiment_embeddings_embedding_hnsw_idx ON public.sentiment_embeddings USING hnsw (embedding vec.vector_cosine_ops)\n"
+   . "t_half_emb CREATE INDEX t_half_emb_embedding_hnsw_idx ON public.t_half_emb USING hnsw (embedding vec.halfvec_cosine_ops)",
+   'an HNSW index (cosine) on the vector and halfvec side tables, none on real[]');
+
+# Processing (as alice, search_path pg_catalog, pg_temp) writes each type.
+is($q->(q{SELECT sentiment_process_batch(1000, 'sentiment_data'), sentiment_process_batch(1000, 't_half'),
+				 sentiment_process_batch(1000, 't_real')}),
+   '400|400|400', 'every row processed into each side table');
+is($q->(q{SELECT (SELECT count(*) FROM sentiment_embeddings), (SELECT count(*) FROM t_half_emb),
+				 (SELECT count(*) FROM t_real_emb),
+				 (SELECT count(*) FROM sentiment_embeddings v JOIN t_real_emb r USING (entry_id)
+				   WHERE v.embedding::real[] = r.embedding),
+				 (SELECT max(abs(x - y)) < 0.001 FROM t_half_emb h JOIN t_real_emb r USING (entry_id),
+					LATERAL unnest(h.embedding::real[], r.embedding) AS u(x, y))}),
+   '400|400|400|400|t', 'vector holds exactly the real[] values, halfvec within half precision');
+
+# sentiment_similar: the index answer equals the exact scan on this set.
+my $sim = sub {
+	my ($src, $arg, $round) = @_;
+	return $q->("SELECT string_agg(entry_id || ':' || round(similarity::numeric, $round), ' ' ORDER BY similarity DESC, entry_id)"
+		. " FROM sentiment_similar($arg, 8, '$src')");
+};
+for my $arg ("'I love the pizza so much'", "'cannot stand this train lol'", '17::bigint')
+{
+	my $exact = $sim->('t_real', $arg, 12);
+	isnt($exact, '', "exact answer for $arg");
+	is($sim->('sentiment_data', $arg, 12), $exact, "vector through HNSW equals the exact scan for $arg");
+	# halfvec rounds each number to about 3 digits: near-ties may swap
+	is($q->("SELECT count(*) FILTER (WHERE h.entry_id = ANY (e.ids)) >= 7, max(abs(h.similarity - e.sims[h.n])) < 0.005"
+			. " FROM sentiment_similar($arg, 8, 't_half') WITH ORDINALITY AS h(entry_id, similarity, text, n),"
+			. " (SELECT array_agg(entry_id ORDER BY similarity DESC, entry_id) AS ids,"
+			. "         array_agg(similarity ORDER BY similarity DESC, entry_id) AS sims"
+			. "    FROM sentiment_similar($arg, 8, 't_real')) e"),
+	   't|t', "halfvec agrees with it within half precision for $arg");
+}
+is($q->(q{SELECT count(*) FROM sentiment_similar('', 5, 'sentiment_data')}), '0',
+   'a query without features finds nothing, as with real[]');
+is($q->(q{SET hnsw.ef_search = 5; SELECT count(*) FROM sentiment_similar('love pizza', 30, 'sentiment_data');
+		  SHOW hnsw.ef_search}),
+   "30\n5", 'k above hnsw.ef_search still gives k rows, and the setting is restored');
+
+# The statement is answered through the index (a table of 400 rows is small
+# enough for the planner to prefer a scan and sort: turn that off).
+like($q->(q{SET enable_seqscan = off;
+			EXPLAIN (COSTS OFF) SELECT e.entry_id FROM sentiment_embeddings e
+			 ORDER BY e.embedding OPERATOR(vec.<=>) (SELECT embedding FROM sentiment_embeddings WHERE entry_id = 1) LIMIT 8}),
+	 qr/Index Scan using sentiment_embeddings_embedding_hnsw_idx/, 'EXPLAIN: the HNSW index answers the nearest-neighbour query');
+$q->(q{SET enable_seqscan = off; SELECT count(*) FROM sentiment_similar('love pizza', 5, 'sentiment_data')});
+ok($node->poll_query_until('postgres',
+	q{SELECT idx_scan > 0 FROM pg_stat_user_indexes WHERE indexrelname = 'sentiment_embeddings_embedding_hnsw_idx'}),
+   'sentiment_similar scanned the HNSW index');
+
+# ---- two-phase API with vectors -------------------------------------------
+$q->(q{INSERT INTO sentiment_data (text) VALUES ('two phase one'), ('two phase two'), ('two phase three')});
+is($q->(q{SELECT string_agg(id::text, ',' ORDER BY id) FROM sentiment_claim(3, interval '1 hour', 'sentiment_data')}),
+   '401,402,403', 'an external analyser claims three rows');
+is($q->(q{
+SELECT * FROM sentiment_complete('sentiment_data', jsonb_build_array(
+	jsonb_build_object('id', 401, 'version', 0, 'sentiment_label', 'positive', 'sentiment_score', 0.5,
+					   'embedding', to_jsonb(array_fill(0.0625::real, ARRAY[256])))), 'c1')}),
+   '401|f|not claimed by this claimant (lease expired or claim returned)', 'another claimant is refused');
+my $claimant = $q->(q{SELECT DISTINCT processing_claimed_by FROM sentiment_data WHERE entry_id = 401});
+is($q->(qq{
+SELECT sentiment_complete('sentiment_data', 401, 0, 'positive', 0.5,
+						  embedding => array_fill(0.0625::real, ARRAY[256]), claim => '$claimant');
+SELECT pg_typeof(embedding), vec.vector_dims(embedding), round(vec.vector_norm(embedding)::numeric, 3)
+  FROM sentiment_embeddings WHERE entry_id = 401}),
+   "t\nvec.vector|256|1.000", 'a completed result stores its embedding as vector');
+is($q->(qq{SELECT sqlstate_of(\$\$SELECT sentiment_complete('sentiment_data', 402, 0, 'positive', 0.5,
+						  embedding => '{0.6,0.8,0}'::real[], claim => '$claimant')\$\$)}),
+   '22023', 'a wrong dimension is refused (invalid_parameter_value)');
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT sentiment_complete('sentiment_data', 402, 0, 'positive', 0.5,
+						  embedding => '{0.6,0.8,0}'::real[], claim => '$claimant')});
+like($err, qr/invalid result for id 402: embedding must have 256 numbers/, 'saying how many numbers it needs');
+is($q->(qq{SELECT sqlstate_of(\$\$SELECT sentiment_complete('sentiment_data', 402, 0, 'positive', 0.5,
+						  embedding => array_fill(NULL::real, ARRAY[256]), claim => '$claimant')\$\$),
+				  sentiment_complete('sentiment_data', 402, 0, 'positive', 0.5, claim => '$claimant'),
+				  (SELECT count(*) FROM sentiment_embeddings WHERE entry_id = 402)}),
+   '22023|t|0', 'NULL elements are refused; no embedding at all stores none');
+
+# ---- converting an existing real[] side table in place --------------------
+$q->(q{SET ROLE alice;
+	   SELECT sentiment_attach('t_mig', topics_table => 't_mig_topics', embeddings_table => 't_mig_emb');
+	   SELECT sentiment_convert_embeddings('t_mig', 'real[]');
+	   INSERT INTO t_mig (text) SELECT text FROM texts ORDER BY id;
+	   SELECT sentiment_process_batch(1000, 't_mig');
+	   CREATE TABLE t_mig_before AS SELECT entry_id, embedding FROM t_mig_emb;});
+my $before = $sim->('t_mig', "'love the coffee at work'", 12);
+# one bad stored embedding stops the conversion, which changes nothing
+$q->(q{UPDATE t_mig_emb SET embedding = '{1,2,3}' WHERE entry_id = 5});
+($rc, $out, $err) = $node->psql('postgres', q{SELECT sentiment_convert_embeddings('t_mig', 'vector')});
+like($err, qr/ERROR:  the embedding of row 5 of public.t_mig does not have 256 numbers.*HINT:  Reprocess/s,
+	 'a stored embedding of the wrong size stops the conversion with a hint');
+$q->(q{UPDATE t_mig_emb e SET embedding = b.embedding FROM t_mig_before b WHERE e.entry_id = 5 AND b.entry_id = 5});
+# a non-owner may not convert
+$q->(q{CREATE ROLE bob; GRANT EXECUTE ON FUNCTION sentiment_convert_embeddings(regclass, text) TO bob});
+is($q->(q{SET ROLE bob; SELECT sqlstate_of($$SELECT sentiment_convert_embeddings('t_mig', 'vector')$$)}),
+   '42501', 'only the owner converts');
+is($q->(q{REVOKE EXECUTE ON FUNCTION sentiment_convert_embeddings(regclass, text) FROM bob;
+		  SELECT has_function_privilege('public', 'sentiment_convert_embeddings(regclass, text)', 'EXECUTE')}),
+   'f', 'PUBLIC cannot execute sentiment_convert_embeddings');
+
+# One session: processes, converts, processes again (its kept statements
+# follow the new type), then converts to halfvec and back to real[].
+is($q->(q{SET ROLE alice;
+		  INSERT INTO t_mig (text) VALUES ('before the conversion');
+		  SELECT sentiment_process_batch(10, 't_mig');
+		  SELECT sentiment_convert_embeddings('t_mig', 'vector');
+		  INSERT INTO t_mig (text) VALUES ('after the conversion');
+		  SELECT sentiment_process_batch(10, 't_mig');
+		  SELECT pg_typeof(embedding) FROM t_mig_emb WHERE entry_id = 402;
+		  SELECT count(*) FROM t_mig_emb e JOIN t_mig_before b USING (entry_id) WHERE e.embedding::real[] = b.embedding;
+		  SELECT count(*) FROM pg_indexes WHERE tablename = 't_mig_emb' AND indexdef LIKE '%USING hnsw%'}),
+   "1\nvec.vector(256)\n1\nvec.vector\n400\n1",
+   'converted to vector in place: values kept, HNSW index built, later rows written as vector');
+is($sim->('t_mig', "'love the coffee at work'", 12), $before, 'sentiment_similar answers as before the conversion');
+is($q->(q{SET ROLE alice;
+		  SELECT sentiment_convert_embeddings('t_mig', 'halfvec');
+		  SELECT sentiment_convert_embeddings('t_mig', 'halfvec');
+		  SELECT count(*) FROM pg_indexes WHERE tablename = 't_mig_emb' AND indexdef LIKE '%halfvec_cosine_ops%';
+		  SELECT sentiment_convert_embeddings('t_mig', 'real[]');
+		  SELECT count(*) FROM pg_indexes WHERE tablename = 't_mig_emb' AND indexdef LIKE '%USING hnsw%';
+		  INSERT INTO t_mig (text) VALUES ('back to arrays');
+		  SELECT sentiment_process_batch(10, 't_mig');
+		  SELECT pg_typeof(embedding) FROM t_mig_emb WHERE entry_id = 403}),
+   "vec.halfvec(256)\nvec.halfvec(256)\n1\nreal[]\n0\n1\nreal[]",
+   'to halfvec (twice: nothing to do the second time) and back to real[], index following');
+
+# Dropping pgvector is refused while a side table uses its types.
+like(($node->psql('postgres', 'DROP EXTENSION vector'))[2], qr/cannot drop extension vector because other objects depend on it/,
+	 'pgvector stays while side tables use it');
+
+done_testing();
