@@ -70,9 +70,11 @@ sub start_client
 sub slurp_log { my $f = shift; open(my $fh, '<', $f) or return ''; local $/; return <$fh>; }
 
 # Client a claims the first batch and hangs in it (only its model has a
-# HANG_FILE); client b's batches take longer than half its lease (5 chunks
-# of 0.15 s against 1 s), so it must renew them.
-my $ca = start_client('client_a', 0.05, 2);
+# HANG_FILE); its lease is long enough for it to reach the HANG row on a
+# loaded machine before the lease could run out.  Client b's batches take
+# longer than half its lease (5 chunks of 0.15 s against 1 s), so it must
+# renew them.
+my $ca = start_client('client_a', 0.05, 10);
 ok($node->poll_query_until('postgres',
 	"SELECT processing_status = 'processing' FROM sentiment_data WHERE entry_id = 250"),
 	'client a claims the first batch');

@@ -57,7 +57,7 @@ CREATE EXTENSION vector SCHEMA vec;
 CREATE ROLE alice LOGIN;
 GRANT CREATE ON SCHEMA public TO alice;
 GRANT USAGE ON SCHEMA vec TO alice;
-GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name),
+GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text),
 	sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
 	sentiment_convert_embeddings(regclass, text), sentiment_process_batch(integer, regclass) TO alice;
 GRANT SELECT ON texts TO alice;
