@@ -154,7 +154,7 @@ SELECT count(*) FROM sentiment_data s
    AND s.sentiment_score = CASE WHEN s.text LIKE '%great%' THEN 0.5 WHEN s.text LIKE '%awful%' THEN -0.5 ELSE 0 END
    AND s.emotion_label = 'calm' AND s.emotion_score = 0.25
    AND (SELECT e.embedding FROM sentiment_embeddings e WHERE e.entry_id = s.entry_id)
-	   = ARRAY[length(s.text), s.entry_id % 7]::real[]
+	   = ARRAY[length(s.text), s.entry_id % 7]::real[] || array_fill(0::real, ARRAY[254])
    AND (SELECT COALESCE(array_agg(t.topic_key), '{}') FROM mention_topics t WHERE t.mention_id = s.entry_id)
 	   = COALESCE(regexp_match(s.text, '#(py\d)'), '{}'))}),
 	'0', 'every completed row holds the model\'s result: label, score, emotion, embedding, topics');
