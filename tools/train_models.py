@@ -8,13 +8,16 @@
            two class offsets; nothing else reads it);
   emotion  Ekman emotions plus neutral, trained on
            emotion_dev/goemotions_ekman_train.tsv (offsets tuned on a held
-           out tenth of it, then retrained on all); the dev file is only
+           out tenth of it, or with offsets="oof" on five-fold out-of-fold
+           logits of all of it, then retrained on all); the dev file is only
            read for the printed report.
 
 Features are not computed here: tools/dump-features (built from the
 analyser's own src/analyzer/features.c) writes them, so the C scorer sees
 exactly what the model was trained on.  The model is a softmax regression
-(scikit-learn, SAGA, L2, classes balanced) on feature counts
+(scikit-learn, SAGA, L2, classes balanced: each class's total weight
+proportional to its share of the rows to the power 1 - balance, so 1 is
+fully balanced, 0 the data's own proportions) on feature counts
 divided by the square root of the row's number of features; the weights are quantised to
 int8 with one scale per class, and every figure printed is that of the
 quantised model as the C code computes it (integer sums, then
@@ -60,7 +63,7 @@ MODELS = {
         lanes=4,
         flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=16, neg_scope=3, char_min=3, char_max=5,
-        C=[8.0], epochs=20,
+        C=[8.0], epochs=20, balance=1.0,
         train="sentiment_train/semeval_2013_2016_train.tsv",
         tune="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
@@ -70,7 +73,7 @@ MODELS = {
         lanes=8,
         flags=F_WORD | F_BIGRAM | F_NEG | F_AFFIX | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=17, neg_scope=3, char_min=3, char_max=5,
-        C=[32.0], epochs=40,
+        C=[32.0], epochs=40, balance=1.0, offsets="heldout", folds=5,
         train="emotion_dev/goemotions_ekman_train.tsv",
         tune=None,
         report="emotion_dev/goemotions_ekman_dev.tsv",
@@ -133,7 +136,7 @@ def features(path, cfg, dumper, bits=None):
     return Feats(m, np.diff(np.array(indptr)), bool(cfg["flags"] & F_NORM))
 
 
-def fit(F, labels, ncls, C, epochs):
+def fit(F, labels, ncls, C, epochs, balance=1.0):
     """Softmax regression; a row with k labels counts 1/k towards each."""
     X = F.matrix()
     rows, ys, ws = [], [], []
@@ -146,9 +149,13 @@ def fit(F, labels, ncls, C, epochs):
     y = np.array(ys)
     w = np.array(ws)
     # Balanced classes: each class carries the same total weight, which is
-    # what macro averages reward.
+    # what macro averages reward (balance 1); with balance b < 1 a class's
+    # weight is multiplied by (mean / its own total)^b, partly balanced.
     tot = np.bincount(y, weights=w, minlength=ncls)
-    w = w * (w.sum() / (ncls * tot[y]))
+    if balance == 1.0:
+        w = w * (w.sum() / (ncls * tot[y]))
+    else:
+        w = w * (w.sum() / (ncls * tot[y])) ** balance
     # SAGA with a fixed seed and a fixed number of passes: a few seconds
     # per pass, and the same weights on every run.
     with warnings.catch_warnings():
@@ -268,7 +275,7 @@ def train_social(args, cfg):
     Xtu = features(tup, cfg, args.dumper)
     best = None
     for C in cfg["C"]:
-        W, b = fit(Xtr, ytr, ncls, C, cfg["epochs"])
+        W, b = fit(Xtr, ytr, ncls, C, cfg["epochs"], cfg["balance"])
         qm = Quantised(W, b, cfg["lanes"])
         Z = qm.logits(Xtu)
         mr, acc, _ = macro_recall(ytu, predict(Z, np.zeros(ncls)), ncls)
@@ -285,25 +292,39 @@ def train_social(args, cfg):
 
 
 def train_emotion(args, cfg):
+    """Offsets tuned on a held-out tenth (offsets "heldout"), or on
+    out-of-fold logits of the whole training file (offsets "oof": row i is
+    in fold i % folds, one model per fold trained on the others); C, when
+    several are given, is chosen by the same figure.  Then the model is
+    retrained on all of the file."""
     ncls = len(cfg["classes"])
     trp = os.path.join(args.data, cfg["train"])
     y = read_tsv(trp, cfg["classes"])
     X = features(trp, cfg, args.dumper)
     idx = np.arange(X.counts.shape[0])
-    fit_i, held_i = idx[idx % 10 != 0], idx[idx % 10 == 0]
+    if cfg["offsets"] == "oof":
+        K = cfg["folds"]
+        splits = [(idx[idx % K != k], idx[idx % K == k]) for k in range(K)]
+        what = "out-of-fold"
+    else:
+        splits = [(idx[idx % 10 != 0], idx[idx % 10 == 0])]
+        what = "held-out"
+    tuned = np.concatenate([te for _, te in splits])
+    gold = [y[i] for i in tuned]
     best = None
     for C in cfg["C"]:
-        W, b = fit(X.rows(fit_i), [y[i] for i in fit_i], ncls, C, cfg["epochs"])
-        qm = Quantised(W, b, cfg["lanes"])
-        Z = qm.logits(X.rows(held_i))
-        gold = [y[i] for i in held_i]
+        Z = np.zeros((len(idx), ncls))
+        for tr, te in splits:
+            W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"])
+            Z[te] = Quantised(W, b, cfg["lanes"]).logits(X.rows(te))
+        Z = Z[tuned]
         off, f = tune_offsets(Z, gold, ncls, macro_f1)
-        print("emotion C=%g: held-out macro-F1 %.4f offsets %s" % (C, f, off.tolist()),
+        print("emotion C=%g: %s macro-F1 %.4f offsets %s" % (C, what, f, off.tolist()),
               file=sys.stderr)
         if best is None or f > best[0]:
             best = (f, C, off)
     _, C, off = best
-    W, b = fit(X, y, ncls, C, cfg["epochs"])
+    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"])
     qm = Quantised(W, b, cfg["lanes"])
     if cfg.get("report"):
         dp = os.path.join(args.data, cfg["report"])
@@ -330,6 +351,10 @@ def main():
             env = os.environ.get("SA_TRAIN_" + key.upper())
             if env:
                 cfg[key] = int(env, 0)
+        if os.environ.get("SA_TRAIN_OFFSETS"):
+            cfg["offsets"] = os.environ["SA_TRAIN_OFFSETS"]
+        if os.environ.get("SA_TRAIN_BALANCE"):
+            cfg["balance"] = float(os.environ["SA_TRAIN_BALANCE"])
         if os.environ.get("SA_TRAIN_C"):
             cfg["C"] = [float(x) for x in os.environ["SA_TRAIN_C"].split(",")]
         qm, off = (train_social if name == "social" else train_emotion)(args, cfg)
