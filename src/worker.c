@@ -1086,23 +1086,14 @@ sp_start_worker(SpDesired *d, int index)
 }
 
 /*
- * Bring the running workers in line with the settings.  Returns how long the
- * launcher may sleep before it has to look again.
+ * Free the slots of workers that have exited; an unexpected exit gets a
+ * respawn time (later for one that died young, so a crash loop is slow).
+ * Returns how soon to look again.
  */
 static long
-sp_launcher_reconcile(void)
+launcher_reap(TimestampTz now, long sleep_ms)
 {
-	List	   *desired;
-	ListCell   *lc;
-	TimestampTz now = GetCurrentTimestamp();
-	long		sleep_ms = SP_LAUNCHER_RECHECK_MS;
-	int			i;
-	int			running = 0;
-	bool		start_failed = false;
-	MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-
-	/* reap workers that have exited */
-	for (i = 0; i < sp_shared->nslots; i++)
+	for (int i = 0; i < sp_shared->nslots; i++)
 	{
 		SpWorkerSlot *slot = &sp_shared->slots[i];
 		pid_t		pid;
@@ -1123,7 +1114,6 @@ sp_launcher_reconcile(void)
 		{
 			if (!lslots[i].stopping)
 			{
-				/* unexpected exit: start it again, not in a tight loop */
 				long		lived = TimestampDifferenceMilliseconds(lslots[i].started, now);
 				int			delay = lived < SP_RESPAWN_SHORT_LIFE_MS ?
 					SP_RESPAWN_SHORT_LIFE_MS : SP_RESPAWN_DELAY_MS;
@@ -1134,15 +1124,18 @@ sp_launcher_reconcile(void)
 			sp_free_slot(i);
 		}
 	}
+	return sleep_ms;
+}
 
-	desired = sp_launcher_desired();
-	MemoryContextSwitchTo(TopMemoryContext);
-
-	/* stop what is no longer wanted */
-	for (i = 0; i < sp_shared->nslots; i++)
+/* Ask the workers no longer wanted (database, index or role changed) to stop. */
+static void
+launcher_stop_unwanted(List *desired)
+{
+	for (int i = 0; i < sp_shared->nslots; i++)
 	{
 		SpWorkerSlot *slot = &sp_shared->slots[i];
 		bool		wanted = false;
+		ListCell   *lc;
 
 		if (!slot->in_use || lslots[i].orphan || lslots[i].stopping)
 			continue;
@@ -1160,19 +1153,29 @@ sp_launcher_reconcile(void)
 			lslots[i].stopping = true;
 		}
 	}
+}
 
-	/* start what is missing */
+/*
+ * Start the wanted workers that are missing (not before their respawn
+ * time).  *running gets the workers there now; *sleep_ms is lowered to the
+ * next respawn time.  Returns false when a start failed.
+ */
+static bool
+launcher_start_missing(List *desired, TimestampTz now, int *running, long *sleep_ms)
+{
+	ListCell   *lc;
+	bool		ok = true;
+
 	foreach(lc, desired)
 	{
 		SpDesired  *d = lfirst(lc);
-		int			k;
 
-		for (k = 0; k < d->nworkers; k++)
+		for (int k = 0; k < d->nworkers; k++)
 		{
 			bool		present = false;
 			TimestampTz nb;
 
-			for (i = 0; i < sp_shared->nslots; i++)
+			for (int i = 0; i < sp_shared->nslots; i++)
 			{
 				SpWorkerSlot *slot = &sp_shared->slots[i];
 
@@ -1182,33 +1185,50 @@ sp_launcher_reconcile(void)
 			}
 			if (present)
 			{
-				running++;
+				(*running)++;
 				continue;
 			}
 			nb = sp_respawn_time(d->dboid, k);
 			if (nb > now)
 			{
-				sleep_ms = Min(sleep_ms, TimestampDifferenceMilliseconds(now, nb) + 1);
+				*sleep_ms = Min(*sleep_ms, TimestampDifferenceMilliseconds(now, nb) + 1);
 				continue;
 			}
 			if (sp_start_worker(d, k))
-				running++;
+				(*running)++;
 			else
-				start_failed = true;
+				ok = false;
 		}
 	}
-	if (start_failed)
+	return ok;
+}
+
+/*
+ * Bring the running workers in line with the settings.  Returns how long the
+ * launcher may sleep before it has to look again.
+ */
+static long
+sp_launcher_reconcile(void)
+{
+	List	   *desired;
+	TimestampTz now = GetCurrentTimestamp();
+	long		sleep_ms;
+	int			running = 0;
+	char		activity[96];
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+	sleep_ms = launcher_reap(now, SP_LAUNCHER_RECHECK_MS);
+	desired = sp_launcher_desired();
+	MemoryContextSwitchTo(TopMemoryContext);
+	launcher_stop_unwanted(desired);
+	if (!launcher_start_missing(desired, now, &running, &sleep_ms))
 		sp_launcher_warn("sentiment_proc could not start all configured background workers",
 						 "Raise max_worker_processes (restart required) or lower sentiment_proc.workers_per_database.");
 
-	{
-		char		activity[96];
-
-		snprintf(activity, sizeof(activity),
-				 "sentiment_proc launcher: %d databases, %d workers",
-				 list_length(desired), running);
-		pgstat_report_activity(STATE_IDLE, activity);
-	}
+	snprintf(activity, sizeof(activity),
+			 "sentiment_proc launcher: %d databases, %d workers",
+			 list_length(desired), running);
+	pgstat_report_activity(STATE_IDLE, activity);
 	list_free_deep(desired);
 	MemoryContextSwitchTo(oldcxt);
 	return sleep_ms;
