@@ -112,6 +112,15 @@ SELECT entry_id, round(similarity::numeric, 3) AS similarity, left(text, 60) AS 
 
 -- Analysis on the spot, without a table.
 SELECT * FROM sentiment_scores('The demo worked and I love it! :)');
+
+-- The two sentiment models side by side (VADER is the default; social is
+-- trained on tweets), and why VADER read the first text as it did.
+SELECT t.text, v.sentiment_label AS vader, s.sentiment_label AS social,
+	   round(s.sentiment_score::numeric, 3) AS social_score
+  FROM (VALUES ('no refund, terrible support'), ('can''t wait for the weekend!'), ('meh, it was ok')) t(text),
+	   sentiment_analyze(t.text, 'vader') v, sentiment_analyze(t.text, 'social') s;
+SELECT term, round(contribution::numeric, 3) AS contribution
+  FROM sentiment_explain('no refund, terrible support', 'vader', 5);
 SQL
 
 echo "== summary (sentiment_summary; the monitoring views are in docs/monitoring.md)"
