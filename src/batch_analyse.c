@@ -50,15 +50,15 @@ reserve_topic(SpBatch *b, int ntopics, int *topic_cap)
 }
 
 /*
- * Analyse row i of the batch, whose text is t (UTF-8, len bytes), into the
- * batch's result arrays; topics are appended from *ntopics on.
+ * Analyse row i of the batch, whose text is t (UTF-8, len bytes), with the
+ * backend's analyser an, into the batch's result arrays; topics are
+ * appended from *ntopics on.
  */
 static void
-analyse_row(SpBatch *b, int i, HeapTuple tup, TupleDesc desc, const char *t, size_t len,
+analyse_row(SpBatch *b, SpAnalyzer *an, int i, HeapTuple tup, TupleDesc desc, const char *t, size_t len,
 			sa_analysis *res, int *ntopics, int *topic_cap,
 			const Datum *label_names, const Datum *emotion_names)
 {
-	SpAnalyzer *an = sp_analyzer();
 	sa_engagement eng;
 	sa_error	err;
 
@@ -140,6 +140,7 @@ sp_batch_analyse(SpBatch *b)
 	Datum		label_names[3];
 	Datum		emotion_names[SA_EMOTION_COUNT];
 	sa_analysis *res = palloc(sizeof(sa_analysis));
+	SpAnalyzer *an = sp_analyzer();	/* once per batch: dictionaries refreshed here */
 
 	allocate_results(b, n, topic_cap);
 	for (int i = 0; i < 3; i++)
@@ -166,7 +167,7 @@ sp_batch_analyse(SpBatch *b)
 			size_t		len;
 			const char *utf8 = sp_text_to_utf8(t, &len);
 
-			analyse_row(b, i, tup, desc, utf8, len, res, &ntopics, &topic_cap,
+			analyse_row(b, an, i, tup, desc, utf8, len, res, &ntopics, &topic_cap,
 						label_names, emotion_names);
 			if (utf8 != VARDATA_ANY(t))
 				pfree((char *) utf8);
