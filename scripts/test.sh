@@ -12,6 +12,11 @@ scripts/deps.sh || { echo "deps: installing the required packages failed"; exit 
 if [ -x ../shared/pgvector/install.sh ]; then
 	../shared/pgvector/install.sh || echo "pgvector: install failed; its tests will be skipped"
 fi
+# Citus likewise (Debian 12 has no package; 2-4 minutes, once per machine):
+# its suite (test/t/110_citus.pl) skips, saying how to install it, without it.
+if [ -x ../shared/citus/install.sh ]; then
+	../shared/citus/install.sh || echo "citus: install failed; its tests will be skipped"
+fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "batch.h"
 
@@ -89,6 +90,23 @@ source_skippable(int sqlerrcode)
 		default:
 			return true;
 	}
+}
+
+/*
+ * A background worker on a Citus node commits after each shard: a batch on a
+ * shard is a transaction of its own, so a worker never holds one shard's
+ * locks while it waits for another's.  (Citus runs DDL on the shards of a
+ * node in parallel connections; a worker holding several shards could close
+ * a distributed deadlock with them, which Citus breaks by cancelling the DDL.)
+ * The caller's one active snapshot is replaced by a new one.
+ */
+static void
+commit_after_shard(void)
+{
+	while (ActiveSnapshotSet())
+		PopActiveSnapshot();
+	SPI_commit();
+	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
 /* The source an all-sources batch starts with; rotates (see sp_process_batch). */
@@ -172,12 +190,17 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	int			nsources;
 	int64		done = 0;
 
+	bool		per_shard = false;
+
 	Assert(batch_size > 0 && batch_size <= SP_MAX_BATCH_SIZE);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
+	/* (a worker may commit in between: see commit_after_shard) */
+	if (SPI_connect_ext(sp_am_worker ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
 	sources = sp_load_sources(source, &nsources);
+	for (int i = 0; i < nsources && sp_am_worker; i++)
+		per_shard |= (sources[i].shardid != 0);
 	/* (a distributed table may have no shard on this node) */
 	if (OidIsValid(source) && nsources == 0 &&
 		!(sp_citus_distributed(source) && sp_is_attached(source)))
@@ -220,13 +243,18 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
 			full[i] = (got >= share);
 			done += got;
+			if (per_shard)
+				commit_after_shard();
 		}
 		for (int k = 0; k < nsources && done < batch_size; k++)
 		{
 			int			i = (first + k) % nsources;
 
-			if (full[i])
-				done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
+			if (!full[i])
+				continue;
+			done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
+			if (per_shard)
+				commit_after_shard();
 		}
 	}
 

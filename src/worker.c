@@ -577,7 +577,8 @@ sp_worker_step(bool recover, int batch_size, int64 *nrows)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
+	/* nonatomic: a batch on a Citus node commits after each shard (batch.c) */
+	SPI_connect_ext(SPI_OPT_NONATOMIC);
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (!sp_extension_ready())

@@ -406,6 +406,11 @@ BEGIN
 
 	-- The key: an integer column with a single-column unique index; the text.
 	PERFORM @extschema@.sentiment_attach_column(v_rel, p_id_column, 'integer', 'key', 'smallint, integer or bigint');
+	-- On Citus: distributed by the key (else no unique index on it alone can
+	-- exist), side tables colocated (25_citus.sql)
+	v_distributed := @extschema@.sentiment_citus_check_source(v_rel, p_id_column);
+	v_references := CASE WHEN NOT v_distributed
+		THEN format(' REFERENCES %s (%I) ON DELETE CASCADE', v_rel, p_id_column) ELSE '' END;
 	PERFORM 1
 	  FROM pg_index i
 	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
@@ -418,10 +423,6 @@ BEGIN
 	END IF;
 
 	PERFORM @extschema@.sentiment_attach_column(v_rel, p_text_column, 'string', 'text', 'text, varchar or char');
-	-- On Citus: distributed by the key, side tables colocated (25_citus.sql)
-	v_distributed := @extschema@.sentiment_citus_check_source(v_rel, p_id_column);
-	v_references := CASE WHEN NOT v_distributed
-		THEN format(' REFERENCES %s (%I) ON DELETE CASCADE', v_rel, p_id_column) ELSE '' END;
 
 	PERFORM @extschema@.sentiment_attach_status_columns(v_rel, v_table);
 	PERFORM @extschema@.sentiment_attach_indexes(v_rel, v_schema, v_table, p_id_column);

@@ -15,7 +15,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(sp_node have_pg_cron);
+our @EXPORT = qw(sp_node have_pg_cron have_citus sp_citus_node sp_citus_add_node);
 
 # True when the PostgreSQL the tests run against has pg_cron installed (the
 # pg_config first in PATH, as prove_installcheck sets it).
@@ -24,6 +24,64 @@ sub have_pg_cron
 	my $libdir = `pg_config --pkglibdir`;
 	chomp $libdir;
 	return -f "$libdir/pg_cron.so";
+}
+
+# True when Citus is installed for that PostgreSQL (scripts/test.sh builds it
+# from ../shared/citus when it can).
+sub have_citus
+{
+	my $libdir = `pg_config --pkglibdir`;
+	chomp $libdir;
+	return -f "$libdir/citus.so";
+}
+
+# sp_citus_node(NAME, conf => 'lines', pg_cron => 1): a started node of a
+# Citus cluster on this machine, Citus and sentiment_proc preloaded (pg_cron
+# too, for the coordinator that runs it), with the Citus extension created.
+# The whole test is skipped, saying how to install Citus, where it is missing.
+sub sp_citus_node
+{
+	my ($name, %opt) = @_;
+
+	plan skip_all => 'Citus is not installed: ../shared/citus/install.sh builds it (scripts/test.sh runs it '
+	  . 'when ../shared is there), or install Citus 12.1+ / 13.x for PostgreSQL 15 from your packages'
+	  unless have_citus();
+	plan skip_all => 'pg_cron is not installed (Debian: postgresql-15-cron, which scripts/deps.sh installs)'
+	  if $opt{pg_cron} && !have_pg_cron();
+
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'citus" . ($opt{pg_cron} ? ',pg_cron' : '') . ",sentiment_proc'\n"
+		  . ($opt{pg_cron} ? "cron.database_name = 'postgres'\ncron.use_background_workers = on\n" : '')
+		  . "max_prepared_transactions = 100\nwal_level = logical\nmax_worker_processes = 24\n"
+		  # shard moves and splits replicate logically
+		  . "max_wal_senders = 10\nmax_replication_slots = 10\n"
+		  . citus_output_plugin_conf()
+		  . "citus.shard_replication_factor = 1\n"
+		  # shard moves connect back to this node: through its socket, not TCP
+		  . "citus.local_hostname = '" . $node->host . "'\n"
+		  . ($opt{conf} // ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
+	return $node;
+}
+
+# PostgreSQL 15.20 and later name the libraries that may serve as logical
+# decoding output plugins; Citus's shard splits use its own.
+sub citus_output_plugin_conf
+{
+	my $has = `postgres --describe-config 2>/dev/null | grep -c '^output_plugin_libraries'`;
+	chomp $has;
+	return $has ? "output_plugin_libraries = 'pgoutput, test_decoding, citus'\n" : '';
+}
+
+# Add a worker node to the cluster of the coordinator.
+sub sp_citus_add_node
+{
+	my ($coordinator, $worker) = @_;
+	$coordinator->safe_psql('postgres',
+		"SELECT citus_add_node('" . $worker->host . "', " . $worker->port . ")");
 }
 
 # sp_node(NAME, conf => 'lines for postgresql.conf', pg_cron => 1,

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Scale-out on Citus, on one machine: a coordinator and two worker nodes,
+# each worker node pinned to a CPU of its own (taskset), the coordinator on
+# any.
+#
+# 1. Single server (baseline of the same run): ROWS pending mentions in an
+#    ordinary table on worker node 1 (its CPU only), processed by its
+#    background workers.
+# 2. One worker node: the same ROWS in a distributed table whose shards are
+#    all on worker node 1.
+# 3. Two worker nodes: node 2 added and the shards rebalanced, the same ROWS
+#    loaded afresh.
+#    Target: two nodes at least 1.7x one.  The coordinator's CPU time per
+#    1,000 rows is measured over each run (target: near zero, it only routes).
+# 4. Latency: single-row inserts through the coordinator at RATE/s for
+#    SECONDS; a row's latency is its processing_completed_at (the batch's
+#    time after analysis, before its write and commit) minus its created_at (clock_timestamp()
+#    of the insert, which commits at once).  Target: p99 under 100 ms at 100
+#    inserts/s.
+#
+#   bench/citus_bench.sh [ROWS] [RATE] [SECONDS]   (defaults 200000 100 20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-200000}
+RATE=${2:-100}
+SECS=${3:-20}
+
+. scripts/lib/as-postgres.sh
+libdir=$(pg_config --pkglibdir)
+if [ ! -f "$libdir/citus.so" ]; then
+	echo "citus: not installed; ../shared/citus/install.sh builds it (or install Citus 12.1+ / 13.x)"
+	exit 0
+fi
+echo "== build and install"
+build_and_install
+ensure_postgres_user
+if [ "$(id -u)" -eq 0 ]; then owner=postgres; else owner=$(id -un); fi
+
+dir=$(mktemp -d /tmp/sentiment_proc_citus.XXXXXX)
+chown "$owner" "$dir"
+base=$((20000 + RANDOM % 20000))
+names=(coordinator worker1 worker2)
+cpus=("" 0 1)
+cleanup() {
+	for n in "${names[@]}"; do
+		[ -d "$dir/$n" ] && as_postgres pg_ctl -D "$dir/$n" -m immediate -w stop >/dev/null 2>&1 || true
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+for i in 0 1 2; do
+	n=${names[$i]}
+	as_postgres initdb --no-sync -A trust -U "$owner" -D "$dir/$n" >/dev/null
+	{
+		echo "port = $((base + i))"
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$dir'"
+		echo "shared_preload_libraries = 'citus,sentiment_proc'"
+		echo "max_prepared_transactions = 100"
+		echo "wal_level = logical"
+		echo "shared_buffers = '512MB'"
+		echo "max_wal_size = '8GB'"
+		echo "autovacuum = off"
+		echo "citus.shard_replication_factor = 1"
+		# PostgreSQL 15.20+: Citus's rebalancing decodes with its own plugin
+		"$(pg_config --bindir)/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries' &&
+			echo "output_plugin_libraries = 'pgoutput, test_decoding, citus'"
+		echo "citus.local_hostname = '$dir'"
+		if [ "$i" -gt 0 ]; then
+			echo "sentiment_proc.databases = 'postgres'"
+			echo "sentiment_proc.workers_per_database = 0"
+		fi
+	} | as_postgres tee -a "$dir/$n/postgresql.conf" >/dev/null
+	if [ -n "${cpus[$i]}" ]; then
+		as_postgres taskset -c "${cpus[$i]}" pg_ctl -D "$dir/$n" -l "$dir/$n.log" -w start >/dev/null
+	else
+		as_postgres pg_ctl -D "$dir/$n" -l "$dir/$n.log" -w start >/dev/null
+	fi
+	as_postgres psql -X -q -h "$dir" -p $((base + i)) -d postgres -c "CREATE EXTENSION citus" >/dev/null
+done
+
+on() { local i=$1; shift; as_postgres psql -X -At -v ON_ERROR_STOP=1 -h "$dir" -p $((base + i)) -d postgres "$@"; }
+
+on 0 -c "SELECT citus_set_coordinator_host('$dir', $base)" >/dev/null
+on 0 -c "SELECT citus_add_node('$dir', $((base + 1)))" >/dev/null
+on 0 -c "CREATE EXTENSION sentiment_proc" >/dev/null
+
+set_workers() {	# node count
+	on "$1" -c "ALTER SYSTEM SET sentiment_proc.workers_per_database = $2" -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+# CPU ticks used so far by the coordinator: its postmaster with every child it
+# has reaped (cutime, cstime: the backends of the polling queries below
+# included, an upper bound) and the children alive now.
+coordinator_ticks() {
+	local pm t p
+	pm=$(head -1 "$dir/coordinator/postmaster.pid")
+	t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+	for p in $(pgrep -P "$pm"); do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	echo $t
+}
+hz=$(getconf CLK_TCK)
+
+gen="SELECT (ARRAY['I', 'We', 'My team', 'Honestly I'])[1 + g % 4] || ' ' ||
+	(ARRAY['love', 'hate', 'really like', 'am not sure about', 'cannot stand', 'enjoy'])[1 + g % 6] || ' ' ||
+	(ARRAY['the new phone', 'this update', 'the service', 'their coffee', 'the delivery', 'the app',
+		   'the price', 'the battery'])[1 + g % 8] ||
+	(ARRAY['!', '.', '!!!', ' :)', ' :(', ', not great.', ', pretty good.'])[1 + g % 7] ||
+	' #' || (ARRAY['tech', 'food', 'travel', 'music', 'sport'])[1 + g % 5] FROM generate_series(1, $ROWS) g"
+
+# run NODE_INDEXES... TABLE -> "rows/s seconds coordinator_ms_per_1000"
+run() {
+	local table=$1; shift
+	local t0 c0 c1 secs
+	for i in "$@"; do set_workers "$i" 0; done
+	sleep 1
+	on 0 -c "TRUNCATE $table CASCADE" -c "INSERT INTO $table (text) $gen" >/dev/null
+	c0=$(coordinator_ticks)
+	t0=$(date +%s.%N)
+	for i in "$@"; do set_workers "$i" 2; done
+	while [ "$(on 0 -c "SELECT count(*) FROM $table WHERE processing_status = 'pending'")" != 0 ]; do sleep 0.5; done
+	secs=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')
+	c1=$(coordinator_ticks)
+	[ "$(on 0 -c "SELECT count(*) FROM $table WHERE processing_status = 'completed' AND processing_attempts = 1")" = "$ROWS" ] ||
+		{ echo "$table: not every row completed exactly once" >&2; return 1; }
+	awk -v r="$ROWS" -v s="$secs" -v c=$((c1 - c0)) -v hz="$hz" \
+		'BEGIN { printf "%.0f %.1f %.2f\n", r / s, s, c * 1000 / hz / (r / 1000) }'
+}
+
+echo "== single server: $ROWS rows in an ordinary table on worker node 1 (CPU 0)"
+on 1 -c "CREATE EXTENSION IF NOT EXISTS sentiment_proc" >/dev/null
+on 1 -c "CREATE TABLE local_m (entry_id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, text text)" \
+	-c "SELECT sentiment_attach('local_m', topics_table => 'local_topics', embeddings_table => 'local_emb')" >/dev/null
+on 1 -c "INSERT INTO local_m (text) $gen" >/dev/null
+t0=$(date +%s.%N)
+set_workers 1 2
+while [ "$(on 1 -c "SELECT count(*) FROM local_m WHERE processing_status = 'pending'")" != 0 ]; do sleep 0.2; done
+single_secs=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')
+single=$(awk -v r="$ROWS" -v s="$single_secs" 'BEGIN { printf "%.0f", r / s }')
+set_workers 1 0
+on 1 -c "SELECT sentiment_detach('local_m')" -c "DROP TABLE local_m CASCADE" >/dev/null
+echo "single server: $single rows/s"
+
+echo "== one worker node: $ROWS rows, 16 shards on worker node 1"
+on 0 -c "CREATE TABLE dist_m (entry_id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, text text,
+			created_at timestamptz NOT NULL DEFAULT clock_timestamp())" \
+	-c "SELECT create_distributed_table('dist_m', 'entry_id', shard_count => 16)" \
+	-c "SELECT sentiment_attach('dist_m')" >/dev/null
+read -r r1 s1 c1 <<<"$(run dist_m 1)"
+echo "one node: $r1 rows/s (${s1}s); coordinator CPU $c1 ms per 1,000 rows"
+
+echo "== two worker nodes: node 2 added, shards rebalanced"
+on 0 -c "SELECT citus_add_node('$dir', $((base + 2)))" -c "SELECT rebalance_table_shards()" >/dev/null 2>&1
+read -r r2 s2 c2 <<<"$(run dist_m 1 2)"
+echo "two nodes: $r2 rows/s (${s2}s); coordinator CPU $c2 ms per 1,000 rows"
+
+echo "== latency: $RATE single-row inserts/s through the coordinator for ${SECS}s"
+on 0 -c "TRUNCATE dist_m CASCADE" >/dev/null
+printf "INSERT INTO dist_m (text) VALUES ('steady insert ' || (random() * 1000000)::int || ' is really good');\n" >"$dir/insert.sql"
+chmod 644 "$dir/insert.sql"
+as_postgres pgbench -n -h "$dir" -p "$base" -c 2 -j 2 -R "$RATE" -T "$SECS" -f "$dir/insert.sql" postgres >/dev/null 2>&1
+for _ in $(seq 1 100); do
+	[ "$(on 0 -c "SELECT count(*) FROM dist_m WHERE processing_status = 'pending'")" = 0 ] && break
+	sleep 0.1
+done
+read -r l50 l99 lmax ln <<<"$(on 0 -F ' ' -c "
+	WITH l AS (SELECT extract(epoch FROM processing_completed_at - created_at) * 1000 AS ms
+				 FROM dist_m WHERE processing_status = 'completed')
+	SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+		   round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+		   round(max(ms)::numeric, 1), count(*) FROM l")"
+
+echo "== results"
+awk -v single="$single" -v r1="$r1" -v r2="$r2" -v c1="$c1" -v c2="$c2" -v l50="$l50" -v l99="$l99" -v ln="$ln" -v rate="$RATE" 'BEGIN {
+	printf "single server (1 CPU): %d rows/s\n", single
+	printf "one worker node: %d rows/s (%.2fx the single server); two: %d rows/s = %.2fx one node; target >= 1.7x: %s\n",
+		r1, r1 / single, r2, r2 / r1, (r2 / r1 >= 1.7 ? "met" : "MISSED")
+	printf "coordinator CPU per 1,000 rows: %.2f ms (one node), %.2f ms (two nodes)\n", c1, c2
+	printf "insert to completed at %d inserts/s: p50 %.1f ms, p99 %.1f ms (%d rows); target p99 < 100 ms: %s\n",
+		rate, l50, l99, ln, (l99 < 100 ? "met" : "MISSED")
+}'
