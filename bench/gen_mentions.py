@@ -14,8 +14,8 @@ rather than random words:
   praise/complaint phrases.  Topic popularity is Zipf-distributed (a few
   topics dominate the feed), and so are brands within a topic and aspects
   within a brand's product.
-- Texts are built from about 70 sentence frames (praise, complaint,
-  question, news, neutral statement) filled from the topic and from VADER
+- Texts are built from 42 sentence frames (praise, complaint, question,
+  news, neutral statement) filled from the topic and from VADER
   lexicon words (love, awful, disappointed, ...), with intensifiers,
   negations, emoji, @handles and hashtags.
 - Word frequencies are Zipf-like: filler words come from a list of common
@@ -27,9 +27,10 @@ rather than random words:
 - Near-duplicates as in real feeds: about 14 % of mentions are retweets
   ("RT @handle: " + an earlier mention; popular mentions get retweeted more,
   a preferential-attachment process over recent retweets), 7 % are an earlier mention lightly
-  edited (a word swapped, a hashtag or emoji added, "so true" prepended),
-  and 4 % come from promotion bots that post one template with different
-  numbers.  Another 8 % are short small talk ("good morning everyone").
+  edited (a word swapped, a hashtag or emoji added, "so true" prepended).
+  Of the original mentions 4 % come from promotion bots that post one of
+  four templates with different numbers, and 8 % are short small talk
+  ("good morning everyone").
 
 --originals-only leaves out the retweets and edited copies (for queries:
 new texts, not copies of stored ones).  The scripts/demo_mentions.tsv texts
