@@ -25,19 +25,19 @@
 # 20 ms, recall at 10 at least 0.95.
 #
 #   bench/pgvector_bench.sh [ROWS [QUERIES [THROUGHPUT_ROWS]]]
-#       defaults 1000000, 100, 100000; EF_SEARCH=n sets hnsw.ef_search for
+#       defaults 1000000, 100, 50000; EF_SEARCH=n sets hnsw.ef_search for
 #       the first indexed run (default: sentiment_similar's floor, 100);
 #       EF_SWEEP="200 400" (the default) the values of the runs after it.
 #
-# At 1,000,000 rows and THROUGHPUT_ROWS 50,000 it takes about 20 minutes on
-# two cores (most of it the index build and the HNSW inserts).
+# With the defaults it took 23 minutes on a shared 2-core machine (load 4-6;
+# most of it the index build and the HNSW inserts): docs/pgvector.md.
 #
 # Needs pgvector in the PostgreSQL of PG_CONFIG (../shared/pgvector/install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
 QUERIES=${2:-100}
-THROUGHPUT_ROWS=${3:-100000}
+THROUGHPUT_ROWS=${3:-50000}
 BATCH=1000
 EF_SEARCH=${EF_SEARCH:-}
 EF_SWEEP=${EF_SWEEP-200 400}
