@@ -229,7 +229,14 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		 * A flood of rows into one table, or a table its owner keeps
 		 * locked, cannot hold up the others.
 		 */
-		int			share = Max(1, batch_size / nsources);
+		/*
+		 * (A worker on a Citus node takes shard after shard, each with what
+		 * is left of the batch, in a transaction of its own: one table's
+		 * shards need no fair shares among themselves, and a batch split
+		 * into many small transactions would cost more than it gives.  The
+		 * rotation keeps it fair across batches.)
+		 */
+		int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
 		int			first = (int) (next_first_source++ % (uint32) nsources);
 		bool	   *full = palloc0(sizeof(bool) * nsources);
 
