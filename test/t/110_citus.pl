@@ -268,6 +268,9 @@ like($err, qr/distributed: its rows cannot be claimed/, 'a two-phase claim of a 
 ($rc, $out, $err) = $coord->psql('postgres', "SELECT sentiment_enqueue('mentions', ARRAY[1]::bigint[])");
 like($err, qr/distributed: its rows cannot be queued.*HINT:.*processing_status = 'pending'/s,
 	'queueing is refused with the statement to use instead');
+is( $coord->safe_psql('postgres', q{
+	SELECT count(*), bool_and(s.text LIKE '%camera%') FROM sentiment_similar('I love the new camera', 5, 'mentions') s}),
+	'5|t', 'sentiment_similar searches the embeddings of every node');
 is($coord->safe_psql('postgres', "SELECT count(DISTINCT node) FROM sentiment_cluster_workers() WHERE kind = 'worker'"),
 	'3', 'sentiment_cluster_workers shows the workers of every worker node');
 
