@@ -50,7 +50,7 @@ process_source(const SpSource *src, int limit)
 	b.started = GetCurrentTimestamp();
 	b.status_completed = CStringGetTextDatum("completed");
 	b.status_failed = CStringGetTextDatum("failed");
-	sp_stats_batch_begin(src->relid, limit);	/* stats.c: progress, timing */
+	sp_stats_batch_begin(src->logical, limit);	/* stats.c: progress, timing */
 
 	if (sp_batch_claim(&b, limit) == 0)
 	{
@@ -114,7 +114,9 @@ source_step(void *arg)
 
 	sp_as_table_owner(st->src->relid, &sw);
 	sp_check_source_tables(st->src->relid, st->src->topics, st->src->embeddings);
-	st->done = process_source(st->src, st->limit);
+	/* a shard moved or split away since the batch looked is not ours now */
+	if (st->src->shardid == 0 || sp_citus_hold_shard(st->src->shardid))
+		st->done = process_source(st->src, st->limit);
 	sp_restore_user(&sw);
 }
 
@@ -133,7 +135,7 @@ process_source_isolated(const SpSource *src, int limit, char *skipped)
 	if (edata == NULL)
 		return st.done;
 
-	name = get_rel_name(src->relid);
+	name = get_rel_name(src->logical);
 	if (skipped)
 		snprintf(skipped, SP_SKIPPED_ERROR_LEN,
 			 "table %s skipped: %s", name ? name : "?",
@@ -176,7 +178,9 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		elog(ERROR, "SPI_connect failed");
 
 	sources = sp_load_sources(source, &nsources);
-	if (OidIsValid(source) && nsources == 0)
+	/* (a distributed table may have no shard on this node) */
+	if (OidIsValid(source) && nsources == 0 &&
+		!(sp_citus_distributed(source) && sp_is_attached(source)))
 		sp_error_not_attached(source);
 
 	if (OidIsValid(source))
@@ -189,7 +193,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		/* one source only: its errors are the caller's to see */
 		SourceStep	st = {&sources[0], batch_size, 0};
 
-		if (sp_may_process(sources[0].relid))
+		if (sp_may_process(sources[0].logical))
 			source_step(&st);
 		done = st.done;
 	}
@@ -211,7 +215,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			int			i = (first + k) % nsources;
 			int64		got;
 
-			if (!sp_may_process(sources[i].relid))
+			if (!sp_may_process(sources[i].logical))
 				continue;
 			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
 			full[i] = (got >= share);
@@ -225,6 +229,15 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 				done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
 		}
 	}
+
+	/*
+	 * The coordinator of a Citus cluster: the worker nodes process the
+	 * shards they hold, each in a transaction of its own there (the
+	 * coordinator's background workers leave them to the nodes' own).
+	 */
+	if (done < batch_size && !sp_am_worker && sp_citus_present() && sp_citus_is_coordinator() &&
+		sp_citus_any_distributed(source))
+		done += sp_citus_process_on_workers(source, batch_size - (int) done);
 
 	SPI_finish();
 	return done;

@@ -23,7 +23,9 @@
 /* One row of the registry. */
 typedef struct SpSource
 {
-	Oid			relid;
+	Oid			relid;			/* the table processed: the source, or a shard of it */
+	Oid			logical;		/* the attached table */
+	int64		shardid;		/* Citus shard relid is, 0: not a shard */
 	Oid			topics;
 	Oid			embeddings;
 	char	   *id_column;
@@ -123,6 +125,12 @@ extern void sp_batch_analyse(SpBatch *b);
 
 /* batch_record.c: write what the analysis found; returns rows written */
 extern int64 sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed);
+
+/* citus.c: distributed sources, processed shard by shard where they are */
+extern SpSource *sp_citus_sources(SpSource *sources, int *count, Oid only);
+extern bool sp_citus_hold_shard(int64 shardid);
+extern int64 sp_citus_process_on_workers(Oid source, int batch_size);
+extern bool sp_citus_any_distributed(Oid only);
 
 /* queue.c: queue requests taken and finished by a batch */
 extern int	sp_queue_take(SpPlans *plans, Oid relid, int limit, int64 **req, int64 **ent);

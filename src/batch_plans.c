@@ -114,7 +114,7 @@ sp_load_sources(Oid only, int *count)
 		bool		isnull;
 		SpSource   *s = &sources[n];
 
-		s->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		s->relid = s->logical = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		if (OidIsValid(only) && s->relid != only)
 			continue;
 		s->id_column = SPI_getvalue(tup, desc, 2);
@@ -127,7 +127,8 @@ sp_load_sources(Oid only, int *count)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	*count = n;
-	return sources;
+	/* on Citus: distributed sources as the shards this node holds */
+	return sp_citus_sources(sources, count, only);
 }
 
 /* The extension's schema as of the last sp_load_sources(). */

@@ -89,7 +89,7 @@ sentiment_text_edit_trigger(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_UPDATE(td->tg_event) ||
-		td->tg_trigger->tgnargs != 1)
+		(td->tg_trigger->tgnargs != 1 && td->tg_trigger->tgnargs != 5))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("sentiment_text_edit_trigger must be a BEFORE UPDATE row trigger with the text column as argument"),

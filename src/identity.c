@@ -331,5 +331,6 @@ sp_is_attached(Oid relid)
 			break;
 	}
 	table_close(rel, AccessShareLock);
-	return found;
+	/* a distributed table as a worker node sees it, or a shard of one */
+	return found || sp_citus_attached(relid);
 }

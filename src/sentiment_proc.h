@@ -17,6 +17,8 @@
  *   similar.c         cosine of embeddings
  *   worker.c          launcher and background workers, wake-up at commit
  *   stats.c           statistics and batches in flight in shared memory
+ *   citus.c           distributed tables on Citus: shards processed where
+ *                     they are, batches fanned out from the coordinator
  * The analyser itself is the pure C library in src/analyzer/.
  */
 #ifndef SENTIMENT_PROC_H
@@ -77,6 +79,13 @@ extern Datum sp_text_from_utf8(const char *s, size_t len);
 
 /* A sentiment model by name (an error for unknown ones), and its version string. */
 extern sa_model sp_model_by_name(const char *name);
+
+/* citus.c: Citus metadata, read without linking against Citus */
+extern bool sp_citus_present(void);
+extern bool sp_citus_is_coordinator(void);
+extern bool sp_citus_distributed(Oid relid);
+extern Oid	sp_citus_shard_parent(Oid relid);
+extern bool sp_citus_attached(Oid relid);
 extern const char *sp_model_version(sa_model model);
 
 /* Raise the error matching an analyser failure that is not the row's fault. */

@@ -42,6 +42,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -66,6 +67,7 @@
 #define SP_LAUNCHER_RECHECK_MS		10000	/* look again for databases / roles */
 #define SP_ERROR_BACKOFF_MAX_MS		60000
 #define SP_STANDBY_POLL_MS			1000	/* how often a standby's worker looks for promotion */
+#define SP_PREPARED_POLL_MS			2	/* how often an idle worker looks at watched prepared transactions */
 
 #define SP_ERRMSG_LEN	200
 
@@ -109,10 +111,26 @@ typedef struct SpWorkerSlot
 	char		last_error[SP_ERRMSG_LEN];
 } SpWorkerSlot;
 
+/*
+ * Prepared transactions (two-phase commit: how Citus commits a statement
+ * that wrote on several nodes) that inserted rows: their rows become
+ * visible at COMMIT PREPARED, which runs no callback of ours, so an idle
+ * worker watches them and starts a batch as soon as one is over.
+ */
+#define SP_PREPARED_WATCH	64
+
+typedef struct SpPreparedWakeup
+{
+	Oid			dboid;
+	TransactionId xid;
+} SpPreparedWakeup;
+
 typedef struct SpWorkerShared
 {
 	slock_t		mutex;
 	pid_t		launcher_pid;
+	int			nprepared;
+	SpPreparedWakeup prepared[SP_PREPARED_WATCH];
 	int			nslots;
 	SpWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } SpWorkerShared;
@@ -143,7 +161,10 @@ static uint32 my_generation = 0;
 /* trigger side: a wake-up is due when this transaction commits */
 static bool wakeup_at_commit = false;
 static bool wakeup_all_at_commit = false;	/* every idle worker, not one */
+static TransactionId prepared_xid = InvalidTransactionId;	/* being prepared */
 static bool xact_callback_registered = false;
+
+static void sp_watch_prepared(Oid dboid, TransactionId xid);
 
 PGDLLEXPORT void sp_launcher_main(Datum main_arg);
 PGDLLEXPORT void sp_worker_main(Datum main_arg);
@@ -341,6 +362,67 @@ sp_wake_database(Oid dboid, int except_slot, bool all)
 	return ntargets;
 }
 
+/*
+ * A transaction that inserted rows was prepared: list it for the idle
+ * workers of its database to watch (sp_prepared_over), and wake one to
+ * start watching.  A full list only leaves the rows to the poll interval.
+ */
+static void
+sp_watch_prepared(Oid dboid, TransactionId xid)
+{
+	if (sp_shared == NULL)
+		return;
+	SpinLockAcquire(&sp_shared->mutex);
+	if (sp_shared->nprepared < SP_PREPARED_WATCH)
+	{
+		sp_shared->prepared[sp_shared->nprepared].dboid = dboid;
+		sp_shared->prepared[sp_shared->nprepared].xid = xid;
+		sp_shared->nprepared++;
+	}
+	SpinLockRelease(&sp_shared->mutex);
+	sp_wake_database(dboid, -1, false);
+}
+
+/*
+ * Watched prepared transactions of a database: returns true when one has
+ * ended since (committed or rolled back: either way, a batch finds out),
+ * taking it off the list; *watching tells whether any is still prepared.
+ */
+static bool
+sp_prepared_over(Oid dboid, bool *watching)
+{
+	TransactionId xids[SP_PREPARED_WATCH];
+	int			n = 0;
+	bool		over = false;
+
+	*watching = false;
+	SpinLockAcquire(&sp_shared->mutex);
+	for (int i = 0; i < sp_shared->nprepared; i++)
+		if (sp_shared->prepared[i].dboid == dboid)
+			xids[n++] = sp_shared->prepared[i].xid;
+	SpinLockRelease(&sp_shared->mutex);
+
+	/* (the proc array is read outside the spinlock) */
+	for (int k = 0; k < n; k++)
+	{
+		if (TransactionIdIsInProgress(xids[k]))
+		{
+			*watching = true;
+			continue;
+		}
+		over = true;
+		SpinLockAcquire(&sp_shared->mutex);
+		for (int i = 0; i < sp_shared->nprepared; i++)
+			if (sp_shared->prepared[i].dboid == dboid && sp_shared->prepared[i].xid == xids[k])
+			{
+				sp_shared->prepared[i] = sp_shared->prepared[--sp_shared->nprepared];
+				break;
+			}
+		SpinLockRelease(&sp_shared->mutex);
+	}
+	return over;
+}
+
 /* At commit, wake the workers this transaction asked for (sp_wakeup_at_commit); nothing on abort. */
 static void
 sp_worker_xact_callback(XactEvent event, void *arg)
@@ -355,9 +437,19 @@ sp_worker_xact_callback(XactEvent event, void *arg)
 				wakeup_at_commit = wakeup_all_at_commit = false;
 			}
 			break;
-		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (wakeup_at_commit)
+				prepared_xid = GetTopTransactionIdIfAny();
+			break;
 		case XACT_EVENT_PREPARE:
-			/* prepared rows become visible at COMMIT PREPARED: poll fallback */
+			/* its rows become visible at COMMIT PREPARED: have it watched */
+			if (wakeup_at_commit && TransactionIdIsValid(prepared_xid))
+				sp_watch_prepared(MyDatabaseId, prepared_xid);
+			prepared_xid = InvalidTransactionId;
+			wakeup_at_commit = wakeup_all_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+			prepared_xid = InvalidTransactionId;
 			wakeup_at_commit = wakeup_all_at_commit = false;
 			break;
 		default:
@@ -617,6 +709,9 @@ worker_count_batch(SpWorkerSlot *slot, int64 n)
 static void
 worker_idle(SpWorkerSlot *slot, int index, SpStepResult res, bool in_recovery)
 {
+	long		timeout;
+	bool		watching = false;
+
 	SpinLockAcquire(&sp_shared->mutex);
 	if (slot->work)
 	{
@@ -632,11 +727,22 @@ worker_idle(SpWorkerSlot *slot, int index, SpStepResult res, bool in_recovery)
 		pgstat_report_activity(STATE_IDLE, "sentiment_proc: idle, waiting for new rows");
 	pgstat_report_stat(true);
 
+	timeout = in_recovery ? Min(sp_worker_poll_interval, SP_STANDBY_POLL_MS) :
+		index == 0 ? Min(sp_worker_poll_interval, sp_upkeep_interval_ms) :
+		sp_worker_poll_interval;
+	/* rows of a prepared transaction that has just committed: go now */
+	if (!in_recovery && sp_prepared_over(slot->dboid, &watching))
+	{
+		SpinLockAcquire(&sp_shared->mutex);
+		slot->idle = false;
+		SpinLockRelease(&sp_shared->mutex);
+		return;
+	}
+	if (watching)
+		timeout = Min(timeout, SP_PREPARED_POLL_MS);
+
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 in_recovery ? Min(sp_worker_poll_interval, SP_STANDBY_POLL_MS) :
-					 index == 0 ? Min(sp_worker_poll_interval, sp_upkeep_interval_ms) :
-					 sp_worker_poll_interval,
-					 PG_WAIT_EXTENSION);
+					 timeout, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 }
 

@@ -228,14 +228,15 @@ BEGIN
 	END LOOP;
 
 	IF cardinality(v_adds) > 0 THEN
-		IF NOT v_had_status THEN
-			-- NOT VALID: every existing row gets the constant default, so a
-			-- validating scan would only hold the lock longer.
-			v_adds := v_adds || format(
-				'ADD CONSTRAINT %I CHECK (processing_status IN (''pending'', ''processing'', ''completed'', ''failed'')) NOT VALID',
-				left(v_table, 40) || '_processing_status_check');
-		END IF;
 		EXECUTE format('ALTER TABLE %s %s', v_rel, array_to_string(v_adds, ', '));
+	END IF;
+	IF NOT v_had_status THEN
+		-- NOT VALID: every existing row gets the constant default, so a
+		-- validating scan would only hold the lock longer.  A statement of
+		-- its own: Citus refuses ADD CONSTRAINT beside ADD COLUMN.
+		EXECUTE format(
+			'ALTER TABLE %s ADD CONSTRAINT %I CHECK (processing_status IN (''pending'', ''processing'', ''completed'', ''failed'')) NOT VALID',
+			v_rel, left(v_table, 40) || '_processing_status_check');
 	END IF;
 
 	-- The seed's migration rule: rows that already carry results are done,
@@ -316,6 +317,7 @@ AS $body$
 DECLARE
 	v_rel		regclass := p_rel;
 BEGIN
+	PERFORM @extschema@.sentiment_citus_allow_triggers(v_rel);
 	-- Background workers (src/worker.c): wake one when new or edited rows
 	-- commit, on the table and on each of its partitions.
 	PERFORM @extschema@.sentiment_wakeup_install(v_rel, p_text_column);
@@ -354,6 +356,8 @@ DECLARE
 	v_relkind	"char";
 	v_topics	regclass;
 	v_embed		regclass;
+	v_distributed boolean;
+	v_references text;
 BEGIN
 	-- The public entry points carry the privilege; this helper is callable
 	-- by all only because the wrappers run as the caller.
@@ -414,6 +418,10 @@ BEGIN
 	END IF;
 
 	PERFORM @extschema@.sentiment_attach_column(v_rel, p_text_column, 'string', 'text', 'text, varchar or char');
+	-- On Citus: distributed by the key, side tables colocated (25_citus.sql)
+	v_distributed := @extschema@.sentiment_citus_check_source(v_rel, p_id_column);
+	v_references := CASE WHEN NOT v_distributed
+		THEN format(' REFERENCES %s (%I) ON DELETE CASCADE', v_rel, p_id_column) ELSE '' END;
 
 	PERFORM @extschema@.sentiment_attach_status_columns(v_rel, v_table);
 	PERFORM @extschema@.sentiment_attach_indexes(v_rel, v_schema, v_table, p_id_column);
@@ -423,12 +431,12 @@ BEGIN
 	IF v_topics IS NULL THEN
 		EXECUTE format(
 			'CREATE TABLE %I.%I ('
-			'mention_id bigint NOT NULL REFERENCES %s (%I) ON DELETE CASCADE, '
+			'mention_id bigint NOT NULL%s, '
 			'topic_key text NOT NULL, '
 			'weight real, '
 			'sentiment real, '
 			'PRIMARY KEY (mention_id, topic_key))',
-			v_schema, p_topics_table, v_rel, p_id_column);
+			v_schema, p_topics_table, v_references);
 		v_topics := format('%I.%I', v_schema, p_topics_table)::regclass;
 		PERFORM @extschema@.sentiment_side_table_owner(v_topics, v_rel);
 	ELSE
@@ -440,9 +448,9 @@ BEGIN
 	IF v_embed IS NULL THEN
 		EXECUTE format(
 			'CREATE TABLE %I.%I ('
-			'entry_id bigint PRIMARY KEY REFERENCES %s (%I) ON DELETE CASCADE, '
+			'entry_id bigint PRIMARY KEY%s, '
 			'embedding %s NOT NULL)',
-			v_schema, p_embeddings_table, v_rel, p_id_column,
+			v_schema, p_embeddings_table, v_references,
 			-- vector(256) when pgvector is installed here, else real[]
 			@extschema@.sentiment_embedding_type_sql(NULL));
 		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
@@ -450,6 +458,10 @@ BEGIN
 	ELSE
 		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
 			ARRAY['entry_id'], ARRAY['embedding real[]']);
+	END IF;
+	IF v_distributed THEN
+		PERFORM @extschema@.sentiment_citus_colocate(v_topics, 'mention_id', v_rel, p_id_column);
+		PERFORM @extschema@.sentiment_citus_colocate(v_embed, 'entry_id', v_rel, p_id_column);
 	END IF;
 	-- vector or halfvec embeddings are searched through an HNSW index
 	PERFORM @extschema@.sentiment_embedding_index(v_embed);
@@ -463,6 +475,8 @@ BEGIN
 	IF v_old_model IS DISTINCT FROM COALESCE(p_model, v_old_model) THEN
 		PERFORM @extschema@.sentiment_requeue_for_model(v_rel);
 	END IF;
+	-- the worker nodes of a distributed source learn of it
+	PERFORM @extschema@.sentiment_citus_publish(v_rel);
 
 	RETURN v_rel;
 END
@@ -622,6 +636,7 @@ DECLARE
 	v_rel	regclass;
 	v_n		integer := 0;
 BEGIN
+	PERFORM @extschema@.sentiment_citus_allow_triggers(p_source);
 	FOR v_rel IN
 		-- (a table that is neither partitioned nor a partition has no tree)
 		SELECT p.relid FROM (SELECT p_source AS relid, 0 AS level
@@ -710,6 +725,7 @@ BEGIN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;
+	PERFORM @extschema@.sentiment_citus_allow_triggers(source);
 	-- the workers' wake-up triggers (src/worker.c) go with the registration,
 	-- the table's and its partitions'
 	FOR v_part IN
@@ -741,9 +757,19 @@ DECLARE
 	v_src		@extschema@.sentiment_sources := @extschema@.sentiment_registration(p_source);
 	v_version	text;
 	v_ids		bigint[];
+	v_n			bigint;
 BEGIN
 	SELECT m.version INTO v_version FROM @extschema@.sentiment_models() m
 	 WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model;
+	-- a distributed table has no queue on its nodes: its rows wait as pending
+	IF @extschema@.sentiment_citus_distributed(p_source) THEN
+		EXECUTE format('UPDATE %s SET processing_status = ''pending'' '
+					   'WHERE processing_status = ''completed'' AND sentiment_model IS DISTINCT FROM $1',
+					   v_src.source_table)
+			USING v_version;
+		GET DIAGNOSTICS v_n = ROW_COUNT;
+		RETURN v_n;
+	END IF;
 	EXECUTE format('SELECT array_agg(%I::bigint) FROM %s '
 				   'WHERE processing_status = ''completed'' AND sentiment_model IS DISTINCT FROM $1',
 				   v_src.id_column, v_src.source_table)
@@ -773,6 +799,7 @@ BEGIN
 	END IF;
 	PERFORM @extschema@.sentiment_register(v_src.source_table, v_src.id_column, v_src.text_column,
 		v_src.topics_table, v_src.embeddings_table, model);
+	PERFORM @extschema@.sentiment_citus_publish(v_src.source_table);
 	RETURN @extschema@.sentiment_requeue_for_model(v_src.source_table);
 END
 $body$;

@@ -73,10 +73,20 @@ BEGIN
 				  HINT = 'Pass the time the analyser needs for the rows, for example interval ''5 minutes''.';
 	END IF;
 	PERFORM @extschema@.sentiment_registration(sentiment_claim.source);
+	IF @extschema@.sentiment_citus_distributed(sentiment_claim.source) THEN
+		RAISE EXCEPTION 'table % is distributed: its rows cannot be claimed through the coordinator',
+			sentiment_claim.source
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'A claim locks rows across every shard with SKIP LOCKED, which Citus does not run.',
+				  HINT = 'Distributed tables are processed by the background workers of the nodes that hold them, '
+						 'or by SELECT sentiment_process_batch(n) on the coordinator.';
+	END IF;
 
+	-- (distributed tables are left to the nodes that hold them)
 	FOR v_src IN
 		SELECT s.source_table, s.id_column, s.text_column FROM @extschema@.sentiment_sources s
-		 WHERE sentiment_claim.source IS NULL OR s.source_table = sentiment_claim.source
+		 WHERE (sentiment_claim.source IS NULL OR s.source_table = sentiment_claim.source)
+		   AND NOT @extschema@.sentiment_citus_distributed(s.source_table)
 		 ORDER BY s.source_table::oid
 	LOOP
 		EXIT WHEN v_left <= 0;

@@ -199,11 +199,11 @@ BEGIN
 	END IF;
 	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		source := v_src.source_table;
-		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''pending'' LIMIT $1) q',
+		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE processing_status = ''pending'' LIMIT $1) q',
 					   v_src.source_table) INTO pending USING count_limit;
-		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''processing'' LIMIT $1) q',
+		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE processing_status = ''processing'' LIMIT $1) q',
 					   v_src.source_table) INTO processing USING count_limit;
-		EXECUTE format('SELECT count(*) FROM (SELECT FROM %s WHERE processing_status = ''failed'' LIMIT $1) q',
+		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE processing_status = ''failed'' LIMIT $1) q',
 					   v_src.source_table) INTO failed USING count_limit;
 		counts_capped := pending >= count_limit OR processing >= count_limit OR failed >= count_limit;
 
@@ -216,7 +216,9 @@ BEGIN
 		 WHERE c.relkind = 'r'
 		   AND (c.oid = v_src.source_table
 				OR c.oid IN (SELECT t.relid FROM pg_partition_tree(v_src.source_table) t WHERE t.isleaf));
+		-- (a distributed table's rows are in its shards, on other nodes)
 		completed_estimate := CASE WHEN v_unknown IS FALSE
+									AND NOT @extschema@.sentiment_citus_distributed(v_src.source_table)
 			THEN greatest(0, v_reltuples::bigint - pending - processing - failed) END;
 
 		-- The first pending row in claim order is the oldest waiting one

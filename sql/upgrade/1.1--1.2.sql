@@ -10,6 +10,24 @@
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.2'" to load this file. \quit
 
+-- Citus (25_citus.sql): first, as attach and the trigger installation
+-- replaced below call them.
+-- replace function: sentiment_citus_distributed
+-- replace function: sentiment_citus_check_source
+-- replace function: sentiment_citus_allow_triggers
+-- replace function: sentiment_citus_colocate
+-- replace function: sentiment_citus_publish
+-- replace function: sentiment_cluster_workers
+-- replace function: sentiment_cluster_stats
+COMMENT ON FUNCTION @extschema@.sentiment_cluster_workers() IS
+	'Background workers of this node and, on a Citus coordinator, of every worker node';
+COMMENT ON FUNCTION @extschema@.sentiment_cluster_stats() IS
+	'Batch statistics per attached table of this node and, on a Citus coordinator, of every worker node';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_cluster_workers() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_cluster_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_cluster_workers() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_cluster_stats() TO pg_monitor;
+
 -- Rows claimed outside sentiment_proc (57_foreign_claims.sql): a per-table
 -- grace period in the registry, and sentiment_stuck lists such rows only
 -- once their grace is over (its definition is replaced below).

@@ -1,0 +1,226 @@
+-- Citus (docs/citus.md): attached tables that are hash-distributed.  Nothing
+-- here needs Citus: without it (or for a table that is not distributed)
+-- these do nothing.  The worker nodes process the shards they hold
+-- (src/citus.c); attach, detach and the settings run on the coordinator.
+
+-- Is the table a hash-distributed Citus table?  false without Citus.
+CREATE FUNCTION @extschema@.sentiment_citus_distributed(p_rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_distributed boolean;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition '
+			'WHERE logicalrelid = $1 AND partmethod = ''h'')'
+		INTO v_distributed USING p_rel;
+	RETURN v_distributed;
+END
+$body$;
+
+-- A source Citus manages must be hash-distributed by its key, so that each
+-- row and its side rows (distributed by the same key, colocated) live on
+-- one node.  Reference tables (a copy on every node) and single-shard
+-- tables are refused.  Returns whether the source is distributed.
+CREATE FUNCTION @extschema@.sentiment_citus_check_source(p_rel regclass, p_id_column name)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_method	"char";
+	v_column	text;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT partmethod, CASE WHEN partkey IS NOT NULL '
+			'THEN pg_catalog.column_to_column_name(logicalrelid, partkey) END '
+			'FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1'
+		INTO v_method, v_column USING p_rel;
+	IF v_method IS NULL THEN
+		RETURN false;
+	END IF;
+	IF v_method <> 'h' OR v_column IS DISTINCT FROM p_id_column THEN
+		RAISE EXCEPTION 'table % is managed by Citus but not hash-distributed by its key column "%"',
+			p_rel, p_id_column
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Each row is processed on the node that holds it, with its topics and embedding beside it.',
+				  HINT = format('Distribute it by its key: SELECT create_distributed_table(%L, %L);',
+								p_rel::text, p_id_column);
+	END IF;
+	RETURN true;
+END
+$body$;
+
+-- Triggers on a distributed table need citus.enable_unsafe_triggers (Citus
+-- then puts them on every shard).  Set for the rest of the transaction only,
+-- and only for a distributed table.
+CREATE FUNCTION @extschema@.sentiment_citus_allow_triggers(p_rel regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF @extschema@.sentiment_citus_distributed(p_rel) THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	END IF;
+END
+$body$;
+
+-- A side table of a distributed source: distributed by its mention key,
+-- colocated with the source, with its foreign key to the source (Citus
+-- refuses one between a local and a distributed table, so a local side
+-- table's key goes first and comes back once both are distributed).  Rows
+-- it already had move into its shards.
+CREATE FUNCTION @extschema@.sentiment_citus_colocate(
+	p_side regclass, p_side_column name, p_source regclass, p_id_column name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_constraint	name;
+	v_colocated		boolean;
+BEGIN
+	IF NOT @extschema@.sentiment_citus_distributed(p_side) THEN
+		FOR v_constraint IN
+			SELECT c.conname FROM pg_constraint c WHERE c.conrelid = p_side AND c.contype = 'f'
+		LOOP
+			EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', p_side, v_constraint);
+		END LOOP;
+		EXECUTE 'SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)'
+			USING p_side, p_side_column::text, p_source::text;
+		EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING p_side;
+	END IF;
+	EXECUTE 'SELECT s.colocationid = t.colocationid '
+			'AND pg_catalog.column_to_column_name(s.logicalrelid, s.partkey) = $3 '
+			'FROM pg_catalog.pg_dist_partition s, pg_catalog.pg_dist_partition t '
+			'WHERE s.logicalrelid = $1 AND t.logicalrelid = $2'
+		INTO v_colocated USING p_side, p_source, p_side_column::text;
+	IF v_colocated IS NOT TRUE THEN
+		RAISE EXCEPTION 'side table % is not distributed by "%" colocated with %', p_side, p_side_column, p_source
+			USING ERRCODE = 'invalid_table_definition',
+				  HINT = format('Use another side table name, or colocate it: SELECT update_distributed_table_colocation(%L, colocate_with => %L);',
+								p_side::text, p_source::text);
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_constraint c
+					WHERE c.conrelid = p_side AND c.contype = 'f' AND c.confrelid = p_source) THEN
+		EXECUTE format('ALTER TABLE %s ADD FOREIGN KEY (%I) REFERENCES %s (%I) ON DELETE CASCADE',
+					   p_side, p_side_column, p_source, p_id_column);
+	END IF;
+END
+$body$;
+
+-- The registry of the coordinator is not on the worker nodes.  What their
+-- background workers need of an attached distributed table is published as
+-- the arguments of its edit trigger, which Citus copies to every node (and
+-- to nodes added later) in the same transaction: text column, key column,
+-- side tables and sentiment model (src/citus.c reads them).
+CREATE FUNCTION @extschema@.sentiment_citus_publish(p_source regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src	@extschema@.sentiment_sources := @extschema@.sentiment_registration(p_source);
+BEGIN
+	IF NOT @extschema@.sentiment_citus_distributed(p_source) THEN
+		RETURN;
+	END IF;
+	PERFORM @extschema@.sentiment_citus_allow_triggers(p_source);
+	EXECUTE format(
+		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
+		'BEFORE UPDATE OF %I ON %s '
+		'FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_text_edit_trigger(%L, %L, %L, %L, %L)',
+		v_src.text_column, p_source, v_src.text_column, v_src.id_column,
+		v_src.topics_table::text, v_src.embeddings_table::text, v_src.sentiment_model);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', p_source);
+END
+$body$;
+
+-- ---- cluster-wide monitoring, from the coordinator -------------------------
+
+-- The background workers of every node: this node's, then each worker
+-- node's (gathered with Citus's run_command_on_workers, as the caller).  A
+-- node that cannot be asked shows as one row with its error.
+CREATE FUNCTION @extschema@.sentiment_cluster_workers(
+	OUT node text,
+	OUT kind text,
+	OUT pid integer,
+	OUT state text,
+	OUT batches bigint,
+	OUT rows_processed bigint,
+	OUT wakeups bigint,
+	OUT last_batch_at timestamptz,
+	OUT last_error text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	RETURN QUERY
+		SELECT 'local'::text, w.kind, w.pid, w.state, w.batches, w.rows_processed, w.wakeups,
+			   w.last_batch_at, w.last_error
+		  FROM @extschema@.sentiment_worker_status() w;
+	IF to_regproc('pg_catalog.run_command_on_workers') IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE
+		'SELECT r.nodename || '':'' || r.nodeport, x.kind, x.pid, x.state, x.batches, x.rows_processed, '
+		'       x.wakeups, x.last_batch_at, CASE WHEN r.success THEN x.last_error ELSE r.result END '
+		'  FROM pg_catalog.run_command_on_workers($1) r '
+		'  LEFT JOIN LATERAL pg_catalog.json_to_recordset(CASE WHEN r.success THEN r.result::json END) '
+		'       AS x(kind text, pid integer, state text, batches bigint, rows_processed bigint, '
+		'            wakeups bigint, last_batch_at timestamptz, last_error text) ON true '
+		' ORDER BY 1, 2, 3'
+		USING 'SELECT COALESCE(pg_catalog.json_agg(w), ''[]'') FROM @extschema@.sentiment_worker_status() w';
+END
+$body$;
+
+-- Batch statistics of every node per attached table (this node's
+-- sentiment_stats, then each worker node's): the rows each node processed.
+CREATE FUNCTION @extschema@.sentiment_cluster_stats(
+	OUT node text,
+	OUT source text,
+	OUT batches bigint,
+	OUT rows_completed bigint,
+	OUT rows_failed bigint,
+	OUT last_batch_at timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	RETURN QUERY
+		SELECT 'local'::text, s.source::text, s.batches, s.rows_completed, s.rows_failed, s.last_batch_at
+		  FROM @extschema@.sentiment_stats s;
+	IF to_regproc('pg_catalog.run_command_on_workers') IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE
+		'SELECT r.nodename || '':'' || r.nodeport, CASE WHEN r.success THEN x.source ELSE r.result END, '
+		'       x.batches, x.rows_completed, x.rows_failed, x.last_batch_at '
+		'  FROM pg_catalog.run_command_on_workers($1) r '
+		'  LEFT JOIN LATERAL pg_catalog.json_to_recordset(CASE WHEN r.success THEN r.result::json END) '
+		'       AS x(source text, batches bigint, rows_completed bigint, rows_failed bigint, '
+		'            last_batch_at timestamptz) ON true '
+		' ORDER BY 1, 2'
+		USING 'SELECT COALESCE(pg_catalog.json_agg(s), ''[]'') FROM @extschema@.sentiment_stats s';
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_cluster_workers() IS
+	'Background workers of this node and, on a Citus coordinator, of every worker node';
+COMMENT ON FUNCTION @extschema@.sentiment_cluster_stats() IS
+	'Batch statistics per attached table of this node and, on a Citus coordinator, of every worker node';
+
+-- Like sentiment_workers: for operators.
+REVOKE ALL ON FUNCTION @extschema@.sentiment_cluster_workers() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_cluster_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_cluster_workers() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_cluster_stats() TO pg_monitor;

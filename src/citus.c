@@ -1,0 +1,459 @@
+/*
+ * citus.c - distributed sources on Citus: each node processes the shard
+ * placements it holds.
+ *
+ * sentiment_proc does not link against Citus.  It reads Citus's metadata
+ * tables, which Citus keeps on every node (pg_dist_partition, pg_dist_shard,
+ * pg_dist_placement, pg_dist_local_group), and resolves shard relations by
+ * name through the syscache (to_regclass), never by scanning pg_class, which
+ * Citus filters for client backends and other background workers.
+ *
+ * The coordinator's registry names the distributed table.  A worker node's
+ * registry is empty: what it needs of an attached distributed table is
+ * published as the arguments of the table's sentiment_text_edit trigger
+ * (sentiment_citus_publish in sql/objects/25_citus.sql), which Citus copies
+ * to every node, in the same transaction and to nodes added later.
+ *
+ * A batch of a shard runs as its own local transaction on the node that
+ * holds it, with Citus's shard metadata lock held in share mode: a move or
+ * split of the shard waits for the batch to commit, and a batch that finds
+ * its shard moved away in the meantime does nothing.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
+#include "utils/varlena.h"
+
+#include "batch.h"
+
+/* What a worker node reads of the published arguments, in this order. */
+#define SP_PUBLISHED_NARGS 5
+
+static SPIPlanPtr published_plan = NULL;
+static SPIPlanPtr shards_plan = NULL;
+static SPIPlanPtr placed_plan = NULL;
+
+/* Is Citus installed in this database? */
+bool
+sp_citus_present(void)
+{
+	return OidIsValid(get_extension_oid("citus", true));
+}
+
+static SPIPlanPtr
+kept_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/* This node's Citus group: 0 on the coordinator. */
+static int
+local_group(void)
+{
+	int			ret = SPI_execute("SELECT groupid FROM pg_catalog.pg_dist_local_group", true, 1);
+	bool		isnull;
+	int			group;
+
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		return 0;
+	group = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return isnull ? 0 : group;
+}
+
+/* Is this the coordinator of a Citus cluster (or a node without Citus)? */
+bool
+sp_citus_is_coordinator(void)
+{
+	return !sp_citus_present() || local_group() == 0;
+}
+
+/* Is relid a hash-distributed table?  Reads pg_dist_partition through its key. */
+bool
+sp_citus_distributed(Oid relid)
+{
+	Oid			nsp = PG_CATALOG_NAMESPACE;
+	Oid			partition = get_relname_relid("pg_dist_partition", nsp);
+	Oid			key = get_relname_relid("pg_dist_partition_logical_relid_index", nsp);
+	Relation	rel;
+	ScanKeyData skey;
+	SysScanDesc scan;
+	bool		found;
+
+	if (!OidIsValid(partition) || !OidIsValid(key) || !sp_citus_present())
+		return false;
+	rel = table_open(partition, AccessShareLock);
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, key, true, NULL, 1, &skey);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * The distributed table a shard relation belongs to, or InvalidOid.  Shards
+ * are named TABLE_SHARDID in the table's schema; the shard id is looked up
+ * in pg_dist_shard through its key, so a row trigger can ask cheaply.
+ */
+Oid
+sp_citus_shard_parent(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+	char	   *sep = name ? strrchr(name, '_') : NULL;
+	char	   *end;
+	int64		shardid;
+	Oid			shard_table = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Oid			key = get_relname_relid("pg_dist_shard_shardid_index", PG_CATALOG_NAMESPACE);
+	Oid			parent = InvalidOid;
+	Relation	rel;
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (sep == NULL || sep[1] == '\0' || !OidIsValid(shard_table) || !OidIsValid(key))
+		return InvalidOid;
+	errno = 0;
+	shardid = strtoi64(sep + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || shardid <= 0)
+		return InvalidOid;
+
+	rel = table_open(shard_table, AccessShareLock);
+	ScanKeyInit(&skey, 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shardid));
+	scan = systable_beginscan(rel, key, true, NULL, 1, &skey);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			parent = DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* the same schema, and the name is the parent's with the suffix */
+	if (OidIsValid(parent) &&
+		(get_rel_namespace(parent) != get_rel_namespace(relid) ||
+		 get_rel_name(parent) == NULL ||
+		 strncmp(get_rel_name(parent), name, sep - name) != 0 ||
+		 strlen(get_rel_name(parent)) != (size_t) (sep - name)))
+		parent = InvalidOid;
+	return parent;
+}
+
+/*
+ * Is relid attached as far as this node can tell without the coordinator's
+ * registry: a distributed table with the edit trigger attach publishes, or
+ * a shard of one?  (Creating that trigger takes the attach privilege.)
+ */
+bool
+sp_citus_attached(Oid relid)
+{
+	Oid			parent;
+
+	if (!sp_citus_present())
+		return false;
+	parent = sp_citus_distributed(relid) ? relid : sp_citus_shard_parent(relid);
+	return OidIsValid(parent) &&
+		OidIsValid(get_trigger_oid(parent, "sentiment_text_edit", true));
+}
+
+static Oid
+relid_of_name(const char *name)
+{
+	List	   *names = stringToQualifiedNameList(name);
+
+	return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+}
+
+/*
+ * Attached distributed tables as a worker node sees them: from the published
+ * arguments of their edit trigger (text column, key column, topics table,
+ * embeddings table, model).  Appended to sources[*n], which has room for max.
+ */
+static SpSource *
+published_sources(SpSource *sources, int *n, int *max, Oid only)
+{
+	if (published_plan == NULL)
+		published_plan = kept_plan(
+			"SELECT t.tgrelid, t.tgargs FROM pg_catalog.pg_dist_partition p "
+			"JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) p.logicalrelid "
+			"WHERE p.partmethod OPERATOR(pg_catalog.=) 'h' "
+			"AND t.tgname OPERATOR(pg_catalog.=) 'sentiment_text_edit' "
+			"AND t.tgnargs OPERATOR(pg_catalog.=) 5 ORDER BY 1", 0, NULL);
+	if (SPI_execute_plan(published_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the distributed tables");
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		bytea	   *raw = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		const char *p = VARDATA_ANY(raw);
+		const char *end = p + VARSIZE_ANY_EXHDR(raw);
+		const char *arg[SP_PUBLISHED_NARGS];
+		SpSource   *s;
+		int			k;
+
+		if (OidIsValid(only) && relid != only)
+			continue;
+		for (k = 0; k < SP_PUBLISHED_NARGS && p < end; k++)
+		{
+			arg[k] = p;
+			p += strnlen(p, end - p) + 1;
+		}
+		if (k < SP_PUBLISHED_NARGS)
+			continue;
+		if (*n >= *max)
+		{
+			*max *= 2;
+			sources = repalloc(sources, sizeof(SpSource) * (*max + 1));
+		}
+		s = &sources[*n];
+		memset(s, 0, sizeof(SpSource));
+		s->relid = s->logical = relid;
+		s->text_column = pstrdup(arg[0]);
+		s->id_column = pstrdup(arg[1]);
+		s->topics = relid_of_name(arg[2]);
+		s->embeddings = relid_of_name(arg[3]);
+		s->model = sp_model_by_name(arg[4]);
+		s->foreign_grace_s = -1;
+		if (OidIsValid(s->topics) && OidIsValid(s->embeddings))
+			(*n)++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return sources;
+}
+
+/*
+ * The shard placements this node holds of one distributed source, with the
+ * colocated shards of its side tables (the same hash range).  Appended to
+ * out[*n].
+ */
+static SpSource *
+local_shards(const SpSource *src, SpSource *out, int *n, int *max)
+{
+	Oid			types[3] = {OIDOID, OIDOID, OIDOID};
+	Datum		args[3] = {ObjectIdGetDatum(src->logical), ObjectIdGetDatum(src->topics),
+	ObjectIdGetDatum(src->embeddings)};
+
+	if (shards_plan == NULL)
+		shards_plan = kept_plan(
+			"SELECT sh.shardid, "
+			"pg_catalog.to_regclass(pg_catalog.shard_name(sh.logicalrelid, sh.shardid, false))::pg_catalog.oid, "
+			"pg_catalog.to_regclass(pg_catalog.shard_name(t.logicalrelid, t.shardid, false))::pg_catalog.oid, "
+			"pg_catalog.to_regclass(pg_catalog.shard_name(e.logicalrelid, e.shardid, false))::pg_catalog.oid "
+			"FROM pg_catalog.pg_dist_shard sh "
+			"JOIN pg_catalog.pg_dist_placement pl ON pl.shardid OPERATOR(pg_catalog.=) sh.shardid "
+			"JOIN pg_catalog.pg_dist_local_group lg ON lg.groupid OPERATOR(pg_catalog.=) pl.groupid "
+			"JOIN pg_catalog.pg_dist_shard t ON t.logicalrelid OPERATOR(pg_catalog.=) $2 "
+			" AND t.shardminvalue OPERATOR(pg_catalog.=) sh.shardminvalue "
+			"JOIN pg_catalog.pg_dist_shard e ON e.logicalrelid OPERATOR(pg_catalog.=) $3 "
+			" AND e.shardminvalue OPERATOR(pg_catalog.=) sh.shardminvalue "
+			"WHERE sh.logicalrelid OPERATOR(pg_catalog.=) $1 ORDER BY sh.shardid", 3, types);
+	if (SPI_execute_plan(shards_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the shards of %s", get_rel_name(src->logical));
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		null1, null2, null3, null4;
+		int64		shardid = DatumGetInt64(SPI_getbinval(tup, desc, 1, &null1));
+		Oid			shard = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &null2));
+		Oid			topics = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &null3));
+		Oid			embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &null4));
+
+		/* a placement being created or dropped right now: next batch */
+		if (null2 || null3 || null4)
+			continue;
+		if (*n >= *max)
+		{
+			*max *= 2;
+			out = repalloc(out, sizeof(SpSource) * (*max + 1));
+		}
+		out[*n] = *src;
+		out[*n].relid = shard;
+		out[*n].topics = topics;
+		out[*n].embeddings = embeddings;
+		out[*n].shardid = shardid;
+		(*n)++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return out;
+}
+
+/*
+ * The sources to process on this node: every source that is not
+ * distributed as it is, every distributed one replaced by the shard
+ * placements this node holds (resolved afresh at every batch, so moves,
+ * splits and rebalancing need nothing), and on a worker node the attached
+ * distributed tables published to it.  only: the attached table asked for.
+ */
+SpSource *
+sp_citus_sources(SpSource *sources, int *count, Oid only)
+{
+	int			n = *count;
+	int			max = Max(n, 4);
+	SpSource   *out;
+	int			nout = 0;
+	int			maxout = Max(n, 4) * 4;
+
+	if (!sp_citus_present())
+		return sources;
+	sources = repalloc(sources, sizeof(SpSource) * (max + 1));
+	if (local_group() != 0)
+		sources = published_sources(sources, &n, &max, only);
+
+	out = palloc0(sizeof(SpSource) * (maxout + 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (!sp_citus_distributed(sources[i].logical))
+		{
+			if (nout >= maxout)
+			{
+				maxout *= 2;
+				out = repalloc(out, sizeof(SpSource) * (maxout + 1));
+			}
+			out[nout++] = sources[i];
+		}
+		else
+			out = local_shards(&sources[i], out, &nout, &maxout);
+	}
+	*count = nout;
+	return out;
+}
+
+/*
+ * Hold the shard's metadata lock in share mode for the rest of the
+ * transaction (a move or split takes it exclusively to switch placements),
+ * then make sure the placement is still on this node.  Call as the table's
+ * owner: Citus lets only the owner take it.  false: moved away, skip it.
+ */
+bool
+sp_citus_hold_shard(int64 shardid)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(shardid)};
+	bool		isnull;
+	bool		here;
+
+	if (placed_plan == NULL)
+		placed_plan = kept_plan(
+			"SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_placement pl "
+			"JOIN pg_catalog.pg_dist_local_group lg ON lg.groupid OPERATOR(pg_catalog.=) pl.groupid "
+			"WHERE pl.shardid OPERATOR(pg_catalog.=) $1)", 1, types);
+
+	/* 5: ShareLock */
+	if (SPI_execute_with_args("SELECT pg_catalog.lock_shard_metadata(5, ARRAY[$1])",
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock shard %lld", (long long) shardid);
+	if (SPI_execute_plan(placed_plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not look up shard %lld", (long long) shardid);
+	here = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return here;
+}
+
+/*
+ * On the coordinator: have every worker node process a batch of its shards,
+ * each in its own transaction there (Citus's run_command_on_workers), up to
+ * a share of batch_size each.  source: one attached distributed table, or
+ * InvalidOid for all.  Returns the rows the nodes processed; a node that
+ * fails is reported as a warning.
+ */
+int64
+sp_citus_process_on_workers(Oid source, int batch_size)
+{
+	const char *schema = sp_registry_schema();
+	char	   *cmd;
+	int			nodes;
+	int64		done = 0;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+
+	if (SPI_execute("SELECT pg_catalog.count(*)::pg_catalog.int4 FROM pg_catalog.pg_dist_node "
+					"WHERE noderole OPERATOR(pg_catalog.=) 'primary' AND isactive "
+					"AND groupid OPERATOR(pg_catalog.<>) 0", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_node");
+	nodes = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	if (nodes == 0 || schema == NULL)
+		return 0;
+
+	if (OidIsValid(source))
+		cmd = psprintf("SELECT %s.sentiment_process_batch(%d, %s::pg_catalog.regclass)",
+					   quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes),
+					   quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+																	 get_rel_name(source))));
+	else
+		cmd = psprintf("SELECT %s.sentiment_process_batch(%d)",
+					   quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes));
+	args[0] = CStringGetTextDatum(cmd);
+	if (SPI_execute_with_args("SELECT success, result, nodename OPERATOR(pg_catalog.||) ':' "
+							  "OPERATOR(pg_catalog.||) nodeport FROM pg_catalog.run_command_on_workers($1)",
+							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run batches on the worker nodes");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *result = SPI_getvalue(tup, desc, 2);
+
+		if (DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull)))
+			done += pg_strtoint64(result);
+		else
+			ereport(WARNING,
+					(errmsg("sentiment_proc could not process the shards on node %s: %s",
+							SPI_getvalue(tup, desc, 3), result ? result : "unknown error"),
+					 errdetail("The other nodes were processed."),
+					 errhint("The node's own background workers keep processing its shards; see its log.")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return done;
+}
+
+/* Has the coordinator's registry a distributed source (only: that one)? */
+bool
+sp_citus_any_distributed(Oid only)
+{
+	const char *schema = sp_registry_schema();
+	Oid			types[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(only)};
+	bool		isnull;
+	bool		any;
+
+	if (schema == NULL || !sp_citus_present())
+		return false;
+	if (SPI_execute_with_args(psprintf("SELECT EXISTS (SELECT FROM %s.sentiment_sources s "
+									   "JOIN pg_catalog.pg_dist_partition p "
+									   "ON p.logicalrelid OPERATOR(pg_catalog.=) s.source_table "
+									   "WHERE $1 OPERATOR(pg_catalog.=) 0 "
+									   "OR s.source_table OPERATOR(pg_catalog.=) $1)",
+									   quote_identifier(schema)),
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read sentiment_sources");
+	any = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return any;
+}
