@@ -7,28 +7,29 @@
            sentiment_dev/tweeteval_sentiment_val.tsv (regularisation and
            two class offsets; nothing else reads it);
   emotion  Ekman emotions plus neutral, trained on
-           emotion_dev/goemotions_ekman_train.tsv (offsets tuned on a held
-           out tenth of it, or with offsets="oof" on five-fold out-of-fold
-           logits of all of it, then retrained on all); the dev file is only
-           read for the printed report.
+           emotion_dev/goemotions_ekman_train.tsv (offsets tuned on
+           five-fold out-of-fold logits of all of it, offsets="oof", or
+           with offsets="heldout" on a held-out tenth; then retrained on
+           all); the dev file is only read for the printed report.
 
 Features are not computed here: tools/dump-features (built from the
 analyser's own src/analyzer/features.c) writes them, so the C scorer sees
-exactly what the model was trained on.  The model is a softmax regression
+exactly what the model was trained on.  The social model is a softmax regression
 (scikit-learn, SAGA, L2, classes balanced: each class's total weight
 proportional to its share of the rows to the power 1 - balance, so 1 is
 fully balanced, 0 the data's own proportions) on feature counts
-divided by the square root of the row's number of features; the weights are quantised to
-int8 with one scale per class, and every figure printed is that of the
+divided by the square root of the row's number of features.  For both
+models the weights are quantised to int8 with one scale per class, and every figure printed is that of the
 quantised model as the C code computes it (integer sums, then
 bias + scale * sum).
 
-With method "nbovr" (emotion only, for exploring: SA_TRAIN_METHOD=nbovr)
-the model is instead one-vs-rest NB-LR: one binary logistic regression
-per class on the same features scaled by their naive Bayes log-count
-ratio for that class, the scaling folded into the weights, so the C code
-scores it exactly as a softmax model (one linear function per class, arg
-max) and at the same cost.
+The emotion model (method "nbovr", its default since version 3) is
+instead one-vs-rest NB-LR: one binary logistic regression per class on
+the same features scaled by their naive Bayes log-count ratio for that
+class, the scaling folded into the weights, so the C code scores it
+exactly as a softmax model (one linear function per class, arg max) and
+at the same cost.  Version 2's softmax is still available for comparison:
+SA_TRAIN_METHOD=softmax SA_TRAIN_C=32 SA_TRAIN_OFFSETS=heldout.
 
 Deterministic: single-threaded numerical libraries, fixed data order, no
 random state; a rerun writes byte-identical files.  Training and its
@@ -75,13 +76,13 @@ MODELS = {
         tune="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
     "emotion": dict(
-        version=2,
+        version=3,
         classes=["neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise"],
         lanes=8,
         flags=F_WORD | F_BIGRAM | F_NEG | F_AFFIX | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=17, neg_scope=3, char_min=3, char_max=5,
-        C=[32.0], epochs=40, balance=1.0, offsets="heldout", folds=5,
-        method="softmax", nb_alpha=0.5,
+        C=[2.0], epochs=40, balance=1.0, offsets="oof", folds=5,
+        method="nbovr", nb_alpha=0.5,
         train="emotion_dev/goemotions_ekman_train.tsv",
         tune=None,
         report="emotion_dev/goemotions_ekman_dev.tsv",
