@@ -7,21 +7,29 @@
            sentiment_dev/tweeteval_sentiment_val.tsv (regularisation and
            two class offsets; nothing else reads it);
   emotion  Ekman emotions plus neutral, trained on
-           emotion_dev/goemotions_ekman_train.tsv (offsets tuned on a held
-           out tenth of it, or with offsets="oof" on five-fold out-of-fold
-           logits of all of it, then retrained on all); the dev file is only
-           read for the printed report.
+           emotion_dev/goemotions_ekman_train.tsv (offsets tuned on
+           five-fold out-of-fold logits of all of it, offsets="oof", or
+           with offsets="heldout" on a held-out tenth; then retrained on
+           all); the dev file is only read for the printed report.
 
 Features are not computed here: tools/dump-features (built from the
 analyser's own src/analyzer/features.c) writes them, so the C scorer sees
-exactly what the model was trained on.  The model is a softmax regression
+exactly what the model was trained on.  The social model is a softmax regression
 (scikit-learn, SAGA, L2, classes balanced: each class's total weight
 proportional to its share of the rows to the power 1 - balance, so 1 is
 fully balanced, 0 the data's own proportions) on feature counts
-divided by the square root of the row's number of features; the weights are quantised to
-int8 with one scale per class, and every figure printed is that of the
+divided by the square root of the row's number of features.  For both
+models the weights are quantised to int8 with one scale per class, and every figure printed is that of the
 quantised model as the C code computes it (integer sums, then
 bias + scale * sum).
+
+The emotion model (method "nbovr", its default since version 3) is
+instead one-vs-rest NB-LR: one binary logistic regression per class on
+the same features scaled by their naive Bayes log-count ratio for that
+class, the scaling folded into the weights, so the C code scores it
+exactly as a softmax model (one linear function per class, arg max) and
+at the same cost.  Version 2's softmax is still available for comparison:
+SA_TRAIN_METHOD=softmax SA_TRAIN_C=32 SA_TRAIN_OFFSETS=heldout.
 
 Deterministic: single-threaded numerical libraries, fixed data order, no
 random state; a rerun writes byte-identical files.  Training and its
@@ -68,12 +76,13 @@ MODELS = {
         tune="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
     "emotion": dict(
-        version=2,
+        version=3,
         classes=["neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise"],
         lanes=8,
         flags=F_WORD | F_BIGRAM | F_NEG | F_AFFIX | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=17, neg_scope=3, char_min=3, char_max=5,
-        C=[32.0], epochs=40, balance=1.0, offsets="heldout", folds=5,
+        C=[2.0], epochs=40, balance=1.0, offsets="oof", folds=5,
+        method="nbovr", nb_alpha=0.5,
         train="emotion_dev/goemotions_ekman_train.tsv",
         tune=None,
         report="emotion_dev/goemotions_ekman_dev.tsv",
@@ -136,8 +145,51 @@ def features(path, cfg, dumper, bits=None):
     return Feats(m, np.diff(np.array(indptr)), bool(cfg["flags"] & F_NORM))
 
 
-def fit(F, labels, ncls, C, epochs, balance=1.0):
-    """Softmax regression; a row with k labels counts 1/k towards each."""
+def nb_ratios(F, labels, ncls, alpha):
+    """Naive Bayes log-count ratios (Wang and Manning, 2012) of feature
+    presence, one column per class against the rest: log of (rows of the
+    class with the feature + alpha) / (its feature total) over the same for
+    the other rows."""
+    B = (F.counts > 0).astype(np.float64).tocsr()
+    R = np.zeros((B.shape[1], ncls))
+    for c in range(ncls):
+        t = np.array([c in labs for labs in labels])
+        p = np.asarray(B[t].sum(0)).ravel() + alpha
+        q = np.asarray(B[~t].sum(0)).ravel() + alpha
+        R[:, c] = np.log((p / p.sum()) / (q / q.sum()))
+    return R
+
+
+def fit_nbovr(F, labels, ncls, C, epochs, alpha):
+    """One-vs-rest NB-LR: for each class a binary logistic regression (a
+    row is positive when it carries the label, the two sides weighted
+    equally) on the features times |their NB log-count ratio| for that
+    class.  The scaling is folded into the weights (w * |r|), so the model
+    scores exactly like a softmax model: one linear function per class of
+    the same features, arg max of the logits."""
+    X = F.matrix()
+    R = np.abs(nb_ratios(F, labels, ncls, alpha))
+    W = np.zeros((X.shape[1], ncls))
+    b = np.zeros(ncls)
+    for c in range(ncls):
+        t = np.array([1 if c in labs else 0 for labs in labels])
+        p = t.mean()
+        w = np.where(t == 1, 0.5 / p, 0.5 / (1 - p))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = LogisticRegression(C=C, solver="saga", max_iter=epochs, tol=1e-4,
+                                     random_state=0)
+            clf.fit((X @ sp.diags(R[:, c])).tocsr(), t, sample_weight=w)
+        W[:, c] = clf.coef_[0] * R[:, c]
+        b[c] = clf.intercept_[0]
+    return W, b
+
+
+def fit(F, labels, ncls, C, epochs, balance=1.0, method="softmax", nb_alpha=0.5):
+    """Softmax regression; a row with k labels counts 1/k towards each.
+    With method "nbovr", fit_nbovr() instead."""
+    if method == "nbovr":
+        return fit_nbovr(F, labels, ncls, C, epochs, nb_alpha)
     X = F.matrix()
     rows, ys, ws = [], [], []
     for i, labs in enumerate(labels):
@@ -315,7 +367,8 @@ def train_emotion(args, cfg):
     for C in cfg["C"]:
         Z = np.zeros((len(idx), ncls))
         for tr, te in splits:
-            W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"])
+            W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"],
+                       cfg["method"], cfg["nb_alpha"])
             Z[te] = Quantised(W, b, cfg["lanes"]).logits(X.rows(te))
         Z = Z[tuned]
         off, f = tune_offsets(Z, gold, ncls, macro_f1)
@@ -324,7 +377,7 @@ def train_emotion(args, cfg):
         if best is None or f > best[0]:
             best = (f, C, off)
     _, C, off = best
-    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"])
+    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"], cfg["method"], cfg["nb_alpha"])
     qm = Quantised(W, b, cfg["lanes"])
     if cfg.get("report"):
         dp = os.path.join(args.data, cfg["report"])
@@ -353,6 +406,10 @@ def main():
                 cfg[key] = int(env, 0)
         if os.environ.get("SA_TRAIN_OFFSETS"):
             cfg["offsets"] = os.environ["SA_TRAIN_OFFSETS"]
+        if os.environ.get("SA_TRAIN_METHOD"):
+            cfg["method"] = os.environ["SA_TRAIN_METHOD"]
+        if os.environ.get("SA_TRAIN_NB_ALPHA"):
+            cfg["nb_alpha"] = float(os.environ["SA_TRAIN_NB_ALPHA"])
         if os.environ.get("SA_TRAIN_BALANCE"):
             cfg["balance"] = float(os.environ["SA_TRAIN_BALANCE"])
         if os.environ.get("SA_TRAIN_C"):

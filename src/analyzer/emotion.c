@@ -3,10 +3,12 @@
  * linear model models/emotion.samodel (tools/train_models.py).
  *
  * The features are features.c's (words and word pairs with negation scope,
- * character n-grams, VADER's scores in bins, "!" and "?"); the model is a
- * seven-class softmax regression.  The label is the arg max (lowest class
- * on ties, as the trainer), the score its softmax probability.  Classes are
- * in sa_emotion order in the file (checked at build time).
+ * word affixes, VADER's scores in bins, "!" and "?"); the model is one
+ * linear function per class (since version 3 trained as one-vs-rest NB-LR,
+ * before as a softmax regression; scored the same way).  The label is the
+ * arg max (lowest class on ties, as the trainer), the score the softmax of
+ * the seven logits at it.  Classes are in sa_emotion order in the file
+ * (checked at build time).
  */
 #include <math.h>
 #include <string.h>

@@ -18,7 +18,7 @@
 #define SA_REPO_ROOT ".."
 #endif
 
-#define EMOTION_FLOOR 0.565		/* measured 0.5691 when committed */
+#define EMOTION_FLOOR 0.575		/* measured 0.5796 when committed (version 3) */
 
 static sa_lexicon *lex;
 static sa_workspace *ws;
