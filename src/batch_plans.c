@@ -35,8 +35,8 @@ static bool registry_has_model = false;
  * may prefer hashing the whole table to probing its key once per row; the
  * generic plan's row estimate keeps the index probes.
  */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr
+sp_prepare_kept(const char *sql, int nargs, Oid *argtypes)
 {
 	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
@@ -98,7 +98,7 @@ sp_load_sources(Oid only, int *count)
 		if (registry_schema != NULL)
 			pfree(registry_schema);
 		registry_schema = NULL;
-		registry_plan = prepare_kept(sql, 0, NULL);
+		registry_plan = sp_prepare_kept(sql, 0, NULL);
 		registry_schema = MemoryContextStrdup(TopMemoryContext, schema);
 		registry_has_model = has_model;
 	}
@@ -224,7 +224,7 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 				   "ORDER BY s.%s LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p "
 				   "LIMIT $1",
 				   cols, rel, id, cols, rel, id, id);
-	p->claim = prepare_kept(sql, 2, claim_types);
+	p->claim = sp_prepare_kept(sql, 2, claim_types);
 
 	/* The queue is the extension's own table: quoted schema, fixed names. */
 	sql = psprintf("SELECT q.request_id, q.entry_id FROM %s.sentiment_processing_queue AS q "
@@ -232,18 +232,18 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 				   "AND q.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
 				   "ORDER BY q.priority DESC, q.request_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED",
 				   ext);
-	p->queue_take = has_queue && !legacy ? prepare_kept(sql, 2, queue_types) : NULL;
+	p->queue_take = has_queue && !legacy ? sp_prepare_kept(sql, 2, queue_types) : NULL;
 
 	/* rows held by a two-phase claimant wait for it */
 	sql = psprintf("SELECT %s FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1) "
 				   "AND s.processing_status OPERATOR(pg_catalog.<>) 'processing' "
 				   "ORDER BY s.%s FOR NO KEY UPDATE OF s SKIP LOCKED",
 				   cols, rel, id, id);
-	p->claim_queued = prepare_kept(sql, 1, ids_types);
+	p->claim_queued = sp_prepare_kept(sql, 1, ids_types);
 
 	sql = psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1)",
 				   id, rel, id);
-	p->exists = prepare_kept(sql, 1, ids_types);
+	p->exists = sp_prepare_kept(sql, 1, ids_types);
 
 }
 
@@ -296,13 +296,13 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   "WHERE s.%s OPERATOR(pg_catalog.=) u.id",
 				   rel, has_model ? "sentiment_model = CASE WHEN u.error IS NULL THEN $14 END, " : "",
 				   ext, id);
-	p->update = prepare_kept(sql, 14, update_types);
+	p->update = sp_prepare_kept(sql, 14, update_types);
 
 	sql = psprintf("DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) ANY ($1)", topics);
-	p->delete_topics = prepare_kept(sql, 1, delete_types);
+	p->delete_topics = sp_prepare_kept(sql, 1, delete_types);
 
 	sql = psprintf("DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) ANY ($1)", emb);
-	p->delete_embeddings = prepare_kept(sql, 1, delete_types);
+	p->delete_embeddings = sp_prepare_kept(sql, 1, delete_types);
 
 	sql = psprintf("INSERT INTO %s (mention_id, topic_key, weight, sentiment) "
 				   "SELECT u.id, u.topic, u.weight, u.sentiment "
@@ -311,7 +311,7 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   "ON CONFLICT (mention_id, topic_key) DO UPDATE "
 				   "SET weight = excluded.weight, sentiment = excluded.sentiment",
 				   topics);
-	p->insert_topics = prepare_kept(sql, 4, topic_types);
+	p->insert_topics = sp_prepare_kept(sql, 4, topic_types);
 
 	/*
 	 * $2 holds every embedding end to end; $3/$4 bound each row's slice,
@@ -323,7 +323,7 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   "pg_catalog.unnest($4)) AS u(id, lo, hi) "
 				   "ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding",
 				   emb, emb_cast);
-	p->insert_embeddings = prepare_kept(sql, 4, emb_types);
+	p->insert_embeddings = sp_prepare_kept(sql, 4, emb_types);
 
 }
 

@@ -53,15 +53,24 @@ sp_citus_present(void)
 	return OidIsValid(get_extension_oid("citus", true));
 }
 
-static SPIPlanPtr
-kept_plan(const char *sql, int nargs, Oid *types)
+/* A growing list of sources. */
+typedef struct SourceList
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	SpSource   *items;
+	int			n;
+	int			max;
+} SourceList;
 
-	if (plan == NULL)
-		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
+static void
+list_push(SourceList *l, const SpSource *src)
+{
+	if (l->n >= l->max)
+	{
+		l->max = Max(l->max * 2, 8);
+		l->items = l->items ? repalloc(l->items, sizeof(SpSource) * (l->max + 1))
+			: palloc0(sizeof(SpSource) * (l->max + 1));
+	}
+	l->items[l->n++] = *src;
 }
 
 /* This node's Citus group: 0 on the coordinator. */
@@ -190,11 +199,11 @@ relid_of_name(const char *name)
  * arguments of their edit trigger (text column, key column, topics table,
  * embeddings table, model).  Appended to sources[*n], which has room for max.
  */
-static SpSource *
-published_sources(SpSource *sources, int *n, int *max, Oid only)
+static void
+published_sources(SourceList *sources, Oid only)
 {
 	if (published_plan == NULL)
-		published_plan = kept_plan(
+		published_plan = sp_prepare_kept(
 			"SELECT t.tgrelid, t.tgargs FROM pg_catalog.pg_dist_partition p "
 			"JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) p.logicalrelid "
 			"WHERE p.partmethod OPERATOR(pg_catalog.=) 'h' "
@@ -211,7 +220,7 @@ published_sources(SpSource *sources, int *n, int *max, Oid only)
 		const char *p = VARDATA_ANY(raw);
 		const char *end = p + VARSIZE_ANY_EXHDR(raw);
 		const char *arg[SP_PUBLISHED_NARGS];
-		SpSource   *s;
+		SpSource	s = {0};
 		int			k;
 
 		if (OidIsValid(only) && relid != only)
@@ -223,25 +232,17 @@ published_sources(SpSource *sources, int *n, int *max, Oid only)
 		}
 		if (k < SP_PUBLISHED_NARGS)
 			continue;
-		if (*n >= *max)
-		{
-			*max *= 2;
-			sources = repalloc(sources, sizeof(SpSource) * (*max + 1));
-		}
-		s = &sources[*n];
-		memset(s, 0, sizeof(SpSource));
-		s->relid = s->logical = relid;
-		s->text_column = pstrdup(arg[0]);
-		s->id_column = pstrdup(arg[1]);
-		s->topics = relid_of_name(arg[2]);
-		s->embeddings = relid_of_name(arg[3]);
-		s->model = sp_model_by_name(arg[4]);
-		s->foreign_grace_s = -1;
-		if (OidIsValid(s->topics) && OidIsValid(s->embeddings))
-			(*n)++;
+		s.relid = s.logical = relid;
+		s.text_column = pstrdup(arg[0]);
+		s.id_column = pstrdup(arg[1]);
+		s.topics = relid_of_name(arg[2]);
+		s.embeddings = relid_of_name(arg[3]);
+		s.model = sp_model_by_name(arg[4]);
+		s.foreign_grace_s = -1;
+		if (OidIsValid(s.topics) && OidIsValid(s.embeddings))
+			list_push(sources, &s);
 	}
 	SPI_freetuptable(SPI_tuptable);
-	return sources;
 }
 
 /*
@@ -249,15 +250,15 @@ published_sources(SpSource *sources, int *n, int *max, Oid only)
  * colocated shards of its side tables (the same hash range).  Appended to
  * out[*n].
  */
-static SpSource *
-local_shards(const SpSource *src, SpSource *out, int *n, int *max)
+static void
+local_shards(const SpSource *src, SourceList *out)
 {
 	Oid			types[3] = {OIDOID, OIDOID, OIDOID};
 	Datum		args[3] = {ObjectIdGetDatum(src->logical), ObjectIdGetDatum(src->topics),
 	ObjectIdGetDatum(src->embeddings)};
 
 	if (shards_plan == NULL)
-		shards_plan = kept_plan(
+		shards_plan = sp_prepare_kept(
 			"SELECT sh.shardid, "
 			"pg_catalog.to_regclass(pg_catalog.shard_name(sh.logicalrelid, sh.shardid, false))::pg_catalog.oid, "
 			"pg_catalog.to_regclass(pg_catalog.shard_name(t.logicalrelid, t.shardid, false))::pg_catalog.oid, "
@@ -282,24 +283,18 @@ local_shards(const SpSource *src, SpSource *out, int *n, int *max)
 		Oid			shard = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &null2));
 		Oid			topics = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &null3));
 		Oid			embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &null4));
+		SpSource	shard_src = *src;
 
 		/* a placement being created or dropped right now: next batch */
 		if (null2 || null3 || null4)
 			continue;
-		if (*n >= *max)
-		{
-			*max *= 2;
-			out = repalloc(out, sizeof(SpSource) * (*max + 1));
-		}
-		out[*n] = *src;
-		out[*n].relid = shard;
-		out[*n].topics = topics;
-		out[*n].embeddings = embeddings;
-		out[*n].shardid = shardid;
-		(*n)++;
+		shard_src.relid = shard;
+		shard_src.topics = topics;
+		shard_src.embeddings = embeddings;
+		shard_src.shardid = shardid;
+		list_push(out, &shard_src);
 	}
 	SPI_freetuptable(SPI_tuptable);
-	return out;
 }
 
 /*
@@ -312,35 +307,24 @@ local_shards(const SpSource *src, SpSource *out, int *n, int *max)
 SpSource *
 sp_citus_sources(SpSource *sources, int *count, Oid only)
 {
-	int			n = *count;
-	int			max = Max(n, 4);
-	SpSource   *out;
-	int			nout = 0;
-	int			maxout = Max(n, 4) * 4;
+	SourceList	in = {sources, *count, *count};
+	SourceList	out = {0};
 
 	if (!sp_citus_present())
 		return sources;
-	sources = repalloc(sources, sizeof(SpSource) * (max + 1));
 	if (local_group() != 0)
-		sources = published_sources(sources, &n, &max, only);
+		published_sources(&in, only);
 
-	out = palloc0(sizeof(SpSource) * (maxout + 1));
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < in.n; i++)
 	{
-		if (!sp_citus_distributed(sources[i].logical))
-		{
-			if (nout >= maxout)
-			{
-				maxout *= 2;
-				out = repalloc(out, sizeof(SpSource) * (maxout + 1));
-			}
-			out[nout++] = sources[i];
-		}
+		if (!sp_citus_distributed(in.items[i].logical))
+			list_push(&out, &in.items[i]);
 		else
-			out = local_shards(&sources[i], out, &nout, &maxout);
+			local_shards(&in.items[i], &out);
 	}
-	*count = nout;
-	return out;
+	*count = out.n;
+	/* (callers may index one past the end, as sp_load_sources allows) */
+	return out.items ? out.items : palloc0(sizeof(SpSource));
 }
 
 /*
@@ -358,7 +342,7 @@ sp_citus_hold_shard(int64 shardid)
 	bool		here;
 
 	if (placed_plan == NULL)
-		placed_plan = kept_plan(
+		placed_plan = sp_prepare_kept(
 			"SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_placement pl "
 			"JOIN pg_catalog.pg_dist_local_group lg ON lg.groupid OPERATOR(pg_catalog.=) pl.groupid "
 			"WHERE pl.shardid OPERATOR(pg_catalog.=) $1)", 1, types);

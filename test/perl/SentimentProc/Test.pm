@@ -17,23 +17,20 @@ use Test::More;
 
 our @EXPORT = qw(sp_node have_pg_cron have_citus sp_citus_node sp_citus_add_node);
 
-# True when the PostgreSQL the tests run against has pg_cron installed (the
-# pg_config first in PATH, as prove_installcheck sets it).
-sub have_pg_cron
+# True when the PostgreSQL the tests run against (the pg_config first in
+# PATH, as prove_installcheck sets it) has the library NAME installed.
+sub have_library
 {
+	my ($name) = @_;
 	my $libdir = `pg_config --pkglibdir`;
 	chomp $libdir;
-	return -f "$libdir/pg_cron.so";
+	return -f "$libdir/$name.so";
 }
 
-# True when Citus is installed for that PostgreSQL (scripts/test.sh builds it
-# from ../shared/citus when it can).
-sub have_citus
-{
-	my $libdir = `pg_config --pkglibdir`;
-	chomp $libdir;
-	return -f "$libdir/citus.so";
-}
+sub have_pg_cron { return have_library('pg_cron'); }
+
+# Citus: scripts/test.sh builds it from ../shared/citus when it can.
+sub have_citus { return have_library('citus'); }
 
 # sp_citus_node(NAME, conf => 'lines', pg_cron => 1): a started node of a
 # Citus cluster on this machine, Citus and sentiment_proc preloaded (pg_cron
