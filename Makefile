@@ -27,7 +27,8 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 # Versions (the upgrade path is walked by test/sql/upgrade.sql):
 # - the current version's install script is built from sql/objects/*.sql;
 # - released versions are frozen, committed scripts (sql/sentiment_proc--1.0.sql,
-#   --1.1.sql and --1.0--1.1.sql); PostgreSQL chains 1.0 -> 1.1 -> current;
+#   --1.1.sql, --1.2.sql, --1.0--1.1.sql and --1.1--1.2.sql); PostgreSQL chains
+#   1.0 -> 1.1 -> 1.2 -> current;
 # - the upgrade script from the previous version is built from its hand-written
 #   part, sql/upgrade/PREV--CUR.sql (changes to objects PREV already had: ALTER,
 #   CREATE OR REPLACE, DROP), followed by the object files new since PREV
@@ -35,9 +36,8 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   matching line in the hand-written part, or the upgrade test fails; for a
 #   changed function that line is "-- replace function: NAME", which
 #   tools/upgrade-script.awk expands into its current definition.
-PREV_VERSION   = 1.1
-NEW_OBJECTS    = sql/objects/57_foreign_claims.sql sql/objects/58_claim_lease.sql \
-                 sql/objects/66_pgvector.sql
+PREV_VERSION   = 1.2
+NEW_OBJECTS    =
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql

@@ -1,4 +1,4 @@
--- The upgrade paths: install each released version (1.0 and 1.1), put data
+-- The upgrade paths: install each released version (1.0, 1.1 and 1.2), put data
 -- in it, ALTER EXTENSION ... UPDATE to the current one, and compare each
 -- catalogue with a fresh installation of the current version, object by object
 -- (identity, full definition, privileges, comment).  An upgrade script that
@@ -92,6 +92,7 @@ END
 $$;
 SELECT * FROM upgrade_check.walk('1.0');
 SELECT * FROM upgrade_check.walk('1.1');
+SELECT * FROM upgrade_check.walk('1.2');
 
 -- A fresh installation of the current version.
 CREATE EXTENSION sentiment_proc;
@@ -103,7 +104,7 @@ INSERT INTO upgrade_check.routes SELECT 'fresh', object, definition FROM upgrade
 SELECT r.route,
 	   count(*) FILTER (WHERE u.route = r.route) >= count(*) FILTER (WHERE u.route = substr(r.route, 6)) AS update_kept_or_added,
 	   count(*) FILTER (WHERE u.route = r.route) = count(*) FILTER (WHERE u.route = 'fresh') AS same_count
-  FROM (VALUES ('from 1.0'), ('from 1.1')) r(route) CROSS JOIN upgrade_check.routes u
+  FROM (VALUES ('from 1.0'), ('from 1.1'), ('from 1.2')) r(route) CROSS JOIN upgrade_check.routes u
  GROUP BY r.route ORDER BY r.route;
 
 -- ... and each upgraded catalogue is the fresh one: no object only on one
@@ -112,7 +113,7 @@ SELECT d.route, COALESCE(d.uo, d.fo) AS object,
 	   CASE WHEN d.uo IS NULL THEN 'missing after ALTER EXTENSION UPDATE'
 			WHEN d.fo IS NULL THEN 'left over after ALTER EXTENSION UPDATE'
 			ELSE 'defined differently after ALTER EXTENSION UPDATE' END AS problem
-  FROM (VALUES ('from 1.0'), ('from 1.1')) r(route)
+  FROM (VALUES ('from 1.0'), ('from 1.1'), ('from 1.2')) r(route)
   CROSS JOIN LATERAL (
 	SELECT r.route, u.object AS uo, f.object AS fo
 	  FROM (SELECT * FROM upgrade_check.routes WHERE route = r.route) u

@@ -50,7 +50,7 @@ SELECT sentiment_process_batch(10, 'after_t');
 ALTER EXTENSION sentiment_proc UPDATE;
 });
 is($nodes[$_]->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'"),
-	'1.2', "ALTER EXTENSION UPDATE on the coordinator reached worker node " . ($_ + 1)) for 0 .. 1;
+	'1.3', "ALTER EXTENSION UPDATE on the coordinator reached worker node " . ($_ + 1)) for 0 .. 1;
 is($nodes[0]->safe_psql('postgres', "SELECT count(*) FROM pg_extension WHERE extname = 'pg_cron'"),
 	'0', 'pg_cron was created on the coordinator only');
 
@@ -245,7 +245,7 @@ is($coord->safe_psql('postgres', 'SELECT count(*) FROM sentiment_embeddings'), '
 my $third = sp_citus_node('worker3', conf => $workers_conf);
 sp_citus_add_node($coord, $third);
 is($third->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'"),
-	'1.2', 'the new node got sentiment_proc from the coordinator');
+	'1.3', 'the new node got sentiment_proc from the coordinator');
 $coord->safe_psql('postgres', 'SELECT rebalance_table_shards()');
 ok($third->safe_psql('postgres', q{
 	SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_local_group l USING (groupid)}) > 0,
