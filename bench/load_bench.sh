@@ -59,8 +59,8 @@ tempdb_start "shared_buffers = '512MB'" "max_wal_size = '8GB'" "checkpoint_timeo
 	"track_commit_timestamp = on" "autovacuum = on" "max_connections = 60" \
 	"sentiment_proc.databases = 'postgres'" "sentiment_proc.workers_per_database = 2"
 
-psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql_v() { as_pg psql -X -At -v ON_ERROR_STOP=1 "$@"; }
+psql_q() { as_postgres psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_v() { as_postgres psql -X -At -v ON_ERROR_STOP=1 "$@"; }
 
 psql_q -v ff="$FILLFACTOR" <<'SQL'
 CREATE EXTENSION sentiment_proc;
@@ -120,7 +120,7 @@ run_phase() {
 	local name=$1 out
 	shift
 	echo "$name" >"$work/phase"
-	out=$(as_pg env PGOPTIONS="-c synchronous_commit=$SYNC_COMMIT" pgbench -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" "$@" -f "$work/insert.sql" 2>&1)
+	out=$(as_postgres env PGOPTIONS="-c synchronous_commit=$SYNC_COMMIT" pgbench -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" "$@" -f "$work/insert.sql" 2>&1)
 	echo "$out" | awk '/number of transactions actually processed/ { split($NF, a, "/"); n = a[1] }
 		/number of failed transactions/ { f = $5 }
 		END { print n + 0, f + 0 }'
