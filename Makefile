@@ -85,6 +85,12 @@ $(ANALYZER_LIB): analyzer
 $(OBJS): $(srcdir)/src/sentiment_proc.h $(ANALYZER_DIR)/analyzer.h | analyzer
 $(shlib): $(ANALYZER_LIB)
 
+# Start the next SQL version: make next-version NEXT=X.Y (docs/development.md,
+# "Cutting a version").
+.PHONY: next-version
+next-version:
+	tools/new-version.sh $(NEXT)
+
 # The regression tests in order, for test/valgrind.sh.
 .PHONY: print-regress
 print-regress:
