@@ -20,8 +20,9 @@
 #include <string.h>
 
 #define HEADER 256
-#define FORMAT 1
-#define KNOWN_FLAGS 0x1ffu
+#define FORMAT 2
+#define CAL_SLOT 7
+#define KNOWN_FLAGS 0x3ffu
 
 static const char *file_name;
 
@@ -159,6 +160,14 @@ main(int argc, char **argv)
 
 		if (!(s > 0 && s < 1e6) || !(b > -1e6 && b < 1e6))
 			die("class %u: scale %g or bias %g not finite or out of range", c, s, b);
+	}
+	if (ncls <= CAL_SLOT)
+	{
+		double		a = f64(buf + 64 + 8 * CAL_SLOT),
+					c = f64(buf + 128 + 8 * CAL_SLOT);
+
+		if (!(a >= 0 && a < 100) || !(c > -100 && c < 100))
+			die("top-label calibration a %g, c %g not finite or out of range", a, c);
 	}
 	for (size_t i = 0; i < len; i++)
 	{

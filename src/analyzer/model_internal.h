@@ -19,11 +19,18 @@
  *   56  4  shortest character n-gram (bytes)
  *   60  4  longest character n-gram (bytes)
  *   64  64 per-class weight scale, 8 x float64
- *   128 64 per-class bias, 8 x float64
+ *   128 64 per-class bias, 8 x float64 (the class offsets and, since
+ *          format 2, the temperature folded in: scale and bias of a class
+ *          are divided by it)
  *   192 4  table bytes (2^B * lanes)
  *   196 4  weight type (1 = int8)
  *   200 48 class names, comma separated, NUL padded
  *   248 8  FNV-1a 64 of bytes 0..247 and the table
+ *
+ * Format 2 (social 2, emotion 4 and later) gives the eighth scale and bias
+ * a meaning when a model has at most 7 classes: the top-label calibration
+ * a = scale[7], c = bias[7] of the score of the arg max (see
+ * sa_model_top_score); a = 0 means none (the softmax probability as it is).
  *
  * tools/gen-model.c checks a file against this layout at build time and
  * refuses a corrupt or mismatched one; the file's bytes are then linked in
@@ -42,9 +49,10 @@
 
 #include "analysis_internal.h"
 
-#define SA_MODEL_FORMAT			1
+#define SA_MODEL_FORMAT			2
 #define SA_MODEL_HEADER_BYTES	256
 #define SA_MODEL_MAX_CLASSES	8
+#define SA_MODEL_CAL_SLOT		7	/* scale/bias slot of the calibration */
 
 /* Feature families (header field "feature flags"). */
 #define SA_FEAT_WORD	0x0001	/* normalised word (or emoji) unigrams */
@@ -56,7 +64,8 @@
 #define SA_FEAT_SOCIAL	0x0040	/* @user, links, elongation, digits */
 #define SA_FEAT_NORM	0x0080	/* sums divided by sqrt(number of features) */
 #define SA_FEAT_AFFIX	0x0100	/* first 4 and 5, last 3 bytes of longer words */
-#define SA_FEAT_ALL		0x01ff
+#define SA_FEAT_CAPS	0x0200	/* words written in capitals */
+#define SA_FEAT_ALL		0x03ff
 
 typedef struct sa_model_data
 {
@@ -131,6 +140,14 @@ sa_model_layout(const sa_model_data *m)
  * then logits[c] = bias[c] + scale[c] * z[c] for c < n_classes.
  */
 void		sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits);
+
+/*
+ * Calibrated score of the arg max best of the logits z (n classes): the
+ * softmax probability p = 1 / s, s = sum of exp(z[c] - z[best]), or with
+ * the model's top-label calibration (a, c), 1 / (1 + ((1 - p) / p)^a e^-c),
+ * fitted on out-of-fold logits of the training data.  In (0, 1].
+ */
+double		sa_model_top_score(const sa_model_data *m, const double *z, int n, int best);
 
 /* Social sentiment of the text tokenised in sc, VADER scores given. */
 sa_error	sa_social_classify(sa_scratch *sc, const char *text, size_t len,
