@@ -509,6 +509,9 @@ def train_social(args, cfg):
     for C in cfg["C"]:
         Z = out_of_fold(X, y, cfg, C, splits)
         off, mr = tune_offsets(Z, y, ncls, macro_recall)
+        if cfg.get("offsets") == "none":
+            off = np.zeros(ncls)
+            mr = macro_recall(y, predict(Z, off), ncls)[0]
         print("social C=%g: out-of-fold macro-recall %.4f (offsets %s; without %.4f)"
               % (C, mr, off.tolist(), macro_recall(y, predict(Z, np.zeros(ncls)), ncls)[0]),
               file=sys.stderr)
