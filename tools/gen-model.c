@@ -22,7 +22,7 @@
 #define HEADER 256
 #define FORMAT 2
 #define CAL_SLOT 7
-#define KNOWN_FLAGS 0x3ffu
+#define KNOWN_FLAGS 0x1ffu
 
 static const char *file_name;
 

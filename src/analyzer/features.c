@@ -19,8 +19,6 @@
  *   char    byte n-grams (char_min..char_max bytes) of "\2word\3".
  *   affix   the first 4 and 5 and the last 3 bytes of a word longer than
  *           the affix (a cheap stem and ending: "annoy"ed, "annoy"ing).
- *   caps    a word of two or more letters written in capitals ("GREAT"):
- *           one feature for any such word and one for the word in capitals.
  *   vader   VADER compound in 21 bins of 0.1, pos, neu and neg in 11 each.
  *   punct   the text contains "!"; contains "?".
  */
@@ -37,8 +35,6 @@
 #define K_ELONG		28
 #define K_PREFIX	32			/* + n */
 #define K_SUFFIX	40			/* + n */
-#define K_CAPS		48
-#define K_CAPSWORD	49
 
 #define BOW			0x02		/* begin and end of word in char n-grams */
 #define EOW			0x03
@@ -77,26 +73,6 @@ is_negation(const char *w, size_t len)
 		if (list[0] == w[0] && memcmp(list + 1, w + 1, len - 1) == 0)
 			return true;
 	return false;
-}
-
-/*
- * The ASCII word at w (its bytes in the text, as written) has two or more
- * letters and no lower-case one: shouting, which VADER only partly reads.
- */
-static inline bool
-is_caps(const char *w, size_t len)
-{
-	int			upper = 0;
-
-	if (!(w[0] >= 'A' && w[0] <= 'Z'))
-		return false;
-	for (size_t j = 0; j < len; j++)
-	{
-		if (w[j] >= 'a' && w[j] <= 'z')
-			return false;
-		upper += (w[j] >= 'A' && w[j] <= 'Z');
-	}
-	return upper >= 2;
 }
 
 /* "http://", "https://" or "www." starts at text[pos]? */
@@ -161,11 +137,10 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 		return SA_ERR_ARGUMENT;
 
 	/*
-	 * Upper bound: per token a word, an elongation, a bigram, three affix
-	 * and two capitals features, per byte of "\2word\3" one n-gram of
-	 * each length; 8 fixed ones.
+	 * Upper bound: per token a word, a bigram and an elongation feature,
+	 * per byte of "\2word\3" one n-gram of each length; 8 fixed ones.
 	 */
-	need = sc->ntoks * 8 + 8;
+	need = sc->ntoks * 6 + 8;
 	if (flags & SA_FEAT_CHAR)
 		need += (sc->lower.len + 2 * sc->ntoks) * (nmax - nmin + 1);
 	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0)
@@ -262,12 +237,6 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 				 SA_FO_WORD, (uint32_t) i);
 		if (elongated)
 			emit(&o, row_of(0, K_ELONG, bits), SA_FO_WORD, (uint32_t) i);
-		if ((flags & SA_FEAT_CAPS) && (t->flags & SA_TOK_ASCII) && t->len >= 2 &&
-			wl > 0 && is_caps(text + t->src, t->len))
-		{
-			emit(&o, row_of(0, K_CAPS, bits), SA_FO_WORD, (uint32_t) i);
-			emit(&o, row_of(h, K_CAPSWORD, bits), SA_FO_WORD, (uint32_t) i);
-		}
 		if ((flags & SA_FEAT_BIGRAM) && have_prev)
 			emit(&o, row_of(prev_h * 0x01000193u ^ h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
 		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && wl > 4)

@@ -64,8 +64,7 @@
 #define SA_FEAT_SOCIAL	0x0040	/* @user, links, elongation, digits */
 #define SA_FEAT_NORM	0x0080	/* sums divided by sqrt(number of features) */
 #define SA_FEAT_AFFIX	0x0100	/* first 4 and 5, last 3 bytes of longer words */
-#define SA_FEAT_CAPS	0x0200	/* words written in capitals */
-#define SA_FEAT_ALL		0x03ff
+#define SA_FEAT_ALL		0x01ff
 
 typedef struct sa_model_data
 {
