@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build, tests, demo and benchmarks need.
 # Idempotent and quiet when everything is present; uses sudo when not root.
-# With --training, also what tools/train_models.py needs (developers only:
-# the committed models need no training to build, test or run).
 set -euo pipefail
 
 packages=(
@@ -20,9 +18,6 @@ packages=(
 	postgresql-server-dev-all debhelper dpkg-dev fakeroot   # make deb: pg_buildext, dh, dpkg-buildpackage
 	# -- end of Prometheus metrics and packaging
 )
-if [ "${1:-}" = "--training" ]; then
-	packages+=(python3-numpy python3-scipy python3-sklearn)   # tools/train_models.py
-fi
 
 missing=()
 for p in "${packages[@]}"; do
