@@ -21,7 +21,8 @@ into its scales and biases, so the C code's softmax is the calibrated
 one; the emotion model's score, the softmax probability p of its label,
 is mapped to 1 / (1 + ((1 - p) / p)^a * e^-c) (a logistic regression of
 "the label is right" on log(p / (1 - p))), a and c stored in the unused
-eighth lane's scale and bias (format 2).  Both report the expected
+eighth lane's scale and bias (format 2; a file without a calibration is
+written as format 1).  Both report the expected
 calibration error (top label, 15 equal bins) before and after.
 
 Features are not computed here: tools/dump-features (built from the
@@ -70,7 +71,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 
-FORMAT = 2
+FORMAT = 2          # written when a model has a top-label calibration
+FORMAT_PLAIN = 1    # otherwise (the same layout, the eighth slot unused)
 HEADER = 256
 CAL_SLOT = 7        # the eighth scale and bias: top-label calibration a, c
 ECE_BINS = 15
@@ -438,14 +440,22 @@ def tune_offsets(Z, gold, ncls, metric):
     return off, best
 
 
-def write_model(path, name, cfg, qm):
+def write_model(path, name, cfg, qm, offsets=None):
+    """Write qm (offsets, temperature and calibration folded in by
+    Quantised.finish(); offsets given here are added to the biases, for
+    callers that do not use finish()).  Format 2 only when the model has a
+    top-label calibration, so files without one stay as format 1 wrote
+    them."""
     ncls = len(cfg["classes"])
     bias = qm.bias.copy()
+    if offsets is not None:
+        bias[:ncls] += offsets
+    fmt = FORMAT if getattr(qm, "cal", (0.0, 0.0))[0] > 0 else FORMAT_PLAIN
     table = qm.q.tobytes()
     classes = ",".join(cfg["classes"]).encode()
     assert len(classes) < 48 and len(name) < 16
     head = b"SAMODEL\0"
-    head += struct.pack("<II", FORMAT, HEADER)
+    head += struct.pack("<II", fmt, HEADER)
     head += name.encode().ljust(16, b"\0")
     head += struct.pack("<IIIIIIII", cfg["version"], ncls, cfg["lanes"], cfg["bits"],
                         cfg["flags"], cfg["neg_scope"], cfg["char_min"], cfg["char_max"])

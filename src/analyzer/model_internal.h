@@ -27,10 +27,11 @@
  *   200 48 class names, comma separated, NUL padded
  *   248 8  FNV-1a 64 of bytes 0..247 and the table
  *
- * Format 2 (social 2, emotion 4 and later) gives the eighth scale and bias
- * a meaning when a model has at most 7 classes: the top-label calibration
- * a = scale[7], c = bias[7] of the score of the arg max (see
- * sa_model_top_score); a = 0 means none (the softmax probability as it is).
+ * Format 2 (emotion 4 and later) gives the eighth scale and bias a meaning
+ * when a model has at most 7 classes: the top-label calibration a =
+ * scale[7], c = bias[7] of the score of the arg max (cal_a, cal_c below;
+ * see sa_model_top_score).  A format 1 file has none (a = 0: the softmax
+ * probability as it is); the trainer writes format 1 for such models.
  *
  * tools/gen-model.c checks a file against this layout at build time and
  * refuses a corrupt or mismatched one; the file's bytes are then linked in
@@ -49,10 +50,9 @@
 
 #include "analysis_internal.h"
 
-#define SA_MODEL_FORMAT			2
+#define SA_MODEL_FORMAT			2	/* the newest; 1 is read too */
 #define SA_MODEL_HEADER_BYTES	256
 #define SA_MODEL_MAX_CLASSES	8
-#define SA_MODEL_CAL_SLOT		7	/* scale/bias slot of the calibration */
 
 /* Feature families (header field "feature flags"). */
 #define SA_FEAT_WORD	0x0001	/* normalised word (or emoji) unigrams */
@@ -79,6 +79,8 @@ typedef struct sa_model_data
 	uint32_t	char_max;
 	double		scale[SA_MODEL_MAX_CLASSES];
 	double		bias[SA_MODEL_MAX_CLASSES];
+	double		cal_a;			/* top-label calibration (format 2), 0: none */
+	double		cal_c;
 	uint64_t	checksum;
 	const char *version_string;	/* "NAME-VERSION-CHECKSUM8" */
 	const unsigned char *file;	/* the whole model file, as linked in */

@@ -55,9 +55,6 @@ cp "$dir/social.samodel" "$tmp/m"; patch "$tmp/m" 0 0x58
 refuse "bad magic" "bad magic" social "$S" 4 "$tmp/m"
 cp "$dir/social.samodel" "$tmp/m"; patch "$tmp/m" 8 0x07
 refuse "format version" "format version 7" social "$S" 4 "$tmp/m"
-# a model of format 1 (before the calibration slot had a meaning)
-cp "$dir/social.samodel" "$tmp/m"; patch "$tmp/m" 8 0x01
-refuse "format 1" "format version 1" social "$S" 4 "$tmp/m"
 # the emotion model's top-label calibration (eighth scale) made huge
 cp "$dir/emotion.samodel" "$tmp/m"; patch "$tmp/m" 127 0x7f
 refuse "calibration" "top-label calibration" emotion "$E" 8 "$tmp/m"
