@@ -24,6 +24,10 @@
  *   - emotion macro-F1 on TweetEval emotion val, gold optimism mapped to
  *     joy, averaged over the three classes it has (anger, joy, sadness);
  *     predictions of other labels count as misses.  No target.
+ *   - expected calibration error (15 equal-width bins of the label's
+ *     probability or score, |accuracy - confidence| weighted by the bins'
+ *     shares) of the social model on TweetEval sentiment val and of the
+ *     emotion score on GoEmotions-Ekman dev.  Target 0.05.
  *   - Spearman correlation between embedding cosine and the human score on
  *     sts_dev.tsv.  Target 0.65.
  *
@@ -50,6 +54,8 @@
 #define TARGET_SOCIAL_RECALL 0.65
 #define TARGET_EMOTION_F1	0.58
 #define TARGET_STS			0.65
+#define TARGET_ECE			0.05
+#define ECE_BINS			15
 #define CORPUS_TEXTS		20000
 
 /*
@@ -261,14 +267,58 @@ emotion_of(const char *name)
 	return -1;
 }
 
+/* Top-label reliability of a model on a file: per confidence bin, rows,
+ * confidence and hits. */
+typedef struct reliability
+{
+	double		n[ECE_BINS],
+				conf[ECE_BINS],
+				hit[ECE_BINS];
+} reliability;
+
+static void
+rel_add(reliability *r, double conf, bool right)
+{
+	int			b = (int) (conf * ECE_BINS);
+
+	b = b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
+	r->n[b] += 1;
+	r->conf[b] += conf;
+	r->hit[b] += right;
+}
+
+/* Lower is better here, unlike print_figure's figures. */
+static void
+print_ece(const char *what, double ece)
+{
+	printf("%-44s %12.4f          goal  <= %.4f        %s\n", what, ece, TARGET_ECE,
+		   ece <= TARGET_ECE ? "MET" : "ABOVE GOAL");
+}
+
+static double
+rel_ece(const reliability *r)
+{
+	double		e = 0,
+				n = 0;
+
+	for (int b = 0; b < ECE_BINS; b++)
+	{
+		e += fabs(r->hit[b] - r->conf[b]);
+		n += r->n[b];
+	}
+	return n > 0 ? e / n : 0.0;
+}
+
 /*
  * Strict multi-label macro-F1 (see the header comment) over the classes
  * with use[c] set.  Returns -1 when the file is missing.
  */
 static double
 emotion_f1(const sa_lexicon *lex, sa_workspace *ws, const char *rel,
-		   const bool *use, double *per_class, size_t *rows)
+		   const bool *use, double *per_class, size_t *rows, double *ece)
 {
+	reliability rl;
+
 	size_t		len;
 	char	   *buf = slurp(rel, &len);
 	char	   *p;
@@ -281,6 +331,7 @@ emotion_f1(const sa_lexicon *lex, sa_workspace *ws, const char *rel,
 
 	if (buf == NULL)
 		return -1.0;
+	memset(&rl, 0, sizeof(rl));
 	p = buf;
 	*rows = 0;
 	(void) next_record(&p, f, 2);	/* header */
@@ -300,6 +351,7 @@ emotion_f1(const sa_lexicon *lex, sa_workspace *ws, const char *rel,
 		if (sa_analyze(lex, NULL, ws, f[1], strlen(f[1]), &a) != SA_OK)
 			continue;
 		(*rows)++;
+		rel_add(&rl, a.emotion_score, gold[a.emotion]);
 		if (gold[a.emotion])
 			tp[a.emotion]++;
 		else
@@ -322,6 +374,7 @@ emotion_f1(const sa_lexicon *lex, sa_workspace *ws, const char *rel,
 			nc++;
 		}
 	}
+	*ece = rel_ece(&rl);
 	return nc ? sum / nc : 0.0;
 }
 
@@ -331,8 +384,10 @@ emotion_f1(const sa_lexicon *lex, sa_workspace *ws, const char *rel,
  */
 static double
 sentiment_recall(const sa_lexicon *lex, sa_workspace *ws, sa_model model, const char *rel,
-				 double *accuracy, size_t *rows)
+				 double *accuracy, size_t *rows, double *ece)
 {
+	reliability rl;
+
 	size_t		len;
 	char	   *buf = slurp(rel, &len);
 	char	   *p;
@@ -343,6 +398,7 @@ sentiment_recall(const sa_lexicon *lex, sa_workspace *ws, sa_model model, const 
 
 	if (buf == NULL)
 		return -1.0;
+	memset(&rl, 0, sizeof(rl));
 	p = buf;
 	*rows = 0;
 	(void) next_record(&p, f, 2);
@@ -359,11 +415,13 @@ sentiment_recall(const sa_lexicon *lex, sa_workspace *ws, sa_model model, const 
 		tot[gold]++;
 		if ((int) s.label + 1 == gold)
 			hit[gold]++;
+		rel_add(&rl, fmax(s.neg, fmax(s.neu, s.pos)), (int) s.label + 1 == gold);
 	}
 	free(buf);
 	for (int c = 0; c < 3; c++)
 		sum += tot[c] ? (double) hit[c] / tot[c] : 0.0;
 	*accuracy = *rows ? (double) (hit[0] + hit[1] + hit[2]) / *rows : 0.0;
+	*ece = rel_ece(&rl);
 	return sum / 3;
 }
 
@@ -657,7 +715,8 @@ main(int argc, char **argv)
 					tweet[SA_EMOTION_COUNT] = {false};
 		double		per[SA_EMOTION_COUNT];
 		size_t		rows = 0;
-		double		f1;
+		double		f1,
+					ece = 0;
 		double		rho;
 
 		for (int c = 0; c < SA_EMOTION_COUNT; c++)
@@ -665,13 +724,17 @@ main(int argc, char **argv)
 		{
 			double		acc_v = 0,
 						acc_s = 0,
+						ece_v,
+						ece_s = 0,
 						mr_v,
 						mr_s;
 			size_t		nv = 0,
 						ns = 0;
 
-			mr_v = sentiment_recall(lex, ws, SA_MODEL_VADER, "sentiment_dev/tweeteval_sentiment_val.tsv", &acc_v, &nv);
-			mr_s = sentiment_recall(lex, ws, SA_MODEL_SOCIAL, "sentiment_dev/tweeteval_sentiment_val.tsv", &acc_s, &ns);
+			mr_v = sentiment_recall(lex, ws, SA_MODEL_VADER, "sentiment_dev/tweeteval_sentiment_val.tsv", &acc_v, &nv,
+								    &ece_v);
+			mr_s = sentiment_recall(lex, ws, SA_MODEL_SOCIAL, "sentiment_dev/tweeteval_sentiment_val.tsv", &acc_s, &ns,
+								    &ece_s);
 			if (mr_v < 0)
 				printf("SKIP: sentiment_dev/tweeteval_sentiment_val.tsv not found\n");
 			else
@@ -680,9 +743,10 @@ main(int argc, char **argv)
 					   "VADER macro-recall, TweetEval sentiment val", mr_v, acc_v, nv);
 				print_figure("social macro-recall, TweetEval sentiment val", mr_s, TARGET_SOCIAL_RECALL, "");
 				printf("  accuracy %.4f; %zu rows\n", acc_s, ns);
+				print_ece("social ECE (calibration), TweetEval val", ece_s);
 			}
 		}
-		f1 = emotion_f1(lex, ws, "emotion_dev/goemotions_ekman_dev.tsv", all, per, &rows);
+		f1 = emotion_f1(lex, ws, "emotion_dev/goemotions_ekman_dev.tsv", all, per, &rows, &ece);
 		if (f1 < 0)
 			printf("SKIP: emotion_dev/goemotions_ekman_dev.tsv not found\n");
 		else
@@ -692,9 +756,10 @@ main(int argc, char **argv)
 			for (int c = 0; c < SA_EMOTION_COUNT; c++)
 				printf(" %s %.3f", sa_emotion_name((sa_emotion) c), per[c]);
 			printf("\n");
+			print_ece("emotion ECE (calibration), GoEmotions dev", ece);
 		}
 		tweet[SA_EMOTION_ANGER] = tweet[SA_EMOTION_JOY] = tweet[SA_EMOTION_SADNESS] = true;
-		f1 = emotion_f1(lex, ws, "emotion_dev/tweeteval_emotion_val.tsv", tweet, per, &rows);
+		f1 = emotion_f1(lex, ws, "emotion_dev/tweeteval_emotion_val.tsv", tweet, per, &rows, &ece);
 		if (f1 < 0)
 			printf("SKIP: emotion_dev/tweeteval_emotion_val.tsv not found\n");
 		else

@@ -20,7 +20,8 @@
 #include <string.h>
 
 #define HEADER 256
-#define FORMAT 1
+#define FORMAT 2				/* the newest read; 1 has no calibration slot */
+#define CAL_SLOT 7
 #define KNOWN_FLAGS 0x1ffu
 
 static const char *file_name;
@@ -78,7 +79,8 @@ main(int argc, char **argv)
 	size_t		len = 0,
 				cap = 1 << 20;
 	size_t		n;
-	uint32_t	version,
+	uint32_t	format,
+				version,
 				ncls,
 				lanes,
 				bits,
@@ -90,6 +92,8 @@ main(int argc, char **argv)
 				wtype;
 	uint64_t	sum,
 				h = 0xcbf29ce484222325u;
+	double		cal_a = 0.0,
+				cal_c = 0.0;
 	const char *name,
 			   *classes;
 	FILE	   *oc,
@@ -117,8 +121,9 @@ main(int argc, char **argv)
 
 	if (len < HEADER || memcmp(buf, "SAMODEL\0", 8) != 0)
 		die("not a model file (bad magic or shorter than the %d-byte header)", HEADER);
-	if (u32(buf + 8) != FORMAT)
-		die("format version %u, this build reads version %d", u32(buf + 8), FORMAT);
+	format = u32(buf + 8);
+	if (format < 1 || format > FORMAT)
+		die("format version %u, this build reads versions 1 to %d", format, FORMAT);
 	if (u32(buf + 12) != HEADER)
 		die("header size %u, expected %d", u32(buf + 12), HEADER);
 	name = field_str(buf + 16, 16, "name");
@@ -160,6 +165,14 @@ main(int argc, char **argv)
 		if (!(s > 0 && s < 1e6) || !(b > -1e6 && b < 1e6))
 			die("class %u: scale %g or bias %g not finite or out of range", c, s, b);
 	}
+	/* format 2: the eighth scale and bias of a model of <= 7 classes */
+	if (format >= 2 && ncls <= CAL_SLOT)
+	{
+		cal_a = f64(buf + 64 + 8 * CAL_SLOT);
+		cal_c = f64(buf + 128 + 8 * CAL_SLOT);
+		if (!(cal_a >= 0 && cal_a < 100) || !(cal_c > -100 && cal_c < 100))
+			die("top-label calibration a %g, c %g not finite or out of range", cal_a, cal_c);
+	}
 	for (size_t i = 0; i < len; i++)
 	{
 		if (i == 248)
@@ -197,7 +210,8 @@ main(int argc, char **argv)
 	fprintf(oc, "},\n\t.bias = {");
 	for (int c = 0; c < 8; c++)
 		fprintf(oc, "%s%a", c ? ", " : "", f64(buf + 128 + 8 * c));
-	fprintf(oc, "},\n\t.checksum = 0x%016llxu,\n"
+	fprintf(oc, "},\n\t.cal_a = %a,\n\t.cal_c = %a", cal_a, cal_c);
+	fprintf(oc, ",\n\t.checksum = 0x%016llxu,\n"
 			"\t.version_string = \"%s-%u-%08llx\",\n"
 			"\t.file = sa_modelfile_%s,\n\t.file_len = %zu,\n"
 			"\t.table = (const int8_t *) (sa_modelfile_%s + %d),\n};\n",

@@ -3,14 +3,27 @@
 
   social   three-class sentiment (negative, neutral, positive) of short
            social-media text, trained on
-           sentiment_train/semeval_2013_2016_train.tsv, tuned on
-           sentiment_dev/tweeteval_sentiment_val.tsv (regularisation and
-           two class offsets; nothing else reads it);
+           sentiment_train/semeval_2013_2016_train.tsv (class offsets and
+           the temperature fitted on five-fold out-of-fold logits of it);
+           sentiment_dev/tweeteval_sentiment_val.tsv is only read for the
+           printed report: plain, and reweighted to the class shares of
+           TweetEval's test split (TEST_SHARES below);
   emotion  Ekman emotions plus neutral, trained on
            emotion_dev/goemotions_ekman_train.tsv (offsets tuned on
            five-fold out-of-fold logits of all of it, offsets="oof", or
            with offsets="heldout" on a held-out tenth; then retrained on
            all); the dev file is only read for the printed report.
+
+Calibration (since social 2, emotion 4), fitted on the out-of-fold logits
+of the training file, never on a dev file: social's temperature T (the
+one that minimises the log-loss of the three probabilities) is folded
+into its scales and biases, so the C code's softmax is the calibrated
+one; the emotion model's score, the softmax probability p of its label,
+is mapped to 1 / (1 + ((1 - p) / p)^a * e^-c) (a logistic regression of
+"the label is right" on log(p / (1 - p))), a and c stored in the unused
+eighth lane's scale and bias (format 2; a file without a calibration is
+written as format 1).  Both report the expected
+calibration error (top label, 15 equal bins) before and after.
 
 Features are not computed here: tools/dump-features (built from the
 analyser's own src/analyzer/features.c) writes them, so the C scorer sees
@@ -58,33 +71,39 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 
-FORMAT = 1
+FORMAT = 2          # written when a model has a top-label calibration
+FORMAT_PLAIN = 1    # otherwise (the same layout, the eighth slot unused)
 HEADER = 256
+CAL_SLOT = 7        # the eighth scale and bias: top-label calibration a, c
+ECE_BINS = 15
+# TweetEval sentiment test split (SemEval-2017), published class shares:
+# negative, neutral, positive.  Dev figures are also reported with the dev
+# rows reweighted to these shares.
+TEST_SHARES = (0.32, 0.48, 0.19)
 
 # Feature flags, as in src/analyzer/model_internal.h.
 F_WORD, F_BIGRAM, F_NEG, F_CHAR, F_VADER, F_PUNCT, F_SOCIAL, F_NORM, F_AFFIX = 1, 2, 4, 8, 16, 32, 64, 128, 256
 
 MODELS = {
     "social": dict(
-        version=1,
+        version=2,
         classes=["negative", "neutral", "positive"],
         lanes=4,
         flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=16, neg_scope=3, char_min=3, char_max=5,
-        C=[8.0], epochs=20, balance=1.0,
+        C=[8.0], epochs=20, balance=1.0, folds=5, calibrate="temperature",
         train="sentiment_train/semeval_2013_2016_train.tsv",
-        tune="sentiment_dev/tweeteval_sentiment_val.tsv",
+        report="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
     "emotion": dict(
-        version=3,
+        version=4,
         classes=["neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise"],
         lanes=8,
         flags=F_WORD | F_BIGRAM | F_NEG | F_AFFIX | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=17, neg_scope=3, char_min=3, char_max=5,
         C=[2.0], epochs=40, balance=1.0, offsets="oof", folds=5,
-        method="nbovr", nb_alpha=0.5,
+        method="nbovr", nb_alpha=0.5, calibrate="toplabel",
         train="emotion_dev/goemotions_ekman_train.tsv",
-        tune=None,
         report="emotion_dev/goemotions_ekman_dev.tsv",
     ),
 }
@@ -233,6 +252,18 @@ class Quantised:
             self.q[:, c] = np.clip(np.rint(W[:, c] / s), -127, 127).astype(np.int8)
         self.bias[:ncls] = b
         self.ncls = ncls
+        self.cal = (0.0, 0.0)
+
+    def finish(self, offsets, temperature=1.0, cal=(0.0, 0.0)):
+        """Fold the class offsets and the temperature into the biases and
+        scales (logit / T: the same arg max), and keep the top-label
+        calibration: what the file holds and the C code uses."""
+        n = self.ncls
+        self.bias[:n] = (self.bias[:n] + offsets) / temperature
+        self.scale[:n] = self.scale[:n] / temperature
+        self.cal = cal
+        self.scale[CAL_SLOT] = cal[0]
+        self.bias[CAL_SLOT] = cal[1]
 
     def logits(self, F):
         """As model.c: integer sums, then bias + scale * (sum / sqrt(n))."""
@@ -241,6 +272,89 @@ class Quantised:
         if F.norm:
             z = z / np.sqrt(np.maximum(F.n, 1).astype(np.float64))[:, None]
         return self.bias[:self.ncls] + self.scale[:self.ncls] * z
+
+
+def softmax(Z):
+    E = np.exp(Z - Z.max(1, keepdims=True))
+    return E / E.sum(1, keepdims=True)
+
+
+def top_score(Z, cal):
+    """Score of the arg max as the C code computes it: the softmax
+    probability p, or with a top-label calibration (a, c), a > 0,
+    1 / (1 + r^a e^-c), r = (1 - p) / p = (sum of exp(z - z_max)) - 1."""
+    r = np.exp(Z - Z.max(1, keepdims=True)).sum(1) - 1.0
+    a, c = cal
+    if a <= 0:
+        return 1.0 / (1.0 + r)
+    with np.errstate(divide="ignore"):
+        return np.where(r > 0, 1.0 / (1.0 + np.exp(a * np.log(np.maximum(r, 1e-300)) - c)), 1.0)
+
+
+def correct(gold, pred):
+    return np.array([p in labs for labs, p in zip(gold, pred)], dtype=np.float64)
+
+
+def ece(conf, ok, weights=None, bins=ECE_BINS):
+    """Expected calibration error of top-label confidences: equal-width
+    bins, |accuracy - mean confidence| weighted by each bin's share; with
+    weights, each row counts that much.  Also the bins, for the
+    reliability table."""
+    w = np.ones(len(ok)) if weights is None else weights
+    b = np.minimum((conf * bins).astype(int), bins - 1)
+    e = 0.0
+    table = []
+    for k in range(bins):
+        m = b == k
+        if m.any():
+            acc = np.average(ok[m], weights=w[m])
+            cf = np.average(conf[m], weights=w[m])
+            e += w[m].sum() * abs(acc - cf)
+            table.append((k, float(w[m].sum() / w.sum()), float(cf), float(acc)))
+    return e / w.sum(), table
+
+
+def fit_temperature(Z, gold):
+    """T minimising the mean log-loss of softmax(Z / T); a row with k
+    labels counts 1/k towards each (deterministic bounded search)."""
+    from scipy.optimize import minimize_scalar
+    Y = np.zeros(Z.shape)
+    for i, labs in enumerate(gold):
+        for lab in labs:
+            Y[i, lab] = 1.0 / len(labs)
+
+    def loss(t):
+        Zt = Z / t
+        Zt = Zt - Zt.max(1, keepdims=True)
+        return -(Y * (Zt - np.log(np.exp(Zt).sum(1, keepdims=True)))).sum() / len(gold)
+    return float(minimize_scalar(loss, bounds=(0.1, 10.0), method="bounded",
+                                 options={"xatol": 1e-6}).x)
+
+
+def fit_toplabel(Z, gold):
+    """(a, c) of P(label right) = 1 / (1 + r^a e^-c), r = (1 - p) / p for
+    the softmax probability p of the arg max: a logistic regression of
+    "right" on log(p / (1 - p)) = -log r, plain maximum likelihood."""
+    from scipy.optimize import minimize
+    pred = predict(Z, np.zeros(Z.shape[1]))
+    ok = correct(gold, pred)
+    r = np.exp(Z - Z.max(1, keepdims=True)).sum(1) - 1.0
+    x = -np.log(np.maximum(r, 1e-12))
+
+    def loss(v):
+        u = v[0] * x + v[1]
+        return float(np.sum(np.logaddexp(0.0, u) - ok * u)) / len(ok)
+    v = minimize(loss, np.array([1.0, 0.0]), method="Nelder-Mead",
+                 options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000}).x
+    return float(v[0]), float(v[1])
+
+
+def reliability(label, conf, ok, weights=None):
+    e, table = ece(conf, ok, weights)
+    print("%s: ECE %.4f; bins (share, mean confidence, accuracy): %s"
+          % (label, e, "; ".join("%.2f-%.2f %.3f %.3f %.3f" % (k / ECE_BINS, (k + 1) / ECE_BINS, sh, cf, ac)
+                                 for k, sh, cf, ac in table)))
+    return e
 
 
 def predict(Z, off):
@@ -252,6 +366,41 @@ def macro_recall(gold, pred, ncls):
     g = np.array([x[0] for x in gold])
     rec = [np.mean(pred[g == c] == c) for c in range(ncls)]
     return float(np.mean(rec)), float(np.mean(pred == g)), rec
+
+
+def test_weights(gold, ncls):
+    """Per-row weights that give each class its TEST_SHARES share."""
+    g = np.array([x[0] for x in gold])
+    share = np.bincount(g, minlength=ncls) / len(g)
+    want = np.array(TEST_SHARES) / sum(TEST_SHARES)
+    return (want / share)[g]
+
+
+def sentiment_figures(what, gold, Z, cal=(0.0, 0.0)):
+    """Macro-recall, accuracy, macro-F1 and ECE, plain and with the rows
+    reweighted to the test split's class shares.  Macro-recall is an
+    average of per-class recalls, so reweighting leaves it unchanged;
+    accuracy, F1 and calibration move with the class shares."""
+    ncls = Z.shape[1]
+    g = np.array([x[0] for x in gold])
+    pred = predict(Z, np.zeros(ncls))
+    ok = (pred == g).astype(np.float64)
+    conf = top_score(Z, cal)
+    out = []
+    for w in (np.ones(len(g)), test_weights(gold, ncls)):
+        f1 = []
+        for c in range(ncls):
+            tp = w[(pred == c) & (g == c)].sum()
+            fp = w[(pred == c) & (g != c)].sum()
+            fn = w[(pred != c) & (g == c)].sum()
+            f1.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+        rec = [np.average(ok[g == c], weights=w[g == c]) for c in range(ncls)]
+        out.append((float(np.mean(rec)), float(np.average(ok, weights=w)), float(np.mean(f1)),
+                    ece(conf, ok, w)[0]))
+    print("%s: macro-recall %.4f, accuracy %.4f, macro-F1 %.4f, ECE %.4f; "
+          "reweighted to the test shares: macro-recall %.4f, accuracy %.4f, macro-F1 %.4f, ECE %.4f"
+          % ((what,) + out[0] + out[1]))
+    return out
 
 
 def macro_f1(gold, pred, ncls):
@@ -291,15 +440,22 @@ def tune_offsets(Z, gold, ncls, metric):
     return off, best
 
 
-def write_model(path, name, cfg, qm, offsets):
+def write_model(path, name, cfg, qm, offsets=None):
+    """Write qm (offsets, temperature and calibration folded in by
+    Quantised.finish(); offsets given here are added to the biases, for
+    callers that do not use finish()).  Format 2 only when the model has a
+    top-label calibration, so files without one stay as format 1 wrote
+    them."""
     ncls = len(cfg["classes"])
     bias = qm.bias.copy()
-    bias[:ncls] += offsets
+    if offsets is not None:
+        bias[:ncls] += offsets
+    fmt = FORMAT if getattr(qm, "cal", (0.0, 0.0))[0] > 0 else FORMAT_PLAIN
     table = qm.q.tobytes()
     classes = ",".join(cfg["classes"]).encode()
     assert len(classes) < 48 and len(name) < 16
     head = b"SAMODEL\0"
-    head += struct.pack("<II", FORMAT, HEADER)
+    head += struct.pack("<II", fmt, HEADER)
     head += name.encode().ljust(16, b"\0")
     head += struct.pack("<IIIIIIII", cfg["version"], ncls, cfg["lanes"], cfg["bits"],
                         cfg["flags"], cfg["neg_scope"], cfg["char_min"], cfg["char_max"])
@@ -317,38 +473,92 @@ def write_model(path, name, cfg, qm, offsets):
     return h
 
 
+def out_of_fold(X, y, cfg, C, splits):
+    """Logits of each tuned row from a model trained without its fold."""
+    ncls = len(cfg["classes"])
+    Z = np.zeros((X.counts.shape[0], ncls))
+    for tr, te in splits:
+        W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"],
+                   cfg.get("method", "softmax"), cfg.get("nb_alpha", 0.5))
+        Z[te] = Quantised(W, b, cfg["lanes"]).logits(X.rows(te))
+    return Z
+
+
+def calibrate(name, cfg, Z, gold):
+    """The calibration of cfg["calibrate"], fitted on out-of-fold logits Z
+    (offsets included): (temperature, (a, c)).  Prints the out-of-fold
+    reliability before and after."""
+    pred = predict(Z, np.zeros(Z.shape[1]))
+    ok = correct(gold, pred)
+    reliability("%s out-of-fold, uncalibrated" % name, top_score(Z, (0.0, 0.0)), ok)
+    T, cal = 1.0, (0.0, 0.0)
+    if cfg["calibrate"] == "temperature":
+        T = fit_temperature(Z, gold)
+        print("%s: temperature %.6f" % (name, T))
+    else:
+        cal = fit_toplabel(Z, gold)
+        print("%s: top-label calibration a %.6f c %.6f" % (name, cal[0], cal[1]))
+    reliability("%s out-of-fold, calibrated" % name, top_score(Z / T, cal), ok)
+    return T, cal
+
+
 def train_social(args, cfg):
+    """Offsets (for macro-recall) and the temperature are fitted on
+    five-fold out-of-fold logits of the training file (row i in fold
+    i % folds); C, when several are given, is chosen by out-of-fold
+    macro-recall.  Then the model is retrained on all of the file; the
+    TweetEval validation set is only reported."""
     ncls = 3
     trp = os.path.join(args.data, cfg["train"])
-    tup = os.path.join(args.data, cfg["tune"])
-    ytr = read_tsv(trp, cfg["classes"])
-    ytu = read_tsv(tup, cfg["classes"])
-    Xtr = features(trp, cfg, args.dumper)
-    Xtu = features(tup, cfg, args.dumper)
+    y = read_tsv(trp, cfg["classes"])
+    X = features(trp, cfg, args.dumper)
+    idx = np.arange(X.counts.shape[0])
+    K = cfg["folds"]
+    splits = [(idx[idx % K != k], idx[idx % K == k]) for k in range(K)]
     best = None
     for C in cfg["C"]:
-        W, b = fit(Xtr, ytr, ncls, C, cfg["epochs"], cfg["balance"])
-        qm = Quantised(W, b, cfg["lanes"])
-        Z = qm.logits(Xtu)
-        mr, acc, _ = macro_recall(ytu, predict(Z, np.zeros(ncls)), ncls)
-        print("social C=%g: tweeteval val macro-recall %.4f accuracy %.4f (no offsets)"
-              % (C, mr, acc), file=sys.stderr)
+        Z = out_of_fold(X, y, cfg, C, splits)
+        off, mr = tune_offsets(Z, y, ncls, macro_recall)
+        if cfg.get("offsets") == "none":
+            off = np.zeros(ncls)
+            mr = macro_recall(y, predict(Z, off), ncls)[0]
+        print("social C=%g: out-of-fold macro-recall %.4f (offsets %s; without %.4f)"
+              % (C, mr, off.tolist(), macro_recall(y, predict(Z, np.zeros(ncls)), ncls)[0]),
+              file=sys.stderr)
         if best is None or mr > best[0]:
-            best = (mr, C, qm, Z)
-    _, C, qm, Z = best
-    off, _ = tune_offsets(Z, ytu, ncls, lambda g, p, n: macro_recall(g, p, n))
-    mr, acc, rec = macro_recall(ytu, predict(Z, off), ncls)
-    print("social: C=%g offsets %s -> tweeteval val macro-recall %.4f accuracy %.4f (recall %s)"
-          % (C, off.tolist(), mr, acc, " ".join("%.3f" % r for r in rec)))
-    return qm, off
+            best = (mr, C, off, Z)
+    mr, C, off, Z = best
+    sentiment_figures("social C=%g offsets %s, out-of-fold (%d rows)" % (C, off.tolist(), len(y)),
+                      y, Z + off)
+    T, cal = calibrate("social", cfg, Z + off, y)
+    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"])
+    qm = Quantised(W, b, cfg["lanes"])
+    if cfg.get("report"):
+        dp = os.path.join(args.data, cfg["report"])
+        yd = read_tsv(dp, cfg["classes"])
+        Xd = features(dp, cfg, args.dumper)
+        sentiment_figures("social uncalibrated, tweeteval val", yd, qm.logits(Xd) + off)
+    qm.finish(off, T, cal)
+    if cfg.get("report"):
+        Zd = qm.logits(Xd)
+        mr, acc, rec = macro_recall(yd, predict(Zd, np.zeros(ncls)), ncls)
+        sentiment_figures("social, tweeteval val", yd, Zd)
+        g = np.array([x[0] for x in yd])
+        conf = top_score(Zd, qm.cal)
+        ok = (predict(Zd, np.zeros(ncls)) == g).astype(np.float64)
+        reliability("social, tweeteval val", conf, ok)
+        reliability("social, tweeteval val reweighted to the test shares", conf, ok, test_weights(yd, ncls))
+        print("social: tweeteval val recall per class %s" % " ".join("%.3f" % r for r in rec))
+    return qm
 
 
 def train_emotion(args, cfg):
     """Offsets tuned on a held-out tenth (offsets "heldout"), or on
     out-of-fold logits of the whole training file (offsets "oof": row i is
     in fold i % folds, one model per fold trained on the others); C, when
-    several are given, is chosen by the same figure.  Then the model is
-    retrained on all of the file."""
+    several are given, is chosen by the same figure; the calibration is
+    fitted on the same logits.  Then the model is retrained on all of the
+    file."""
     ncls = len(cfg["classes"])
     trp = os.path.join(args.data, cfg["train"])
     y = read_tsv(trp, cfg["classes"])
@@ -365,28 +575,29 @@ def train_emotion(args, cfg):
     gold = [y[i] for i in tuned]
     best = None
     for C in cfg["C"]:
-        Z = np.zeros((len(idx), ncls))
-        for tr, te in splits:
-            W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"],
-                       cfg["method"], cfg["nb_alpha"])
-            Z[te] = Quantised(W, b, cfg["lanes"]).logits(X.rows(te))
-        Z = Z[tuned]
+        Z = out_of_fold(X, y, cfg, C, splits)[tuned]
         off, f = tune_offsets(Z, gold, ncls, macro_f1)
         print("emotion C=%g: %s macro-F1 %.4f offsets %s" % (C, what, f, off.tolist()),
               file=sys.stderr)
         if best is None or f > best[0]:
-            best = (f, C, off)
-    _, C, off = best
+            best = (f, C, off, Z)
+    _, C, off, Z = best
+    T, cal = calibrate("emotion", cfg, Z + off, gold)
     W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"], cfg["method"], cfg["nb_alpha"])
     qm = Quantised(W, b, cfg["lanes"])
+    qm.finish(off, T, cal)
     if cfg.get("report"):
         dp = os.path.join(args.data, cfg["report"])
         yd = read_tsv(dp, cfg["classes"])
         Zd = qm.logits(features(dp, cfg, args.dumper))
-        f, per = macro_f1(yd, predict(Zd, off), ncls)
+        pred = predict(Zd, np.zeros(ncls))
+        f, per = macro_f1(yd, pred, ncls)
         print("emotion: C=%g goemotions dev macro-F1 %.4f (%s)"
               % (C, f, " ".join("%s %.3f" % (n, x) for n, x in zip(cfg["classes"], per))))
-    return qm, off
+        ok = correct(yd, pred)
+        reliability("emotion, goemotions dev, uncalibrated", top_score(Zd * T, (0.0, 0.0)), ok)
+        reliability("emotion, goemotions dev", top_score(Zd, qm.cal), ok)
+    return qm
 
 
 def main():
@@ -414,9 +625,9 @@ def main():
             cfg["balance"] = float(os.environ["SA_TRAIN_BALANCE"])
         if os.environ.get("SA_TRAIN_C"):
             cfg["C"] = [float(x) for x in os.environ["SA_TRAIN_C"].split(",")]
-        qm, off = (train_social if name == "social" else train_emotion)(args, cfg)
+        qm = (train_social if name == "social" else train_emotion)(args, cfg)
         path = os.path.join(args.out_dir, name + ".samodel")
-        h = write_model(path, name, cfg, qm, off)
+        h = write_model(path, name, cfg, qm)
         print("wrote %s: %d bytes, version %d, checksum %016x"
               % (path, os.path.getsize(path), cfg["version"], h))
 

@@ -7,8 +7,10 @@
  * linear function per class (since version 3 trained as one-vs-rest NB-LR,
  * before as a softmax regression; scored the same way).  The label is the
  * arg max (lowest class on ties, as the trainer), the score the softmax of
- * the seven logits at it.  Classes are in sa_emotion order in the file
- * (checked at build time).
+ * the seven logits at it, calibrated (since version 4) by the model's
+ * top-label map (sa_model_top_score) so that a score of 0.8 is right about
+ * 80% of the time.  Classes are in sa_emotion order in the file (checked
+ * at build time).
  */
 #include <math.h>
 #include <string.h>
@@ -43,7 +45,6 @@ sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
 	sa_feat_layout layout = sa_model_layout(m);
 	double		z[SA_MODEL_MAX_CLASSES];
 	int			best;
-	double		sum;
 	sa_error	err;
 
 	if (sc->ntoks == 0)
@@ -64,13 +65,10 @@ sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
 			best = c;
 
 	/*
-	 * Softmax probability of the winner.  Every exponent is <= 0, so the sum
-	 * is in [1, 7] and the score in [1/7, 1]: never NaN, never above 1.
+	 * Every exponent is <= 0, so the softmax probability of the winner is
+	 * in [1/7, 1] and its calibrated map in (0, 1]: never NaN.
 	 */
-	sum = 0.0;
-	for (int c = 0; c < SA_EMOTION_COUNT; c++)
-		sum += exp(z[c] - z[best]);
 	*label = (sa_emotion) best;
-	*score = 1.0 / sum;
+	*score = sa_model_top_score(m, z, SA_EMOTION_COUNT, best);
 	return SA_OK;
 }

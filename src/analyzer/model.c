@@ -184,6 +184,22 @@ sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits)
 			logits[c] = m->bias[c] + m->scale[c] * (double) z[c];
 }
 
+double
+sa_model_top_score(const sa_model_data *m, const double *z, int n, int best)
+{
+	double		r = 0.0;
+
+	/* r = (1 - p) / p: the other classes' exponents, each <= 0 */
+	for (int c = 0; c < n; c++)
+		if (c != best)
+			r += exp(z[c] - z[best]);
+	if (m->cal_a <= 0.0)
+		return 1.0 / (1.0 + r);
+	if (r <= 0.0)
+		return 1.0;				/* the others underflowed: p is 1 */
+	return 1.0 / (1.0 + exp(m->cal_a * log(r) - m->cal_c));
+}
+
 static void
 scratch_free(void *p)
 {

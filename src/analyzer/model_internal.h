@@ -19,11 +19,19 @@
  *   56  4  shortest character n-gram (bytes)
  *   60  4  longest character n-gram (bytes)
  *   64  64 per-class weight scale, 8 x float64
- *   128 64 per-class bias, 8 x float64
+ *   128 64 per-class bias, 8 x float64 (the class offsets and, since
+ *          format 2, the temperature folded in: scale and bias of a class
+ *          are divided by it)
  *   192 4  table bytes (2^B * lanes)
  *   196 4  weight type (1 = int8)
  *   200 48 class names, comma separated, NUL padded
  *   248 8  FNV-1a 64 of bytes 0..247 and the table
+ *
+ * Format 2 (emotion 4 and later) gives the eighth scale and bias a meaning
+ * when a model has at most 7 classes: the top-label calibration a =
+ * scale[7], c = bias[7] of the score of the arg max (cal_a, cal_c below;
+ * see sa_model_top_score).  A format 1 file has none (a = 0: the softmax
+ * probability as it is); the trainer writes format 1 for such models.
  *
  * tools/gen-model.c checks a file against this layout at build time and
  * refuses a corrupt or mismatched one; the file's bytes are then linked in
@@ -42,7 +50,7 @@
 
 #include "analysis_internal.h"
 
-#define SA_MODEL_FORMAT			1
+#define SA_MODEL_FORMAT			2	/* the newest; 1 is read too */
 #define SA_MODEL_HEADER_BYTES	256
 #define SA_MODEL_MAX_CLASSES	8
 
@@ -71,6 +79,8 @@ typedef struct sa_model_data
 	uint32_t	char_max;
 	double		scale[SA_MODEL_MAX_CLASSES];
 	double		bias[SA_MODEL_MAX_CLASSES];
+	double		cal_a;			/* top-label calibration (format 2), 0: none */
+	double		cal_c;
 	uint64_t	checksum;
 	const char *version_string;	/* "NAME-VERSION-CHECKSUM8" */
 	const unsigned char *file;	/* the whole model file, as linked in */
@@ -131,6 +141,14 @@ sa_model_layout(const sa_model_data *m)
  * then logits[c] = bias[c] + scale[c] * z[c] for c < n_classes.
  */
 void		sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits);
+
+/*
+ * Calibrated score of the arg max best of the logits z (n classes): the
+ * softmax probability p = 1 / s, s = sum of exp(z[c] - z[best]), or with
+ * the model's top-label calibration (a, c), 1 / (1 + ((1 - p) / p)^a e^-c),
+ * fitted on out-of-fold logits of the training data.  In (0, 1].
+ */
+double		sa_model_top_score(const sa_model_data *m, const double *z, int n, int best);
 
 /* Social sentiment of the text tokenised in sc, VADER scores given. */
 sa_error	sa_social_classify(sa_scratch *sc, const char *text, size_t len,

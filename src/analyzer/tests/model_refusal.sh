@@ -55,6 +55,9 @@ cp "$dir/social.samodel" "$tmp/m"; patch "$tmp/m" 0 0x58
 refuse "bad magic" "bad magic" social "$S" 4 "$tmp/m"
 cp "$dir/social.samodel" "$tmp/m"; patch "$tmp/m" 8 0x07
 refuse "format version" "format version 7" social "$S" 4 "$tmp/m"
+# the emotion model's top-label calibration (eighth scale) made huge
+cp "$dir/emotion.samodel" "$tmp/m"; patch "$tmp/m" 127 0x7f
+refuse "calibration" "top-label calibration" emotion "$E" 8 "$tmp/m"
 # the emotion file where the social model is expected, wrong classes, lanes
 refuse "wrong model" "model name" social "$S" 4 "$dir/emotion.samodel"
 refuse "wrong classes" "classes" social "positive,neutral,negative" 4 "$dir/social.samodel"

@@ -3,8 +3,9 @@
  *
  * The model is learned, so the texts here are ones whose emotion is not in
  * doubt to a reader; the checks are that the model agrees, that negation
- * and punctuation features act, that the score is a probability, and that
- * results are deterministic.
+ * and punctuation features act, that the score is a probability (and a
+ * calibrated one: not near-certain where the model is often wrong), and
+ * that results are deterministic.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,8 @@ expect(const char *text, sa_emotion want)
 
 	CHECK_MSG(a->emotion == want, "\"%s\": %s (%.3f), expected %s", text,
 			  sa_emotion_name(a->emotion), a->emotion_score, sa_emotion_name(want));
-	CHECK_MSG(a->emotion_score >= 1.0 / SA_EMOTION_COUNT - 1e-12 && a->emotion_score <= 1.0,
-			  "\"%s\": score %g outside [1/7, 1]", text, a->emotion_score);
+	CHECK_MSG(a->emotion_score > 0.0 && a->emotion_score <= 1.0,
+			  "\"%s\": score %g outside (0, 1]", text, a->emotion_score);
 }
 
 int
@@ -85,6 +86,24 @@ main(void)
 	/* ... but a clause break ends the negation's reach. */
 	a = run("I am not sure. Happy happy joy!");
 	CHECK(a->emotion == SA_EMOTION_JOY);
+
+	/*
+	 * Calibrated confidence.  A mixed review that the model misreads (the
+	 * affixes of "terrible" are those of "terrified") scored fear 0.90
+	 * before version 4; the calibrated map puts such a margin where the
+	 * model is right about 80% of the time, so no text whose emotion is in
+	 * doubt gets 0.9.  The clear texts above keep a confident score.
+	 */
+	a = run("The breakfast was terrible but the room was lovely");
+	CHECK_MSG(a->emotion_score < 0.85, "mixed review: %s %.3f, expected a score below 0.85",
+			  sa_emotion_name(a->emotion), a->emotion_score);
+	{
+		double		clear = run("Thank you so much, I love this!")->emotion_score;
+		double		happy = run("I am happy")->emotion_score;
+
+		CHECK_MSG(clear > 0.85 && clear <= 1.0, "clear joy: score %.3f", clear);
+		CHECK_MSG(happy > 1.0 / SA_EMOTION_COUNT, "happy: score %.3f", happy);
+	}
 
 	/* Deterministic: the same text twice, with other texts between. */
 	a = run("Ugh, why would anyone do that? So annoying.");

@@ -18,7 +18,46 @@
 #define SA_REPO_ROOT ".."
 #endif
 
-#define EMOTION_FLOOR 0.575		/* measured 0.5796 when committed (version 3) */
+#define EMOTION_FLOOR 0.575		/* measured 0.5796 when committed (version 4) */
+#define ECE_BINS	15
+#define ECE_GOAL	0.05		/* expected calibration error on the dev sets */
+
+/* Top-label reliability: per equal-width confidence bin, rows, confidence, hits. */
+typedef struct reliability
+{
+	double		n[ECE_BINS],
+				conf[ECE_BINS],
+				hit[ECE_BINS];
+} reliability;
+
+static void
+rel_add(reliability *r, double conf, bool right)
+{
+	int			b = (int) (conf * ECE_BINS);
+
+	if (b >= ECE_BINS)
+		b = ECE_BINS - 1;
+	if (b < 0)
+		b = 0;
+	r->n[b] += 1;
+	r->conf[b] += conf;
+	r->hit[b] += right;
+}
+
+/* Expected calibration error: sum over bins of |hits - confidence| / rows. */
+static double
+rel_ece(const reliability *r)
+{
+	double		e = 0,
+				n = 0;
+
+	for (int b = 0; b < ECE_BINS; b++)
+	{
+		e += fabs(r->hit[b] - r->conf[b]);
+		n += r->n[b];
+	}
+	return n > 0 ? e / n : 1.0;
+}
 
 static sa_lexicon *lex;
 static sa_workspace *ws;
@@ -394,7 +433,11 @@ test_floors(void)
 	long		hit[2][3] = {{0}},
 				tot[3] = {0};
 	double		mr[2] = {0, 0};
+	reliability rs,
+				re;
 
+	memset(&rs, 0, sizeof(rs));
+	memset(&re, 0, sizeof(re));
 	if (buf == NULL)
 	{
 		printf("test_models: SKIP dev-set floors: ../shared/data (or SP_SHARED_DATA) not found\n");
@@ -414,6 +457,8 @@ test_floors(void)
 			CHECK(sa_sentiment_score_model(lex, ws, (sa_model) m, text, strlen(text), &s) == SA_OK);
 			if ((int) s.label + 1 == g)
 				hit[m][g]++;
+			if (m == SA_MODEL_SOCIAL)
+				rel_add(&rs, fmax(s.neg, fmax(s.neu, s.pos)), (int) s.label + 1 == g);
 		}
 	}
 	free(buf);
@@ -421,9 +466,16 @@ test_floors(void)
 		for (int c = 0; c < 3; c++)
 			mr[m] += (double) hit[m][c] / (double) tot[c] / 3;
 	printf("test_models: TweetEval val macro-recall vader %.4f social %.4f\n", mr[0], mr[1]);
-	/* measured 0.5987 and 0.7547 when the models were committed */
+	/*
+	 * Measured 0.5987 and 0.7347 when the models were committed (social 2;
+	 * social 1 had 0.7547 with offsets tuned on this very set, social 2's
+	 * are fitted on the training data).
+	 */
 	CHECK(fabs(mr[0] - 0.5987) < 0.00005);
-	CHECK(mr[1] >= 0.75);
+	CHECK(mr[1] >= 0.73);
+	/* calibrated: a probability of 0.8 is right about 80% of the time */
+	printf("test_models: TweetEval val social ECE %.4f\n", rel_ece(&rs));
+	CHECK(rel_ece(&rs) <= ECE_GOAL);
 
 	buf = slurp("emotion_dev/goemotions_ekman_dev.tsv");
 	if (buf == NULL)
@@ -446,6 +498,7 @@ test_floors(void)
 					if (strcmp(tok, sa_emotion_name((sa_emotion) c)) == 0)
 						gold[c] = true;
 			CHECK(sa_analyze(lex, NULL, ws, text, strlen(text), a) == SA_OK);
+			rel_add(&re, a->emotion_score, gold[a->emotion]);
 			if (gold[a->emotion])
 				tp[a->emotion]++;
 			else
@@ -463,6 +516,8 @@ test_floors(void)
 		}
 		printf("test_models: GoEmotions-Ekman dev macro-F1 %.4f\n", f1);
 		CHECK(f1 >= EMOTION_FLOOR);
+		printf("test_models: GoEmotions-Ekman dev emotion ECE %.4f\n", rel_ece(&re));
+		CHECK(rel_ece(&re) <= ECE_GOAL);
 		free(a);
 	}
 	free(buf);
