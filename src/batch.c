@@ -23,6 +23,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "storage/latch.h"
+#include "utils/timeout.h"
 
 #include "batch.h"
 
@@ -71,25 +73,49 @@ process_source(const SpSource *src, int limit)
 
 
 /*
- * Errors of one source (a renamed column, a revoked privilege) rather than
- * of the whole transaction or the server: those may be skipped.
+ * Everything is caught in a source's subtransaction; what it caught is
+ * then judged by source_owns_error().
  */
 static bool
-source_skippable(int sqlerrcode)
+catch_all(int sqlerrcode)
 {
-	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
-	{
-		case ERRCODE_TRANSACTION_ROLLBACK:	/* deadlock, serialization */
-		case ERRCODE_INVALID_TRANSACTION_STATE: /* read-only, aborted */
-		case ERRCODE_INSUFFICIENT_RESOURCES:
-		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
-		case ERRCODE_OPERATOR_INTERVENTION:	/* cancel, shutdown */
-		case ERRCODE_SYSTEM_ERROR:
-		case ERRCODE_INTERNAL_ERROR:
-			return false;
-		default:
-			return true;
-	}
+	return true;
+}
+
+/*
+ * Set by the source timeout (sentiment_proc.source_timeout): the cancel
+ * that follows is the source's failure, not a cancel of the batch.
+ */
+static volatile sig_atomic_t source_timed_out = false;
+static TimeoutId source_timeout_id = MAX_TIMEOUTS;
+
+static void
+source_timeout_handler(void)
+{
+	source_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/*
+ * Does an error caught in a source's subtransaction belong to that source?
+ * Any error the source's work raised does, whatever its class: code the
+ * table's owner wrote can raise any SQLSTATE (XX000, 57014, 40001, 53200,
+ * ...), and must not stop the other tables.  What does not is an interrupt
+ * of this process: a cancel of the worker or of the caller's statement,
+ * its statement_timeout, a recovery conflict.  Those come from
+ * ProcessInterrupts(), which no SQL can raise, except the source's own lock
+ * timeout and source timeout.  (A shutdown is FATAL and never caught.)
+ */
+static bool
+source_owns_error(const ErrorData *edata)
+{
+	if (edata->funcname == NULL || strcmp(edata->funcname, "ProcessInterrupts") != 0)
+		return true;
+	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		return true;
+	return edata->sqlerrcode == ERRCODE_QUERY_CANCELED && source_timed_out;
 }
 
 /*
@@ -129,12 +155,16 @@ source_step(void *arg)
 {
 	SourceStep *st = (SourceStep *) arg;
 	SpOwnerSwitch sw;
+	SpSource	src = *st->src;
 
-	sp_as_table_owner(st->src->relid, &sw);
-	sp_check_source_tables(st->src->relid, st->src->topics, st->src->embeddings);
+	/* a model named by the table's owner (Citus), checked as that source's */
+	if (src.model_name != NULL)
+		src.model = sp_model_by_name(src.model_name);
+	sp_as_table_owner(src.relid, &sw);
+	sp_check_source_tables(src.relid, src.topics, src.embeddings);
 	/* a shard moved or split away since the batch looked is not ours now */
-	if (st->src->shardid == 0 || sp_citus_hold_shard(st->src->shardid))
-		st->done = process_source(st->src, st->limit);
+	if (src.shardid == 0 || sp_citus_hold_shard(src.shardid))
+		st->done = process_source(&src, st->limit);
 	sp_restore_user(&sw);
 }
 
@@ -147,11 +177,29 @@ static int64
 process_source_isolated(const SpSource *src, int limit, char *skipped)
 {
 	SourceStep	st = {src, limit, 0};
-	ErrorData  *edata = sp_in_subtransaction(source_step, &st, source_skippable);
+	ErrorData  *edata;
 	char	   *name;
 
+	/* a source that takes too long is given up, as a broken one is */
+	if (source_timeout_id == MAX_TIMEOUTS)
+		source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
+	source_timed_out = false;
+	if (sp_source_timeout_ms > 0)
+		enable_timeout_after(source_timeout_id, sp_source_timeout_ms);
+	edata = sp_in_subtransaction(source_step, &st, catch_all);
+	disable_timeout(source_timeout_id, false);
 	if (edata == NULL)
+	{
+		/* (the timeout went off just as the source was done) */
+		if (source_timed_out)
+			QueryCancelPending = false;
 		return st.done;
+	}
+	if (!source_owns_error(edata))
+		ReThrowError(edata);
+	if (source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		edata->message = psprintf("processing took longer than sentiment_proc.source_timeout (%d ms)",
+								  sp_source_timeout_ms);
 
 	name = get_rel_name(src->logical);
 	if (skipped)
@@ -211,7 +259,12 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 	if (skipped)
 		skipped[0] = '\0';
-	if (nsources == 1)
+	/*
+	 * A worker isolates even a single source: whatever the table's owner
+	 * made its batch raise or wait for is that table's failure, and the
+	 * worker carries on.
+	 */
+	if (nsources == 1 && !(sp_am_worker && !OidIsValid(source)))
 	{
 		/* one source only: its errors are the caller's to see */
 		SourceStep	st = {&sources[0], batch_size, 0};
@@ -220,7 +273,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			source_step(&st);
 		done = st.done;
 	}
-	else if (nsources > 1)
+	else if (nsources >= 1)
 	{
 		/*
 		 * Fair shares: each source the caller may process gets up to

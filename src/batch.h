@@ -31,6 +31,8 @@ typedef struct SpSource
 	char	   *id_column;
 	char	   *text_column;
 	sa_model	model;			/* the sentiment model the source uses */
+	char	   *model_name;		/* not yet resolved into model (NULL: resolved);
+								 * resolved in the source's own subtransaction */
 	double		foreign_grace_s;	/* its own grace for foreign claims, -1: none */
 } SpSource;
 
