@@ -25,6 +25,8 @@
 -- sentiment_similar's default source: the sentiment_data on the caller's path
 -- replace function: sentiment_similar_source
 -- replace function: sentiment_similar
+-- Citus: attach says which grant the worker nodes need
+-- replace function: sentiment_citus_check_source
 -- Registrations a temporary table left behind (its session ended, which no
 -- event trigger sees), and those of temporary tables, which 1.3 refuses.
 DELETE FROM @extschema@.sentiment_sources s
