@@ -173,34 +173,48 @@ source_step(void *arg)
  * broken source (its text column renamed, a privilege revoked) is skipped
  * with a warning instead of stalling every other attached table.
  */
-static int64
-process_source_isolated(const SpSource *src, int limit, char *skipped)
+/*
+ * Run step(arg), one source's work, in a subtransaction with the source
+ * timeout armed.  Returns NULL when it went through, else the error it
+ * raised, which belongs to the source (source_owns_error); an interrupt of
+ * the batch itself is raised again.  Used by the batches and the reaper.
+ */
+ErrorData *
+sp_in_source_subtransaction(void (*step) (void *), void *arg)
 {
-	SourceStep	st = {src, limit, 0};
 	ErrorData  *edata;
-	char	   *name;
 
-	/* a source that takes too long is given up, as a broken one is */
 	if (source_timeout_id == MAX_TIMEOUTS)
 		source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
 	source_timed_out = false;
 	if (sp_source_timeout_ms > 0)
 		enable_timeout_after(source_timeout_id, sp_source_timeout_ms);
-	edata = sp_in_subtransaction(source_step, &st, catch_all);
+	edata = sp_in_subtransaction(step, arg, catch_all);
 	disable_timeout(source_timeout_id, false);
 	if (edata == NULL)
 	{
 		/* (the timeout went off just as the source was done) */
 		if (source_timed_out)
 			QueryCancelPending = false;
-		return st.done;
+		return NULL;
 	}
 	if (!source_owns_error(edata))
 		ReThrowError(edata);
 	if (source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		edata->message = psprintf("processing took longer than sentiment_proc.source_timeout (%d ms)",
 								  sp_source_timeout_ms);
+	return edata;
+}
 
+static int64
+process_source_isolated(const SpSource *src, int limit, char *skipped)
+{
+	SourceStep	st = {src, limit, 0};
+	ErrorData  *edata = sp_in_source_subtransaction(source_step, &st);
+	char	   *name;
+
+	if (edata == NULL)
+		return st.done;
 	name = get_rel_name(src->logical);
 	if (skipped)
 		snprintf(skipped, SP_SKIPPED_ERROR_LEN,

@@ -113,6 +113,13 @@ typedef struct SpBatch
 	Datum		status_completed, status_failed;
 } SpBatch;
 
+/*
+ * batch.c: run one source's work in a subtransaction with
+ * sentiment_proc.source_timeout armed; NULL, or the error that belongs to
+ * the source (any class; an interrupt of the batch itself is raised again).
+ */
+extern ErrorData *sp_in_source_subtransaction(void (*step) (void *), void *arg);
+
 /* batch_plans.c */
 extern SpSource *sp_load_sources(Oid only, int *count);
 extern SpPlans *sp_source_plans(const SpSource *src);

@@ -272,14 +272,6 @@ reap_source(void *arg)
 	sp_restore_user(&sw);
 }
 
-/* The reaper skips a source it cannot work on now and tries again later. */
-static bool
-reap_skippable(int sqlerrcode)
-{
-	return ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_OPERATOR_INTERVENTION &&
-		ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_INSUFFICIENT_RESOURCES;
-}
-
 /*
  * Return abandoned claims of one source (InvalidOid: every attached source
  * the caller may process) to 'pending'; with force, every claim.  A claim
@@ -326,7 +318,8 @@ sp_reap_claims(Oid source, bool force)
 		}
 		if (!sp_may_process(src->relid))
 			continue;
-		edata = sp_in_subtransaction(reap_source, &st, reap_skippable);
+		/* whatever one source raises (its owner's triggers) is that source's */
+		edata = sp_in_source_subtransaction(reap_source, &st);
 		if (edata == NULL)
 		{
 			total += st.returned;

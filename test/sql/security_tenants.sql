@@ -112,6 +112,21 @@ SET statement_timeout = '300ms';
 SELECT sentiment_process_batch(100) AS processed;
 RESET statement_timeout;
 RESET sentiment_proc.source_timeout;
+-- the reaper, the same: a trigger raising 57014 as a claim is returned
+CREATE FUNCTION ten_b.no_reap() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'tenant b keeps its claims' USING ERRCODE = '57014';
+END $$;
+ALTER FUNCTION ten_b.no_reap() OWNER TO regress_ten_b;
+CREATE TRIGGER no_reap BEFORE UPDATE ON ten_b.bad FOR EACH ROW
+	WHEN (OLD.processing_status = 'processing' AND NEW.processing_status = 'pending')
+	EXECUTE FUNCTION ten_b.no_reap();
+UPDATE ten_b.bad SET processing_status = 'processing', processing_claimed_by = '1:1',
+	processing_lease_until = now() - interval '1 minute' WHERE entry_id = 1;
+SELECT sentiment_reset_stuck() AS returned;
+DROP TRIGGER no_reap ON ten_b.bad;
+UPDATE ten_b.bad SET processing_status = 'pending', processing_claimed_by = NULL,
+	processing_lease_until = NULL WHERE entry_id = 1;
 SET client_min_messages = warning;
 SELECT processing_status, count(*) FROM ten_a.good GROUP BY 1;
 SELECT processing_status, count(*) FROM ten_b.bad GROUP BY 1;
