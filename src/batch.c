@@ -7,8 +7,9 @@
  * share of the batch, starting from a different source every time, so a
  * flood into one table or a table locked by its owner holds up no other;
  * and each runs in a subtransaction, so a broken source (a renamed text
- * column, a revoked privilege) is skipped with a warning, not fatal to the
- * rest.
+ * column, a revoked privilege, any error its owner's triggers raise, a run
+ * past sentiment_proc.source_timeout) is skipped with a warning, not fatal
+ * to the rest.
  *
  * Nothing is committed here: a crash or cancel rolls the whole batch back
  * and its rows are simply pending again.
@@ -92,6 +93,14 @@ static TimeoutId source_timeout_id = MAX_TIMEOUTS;
 static void
 source_timeout_handler(void)
 {
+	/*
+	 * Fired again: the cancel was caught and ignored (a trigger's EXCEPTION
+	 * WHEN query_canceled in a loop).  A worker then ends, as at a
+	 * termination, and the launcher starts it again; elsewhere the cancel is
+	 * repeated at every interval.
+	 */
+	if (source_timed_out && sp_am_worker)
+		ProcDiePending = true;
 	source_timed_out = true;
 	InterruptPending = true;
 	QueryCancelPending = true;
@@ -135,8 +144,14 @@ commit_after_shard(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
-/* The source an all-sources batch starts with; rotates (see sp_process_batch). */
+/*
+ * The source an all-sources batch starts with; rotates (see
+ * sp_process_batch).  A new process starts somewhere else than its
+ * predecessor did: a worker that a source ended (its cancel ignored past
+ * the source timeout) does not start with that same source every time.
+ */
 static uint32 next_first_source = 0;
+static bool rotation_started = false;
 
 typedef struct SourceStep
 {
@@ -169,11 +184,6 @@ source_step(void *arg)
 }
 
 /*
- * Process one source of an all-sources batch in a subtransaction, so that a
- * broken source (its text column renamed, a privilege revoked) is skipped
- * with a warning instead of stalling every other attached table.
- */
-/*
  * Run step(arg), one source's work, in a subtransaction with the source
  * timeout armed.  Returns NULL when it went through, else the error it
  * raised, which belongs to the source (source_owns_error); an interrupt of
@@ -188,16 +198,16 @@ sp_in_source_subtransaction(void (*step) (void *), void *arg)
 		source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
 	source_timed_out = false;
 	if (sp_source_timeout_ms > 0)
-		enable_timeout_after(source_timeout_id, sp_source_timeout_ms);
+		enable_timeout_every(source_timeout_id,
+							 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sp_source_timeout_ms),
+							 sp_source_timeout_ms);
 	edata = sp_in_subtransaction(step, arg, catch_all);
 	disable_timeout(source_timeout_id, false);
+	/* (a cancel of ours still pending: the source has had its failure) */
+	if (source_timed_out)
+		QueryCancelPending = false;
 	if (edata == NULL)
-	{
-		/* (the timeout went off just as the source was done) */
-		if (source_timed_out)
-			QueryCancelPending = false;
 		return NULL;
-	}
 	if (!source_owns_error(edata))
 		ReThrowError(edata);
 	if (source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
@@ -206,6 +216,12 @@ sp_in_source_subtransaction(void (*step) (void *), void *arg)
 	return edata;
 }
 
+/*
+ * Process one source of an all-sources batch in a subtransaction, so that a
+ * broken source (its text column renamed, a privilege revoked, whatever its
+ * owner's triggers raise, or a run past the source timeout) is skipped with
+ * a warning instead of stalling every other attached table.
+ */
 static int64
 process_source_isolated(const SpSource *src, int limit, char *skipped)
 {
@@ -304,8 +320,15 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		 * rotation keeps it fair across batches.)
 		 */
 		int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
-		int			first = (int) (next_first_source++ % (uint32) nsources);
+		int			first;
 		bool	   *full = palloc0(sizeof(bool) * nsources);
+
+		if (!rotation_started)
+		{
+			next_first_source = (uint32) MyProcPid;
+			rotation_started = true;
+		}
+		first = (int) (next_first_source++ % (uint32) nsources);
 
 		for (int k = 0; k < nsources && done < batch_size; k++)
 		{
