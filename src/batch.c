@@ -146,7 +146,7 @@ commit_after_shard(void)
 
 /*
  * The source an all-sources batch starts with; rotates (see
- * sp_process_batch).  A new process starts somewhere else than its
+ * sp_process_batch).  A new worker starts somewhere else than its
  * predecessor did: a worker that a source ended (its cancel ignored past
  * the source timeout) does not start with that same source every time.
  */
@@ -325,7 +325,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 		if (!rotation_started)
 		{
-			next_first_source = (uint32) MyProcPid;
+			next_first_source = sp_am_worker ? (uint32) MyProcPid : 0;
 			rotation_started = true;
 		}
 		first = (int) (next_first_source++ % (uint32) nsources);
