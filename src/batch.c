@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "storage/latch.h"
+#include "tcop/utility.h"
 #include "utils/timeout.h"
 
 #include "batch.h"
@@ -271,6 +272,12 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	bool		per_shard = false;
 
 	Assert(batch_size > 0 && batch_size <= SP_MAX_BATCH_SIZE);
+
+	/*
+	 * A read-only transaction is the caller's, not a source's failure: say so
+	 * before any source (whose own errors, 25006 included, are its own).
+	 */
+	PreventCommandIfReadOnly("sentiment_process_batch()");
 
 	/* (a worker may commit in between: see commit_after_shard) */
 	if (SPI_connect_ext(sp_am_worker ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
