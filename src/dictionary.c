@@ -357,8 +357,8 @@ lock_dictionaries(Oid *locked)
 	return true;
 }
 
-/* The transaction that last warned of a locked dictionary table. */
-static LocalTransactionId locked_warned_lxid = InvalidLocalTransactionId;
+/* The start of the transaction that last warned of a locked dictionary table. */
+static TimestampTz locked_warned_xact = 0;
 
 /* Read both tables again and swap the new objects into an. */
 static void
@@ -405,9 +405,9 @@ dictionary_rebuild(SpAnalyzer *an)
 		if (!lock_dictionaries(&locked))
 		{
 			dict_valid = false;
-			if (locked_warned_lxid != MyProc->lxid)
+			if (locked_warned_xact != GetCurrentTransactionStartTimestamp())
 			{
-				locked_warned_lxid = MyProc->lxid;
+				locked_warned_xact = GetCurrentTransactionStartTimestamp();
 				ereport(WARNING,
 						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 						 errmsg("table %s is locked by another session: the last loaded lexicon overrides and topic dictionary are used",
