@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "utils/timestamp.h"
 #include "fmgr.h"
@@ -129,12 +130,14 @@ source_owns_error(const ErrorData *edata)
 }
 
 /*
- * A background worker on a Citus node commits after each shard: a batch on a
- * shard is a transaction of its own, so a worker never holds one shard's
- * locks while it waits for another's.  (Citus runs DDL on the shards of a
- * node in parallel connections; a worker holding several shards could close
- * a distributed deadlock with them, which Citus breaks by cancelling the DDL.)
- * The caller's one active snapshot is replaced by a new one.
+ * A background worker commits after each source.  On a Citus node a batch
+ * on a shard is then a transaction of its own, so a worker never holds one
+ * shard's locks while it waits for another's.  (Citus runs DDL on the
+ * shards of a node in parallel connections; a worker holding several shards
+ * could close a distributed deadlock with them, which Citus breaks by
+ * cancelling the DDL.)  And a source that ends the worker (its owner's
+ * trigger ignoring the source timeout's cancel) takes no other source's
+ * work with it.  The caller's one active snapshot is replaced by a new one.
  */
 static void
 commit_after_shard(void)
@@ -147,9 +150,9 @@ commit_after_shard(void)
 
 /*
  * The source an all-sources batch starts with; rotates (see
- * sp_process_batch).  A new worker starts somewhere else than its
- * predecessor did: a worker that a source ended (its cancel ignored past
- * the source timeout) does not start with that same source every time.
+ * sp_process_batch).  A new worker starts at random: a worker that a source
+ * ended (its cancel ignored past the source timeout) does not start with
+ * that same source every time.
  */
 static uint32 next_first_source = 0;
 static bool rotation_started = false;
@@ -332,7 +335,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 		if (!rotation_started)
 		{
-			next_first_source = sp_am_worker ? (uint32) MyProcPid : 0;
+			next_first_source = sp_am_worker ? pg_prng_uint32(&pg_global_prng_state) : 0;
 			rotation_started = true;
 		}
 		first = (int) (next_first_source++ % (uint32) nsources);
@@ -347,7 +350,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
 			full[i] = (got >= share);
 			done += got;
-			if (per_shard)
+			if (sp_am_worker)
 				commit_after_shard();
 		}
 		for (int k = 0; k < nsources && done < batch_size; k++)
@@ -357,7 +360,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			if (!full[i])
 				continue;
 			done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
-			if (per_shard)
+			if (sp_am_worker)
 				commit_after_shard();
 		}
 	}

@@ -70,6 +70,15 @@ BEGIN
 	IF NEW.text LIKE 'sleep%' THEN
 		PERFORM pg_catalog.pg_sleep(60);
 	END IF;
+	IF NEW.text LIKE 'swallow%' THEN
+		LOOP
+			BEGIN
+				PERFORM pg_catalog.pg_sleep(60);
+			EXCEPTION WHEN query_canceled THEN
+				NULL;
+			END;
+		END LOOP;
+	END IF;
 	IF NEW.text LIKE 'XX000%' THEN
 		RAISE EXCEPTION 'tenant b breaks everything' USING ERRCODE = 'XX000';
 	END IF;
@@ -133,6 +142,23 @@ is($node->safe_psql('postgres',
 	"SELECT count(*) FROM b.victim WHERE (text LIKE 'XX000%' OR text LIKE 'sleep%') AND processing_status = 'pending'"),
 	'2', 'B\'s trapped rows are left pending');
 
+# A trigger that catches the timeout's cancel and sleeps on: the worker ends
+# when the timeout fires again, the launcher starts it again, and A's rows
+# are still processed.
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+UPDATE b.victim SET text = 'swallow two' WHERE text = 'sleep two';
+UPDATE b.victim SET text = 'no more XX000' WHERE text LIKE 'XX000%';
+INSERT INTO a.mentions (text) SELECT 'tenant a again ' || g FROM generate_series(1, 10) g;
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) FROM a.mentions WHERE processing_status = 'completed'", '30'),
+	'A\'s rows are processed while B\'s trigger ignores the cancel');
+like(slurp_file($node->logfile, $log_offset), qr/terminating background worker "sentiment_proc worker/,
+	'the worker stuck in B\'s trigger was ended');
+is($node->safe_psql('postgres', "SELECT processing_status FROM b.victim WHERE text = 'swallow two'"),
+	'pending', 'B\'s row is left pending');
+
 # ---- a locked dictionary table ----------------------------------------------
 # A change committed (the worker is to read the table again), then the table
 # held locked.
@@ -141,7 +167,7 @@ $locker->query_safe("INSERT INTO sentiment_lexicon_overrides (term, valence) VAL
 $locker->query_safe("BEGIN; LOCK TABLE sentiment_lexicon_overrides IN ACCESS EXCLUSIVE MODE;");
 $node->safe_psql('postgres', "INSERT INTO a.mentions (text) SELECT 'while the dictionary is locked ' || g FROM generate_series(1, 10) g");
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) FROM a.mentions WHERE processing_status = 'completed'", '30'),
+	"SELECT count(*) FROM a.mentions WHERE processing_status = 'completed'", '40'),
 	'rows are processed while an admin keeps the dictionary table locked');
 $locker->query_safe("COMMIT;");
 $locker->quit;
