@@ -8,8 +8,9 @@
  * and restarts dynamic workers to match it.  Because the launcher owns the
  * workers' lifecycle, every worker setting can change at reload.
  *
- * A worker loops over sp_process_batch(): one transaction per batch, so a
- * crash or a stop rolls the batch back and its rows are simply pending again.
+ * A worker loops over sp_process_batch(): one transaction per table's share
+ * of a batch (batch.c commits after each), so a crash or a stop rolls the
+ * share in flight back and its rows are simply pending again.
  * It keeps going without sleeping while batches come back full, and otherwise
  * sleeps on its latch.  New rows wake it at commit: the statement trigger
  * sentiment_wakeup_trigger() arms a transaction callback that, once the
