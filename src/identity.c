@@ -234,8 +234,9 @@ sp_check_source_tables(Oid relid, Oid topics, Oid embeddings)
 							   "owner could run that owner's code with those rights."),
 					 errhint("Give the side table the source's owner with ALTER TABLE ... OWNER TO, "
 							 "or attach the source with side tables of its own.")));
+		/* partitions, of the source or a side table, are the owner's too */
+		sp_check_partition_owners(rels[i]);
 	}
-	sp_check_partition_owners(relid);
 }
 
 /*
