@@ -7,8 +7,9 @@
  * share of the batch, starting from a different source every time, so a
  * flood into one table or a table locked by its owner holds up no other;
  * and each runs in a subtransaction, so a broken source (a renamed text
- * column, a revoked privilege) is skipped with a warning, not fatal to the
- * rest.
+ * column, a revoked privilege, any error its owner's triggers raise, a run
+ * past sentiment_proc.source_timeout) is skipped with a warning, not fatal
+ * to the rest.
  *
  * Nothing is committed here: a crash or cancel rolls the whole batch back
  * and its rows are simply pending again.
@@ -16,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "utils/timestamp.h"
 #include "fmgr.h"
@@ -23,6 +25,9 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "storage/latch.h"
+#include "tcop/utility.h"
+#include "utils/timeout.h"
 
 #include "batch.h"
 
@@ -71,34 +76,68 @@ process_source(const SpSource *src, int limit)
 
 
 /*
- * Errors of one source (a renamed column, a revoked privilege) rather than
- * of the whole transaction or the server: those may be skipped.
+ * Everything is caught in a source's subtransaction; what it caught is
+ * then judged by source_owns_error().
  */
 static bool
-source_skippable(int sqlerrcode)
+catch_all(int sqlerrcode)
 {
-	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
-	{
-		case ERRCODE_TRANSACTION_ROLLBACK:	/* deadlock, serialization */
-		case ERRCODE_INVALID_TRANSACTION_STATE: /* read-only, aborted */
-		case ERRCODE_INSUFFICIENT_RESOURCES:
-		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
-		case ERRCODE_OPERATOR_INTERVENTION:	/* cancel, shutdown */
-		case ERRCODE_SYSTEM_ERROR:
-		case ERRCODE_INTERNAL_ERROR:
-			return false;
-		default:
-			return true;
-	}
+	return true;
 }
 
 /*
- * A background worker on a Citus node commits after each shard: a batch on a
- * shard is a transaction of its own, so a worker never holds one shard's
- * locks while it waits for another's.  (Citus runs DDL on the shards of a
- * node in parallel connections; a worker holding several shards could close
- * a distributed deadlock with them, which Citus breaks by cancelling the DDL.)
- * The caller's one active snapshot is replaced by a new one.
+ * Set by the source timeout (sentiment_proc.source_timeout): the cancel
+ * that follows is the source's failure, not a cancel of the batch.
+ */
+static volatile sig_atomic_t source_timed_out = false;
+static TimeoutId source_timeout_id = MAX_TIMEOUTS;
+
+static void
+source_timeout_handler(void)
+{
+	/*
+	 * Fired again: the cancel was caught and ignored (a trigger's EXCEPTION
+	 * WHEN query_canceled in a loop).  A worker then ends, as at a
+	 * termination, and the launcher starts it again; elsewhere the cancel is
+	 * repeated at every interval.
+	 */
+	if (source_timed_out && sp_am_worker)
+		ProcDiePending = true;
+	source_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/*
+ * Does an error caught in a source's subtransaction belong to that source?
+ * Any error the source's work raised does, whatever its class: code the
+ * table's owner wrote can raise any SQLSTATE (XX000, 57014, 40001, 53200,
+ * ...), and must not stop the other tables.  What does not is an interrupt
+ * of this process: a cancel of the worker or of the caller's statement,
+ * its statement_timeout, a recovery conflict.  Those come from
+ * ProcessInterrupts(), which no SQL can raise, except the source's own lock
+ * timeout and source timeout.  (A shutdown is FATAL and never caught.)
+ */
+static bool
+source_owns_error(const ErrorData *edata)
+{
+	if (edata->funcname == NULL || strcmp(edata->funcname, "ProcessInterrupts") != 0)
+		return true;
+	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		return true;
+	return edata->sqlerrcode == ERRCODE_QUERY_CANCELED && source_timed_out;
+}
+
+/*
+ * A background worker commits after each source.  On a Citus node a batch
+ * on a shard is then a transaction of its own, so a worker never holds one
+ * shard's locks while it waits for another's.  (Citus runs DDL on the
+ * shards of a node in parallel connections; a worker holding several shards
+ * could close a distributed deadlock with them, which Citus breaks by
+ * cancelling the DDL.)  And a source that ends the worker (its owner's
+ * trigger ignoring the source timeout's cancel) takes no other source's
+ * work with it.  The caller's one active snapshot is replaced by a new one.
  */
 static void
 commit_after_shard(void)
@@ -109,8 +148,14 @@ commit_after_shard(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
-/* The source an all-sources batch starts with; rotates (see sp_process_batch). */
+/*
+ * The source an all-sources batch starts with; rotates (see
+ * sp_process_batch).  A new worker starts at random: a worker that a source
+ * ended (its cancel ignored past the source timeout) does not start with
+ * that same source every time.
+ */
 static uint32 next_first_source = 0;
+static bool rotation_started = false;
 
 typedef struct SourceStep
 {
@@ -129,30 +174,67 @@ source_step(void *arg)
 {
 	SourceStep *st = (SourceStep *) arg;
 	SpOwnerSwitch sw;
+	SpSource	src = *st->src;
 
-	sp_as_table_owner(st->src->relid, &sw);
-	sp_check_source_tables(st->src->relid, st->src->topics, st->src->embeddings);
+	/* a model named by the table's owner (Citus), checked as that source's */
+	if (src.model_name != NULL)
+		src.model = sp_model_by_name(src.model_name);
+	sp_as_table_owner(src.relid, &sw);
+	sp_check_source_tables(src.relid, src.topics, src.embeddings);
 	/* a shard moved or split away since the batch looked is not ours now */
-	if (st->src->shardid == 0 || sp_citus_hold_shard(st->src->shardid))
-		st->done = process_source(st->src, st->limit);
+	if (src.shardid == 0 || sp_citus_hold_shard(src.shardid))
+		st->done = process_source(&src, st->limit);
 	sp_restore_user(&sw);
 }
 
 /*
+ * Run step(arg), one source's work, in a subtransaction with the source
+ * timeout armed.  Returns NULL when it went through, else the error it
+ * raised, which belongs to the source (source_owns_error); an interrupt of
+ * the batch itself is raised again.  Used by the batches and the reaper.
+ */
+ErrorData *
+sp_in_source_subtransaction(void (*step) (void *), void *arg)
+{
+	ErrorData  *edata;
+
+	if (source_timeout_id == MAX_TIMEOUTS)
+		source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
+	source_timed_out = false;
+	if (sp_source_timeout_ms > 0)
+		enable_timeout_every(source_timeout_id,
+							 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sp_source_timeout_ms),
+							 sp_source_timeout_ms);
+	edata = sp_in_subtransaction(step, arg, catch_all);
+	disable_timeout(source_timeout_id, false);
+	/* (a cancel of ours still pending: the source has had its failure) */
+	if (source_timed_out)
+		QueryCancelPending = false;
+	if (edata == NULL)
+		return NULL;
+	if (!source_owns_error(edata))
+		ReThrowError(edata);
+	if (source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		edata->message = psprintf("processing took longer than sentiment_proc.source_timeout (%d ms)",
+								  sp_source_timeout_ms);
+	return edata;
+}
+
+/*
  * Process one source of an all-sources batch in a subtransaction, so that a
- * broken source (its text column renamed, a privilege revoked) is skipped
- * with a warning instead of stalling every other attached table.
+ * broken source (its text column renamed, a privilege revoked, whatever its
+ * owner's triggers raise, or a run past the source timeout) is skipped with
+ * a warning instead of stalling every other attached table.
  */
 static int64
 process_source_isolated(const SpSource *src, int limit, char *skipped)
 {
 	SourceStep	st = {src, limit, 0};
-	ErrorData  *edata = sp_in_subtransaction(source_step, &st, source_skippable);
+	ErrorData  *edata = sp_in_source_subtransaction(source_step, &st);
 	char	   *name;
 
 	if (edata == NULL)
 		return st.done;
-
 	name = get_rel_name(src->logical);
 	if (skipped)
 		snprintf(skipped, SP_SKIPPED_ERROR_LEN,
@@ -194,6 +276,12 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 	Assert(batch_size > 0 && batch_size <= SP_MAX_BATCH_SIZE);
 
+	/*
+	 * A read-only transaction is the caller's, not a source's failure: say so
+	 * before any source (whose own errors, 25006 included, are its own).
+	 */
+	PreventCommandIfReadOnly("sentiment_process_batch()");
+
 	/* (a worker may commit in between: see commit_after_shard) */
 	if (SPI_connect_ext(sp_am_worker ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -211,7 +299,12 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 	if (skipped)
 		skipped[0] = '\0';
-	if (nsources == 1)
+	/*
+	 * A worker isolates even a single source: whatever the table's owner
+	 * made its batch raise or wait for is that table's failure, and the
+	 * worker carries on.
+	 */
+	if (nsources == 1 && !(sp_am_worker && !OidIsValid(source)))
 	{
 		/* one source only: its errors are the caller's to see */
 		SourceStep	st = {&sources[0], batch_size, 0};
@@ -220,7 +313,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			source_step(&st);
 		done = st.done;
 	}
-	else if (nsources > 1)
+	else if (nsources >= 1)
 	{
 		/*
 		 * Fair shares: each source the caller may process gets up to
@@ -237,8 +330,15 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		 * rotation keeps it fair across batches.)
 		 */
 		int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
-		int			first = (int) (next_first_source++ % (uint32) nsources);
+		int			first;
 		bool	   *full = palloc0(sizeof(bool) * nsources);
+
+		if (!rotation_started)
+		{
+			next_first_source = sp_am_worker ? pg_prng_uint32(&pg_global_prng_state) : 0;
+			rotation_started = true;
+		}
+		first = (int) (next_first_source++ % (uint32) nsources);
 
 		for (int k = 0; k < nsources && done < batch_size; k++)
 		{
@@ -250,7 +350,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
 			full[i] = (got >= share);
 			done += got;
-			if (per_shard)
+			if (sp_am_worker)
 				commit_after_shard();
 		}
 		for (int k = 0; k < nsources && done < batch_size; k++)
@@ -260,7 +360,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			if (!full[i])
 				continue;
 			done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
-			if (per_shard)
+			if (sp_am_worker)
 				commit_after_shard();
 		}
 	}

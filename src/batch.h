@@ -31,6 +31,8 @@ typedef struct SpSource
 	char	   *id_column;
 	char	   *text_column;
 	sa_model	model;			/* the sentiment model the source uses */
+	char	   *model_name;		/* not yet resolved into model (NULL: resolved);
+								 * resolved in the source's own subtransaction */
 	double		foreign_grace_s;	/* its own grace for foreign claims, -1: none */
 } SpSource;
 
@@ -110,6 +112,13 @@ typedef struct SpBatch
 	TimestampTz finished;
 	Datum		status_completed, status_failed;
 } SpBatch;
+
+/*
+ * batch.c: run one source's work in a subtransaction with
+ * sentiment_proc.source_timeout armed; NULL, or the error that belongs to
+ * the source (any class; an interrupt of the batch itself is raised again).
+ */
+extern ErrorData *sp_in_source_subtransaction(void (*step) (void *), void *arg);
 
 /* batch_plans.c */
 extern SpSource *sp_load_sources(Oid only, int *count);

@@ -117,6 +117,9 @@ sp_load_sources(Oid only, int *count)
 		s->relid = s->logical = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		if (OidIsValid(only) && s->relid != only)
 			continue;
+		/* a registration left behind by a relation that is gone: not a source */
+		if (get_rel_name(s->relid) == NULL)
+			continue;
 		s->id_column = SPI_getvalue(tup, desc, 2);
 		s->text_column = SPI_getvalue(tup, desc, 3);
 		s->topics = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));

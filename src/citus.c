@@ -25,6 +25,8 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -34,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/regproc.h"
 #include "utils/varlena.h"
 
@@ -170,9 +173,59 @@ sp_citus_shard_parent(Oid relid)
 }
 
 /*
+ * The OID of this node's sentiment_text_edit_trigger(), the function of the
+ * edit trigger attach creates (InvalidOid: not installed).  Looked up in the
+ * syscache, with no privilege check on the schema.
+ */
+static Oid
+edit_trigger_function(void)
+{
+	Oid			nsp = sp_extension_namespace();
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum("sentiment_text_edit_trigger"),
+						   PointerGetDatum(buildoidvector(NULL, 0)),
+						   ObjectIdGetDatum(nsp));
+}
+
+/*
+ * Has relid an edit trigger that calls our trigger function?  A trigger of
+ * that name calling anything else (any table owner can create one) does not
+ * make a table attached.
+ */
+static bool
+has_our_edit_trigger(Oid relid)
+{
+	Oid			fn = edit_trigger_function();
+	Relation	rel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		ours = false;
+
+	if (!OidIsValid(fn))
+		return false;
+	rel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("sentiment_text_edit"));
+	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 2, key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		ours = ((Form_pg_trigger) GETSTRUCT(tup))->tgfoid == fn;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return ours;
+}
+
+/*
  * Is relid attached as far as this node can tell without the coordinator's
- * registry: a distributed table with the edit trigger attach publishes, or
- * a shard of one?  (Creating that trigger takes the attach privilege.)
+ * registry: a distributed table with the edit trigger attach publishes (our
+ * trigger function, not merely the name), or a shard of one?  (Creating
+ * that trigger takes EXECUTE on the function, which attach's grant gives.)
  */
 bool
 sp_citus_attached(Oid relid)
@@ -182,16 +235,31 @@ sp_citus_attached(Oid relid)
 	if (!sp_citus_present())
 		return false;
 	parent = sp_citus_distributed(relid) ? relid : sp_citus_shard_parent(relid);
-	return OidIsValid(parent) &&
-		OidIsValid(get_trigger_oid(parent, "sentiment_text_edit", true));
+	return OidIsValid(parent) && has_our_edit_trigger(parent);
 }
 
+/*
+ * The relation a published name ("schema"."table", as regclass prints it)
+ * names, InvalidOid when none.  Never raises: the name is whatever the
+ * table's owner put in the trigger's arguments, read outside any source's
+ * subtransaction; and no schema privilege is checked (the workers' role
+ * needs none).
+ */
 static Oid
 relid_of_name(const char *name)
 {
-	List	   *names = stringToQualifiedNameList(name);
+	char	   *raw = pstrdup(name);
+	List	   *names;
+	Oid			nsp;
 
-	return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	if (!SplitIdentifierString(raw, '.', &names))
+		return InvalidOid;
+	if (list_length(names) == 1)
+		return RelnameGetRelid((char *) linitial(names));
+	if (list_length(names) != 2)
+		return InvalidOid;
+	nsp = get_namespace_oid((char *) linitial(names), true);
+	return OidIsValid(nsp) ? get_relname_relid((char *) lsecond(names), nsp) : InvalidOid;
 }
 
 /*
@@ -202,14 +270,20 @@ relid_of_name(const char *name)
 static void
 published_sources(SourceList *sources, Oid only)
 {
+	Oid			fn_type[1] = {OIDOID};
+	Datum		fn[1];
+
 	if (published_plan == NULL)
 		published_plan = sp_prepare_kept(
 			"SELECT t.tgrelid, t.tgargs FROM pg_catalog.pg_dist_partition p "
 			"JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) p.logicalrelid "
 			"WHERE p.partmethod OPERATOR(pg_catalog.=) 'h' "
 			"AND t.tgname OPERATOR(pg_catalog.=) 'sentiment_text_edit' "
-			"AND t.tgnargs OPERATOR(pg_catalog.=) 5 ORDER BY 1", 0, NULL);
-	if (SPI_execute_plan(published_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+			"AND t.tgfoid OPERATOR(pg_catalog.=) $1 "
+			"AND t.tgnargs OPERATOR(pg_catalog.=) 5 ORDER BY 1", 1, fn_type);
+	/* only triggers that call our function publish a table (not the name) */
+	fn[0] = ObjectIdGetDatum(edit_trigger_function());
+	if (SPI_execute_plan(published_plan, fn, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the distributed tables");
 
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -237,7 +311,8 @@ published_sources(SourceList *sources, Oid only)
 		s.id_column = pstrdup(arg[1]);
 		s.topics = relid_of_name(arg[2]);
 		s.embeddings = relid_of_name(arg[3]);
-		s.model = sp_model_by_name(arg[4]);
+		/* checked in the source's subtransaction: an unknown one fails it alone */
+		s.model_name = pstrdup(arg[4]);
 		s.foreign_grace_s = -1;
 		if (OidIsValid(s.topics) && OidIsValid(s.embeddings))
 			list_push(sources, &s);

@@ -34,6 +34,7 @@
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
@@ -338,6 +339,27 @@ build_topics(const DictEntry *top, int ntop, sa_topics **topics, BadEntry *bad)
 	return err;
 }
 
+/*
+ * Take the dictionary tables' locks without waiting; false (naming the
+ * table in *locked) when another session holds a conflicting one.
+ */
+static bool
+lock_dictionaries(Oid *locked)
+{
+	Oid			rels[2] = {overrides_relid, topics_relid};
+
+	for (int i = 0; i < lengthof(rels); i++)
+		if (OidIsValid(rels[i]) && !ConditionalLockRelationOid(rels[i], AccessShareLock))
+		{
+			*locked = rels[i];
+			return false;
+		}
+	return true;
+}
+
+/* The start of the transaction that last warned of a locked dictionary table. */
+static TimestampTz locked_warned_xact = 0;
+
 /* Read both tables again and swap the new objects into an. */
 static void
 dictionary_rebuild(SpAnalyzer *an)
@@ -369,6 +391,33 @@ dictionary_rebuild(SpAnalyzer *an)
 	nsp = sp_extension_ready() ? sp_extension_namespace() : InvalidOid;
 	overrides_relid = OidIsValid(nsp) ? get_relname_relid(OVERRIDES_TABLE, nsp) : InvalidOid;
 	topics_relid = OidIsValid(nsp) ? get_relname_relid(TOPICS_TABLE, nsp) : InvalidOid;
+
+	/*
+	 * A dictionary table that someone keeps locked (LOCK TABLE, a long
+	 * ALTER TABLE) must not hang every analysis and every batch behind it:
+	 * the last loaded dictionary (the built-in lexicon in a new backend)
+	 * stays in use, and the tables are read again at the next call.  One
+	 * warning per transaction.
+	 */
+	{
+		Oid			locked = InvalidOid;
+
+		if (!lock_dictionaries(&locked))
+		{
+			dict_valid = false;
+			if (locked_warned_xact != GetCurrentTransactionStartTimestamp())
+			{
+				locked_warned_xact = GetCurrentTransactionStartTimestamp();
+				ereport(WARNING,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("table %s is locked by another session: the last loaded lexicon overrides and topic dictionary are used",
+								get_rel_name(locked) ? get_rel_name(locked) : "?"),
+						 errdetail("Changes to the dictionary tables apply once the lock is released."),
+						 errhint("Release the lock: end the transaction that holds it.")));
+			}
+			return;
+		}
+	}
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "sentiment_proc dictionary",
 								ALLOCSET_DEFAULT_SIZES);

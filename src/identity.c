@@ -26,6 +26,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_inherits.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -40,6 +41,9 @@
 /* How long a batch waits for a lock on one source before skipping it. */
 static int	sp_source_lock_timeout_ms = 200;
 
+/* How long one source's share of a batch may run before it is given up. */
+int			sp_source_timeout_ms = 30000;
+
 void
 sp_identity_init(void)
 {
@@ -48,6 +52,13 @@ sp_identity_init(void)
 							"A table locked by its owner (say ALTER TABLE or LOCK TABLE) is skipped and "
 							"tried again by a later batch, so it cannot stall the other tables; 0 waits forever.",
 							&sp_source_lock_timeout_ms, 200, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("sentiment_proc.source_timeout",
+							"How long one attached table's share of a batch may run before it is given up.",
+							"Code the table's owner attached (a trigger that sleeps, say) cannot stall the "
+							"workers: past this time the table is skipped with a warning, like a broken one, "
+							"and the other tables are processed; 0 waits forever.",
+							&sp_source_timeout_ms, 30000, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
@@ -223,6 +234,48 @@ sp_check_source_tables(Oid relid, Oid topics, Oid embeddings)
 							   "owner could run that owner's code with those rights."),
 					 errhint("Give the side table the source's owner with ALTER TABLE ... OWNER TO, "
 							 "or attach the source with side tables of its own.")));
+		/* partitions, of the source or a side table, are the owner's too */
+		sp_check_partition_owners(rels[i]);
+	}
+}
+
+/*
+ * Check that every partition under relid (at any depth) has relid's owner:
+ * processing a partitioned table runs the partitions' triggers, defaults and
+ * constraints as the attached table's owner, so a partition another role
+ * owns would run that role's code with those rights.  Raises an error
+ * naming the first one that does not.
+ */
+void
+sp_check_partition_owners(Oid relid)
+{
+	Oid			owner;
+	List	   *parts;
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		return;
+	owner = sp_relation_owner(relid);
+	parts = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, parts)
+	{
+		Oid			part = lfirst_oid(lc);
+		Oid			o = sp_relation_owner(part);
+		const char *pname = get_rel_name(part) ? get_rel_name(part) : "?";
+
+		if (part == relid || o == owner)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("partition \"%s\" of \"%s\" is owned by role \"%s\", not by \"%s\"",
+						pname, get_rel_name(relid) ? get_rel_name(relid) : "?",
+						GetUserNameFromId(o, true) ? GetUserNameFromId(o, true) : "?",
+						GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "?"),
+				 errdetail("An attached table is processed as its owner, partitions included; the "
+						   "triggers of a partition of another owner would run with those rights."),
+				 errhint("Give the partition the table's owner with ALTER TABLE %s OWNER TO %s, or detach the partition.",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)), pname),
+						 quote_identifier(GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "?"))));
 	}
 }
 
@@ -255,14 +308,21 @@ sp_as_table_owner(Oid relid, SpOwnerSwitch *sw)
 
 /*
  * May the current user have a source processed (sentiment_process_batch,
- * sentiment_reset_stuck)?  Processing writes the table, so it takes UPDATE
- * on it, checked as the caller before becoming the owner.  Our own
- * background workers may process every attached table.
+ * sentiment_reset_stuck, the queue and claim helpers)?  Processing writes
+ * the table, so it takes UPDATE on it, checked as the current user before
+ * becoming the owner.  Our own background workers may process every
+ * attached table, but only the worker's own code at its top level: code
+ * running inside a worker as someone else (a table owner's trigger, in the
+ * security-restricted operation of its batch, or a SECURITY DEFINER
+ * function it calls) is checked like any caller, as the current user.
  */
 bool
 sp_may_process(Oid relid)
 {
-	return sp_am_worker || pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) == ACLCHECK_OK;
+	if (sp_am_worker && !InSecurityRestrictedOperation() && !InLocalUserIdChange() &&
+		GetUserId() == GetSessionUserId())
+		return true;
+	return pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) == ACLCHECK_OK;
 }
 
 /* The same as an error, for calls that name one table. */

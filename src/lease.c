@@ -2,9 +2,10 @@
  * lease.c - claims held outside a transaction (the two-phase API) and the
  * reaper that returns abandoned ones.
  *
- * - Claimants: "pid:start" where start is the backend's start time in
+ * - Claimants: "pid:start:role" where start is the backend's start time in
  *   microseconds, so a pid reused by a later backend is not taken for the
- *   claimant.  A claim is abandoned when its lease expired or no backend
+ *   claimant, and role the user that claimed, so that only that role can
+ *   use the claim (sentiment_own_claim).  A claim is abandoned when its lease expired or no backend
  *   with its claimant's identity is alive.
  * - The reaper: abandoned claims ('processing' rows) go back to 'pending'
  *   (or to 'failed' once they used up their attempts).  Called by the
@@ -27,6 +28,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/procarray.h"
+#include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 
@@ -37,6 +39,7 @@
 
 PG_FUNCTION_INFO_V1(sentiment_claimant);
 PG_FUNCTION_INFO_V1(sentiment_claimant_alive);
+PG_FUNCTION_INFO_V1(sentiment_own_claim);
 PG_FUNCTION_INFO_V1(sentiment_reset_stuck);
 
 /* How long a row claimed outside sentiment_proc is left to its claimant (s). */
@@ -55,17 +58,77 @@ sp_lease_init(void)
 
 /* ---- claimants ---- */
 
-/* This backend's claimant identity, "pid:start". */
+/*
+ * This backend's claimant identity as the current user, "pid:start:role".
+ * The role binds a claim to whoever made it: the claim string is no bearer
+ * token another role could complete, fail, renew or release with.
+ */
 char *
 sp_my_claimant(void)
 {
-	return psprintf("%d:" INT64_FORMAT, MyProcPid, (int64) MyStartTimestamp);
+	return psprintf("%d:" INT64_FORMAT ":%u", MyProcPid, (int64) MyStartTimestamp, GetUserId());
 }
 
 Datum
 sentiment_claimant(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(sp_my_claimant()));
+}
+
+/*
+ * Split a claimant into its backend and role ("pid:start:role", or before
+ * 1.3 "pid:start" with no role: *role InvalidOid).  false: unparsable.
+ */
+static bool
+parse_claimant(const char *claimant, int *pid, int64 *started, Oid *role)
+{
+	char		tail;
+	unsigned int r;
+
+	if (sscanf(claimant, "%d:" INT64_FORMAT ":%u%c", pid, started, &r, &tail) == 3 &&
+		strchr(claimant, '-') == NULL)
+	{
+		*role = (Oid) r;
+		return true;
+	}
+	*role = InvalidOid;
+	return sscanf(claimant, "%d:" INT64_FORMAT "%c", pid, started, &tail) == 2;
+}
+
+/*
+ * sentiment_own_claim(claim text): the claim the caller acts on in
+ * sentiment_complete, sentiment_fail, sentiment_renew and sentiment_release.
+ * NULL: the caller's own (sentiment_claimant()).  A claim passed explicitly
+ * (from another session of the same analyser) must have been made by the
+ * current user or a role whose privileges it has; a claim of another role
+ * is refused.  One without a role (made before 1.3) or no claim at all is
+ * passed on as it is: it matches no claim made since.
+ */
+Datum
+sentiment_own_claim(PG_FUNCTION_ARGS)
+{
+	char	   *claim;
+	int			pid;
+	int64		started;
+	Oid			role;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_TEXT_P(cstring_to_text(sp_my_claimant()));
+	claim = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (parse_claimant(claim, &pid, &started, &role) && OidIsValid(role) &&
+		!has_privs_of_role(GetUserId(), role))
+	{
+		const char *maker = GetUserNameFromId(role, true);
+		const char *me = GetUserNameFromId(GetUserId(), true);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("a claim of role \"%s\" cannot be used by role \"%s\"",
+						maker ? maker : "?", me ? me : "?"),
+				 errdetail("A claim can be used only by the role that made it (or a role with its privileges)."),
+				 errhint("Complete, fail, renew or release the rows as the role that claimed them.")));
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(claim));
 }
 
 /*
@@ -79,10 +142,10 @@ sp_claimant_alive(const char *claimant)
 {
 	int			pid;
 	int64		started;
-	char		tail;
+	Oid			role;
 	int			n;
 
-	if (sscanf(claimant, "%d:" INT64_FORMAT "%c", &pid, &started, &tail) != 2)
+	if (!parse_claimant(claimant, &pid, &started, &role))
 		return false;
 	if (pid == MyProcPid)
 		return started == (int64) MyStartTimestamp;
@@ -209,14 +272,6 @@ reap_source(void *arg)
 	sp_restore_user(&sw);
 }
 
-/* The reaper skips a source it cannot work on now and tries again later. */
-static bool
-reap_skippable(int sqlerrcode)
-{
-	return ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_OPERATOR_INTERVENTION &&
-		ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_INSUFFICIENT_RESOURCES;
-}
-
 /*
  * Return abandoned claims of one source (InvalidOid: every attached source
  * the caller may process) to 'pending'; with force, every claim.  A claim
@@ -263,7 +318,8 @@ sp_reap_claims(Oid source, bool force)
 		}
 		if (!sp_may_process(src->relid))
 			continue;
-		edata = sp_in_subtransaction(reap_source, &st, reap_skippable);
+		/* whatever one source raises (its owner's triggers) is that source's */
+		edata = sp_in_source_subtransaction(reap_source, &st);
 		if (edata == NULL)
 		{
 			total += st.returned;

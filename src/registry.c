@@ -35,6 +35,7 @@ PG_FUNCTION_INFO_V1(sentiment_register);
 PG_FUNCTION_INFO_V1(sentiment_unregister);
 PG_FUNCTION_INFO_V1(sentiment_register_grace);
 PG_FUNCTION_INFO_V1(sentiment_registry_forget_trigger);
+PG_FUNCTION_INFO_V1(sentiment_check_attachable);
 
 /*
  * May the current user execute the extension's function fname with one of
@@ -80,6 +81,41 @@ check_may_attach(const char *schema, const char *what, const char *fname)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s tables of sentiment_proc", what),
 				 errhint("A superuser or the extension owner can GRANT EXECUTE ON FUNCTION %s to you.", fname)));
+}
+
+/*
+ * Refuse a table that cannot be attached safely: a temporary table (it goes
+ * with its session, which no event trigger sees, and would leave its
+ * registration behind for everyone's source-less calls), or a partitioned
+ * table with a partition of another owner.
+ */
+static void
+check_attachable(Oid relid)
+{
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table %s cannot be attached", get_rel_name(relid)),
+				 errdetail("A temporary table goes away with its session; its registration would be left behind."),
+				 errhint("Attach an ordinary or unlogged table.")));
+	sp_check_partition_owners(relid);
+}
+
+/*
+ * sentiment_check_attachable(source regclass): the checks above, called by
+ * sentiment_attach before it changes anything.
+ */
+Datum
+sentiment_check_attachable(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	check_attachable(relid);
+	PG_RETURN_VOID();
 }
 
 /* Run one statement on the registry as the extension's owner. */
@@ -134,6 +170,7 @@ sentiment_register(PG_FUNCTION_ARGS)
 	check_owner(topics);
 	check_owner(embeddings);
 	sp_check_source_tables(source, topics, embeddings);
+	check_attachable(source);
 
 	values[0] = ObjectIdGetDatum(source);
 	values[1] = PG_GETARG_DATUM(1);

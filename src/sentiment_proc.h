@@ -163,6 +163,9 @@ extern Oid	sp_extension_namespace(void);
 extern char *sp_extension_schema(void);
 extern char *sp_extension_schema_name(void);
 
+/* sentiment_proc.source_timeout, in ms (0: none); see batch.c. */
+extern int	sp_source_timeout_ms;
+
 /* An identity switch, undone by sp_restore_user(). */
 typedef struct SpOwnerSwitch
 {
@@ -186,6 +189,9 @@ extern Oid	sp_relation_owner(Oid relid);
 
 /* Source and side tables are tables, side tables of the source's owner. */
 extern void sp_check_source_tables(Oid relid, Oid topics, Oid embeddings);
+
+/* Every partition under relid has relid's owner (an error otherwise). */
+extern void sp_check_partition_owners(Oid relid);
 
 /* May the current user have this source processed?  (UPDATE on it) */
 extern bool sp_may_process(Oid relid);

@@ -8,8 +8,9 @@
  * and restarts dynamic workers to match it.  Because the launcher owns the
  * workers' lifecycle, every worker setting can change at reload.
  *
- * A worker loops over sp_process_batch(): one transaction per batch, so a
- * crash or a stop rolls the batch back and its rows are simply pending again.
+ * A worker loops over sp_process_batch(): one transaction per table's share
+ * of a batch (batch.c commits after each), so a crash or a stop rolls the
+ * share in flight back and its rows are simply pending again.
  * It keeps going without sleeping while batches come back full, and otherwise
  * sleeps on its latch.  New rows wake it at commit: the statement trigger
  * sentiment_wakeup_trigger() arms a transaction callback that, once the
@@ -68,6 +69,7 @@
 #define SP_ERROR_BACKOFF_MAX_MS		60000
 #define SP_STANDBY_POLL_MS			1000	/* how often a standby's worker looks for promotion */
 #define SP_PREPARED_POLL_MS			2	/* how often an idle worker looks at watched prepared transactions */
+#define SP_EMPTY_BATCH_SPACING_MS	100	/* least time from an empty batch to the next batch */
 
 #define SP_ERRMSG_LEN	200
 
@@ -747,6 +749,33 @@ worker_idle(SpWorkerSlot *slot, int index, SpStepResult res, bool in_recovery)
 	ResetLatch(MyLatch);
 }
 
+/*
+ * An empty batch is followed by the next one no sooner than
+ * SP_EMPTY_BATCH_SPACING_MS later.  Wake-ups that find nothing (anyone may
+ * call sentiment_wake_workers(), in a loop if they like) then cost at most
+ * ten empty batches a second per worker; no wake-up is lost, it is only
+ * served up to that much later, and only right after an empty batch.
+ */
+static void
+worker_space_empty_batches(TimestampTz last_empty)
+{
+	for (;;)
+	{
+		long		secs;
+		int			usecs;
+		long		left;
+
+		TimestampDifference(last_empty, GetCurrentTimestamp(), &secs, &usecs);
+		left = SP_EMPTY_BATCH_SPACING_MS - (secs * 1000 + usecs / 1000);
+		if (left <= 0 || secs >= SP_EMPTY_BATCH_SPACING_MS / 1000 + 1)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 void
 sp_worker_main(Datum main_arg)
 {
@@ -757,6 +786,7 @@ sp_worker_main(Datum main_arg)
 	volatile bool recovered = false;
 	volatile TimestampTz last_upkeep = 0;
 	volatile int error_backoff_ms = 0;
+	volatile TimestampTz last_empty = 0;
 	MemoryContext loop_ctx;
 	sigjmp_buf	local_sigjmp_buf;
 
@@ -830,6 +860,8 @@ sp_worker_main(Datum main_arg)
 		if (index == 0 && recovered &&
 			TimestampDifferenceExceeds(last_upkeep, GetCurrentTimestamp(), sp_upkeep_interval_ms))
 			recovered = false;
+		if (last_empty != 0)
+			worker_space_empty_batches(last_empty);
 
 		res = sp_worker_step(!recovered, batch_size, &n);
 		if (res == SP_STEP_DONE && !recovered)
@@ -843,6 +875,7 @@ sp_worker_main(Datum main_arg)
 			error_backoff_ms = 0;
 			worker_count_batch(slot, n);
 			more = (n >= batch_size);
+			last_empty = (n == 0) ? GetCurrentTimestamp() : 0;
 		}
 		MemoryContextReset(loop_ctx);
 

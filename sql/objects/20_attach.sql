@@ -335,6 +335,15 @@ BEGIN
 END
 $body$;
 
+-- Refuse a table that cannot be attached safely (src/registry.c): a
+-- temporary table, or a partitioned table with a partition of another
+-- owner (its triggers would run with the attaching owner's rights).
+CREATE FUNCTION @extschema@.sentiment_check_attachable(source regclass)
+RETURNS void
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_check_attachable';
+
 CREATE FUNCTION @extschema@.sentiment_attach_internal(
 	p_relid regclass,
 	p_name text,
@@ -399,6 +408,8 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  HINT = 'Ask the owner of the table to attach it.';
 	END IF;
+	-- not a temporary table; no partition of another owner
+	PERFORM @extschema@.sentiment_check_attachable(v_rel);
 
 	-- Serialise attaches of one table without blocking its readers and
 	-- writers; the ALTER below takes its stronger lock only when needed.

@@ -53,6 +53,27 @@ BEGIN
 				  HINT = format('Distribute it by its key: SELECT create_distributed_table(%L, %L);',
 								p_rel::text, p_id_column);
 	END IF;
+	-- Attach puts the trigger functions on every node's copy of the table,
+	-- as the caller; grants made on the coordinator do not reach the worker
+	-- nodes, so say which command does (docs/citus.md) before Citus fails
+	-- half-way with a bare "permission denied" from one of them.
+	EXECUTE 'SELECT pg_catalog.string_agg(r.nodename || '':'' || r.nodeport, '', '' ORDER BY r.nodename, r.nodeport) '
+			'FROM pg_catalog.run_command_on_workers($1) r WHERE r.result IS DISTINCT FROM ''t'''
+		INTO v_column
+		USING format('SELECT pg_catalog.has_function_privilege(%L, ''EXECUTE'') '
+					 'AND pg_catalog.has_function_privilege(%L, ''EXECUTE'')',
+					 '@extschema@.sentiment_text_edit_trigger()', '@extschema@.sentiment_wakeup_trigger()');
+	IF v_column IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied to attach distributed tables on worker nodes %', v_column
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role %s needs EXECUTE on sentiment_text_edit_trigger() and sentiment_wakeup_trigger() '
+								  'on every node; grants made on the coordinator do not reach the worker nodes.',
+								  current_user),
+				  HINT = format('A superuser runs on the coordinator: SELECT run_command_on_workers(%L);',
+								format('GRANT EXECUTE ON FUNCTION %s, %s TO %I',
+									   '@extschema@.sentiment_text_edit_trigger()',
+									   '@extschema@.sentiment_wakeup_trigger()', current_user));
+	END IF;
 	RETURN true;
 END
 $body$;

@@ -14,9 +14,9 @@
 -- made before the claim), as a batch does; the queue itself is written
 -- only by the C helpers in src/queue.c.
 --
--- A claim is held by the session that made it ("pid:start", see
--- sentiment_claimant()); a client that completes from another session
--- passes the claim column it got.  Claims whose lease expired or whose
+-- A claim is held by the session and role that made it ("pid:start:role",
+-- see sentiment_claimant()); a client that completes from another session
+-- passes the claim column it got, as the same role (sentiment_own_claim).  Claims whose lease expired or whose
 -- session is gone return to 'pending': by the workers (at start-up and
 -- every sentiment_proc.upkeep_interval) and by sentiment_reset_stuck().
 -- A text edit (version + 1, back to pending) always wins over a result
@@ -34,6 +34,15 @@ RETURNS boolean
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_claimant_alive';
+
+-- The claim the caller acts on (src/lease.c): NULL gives the caller's own;
+-- a claim passed explicitly must have been made by the current user (or a
+-- role whose privileges it has), so a claim string is no bearer token.
+CREATE FUNCTION @extschema@.sentiment_own_claim(claim text)
+RETURNS text
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_own_claim';
 
 CREATE FUNCTION @extschema@.sentiment_claim(
 	n integer,
@@ -82,9 +91,12 @@ BEGIN
 						 'or by SELECT sentiment_process_batch(n) on the coordinator.';
 	END IF;
 
-	-- (distributed tables are left to the nodes that hold them)
+	-- (distributed tables are left to the nodes that hold them; a
+	-- registration whose table is gone, a temporary table's from before
+	-- 1.3, is no source)
 	FOR v_src IN
 		SELECT s.source_table, s.id_column, s.text_column FROM @extschema@.sentiment_sources s
+		  JOIN pg_class c ON c.oid = s.source_table
 		 WHERE (sentiment_claim.source IS NULL OR s.source_table = sentiment_claim.source)
 		   AND NOT @extschema@.sentiment_citus_distributed(s.source_table)
 		 ORDER BY s.source_table::oid
@@ -142,7 +154,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_claim		text := COALESCE(sentiment_complete.claim, @extschema@.sentiment_claimant());
+	v_claim		text := @extschema@.sentiment_own_claim(sentiment_complete.claim);
 	v_src		record;
 	v_emb		record;
 	v_bad		record;
@@ -305,7 +317,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_claim		text := COALESCE(sentiment_fail.claim, @extschema@.sentiment_claimant());
+	v_claim		text := @extschema@.sentiment_own_claim(sentiment_fail.claim);
 	v_src		record;
 	v_done		bigint[];
 	v_at		timestamptz[];

@@ -20,7 +20,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_claim		text := COALESCE(sentiment_renew.claim, @extschema@.sentiment_claimant());
+	v_claim		text := @extschema@.sentiment_own_claim(sentiment_renew.claim);
 	v_src		record;
 	v_done		bigint[];
 BEGIN
@@ -53,7 +53,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_claim		text := COALESCE(sentiment_release.claim, @extschema@.sentiment_claimant());
+	v_claim		text := @extschema@.sentiment_own_claim(sentiment_release.claim);
 	v_src		record;
 	v_n			bigint;
 BEGIN

@@ -49,7 +49,9 @@ END
 $body$;
 
 -- The source table sentiment_similar searches: the given one, else the
--- only attached table, else the attached table named sentiment_data.
+-- only attached table, else the attached table named sentiment_data (the
+-- wrappers below pass the one on the caller's search_path as the given
+-- one; several elsewhere are ambiguous).
 CREATE FUNCTION @extschema@.sentiment_similar_source(p_source regclass,
 	OUT source_table regclass, OUT id_column name, OUT text_column name, OUT embeddings_table regclass)
 LANGUAGE plpgsql STABLE
@@ -64,9 +66,16 @@ BEGIN
 		SELECT array_agg(s.source_table ORDER BY s.source_table::oid) INTO v_candidates
 		  FROM @extschema@.sentiment_sources s;
 		IF cardinality(v_candidates) > 1 THEN
-			SELECT array_agg(s.source_table) INTO v_candidates
+			SELECT array_agg(s.source_table ORDER BY s.source_table::oid) INTO v_candidates
 			  FROM @extschema@.sentiment_sources s JOIN pg_class c ON c.oid = s.source_table
 			 WHERE c.relname = 'sentiment_data';
+		END IF;
+		IF cardinality(v_candidates) > 1 THEN
+			RAISE EXCEPTION 'no source table given and several attached tables are named sentiment_data'
+				USING ERRCODE = 'ambiguous_parameter',
+					  DETAIL = format('They are %s; none of them is on the search_path.',
+									  array_to_string(v_candidates::text[], ', ')),
+					  HINT = 'Pass source => ''schema.sentiment_data'', or put the schema of yours on the search_path.';
 		END IF;
 		IF cardinality(v_candidates) IS DISTINCT FROM 1 THEN
 			RAISE EXCEPTION 'no source table given and none to choose by default'
@@ -173,16 +182,20 @@ END
 $body$;
 
 -- The k rows of a source most similar to a text (the source: the given
--- one, else the only attached table, else the one named sentiment_data).
+-- one, else the attached sentiment_data on the caller's search_path, else
+-- the only attached table, else the one attached table named
+-- sentiment_data).  Not pinned to a search_path: it resolves the name
+-- sentiment_data as the caller would, and names everything else fully.
 CREATE FUNCTION @extschema@.sentiment_similar(
 	query text,
 	k integer DEFAULT 10,
 	source regclass DEFAULT NULL)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT * FROM @extschema@.sentiment_similar_internal(source, query, NULL, k)
+	SELECT * FROM @extschema@.sentiment_similar_internal(
+		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
+						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
@@ -195,9 +208,10 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 	source regclass DEFAULT NULL)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT * FROM @extschema@.sentiment_similar_internal(source, NULL, entry, k)
+	SELECT * FROM @extschema@.sentiment_similar_internal(
+		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
+						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS

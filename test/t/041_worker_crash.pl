@@ -123,7 +123,7 @@ ok($node->log_contains('sentiment_proc worker returned 6 abandoned claims to pen
 	'and log them');
 like($node->safe_psql('postgres',
 	"SELECT processing_error_history -> -1 ->> 'message' FROM sentiment_data WHERE entry_id = 6"),
-	qr/^claim abandoned: claimant \d+:\d+ is gone$/,
+	qr/^claim abandoned: claimant \d+:\d+:\d+ is gone$/,
 	'a claim held across a restart is abandoned: its claimant is gone');
 check_exactly_once('start-up reset', 2 * $rows, 6);
 
