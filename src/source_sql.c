@@ -362,7 +362,7 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	if (st->attach)
 	{
 		/* attach's: before the table is registered, and only for its owner */
-		if (!pg_class_ownercheck(source, GetUserId()))
+		if (!has_privs_of_role(GetUserId(), sp_relation_owner(source)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("must be owner of table %s", get_rel_name(source))));
