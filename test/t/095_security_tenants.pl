@@ -141,6 +141,7 @@ my @routine = (
 	'SELECT sentiment_retry_failed()',
 	'SELECT sentiment_reanalyze()',
 	'SELECT sentiment_process_batch(100)',
+	'SELECT sentiment_reset_stuck()',
 	'SELECT sentiment_prune_queue()');
 for my $t ('tenant_a', 'tenant_b')
 {
@@ -156,7 +157,8 @@ for my $t ('tenant_a', 'tenant_b')
 		  "SELECT sentiment_reanalyze('$table')",
 		  "SELECT sentiment_set_model('$table', 'social')",
 		  "SELECT sentiment_set_model('$table', 'vader')",
-		  "SELECT sentiment_process_batch(100, '$table')";
+		  "SELECT sentiment_process_batch(100, '$table')",
+		  "SELECT sentiment_reset_stuck('$table', true)";
 	}
 	push @routine,
 	  "SELECT sentiment_attach('$t.clean', topics_table => 'clean_topics', embeddings_table => 'clean_embeddings', "
