@@ -41,11 +41,13 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "batch.h"
+#include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_source_sql);
+PG_FUNCTION_INFO_V1(sentiment_source_problem);
 
 /*
  * A statement on an attached table.  In sql, {t} stands for the table, {id}
@@ -193,22 +195,227 @@ statement_sql(const SourceStatement *st, const char *names[][2], int nnames)
 	return buf.data;
 }
 
+/* What the statements need of a registration. */
+typedef struct SourceRegistration
+{
+	char	   *id_column;
+	Oid			topics;
+	Oid			embeddings;
+} SourceRegistration;
+
+/* "schema"."name" of a relation (its OID when it is gone). */
 static char *
 qualified(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		return psprintf("relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
 }
 
-/* One text from a query run as the caller with the table's OID as $1 (NULL: no row or NULL). */
-static char *
-catalog_text(const char *sql, Oid relid)
+/*
+ * The catalogue queries of the checks, prepared once per backend (and again
+ * when the extension's schema changes): monitoring asks them for every
+ * table at every read.
+ */
+#define PLAN_REGISTRATION 0
+#define PLAN_COLUMNS 1
+#define PLAN_CREATED_AT 2
+#define PLAN_DEFERRED 3
+#define NPLANS 4
+static SPIPlanPtr plans[NPLANS];
+static char *plans_schema = NULL;
+
+static SPIPlanPtr
+catalog_plan(int which, const char *schema)
 {
 	Oid			types[1] = {REGCLASSOID};
+	char	   *sql = NULL;
+
+	if (plans_schema == NULL || strcmp(plans_schema, schema) != 0)
+	{
+		for (int i = 0; i < NPLANS; i++)
+			if (plans[i] != NULL)
+			{
+				SPI_freeplan(plans[i]);
+				plans[i] = NULL;
+			}
+		if (plans_schema != NULL)
+			pfree(plans_schema);
+		plans_schema = MemoryContextStrdup(TopMemoryContext, schema);
+	}
+	if (plans[which] != NULL)
+		return plans[which];
+	switch (which)
+	{
+		case PLAN_REGISTRATION:
+			sql = psprintf("SELECT id_column::pg_catalog.text, topics_table::pg_catalog.oid, "
+						   "embeddings_table::pg_catalog.oid FROM %s.sentiment_sources "
+						   "WHERE source_table OPERATOR(pg_catalog.=) $1", quote_identifier(schema));
+			break;
+		case PLAN_COLUMNS:
+			/* ($1 unused: every plan here takes the table) */
+			sql = psprintf("SELECT column_name::pg_catalog.text, kind FROM %s.sentiment_status_columns() "
+						   "WHERE $1 IS NOT NULL ORDER BY n", quote_identifier(schema));
+			break;
+		case PLAN_CREATED_AT:
+			sql = "SELECT format('column created_at of %s has type %s', $1, a.atttypid::regtype) "
+				"FROM pg_attribute a WHERE a.attrelid = $1 AND a.attname = 'created_at' "
+				"AND a.attnum > 0 AND NOT a.attisdropped "
+				"AND a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)";
+			break;
+		case PLAN_DEFERRED:
+			/* (the partitions from pg_inherits: pg_partition_tree would lock them) */
+			sql = "WITH RECURSIVE tree(relid) AS (SELECT $1::oid UNION "
+				"  SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid) "
+				"SELECT string_agg(x.what, ', ' ORDER BY x.what) FROM ("
+				"  SELECT format('trigger %I on %s', t.tgname, t.tgrelid::regclass) AS what "
+				"    FROM pg_trigger t WHERE t.tgdeferrable AND NOT t.tgisinternal "
+				"     AND t.tgrelid IN (SELECT relid FROM tree) "
+				"  UNION ALL "
+				"  SELECT format('constraint %I on %s', c.conname, c.conrelid::regclass) "
+				"    FROM pg_constraint c WHERE c.condeferrable AND c.contype IN ('t', 'x') "
+				"     AND c.conrelid IN (SELECT relid FROM tree)) x";
+			break;
+	}
+	plans[which] = SPI_prepare(sql, 1, types);
+	if (plans[which] == NULL || SPI_keepplan(plans[which]) != 0)
+		elog(ERROR, "could not prepare: %s", sql);
+	return plans[which];
+}
+
+/* Run a catalogue query as the caller with the table's OID as $1. */
+static void
+catalog_query(int which, Oid relid, const char *schema)
+{
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the catalogue: %s", sql);
+	if (SPI_execute_plan(catalog_plan(which, schema), values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the catalogue");
+}
+
+/*
+ * Is type a type attach accepts for a column of this kind?  The answer of
+ * sentiment_column_type_ok, the one definition of the kinds, remembered per
+ * pair for the life of the backend (it is immutable).
+ */
+typedef struct TypeKindAnswer
+{
+	Oid			type;
+	char		kind[16];
+	bool		ok;
+} TypeKindAnswer;
+
+static TypeKindAnswer type_answers[64];
+static int	ntype_answers = 0;
+
+static bool
+type_ok(Oid type, const char *kind, const char *schema)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	bool		ok;
+
+	for (int i = 0; i < ntype_answers; i++)
+		if (type_answers[i].type == type && strcmp(type_answers[i].kind, kind) == 0)
+			return type_answers[i].ok;
+	values[0] = ObjectIdGetDatum(type);
+	values[1] = CStringGetTextDatum(kind);
+	if (SPI_execute_with_args(psprintf("SELECT %s.sentiment_column_type_ok($1, $2)", quote_identifier(schema)),
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check a column type");
+	ok = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	if (ntype_answers < lengthof(type_answers) && strlen(kind) < sizeof(type_answers[0].kind))
+	{
+		type_answers[ntype_answers].type = type;
+		strlcpy(type_answers[ntype_answers].kind, kind, sizeof(type_answers[0].kind));
+		type_answers[ntype_answers++].ok = ok;
+	}
+	return ok;
+}
+
+/* One column's problem, appended to buf: missing, or of a type attach does not accept. */
+static void
+check_column(StringInfo buf, Oid rel, const char *column, const char *kind, const char *schema)
+{
+	AttrNumber	attnum = get_attnum(rel, column);
+	Oid			type;
+
+	if (attnum == InvalidAttrNumber || attnum < 0)
+	{
+		appendStringInfo(buf, "%scolumn %s of %s is missing", buf->len ? "; " : "",
+						 quote_identifier(column), qualified(rel));
+		return;
+	}
+	type = get_atttype(rel, attnum);
+	if (!type_ok(type, kind, schema))
+		appendStringInfo(buf, "%scolumn %s of %s has type %s", buf->len ? "; " : "",
+						 quote_identifier(column), qualified(rel), format_type_be(type));
+}
+
+/*
+ * What keeps a source from being read as its owner (NULL: nothing): a
+ * column attach created (sentiment_status_columns), the key or a key of the
+ * topics table, missing or of a type attach does not accept.  Catalogue
+ * caches only, no query per table.  Needs SPI connected.
+ */
+static char *
+source_problem(Oid source, const char *schema, SourceRegistration *reg)
+{
+	StringInfoData buf;
+	int			ncolumns;
+	char	  **columns;
+	char	  **kinds;
+
+	initStringInfo(&buf);
+	if (reg != NULL)
+	{
+		check_column(&buf, source, reg->id_column, "integer", schema);
+		check_column(&buf, reg->topics, "mention_id", "integer", schema);
+		check_column(&buf, reg->topics, "topic_key", "string", schema);
+	}
+	catalog_query(PLAN_COLUMNS, source, schema);
+	ncolumns = (int) SPI_processed;
+	columns = palloc(sizeof(char *) * (ncolumns + 1));
+	kinds = palloc(sizeof(char *) * (ncolumns + 1));
+	for (int i = 0; i < ncolumns; i++)
+	{
+		columns[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		kinds[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	for (int i = 0; i < ncolumns; i++)
+		check_column(&buf, source, columns[i], kinds[i], schema);
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* Its one text (NULL: no row, or NULL). */
+static char *
+catalog_text(int which, Oid relid, const char *schema)
+{
+	catalog_query(which, relid, schema);
 	return SPI_processed == 0 ? NULL : SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * The registration of one source (by its primary key, not the whole
+ * registry), NULL when it is not attached.  Needs SPI connected.
+ */
+static SourceRegistration *
+registration(Oid source, const char *schema)
+{
+	SourceRegistration *reg;
+	bool		isnull;
+
+	catalog_query(PLAN_REGISTRATION, source, schema);
+	if (SPI_processed == 0)
+		return NULL;
+	reg = palloc(sizeof(SourceRegistration));
+	reg->id_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	reg->topics = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	reg->embeddings = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	return reg;
 }
 
 /*
@@ -219,18 +426,7 @@ catalog_text(const char *sql, Oid relid)
 char *
 sp_deferred_code(Oid relid)
 {
-	/* (the partitions from pg_inherits: pg_partition_tree would lock them) */
-	return catalog_text("WITH RECURSIVE tree(relid) AS (SELECT $1::oid UNION "
-						"  SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid) "
-						"SELECT string_agg(x.what, ', ' ORDER BY x.what) FROM ("
-						"  SELECT format('trigger %I on %s', t.tgname, t.tgrelid::regclass) AS what "
-						"    FROM pg_trigger t WHERE t.tgdeferrable AND NOT t.tgisinternal "
-						"     AND t.tgrelid IN (SELECT relid FROM tree) "
-						"  UNION ALL "
-						"  SELECT format('constraint %I on %s', c.conname, c.conrelid::regclass) "
-						"    FROM pg_constraint c WHERE c.condeferrable AND c.contype IN ('t', 'x') "
-						"     AND c.conrelid IN (SELECT relid FROM tree)) x",
-						relid);
+	return catalog_text(PLAN_DEFERRED, relid, sp_extension_schema());
 }
 
 /*
@@ -238,7 +434,7 @@ sp_deferred_code(Oid relid)
  * naming what is wrong.
  */
 static void
-check_statement(const SourceStatement *st, Oid source, SpSource *src, const char *schema)
+check_statement(const SourceStatement *st, Oid source, SourceRegistration *src, const char *schema)
 {
 	char		kind = get_rel_relkind(source);
 	const char *name = get_rel_name(source);
@@ -271,12 +467,9 @@ check_statement(const SourceStatement *st, Oid source, SpSource *src, const char
 	if (src != NULL)
 		sp_check_source_tables(source, src->topics, src->embeddings);
 
-	problem = catalog_text(psprintf("SELECT %s.sentiment_source_problem($1)", quote_identifier(schema)), source);
+	problem = source_problem(source, schema, src);
 	if (problem == NULL && st->created_at != NULL)
-		problem = catalog_text("SELECT format('column created_at of %s has type %s', $1, a.atttypid::regtype) "
-							   "FROM pg_attribute a WHERE a.attrelid = $1 AND a.attname = 'created_at' "
-							   "AND a.attnum > 0 AND NOT a.attisdropped "
-							   "AND a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)", source);
+		problem = catalog_text(PLAN_CREATED_AT, source, schema);
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -305,13 +498,36 @@ void
 sp_source_check(Oid source, bool write)
 {
 	SourceStatement st = {"", write, false, NULL, ""};
-	SpSource   *src;
-	int			nsources;
+	char	   *schema = sp_extension_schema();
+	SourceRegistration *src = registration(source, schema);
 
-	src = sp_load_sources(source, &nsources);
-	if (nsources == 0)
+	if (src == NULL)
 		sp_error_not_attached(source);
-	check_statement(&st, source, src, sp_extension_schema());
+	check_statement(&st, source, src, schema);
+}
+
+/* sentiment_source_problem(source regclass): the check above, NULL when none. */
+Datum
+sentiment_source_problem(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source = PG_GETARG_OID(0);
+	char	   *problem;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (get_rel_name(source) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	problem = source_problem(source, schema, registration(source, schema));
+	if (problem != NULL)
+		problem = MemoryContextStrdup(caller, problem);
+	SPI_finish();
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }
 
 /*
@@ -327,8 +543,7 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	const SourceStatement *st = NULL;
 	char	   *name;
 	Oid			source;
-	SpSource   *src = NULL;
-	int			nsources = 0;
+	SourceRegistration *src;
 	char	   *sql;
 	Oid			types[2] = {JSONBOID, REGCLASSOID};
 	Datum		values[2];
@@ -356,9 +571,7 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	src = sp_load_sources(source, &nsources);
-	if (nsources == 0)
-		src = NULL;
+	src = registration(source, schema);
 	if (st->attach)
 	{
 		/* attach's: before the table is registered, and only for its owner */

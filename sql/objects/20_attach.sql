@@ -198,33 +198,18 @@ AS $$
 $$;
 
 -- What keeps sentiment_proc from reading an attached table as its owner
--- (NULL: nothing): a column attach created, or the key, or a key of the
--- topics table, that is missing or no longer of a type attach accepts.  A
--- tenant's own enum or domain could bring a cast or operator of the
--- tenant's, run by whoever reads the column; sentiment_source_sql refuses
--- such a table and monitoring skips it with a warning.
-CREATE FUNCTION @extschema@.sentiment_source_problem(p_source regclass)
+-- (NULL: nothing): a column attach created (sentiment_status_columns), or
+-- the key, or a key of the topics table, that is missing or no longer of a
+-- type attach accepts (sentiment_column_type_ok).  A tenant's own enum or
+-- domain could bring a cast or operator of the tenant's, run by whoever
+-- reads the column; sentiment_source_sql refuses such a table and
+-- monitoring skips it with a warning.  C (src/source_sql.c): monitoring
+-- asks it for every table at every read, from the catalogue caches.
+CREATE FUNCTION @extschema@.sentiment_source_problem(source regclass)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE C STABLE STRICT
 SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT string_agg(format('column %I of %s %s', c.col, c.rel::regclass,
-							 CASE WHEN a.atttypid IS NULL THEN 'is missing'
-								  ELSE 'has type ' || format_type(a.atttypid, NULL) END),
-					  '; ' ORDER BY c.k, c.n)
-	  FROM (SELECT 1 AS k, s.n, p_source::oid AS rel, s.column_name AS col, s.kind
-			  FROM @extschema@.sentiment_status_columns() s
-			UNION ALL
-			SELECT 0, 0, r.source_table, r.id_column, 'integer'
-			  FROM @extschema@.sentiment_sources r WHERE r.source_table = p_source
-			UNION ALL
-			SELECT 2, k.n, r.topics_table, k.col, k.kind
-			  FROM @extschema@.sentiment_sources r,
-				   (VALUES (1, 'mention_id'::name, 'integer'), (2, 'topic_key', 'string')) k(n, col, kind)
-			 WHERE r.source_table = p_source) c
-	  LEFT JOIN pg_attribute a ON a.attrelid = c.rel AND a.attname = c.col AND a.attnum > 0 AND NOT a.attisdropped
-	 WHERE a.atttypid IS NULL OR NOT @extschema@.sentiment_column_type_ok(a.atttypid, c.kind)
-$$;
+AS 'MODULE_PATHNAME', 'sentiment_source_problem';
 
 -- Run one of the fixed statements of src/source_sql.c on an attached table
 -- as the table's owner, in a security-restricted operation with the pinned
