@@ -3,12 +3,12 @@
 -- part is an attack that worked before the fix: the tenant's traps (casts
 -- of column types it changed, triggers, CHECK constraints) record the role
 -- they ran as; none may ever run as the superuser or the dashboard role.
--- (Upgrades and a tenant holding a lock: test/t/095_security_tenants.pl.)
+-- (Upgrades and a tenant holding a lock: test/t/096_security_superuser.pl.)
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 \set orig_db :DBNAME
-CREATE DATABASE regress_sp_tenants;
-\c regress_sp_tenants
+CREATE DATABASE regress_sp_superuser;
+\c regress_sp_superuser
 SET client_min_messages = warning;
 CREATE EXTENSION sentiment_proc;
 \i test/sql/helpers/try.sql
@@ -240,5 +240,5 @@ RESET ROLE;
 SELECT rolname, rolsuper FROM pg_roles WHERE rolname LIKE 'regress_st_%' ORDER BY 1;
 
 \c :orig_db
-DROP DATABASE regress_sp_tenants;
+DROP DATABASE regress_sp_superuser;
 DROP ROLE regress_st_tenant, regress_st_other, regress_st_dash;

@@ -7,7 +7,7 @@
 # changed, row and statement triggers, CHECK constraints, defaults) record
 # the role they run as: none may ever run as the superuser or the
 # dashboard.  And a tenant holding a lock on its table does not hang the
-# monitoring views.  (Single statements: test/sql/security_tenants.sql.)
+# monitoring views.  (Single statements: test/sql/security_superuser.sql.)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
