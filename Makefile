@@ -51,11 +51,11 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # Regression tests by feature, in the order they run: they share one database,
 # so install (creates the extension) comes first and attach (creates
 # sentiment_data, used by process, errors, privileges and similar) second;
-# monitoring, security and upgrade make databases of their own.  Shared helpers are in
+# monitoring, security, security_superuser and upgrade make databases of their own.  Shared helpers are in
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
                  bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models \
-                 monitoring registry_cleanup security security_tenants upgrade
+                 monitoring registry_cleanup security security_tenants security_superuser upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --temp-instance=test/tmp_check_iso $(TEST_CONF)

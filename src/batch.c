@@ -19,6 +19,7 @@
 #include "access/xact.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "utils/timestamp.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -259,6 +260,18 @@ process_source_isolated(const SpSource *src, int limit, char *skipped)
 	return 0;
 }
 
+/* Name a source the caller may not process in the list of those skipped. */
+static void
+note_denied(StringInfo denied, int *ndenied, const SpSource *src)
+{
+	(*ndenied)++;
+	if (denied->len > 0)
+		appendStringInfoString(denied, ", ");
+	/* named as regclass names it, as the SQL functions do */
+	appendStringInfoString(denied, DatumGetCString(DirectFunctionCall1(regclassout,
+																	   ObjectIdGetDatum(src->logical))));
+}
+
 /*
  * Process up to batch_size rows of one source (InvalidOid: of every source
  * the caller may process, in fair shares) in the caller's transaction.  A
@@ -273,7 +286,10 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	int64		done = 0;
 
 	bool		per_shard = false;
+	StringInfoData denied;
+	int			ndenied = 0;
 
+	initStringInfo(&denied);
 	Assert(batch_size > 0 && batch_size <= SP_MAX_BATCH_SIZE);
 
 	/*
@@ -311,6 +327,8 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 
 		if (sp_may_process(sources[0].logical))
 			source_step(&st);
+		else
+			note_denied(&denied, &ndenied, &sources[0]);
 		done = st.done;
 	}
 	else if (nsources >= 1)
@@ -346,7 +364,10 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 			int64		got;
 
 			if (!sp_may_process(sources[i].logical))
+			{
+				note_denied(&denied, &ndenied, &sources[i]);
 				continue;
+			}
 			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
 			full[i] = (got >= share);
 			done += got;
@@ -374,6 +395,12 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		sp_citus_any_distributed(source))
 		done += sp_citus_process_on_workers(source, batch_size - (int) done);
 
+	/* as the SQL functions do without a source (sentiment_report_denied) */
+	if (denied.len > 0)
+		ereport(NOTICE,
+				(errmsg("sentiment_process_batch skipped %d attached table(s) the current user may not update: %s",
+						ndenied, denied.data),
+				 errhint("Their owners, or roles granted UPDATE on them, can do it for them.")));
 	SPI_finish();
 	return done;
 }

@@ -6,11 +6,12 @@
  * source first, by priority, with SKIP LOCKED, and record what became of
  * them; finished requests are pruned after sentiment_proc.queue_retention
  * (by the workers' upkeep and at every enqueue).  Requests enter
- * through sentiment_enqueue, which runs with the caller's rights: it checks
- * that the caller may update the source (who may not write a table may not
- * have it re-analysed) and reads the source's keys as the caller, and only
- * the writes to the queue itself are made as the extension's owner.  A
- * user's relation is never read with the owner's rights.
+ * through sentiment_enqueue, which checks as the caller that the caller may
+ * update the source (who may not write a table may not have it
+ * re-analysed), reads the source's keys as the source's owner (as the
+ * batch does, source_sql.c), and writes the queue itself as the
+ * extension's owner.  A user's relation is never read with the extension
+ * owner's rights, nor with the caller's.
  *
  * The two-phase claim API (sql/objects/56_claim_api.sql, plpgsql running as
  * the caller) takes requests through sentiment_queue_take and finishes them
@@ -92,6 +93,7 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 	Datum		key_args[1];
 	char		key_nulls[1];
 	Oid			ins_types[4] = {OIDOID, INT8ARRAYOID, INT4OID, NAMEOID};
+	SpOwnerSwitch owner;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -131,11 +133,18 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 				 errhint("GRANT UPDATE ON %s TO the role that queues its rows.",
 						 quote_identifier(get_rel_name(source)))));
 
+	/* read as the owner below: the columns' types, row-level security */
+	sp_source_check(source, false);
+
 	(void) sp_prune_queue();
 
-	/* the keys, read as the caller, a chunk at a time */
+	/*
+	 * The keys, read as the table's owner (source_sql.c), a chunk at a time:
+	 * whoever queues, code of the table's owner runs as the owner.
+	 */
 	key_args[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	key_nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
+	sp_as_table_owner(source, &owner);
 	keys = SPI_cursor_open_with_args(NULL,
 									 psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s "
 											  "WHERE $1 IS NULL OR s.%s OPERATOR(pg_catalog.=) ANY ($1)",
@@ -144,6 +153,7 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 																		 get_rel_name(source)),
 											  quote_identifier(id_column)),
 									 1, key_types, key_args, key_nulls, true, 0);
+	sp_restore_user(&owner);
 
 	insert_sql = psprintf("INSERT INTO %s.sentiment_processing_queue AS q "
 						  "(source_table, entry_id, priority, requested_by) "
@@ -163,7 +173,9 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 		uint64		n;
 		int			ret;
 
+		sp_as_table_owner(source, &owner);
 		SPI_cursor_fetch(keys, true, ENQUEUE_CHUNK);
+		sp_restore_user(&owner);
 		n = SPI_processed;
 		if (n == 0)
 			break;

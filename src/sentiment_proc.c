@@ -35,6 +35,9 @@ _PG_init(void)
 	/* whose rights processing runs with (identity.c): setting */
 	sp_identity_init();
 
+	/* the extension's own scripts write users' tables as their owners */
+	sp_script_guard_init();
+
 	/*
 	 * Define settings and register workers above this line: reserving the
 	 * prefix removes placeholders and warns about any sentiment_proc.*

@@ -193,6 +193,19 @@ extern void sp_check_source_tables(Oid relid, Oid topics, Oid embeddings);
 /* Every partition under relid has relid's owner (an error otherwise). */
 extern void sp_check_partition_owners(Oid relid);
 
+/*
+ * The checks made as the caller before an attached table is read (or
+ * written) as its owner: a table, SELECT (UPDATE) on it, no row-level
+ * security for the caller, the columns attach created (source_sql.c).
+ */
+extern void sp_source_check(Oid source, bool write);
+
+/* Deferrable triggers and constraints of a table (NULL: none); SPI connected. */
+extern char *sp_deferred_code(Oid relid);
+
+/* From _PG_init: the extension's scripts write users' tables as their owners (script_guard.c). */
+extern void sp_script_guard_init(void);
+
 /* May the current user have this source processed?  (UPDATE on it) */
 extern bool sp_may_process(Oid relid);
 extern void sp_check_may_process(Oid relid);

@@ -17,6 +17,11 @@
  * Batches in flight are published in a slot per backend (pid, source, batch
  * size, phase and when it began) for the sentiment_batch_progress view.
  *
+ * Who sees what: the figures of a source only whoever may SELECT from it
+ * (a pg_monitor dashboard sees the tables it may read, and each database's
+ * total); batches in flight in other databases, whose tables cannot be
+ * checked from here, only members of pg_read_all_data (and superusers).
+ *
  * A source whose registration goes (detach, DROP TABLE) has its counters
  * removed when that transaction commits (sp_stats_forget_at_commit, from a
  * trigger on the registry); its batches stay counted in the total.
@@ -827,27 +832,63 @@ sp_stats_init(void)
 
 #define STATS_COLS 13
 
+/* May the current user see the figures of relid (InvalidOid: the total)? */
+static bool
+may_see_source(Oid relid)
+{
+	bool		missing = false;
+
+	if (!OidIsValid(relid))
+		return true;
+	return pg_class_aclcheck_ext(relid, GetUserId(), ACL_SELECT, &missing) == ACLCHECK_OK && !missing;
+}
+
+/*
+ * Copies of this database's entries the current user may see, taken under
+ * the lock and checked after it (the check reads the catalogue).
+ */
+static SpStatsEntry *
+visible_entries(int *count)
+{
+	HASH_SEQ_STATUS seq;
+	SpStatsEntry *e;
+	SpStatsEntry *copies;
+	int			n = 0;
+	int			kept = 0;
+
+	LWLockAcquire(sp_stats->lock, LW_SHARED);
+	copies = palloc(sizeof(SpStatsEntry) * (hash_get_num_entries(sp_stats_hash) + 1));
+	hash_seq_init(&seq, sp_stats_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (e->key.dboid == MyDatabaseId)
+			copies[n++] = *e;
+	LWLockRelease(sp_stats->lock);
+	for (int i = 0; i < n; i++)
+		if (may_see_source(copies[i].key.relid))
+			copies[kept++] = copies[i];
+	*count = kept;
+	return copies;
+}
+
 /* sentiment_stats_internal(): the current database's rows, total first. */
 Datum
 sentiment_stats_internal(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	SpStatsEntry *e;
+	SpStatsEntry *entries;
+	int			n;
 
 	sp_stats_require_preload();
 	InitMaterializedSRF(fcinfo, 0);
 
-	LWLockAcquire(sp_stats->lock, LW_SHARED);
-	hash_seq_init(&seq, sp_stats_hash);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	entries = visible_entries(&n);
+	for (int k = 0; k < n; k++)
 	{
+		SpStatsEntry *e = &entries[k];
 		Datum		values[STATS_COLS];
 		bool		nulls[STATS_COLS];
 		int			i = 0;
 
-		if (e->key.dboid != MyDatabaseId)
-			continue;
 		memset(nulls, false, sizeof(nulls));
 		values[i] = ObjectIdGetDatum(e->key.relid);
 		nulls[i++] = !OidIsValid(e->key.relid);
@@ -869,7 +910,6 @@ sentiment_stats_internal(PG_FUNCTION_ARGS)
 		Assert(i == STATS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(sp_stats->lock);
 	return (Datum) 0;
 }
 
@@ -909,19 +949,18 @@ Datum
 sentiment_throughput_internal(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS seq;
-	SpStatsEntry *e;
 	int64		now_minute = GetCurrentTimestamp() / USECS_PER_MINUTE;
+	SpStatsEntry *entries;
+	int			n;
 
 	sp_stats_require_preload();
 	InitMaterializedSRF(fcinfo, 0);
 
-	LWLockAcquire(sp_stats->lock, LW_SHARED);
-	hash_seq_init(&seq, sp_stats_hash);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	entries = visible_entries(&n);
+	for (int j = 0; j < n; j++)
 	{
-		if (e->key.dboid != MyDatabaseId)
-			continue;
+		SpStatsEntry *e = &entries[j];
+
 		for (int k = 0; k < SP_MINUTES; k++)
 		{
 			SpMinute   *m = &e->minutes[k];
@@ -939,7 +978,6 @@ sentiment_throughput_internal(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
-	LWLockRelease(sp_stats->lock);
 	return (Datum) 0;
 }
 
@@ -963,6 +1001,9 @@ sentiment_batch_progress_internal(PG_FUNCTION_ARGS)
 		memcpy(&copy, s, sizeof(copy));
 		SpinLockRelease(&s->mutex);
 		if (copy.pid == 0 || copy.phase == SP_PHASE_NONE)
+			continue;
+		if (copy.dboid == MyDatabaseId ? !may_see_source(copy.relid)
+			: !has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_DATA))
 			continue;
 
 		values[0] = Int32GetDatum(copy.pid);

@@ -58,6 +58,23 @@ BEGIN
 END
 $body$;
 
+-- The notice of a call made without a source (for every attached table)
+-- that left alone the tables the caller may not update: they are skipped,
+-- not fatal to the call, and named.
+CREATE FUNCTION @extschema@.sentiment_report_denied(p_what text, p_tables text[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF cardinality(p_tables) > 0 THEN
+		RAISE NOTICE '% skipped % attached table(s) the current user may not update: %',
+			p_what, cardinality(p_tables), array_to_string(p_tables, ', ')
+			USING HINT = 'Their owners, or roles granted UPDATE on them, can do it for them.';
+	END IF;
+END
+$body$;
+
 -- Record or remove a registration (src/registry.c).  They check, as the
 -- caller, EXECUTE on sentiment_attach / sentiment_detach and ownership of
 -- the source and its side tables, then write the registry as the

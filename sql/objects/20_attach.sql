@@ -163,9 +163,75 @@ BEGIN
 END
 $body$;
 
+-- Status and result columns every source carries: name, type, clause used
+-- when adding it, kind for checking an existing one (as for
+-- sentiment_column_type_ok).  Constant defaults only: adding them is a
+-- catalogue change, never a rewrite.
+CREATE FUNCTION @extschema@.sentiment_status_columns(
+	OUT n integer, OUT column_name name, OUT column_type text, OUT add_clause text, OUT kind text)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	VALUES
+		(1, 'sentiment_label'::name,	'text',				'',								'string'),
+		(2, 'sentiment_score',			'double precision',	'',								'number'),
+		(3, 'emotion_label',			'text',				'',								'string'),
+		(4, 'emotion_score',			'double precision',	'',								'number'),
+		(5, 'influence_weight',			'double precision',	'',								'number'),
+		(6, 'author_followers',			'bigint',			'',								'integer'),
+		(7, 'likes',					'bigint',			'',								'integer'),
+		(8, 'shares',					'bigint',			'',								'integer'),
+		(9, 'replies',					'bigint',			'',								'integer'),
+		(10, 'processing_status',		'text',				' NOT NULL DEFAULT ''pending''', 'string'),
+		(11, 'processing_started_at',	'timestamptz',		'',								'timestamp'),
+		(12, 'processing_completed_at', 'timestamptz',		'',								'timestamp'),
+		(13, 'processing_error',		'text',				'',								'string'),
+		(14, 'processing_attempts',		'integer',			' NOT NULL DEFAULT 0',			'integer'),
+		(15, 'version',					'integer',			' NOT NULL DEFAULT 0',			'integer'),
+		(16, 'processing_retry_at',		'timestamptz',		'',								'timestamp'),
+		(17, 'processing_lease_until',	'timestamptz',		'',								'timestamp'),
+		(18, 'processing_claimed_by',	'text',				'',								'string'),
+		(19, 'processing_error_history', 'jsonb',			'',								'jsonb'),
+		-- which model (and version) wrote the row's result
+		(20, 'sentiment_model',			'text',				'',								'string')
+$$;
+
+-- What keeps sentiment_proc from reading an attached table as its owner
+-- (NULL: nothing): a column attach created (sentiment_status_columns), or
+-- the key, or a key of the topics table, that is missing or no longer of a
+-- type attach accepts (sentiment_column_type_ok).  A tenant's own enum or
+-- domain could bring a cast or operator of the tenant's, run by whoever
+-- reads the column; sentiment_source_sql refuses such a table and
+-- monitoring skips it with a warning.  C (src/source_sql.c): monitoring
+-- asks it for every table at every read, from the catalogue caches.
+CREATE FUNCTION @extschema@.sentiment_source_problem(source regclass)
+RETURNS text
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_source_problem';
+
+-- Run one of the fixed statements of src/source_sql.c on an attached table
+-- as the table's owner, in a security-restricted operation with the pinned
+-- search_path and sentiment_proc.source_lock_timeout, after checking as
+-- the caller: a table, SELECT (reads) or UPDATE (writes) on it, no
+-- row-level security for the caller, the columns attach created with their
+-- types (sentiment_source_problem), and for writes no deferrable trigger or
+-- constraint.  Every SQL function that reads or writes an attached table
+-- goes through it; it runs nothing but those statements, so it stays
+-- executable by PUBLIC.
+CREATE FUNCTION @extschema@.sentiment_source_sql(source regclass, statement text, args jsonb DEFAULT NULL)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_source_sql';
+
 -- Status and result columns: check the existing ones, add the others in
 -- one ALTER TABLE, and give existing rows a state by the seed's migration
--- rule (rows that already carry results are done, the rest wait).
+-- rule (rows that already carry results are done, the rest wait).  The
+-- rows are written as the table's owner (sentiment_source_sql): a
+-- superuser re-attaching a tenant's table fires the tenant's triggers as
+-- the tenant.
 CREATE FUNCTION @extschema@.sentiment_attach_status_columns(p_rel regclass, p_table name)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -174,54 +240,30 @@ AS $body$
 DECLARE
 	v_rel		regclass := p_rel;
 	v_table		name := p_table;
+	v_col		record;
 	v_type		oid;
 	v_adds		text[] := '{}';
 	v_had_status boolean := true;
 	v_had_label boolean := true;
-	-- Status and result columns every source carries: name, type, clause
-	-- used when adding it, kind for checking an existing one.  Constant
-	-- defaults only: adding them is a catalogue change, never a rewrite.
-	c_columns CONSTANT text[][] := ARRAY[
-		['sentiment_label',			'text',				'',						'string'],
-		['sentiment_score',			'double precision',	'',						'number'],
-		['emotion_label',			'text',				'',						'string'],
-		['emotion_score',			'double precision',	'',						'number'],
-		['influence_weight',		'double precision',	'',						'number'],
-		['author_followers',		'bigint',			'',						'integer'],
-		['likes',					'bigint',			'',						'integer'],
-		['shares',					'bigint',			'',						'integer'],
-		['replies',					'bigint',			'',						'integer'],
-		['processing_status',		'text',				' NOT NULL DEFAULT ''pending''', 'string'],
-		['processing_started_at',	'timestamptz',		'',						'timestamp'],
-		['processing_completed_at', 'timestamptz',		'',						'timestamp'],
-		['processing_error',		'text',				'',						'string'],
-		['processing_attempts',		'integer',			' NOT NULL DEFAULT 0',	'integer'],
-		['version',					'integer',			' NOT NULL DEFAULT 0',	'integer'],
-		['processing_retry_at',		'timestamptz',		'',						'timestamp'],
-		['processing_lease_until',	'timestamptz',		'',						'timestamp'],
-		['processing_claimed_by',	'text',				'',						'string'],
-		['processing_error_history', 'jsonb',			'',						'jsonb'],
-		-- which model (and version) wrote the row's result
-		['sentiment_model',			'text',				'',						'string']];
 BEGIN
 	-- Status and result columns: check the existing ones, add the others in
 	-- one ALTER TABLE.
-	FOR i IN 1 .. array_length(c_columns, 1) LOOP
+	FOR v_col IN SELECT * FROM @extschema@.sentiment_status_columns() c ORDER BY c.n LOOP
 		SELECT a.atttypid INTO v_type
 		  FROM pg_attribute a
-		 WHERE a.attrelid = v_rel AND a.attname = c_columns[i][1] AND a.attnum > 0 AND NOT a.attisdropped;
+		 WHERE a.attrelid = v_rel AND a.attname = v_col.column_name AND a.attnum > 0 AND NOT a.attisdropped;
 		IF FOUND THEN
-			IF NOT @extschema@.sentiment_column_type_ok(v_type, c_columns[i][4]) THEN
+			IF NOT @extschema@.sentiment_column_type_ok(v_type, v_col.kind) THEN
 				RAISE EXCEPTION 'column "%" of % has type %, which sentiment_proc cannot use',
-					c_columns[i][1], v_rel, v_type::regtype
+					v_col.column_name, v_rel, v_type::regtype
 					USING ERRCODE = 'datatype_mismatch',
-						  HINT = format('Change it to %s, or rename it so that it can be added.', c_columns[i][2]);
+						  HINT = format('Change it to %s, or rename it so that it can be added.', v_col.column_type);
 			END IF;
 		ELSE
-			v_adds := v_adds || format('ADD COLUMN %I %s%s', c_columns[i][1], c_columns[i][2], c_columns[i][3]);
-			IF c_columns[i][1] = 'processing_status' THEN
+			v_adds := v_adds || format('ADD COLUMN %I %s%s', v_col.column_name, v_col.column_type, v_col.add_clause);
+			IF v_col.column_name = 'processing_status' THEN
 				v_had_status := false;
-			ELSIF c_columns[i][1] = 'sentiment_label' THEN
+			ELSIF v_col.column_name = 'sentiment_label' THEN
 				v_had_label := false;
 			END IF;
 		END IF;
@@ -242,13 +284,15 @@ BEGIN
 	-- The seed's migration rule: rows that already carry results are done,
 	-- the rest wait.  Only rows that need it are touched.
 	IF NOT v_had_status AND v_had_label THEN
-		EXECUTE format('UPDATE %s SET processing_status = ''completed'' WHERE sentiment_label IS NOT NULL', v_rel);
+		PERFORM FROM @extschema@.sentiment_source_sql(v_rel, 'attach_results_done') AS u(n bigint);
 	ELSIF v_had_status THEN
 		-- An adopted status column may allow NULL: such rows would never be
 		-- claimed, so give them a state by the same rule.
-		EXECUTE format(
-			'UPDATE %s SET processing_status = CASE WHEN sentiment_label IS NOT NULL '
-			'THEN ''completed'' ELSE ''pending'' END WHERE processing_status IS NULL', v_rel);
+		PERFORM 1 FROM pg_attribute a
+		 WHERE a.attrelid = v_rel AND a.attname = 'processing_status' AND NOT a.attnotnull;
+		IF FOUND THEN
+			PERFORM FROM @extschema@.sentiment_source_sql(v_rel, 'attach_null_status') AS u(n bigint);
+		END IF;
 		PERFORM 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 		 WHERE d.adrelid = v_rel AND a.attname = 'processing_status';
 		IF NOT FOUND THEN
@@ -759,7 +803,8 @@ $body$;
 -- Queue the completed rows of a source whose result another model (or
 -- another version of its model) wrote, so that they are analysed again by
 -- the table's model.  Needs EXECUTE on sentiment_enqueue and UPDATE on the
--- table.  Returns the requests queued.
+-- table; the table is read and written as its owner (sentiment_source_sql,
+-- sentiment_enqueue).  Returns the requests queued.
 CREATE FUNCTION @extschema@.sentiment_requeue_for_model(p_source regclass)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -767,25 +812,17 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_src		@extschema@.sentiment_sources := @extschema@.sentiment_registration(p_source);
-	v_version	text;
+	v_args		jsonb;
 	v_ids		bigint[];
-	v_n			bigint;
 BEGIN
-	SELECT m.version INTO v_version FROM @extschema@.sentiment_models() m
-	 WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model;
+	v_args := jsonb_strip_nulls(jsonb_build_object('version',
+		(SELECT m.version FROM @extschema@.sentiment_models() m
+		  WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model)));
 	-- a distributed table has no queue on its nodes: its rows wait as pending
 	IF @extschema@.sentiment_citus_distributed(p_source) THEN
-		EXECUTE format('UPDATE %s SET processing_status = ''pending'' '
-					   'WHERE processing_status = ''completed'' AND sentiment_model IS DISTINCT FROM $1',
-					   v_src.source_table)
-			USING v_version;
-		GET DIAGNOSTICS v_n = ROW_COUNT;
-		RETURN v_n;
+		RETURN (SELECT u.n FROM @extschema@.sentiment_source_sql(p_source, 'model_pending', v_args) AS u(n bigint));
 	END IF;
-	EXECUTE format('SELECT array_agg(%I::bigint) FROM %s '
-				   'WHERE processing_status = ''completed'' AND sentiment_model IS DISTINCT FROM $1',
-				   v_src.id_column, v_src.source_table)
-		INTO v_ids USING v_version;
+	SELECT u.ids INTO v_ids FROM @extschema@.sentiment_source_sql(p_source, 'model_ids', v_args) AS u(ids bigint[]);
 	IF v_ids IS NULL THEN
 		RETURN 0;
 	END IF;

@@ -25,6 +25,12 @@ COMMENT ON FUNCTION @extschema@.sentiment_retry_delay(integer) IS
 -- Re-queue failed rows: of one source or all, optionally only the given
 -- ids, only errors matching a LIKE pattern, only a SQLSTATE (of the last
 -- error).  Attempts start again from zero.  Returns the rows re-queued.
+-- Each table is written as its owner (sentiment_source_sql): its triggers
+-- and constraints run with the owner's rights, never the caller's; the
+-- caller needs UPDATE on it.  Without a source, the tables the caller may
+-- not update are left alone (a notice names them), and a table that cannot
+-- be written (locked, changed columns, a trigger refusing) is skipped with
+-- a warning; with one, those are errors.
 CREATE FUNCTION @extschema@.sentiment_retry_failed(
 	source regclass DEFAULT NULL,
 	ids bigint[] DEFAULT NULL,
@@ -35,9 +41,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_src	record;
-	v_n		bigint;
-	v_total bigint := 0;
+	v_src		regclass;
+	v_args		jsonb;
+	v_n			bigint;
+	v_total		bigint := 0;
+	v_denied	text[] := '{}';
 BEGIN
 	IF sentiment_retry_failed.ids IS NOT NULL AND sentiment_retry_failed.source IS NULL THEN
 		RAISE EXCEPTION 'ids need a source table'
@@ -45,23 +53,27 @@ BEGIN
 				  HINT = 'Pass the table the ids belong to, for example sentiment_retry_failed(''sentiment_data'', ARRAY[1, 2]).';
 	END IF;
 	PERFORM @extschema@.sentiment_registration(sentiment_retry_failed.source);
-	FOR v_src IN
-		SELECT s.source_table, s.id_column FROM @extschema@.sentiment_sources s
-		 WHERE sentiment_retry_failed.source IS NULL OR s.source_table = sentiment_retry_failed.source
-		 ORDER BY s.source_table::oid
-	LOOP
-		EXECUTE format(
-			'UPDATE %s SET processing_status = ''pending'', processing_attempts = 0, '
-			'processing_retry_at = NULL, processing_error = NULL '
-			'WHERE processing_status = ''failed'' '
-			'AND ($1 IS NULL OR %I = ANY ($1)) '
-			'AND ($2 IS NULL OR processing_error LIKE $2) '
-			'AND ($3 IS NULL OR processing_error_history -> -1 ->> ''sqlstate'' = $3)',
-			v_src.source_table, v_src.id_column)
-			USING sentiment_retry_failed.ids, error_pattern, sentiment_retry_failed.sqlstate;
-		GET DIAGNOSTICS v_n = ROW_COUNT;
-		v_total := v_total + v_n;
-	END LOOP;
+	v_args := jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_retry_failed.ids),
+		'pattern', error_pattern, 'sqlstate', sentiment_retry_failed.sqlstate));
+	IF sentiment_retry_failed.source IS NOT NULL THEN
+		SELECT u.n INTO v_total
+		  FROM @extschema@.sentiment_source_sql(sentiment_retry_failed.source, 'retry_failed', v_args) AS u(n bigint);
+	ELSE
+		FOR v_src IN SELECT s.source_table FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid LOOP
+			IF NOT has_table_privilege(v_src, 'UPDATE') THEN
+				v_denied := v_denied || v_src::text;
+				CONTINUE;
+			END IF;
+			BEGIN
+				SELECT u.n INTO v_n FROM @extschema@.sentiment_source_sql(v_src, 'retry_failed', v_args) AS u(n bigint);
+				v_total := v_total + v_n;
+			EXCEPTION WHEN OTHERS THEN
+				RAISE WARNING 'sentiment_retry_failed skipped table %: %', v_src, SQLERRM
+					USING HINT = format('Its failed rows stay failed; sentiment_retry_failed(%L) shows the error.', v_src::text);
+			END;
+		END LOOP;
+		PERFORM @extschema@.sentiment_report_denied('sentiment_retry_failed', v_denied);
+	END IF;
 	-- the wake-up trigger fires only for new or edited text
 	IF v_total > 0 THEN
 		PERFORM @extschema@.sentiment_wake_workers();
@@ -73,7 +85,8 @@ $body$;
 COMMENT ON FUNCTION @extschema@.sentiment_retry_failed(regclass, bigint[], text, text) IS
 	'Re-queue failed rows (all, or by source, ids, error LIKE pattern, SQLSTATE); returns the rows re-queued';
 
--- A row's error history as rows, oldest first.
+-- A row's error history as rows, oldest first (read as the table's owner:
+-- sentiment_source_sql; the caller needs SELECT on the table).
 CREATE FUNCTION @extschema@.sentiment_error_history(
 	source regclass,
 	id bigint,
@@ -85,15 +98,12 @@ RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
-DECLARE
-	v_id_column name;
 BEGIN
-	v_id_column := (@extschema@.sentiment_registration(sentiment_error_history.source)).id_column;
-	RETURN QUERY EXECUTE format(
-		'SELECT (e ->> ''attempt'')::integer, (e ->> ''at'')::timestamptz, e ->> ''sqlstate'', e ->> ''message'' '
-		'FROM %s, jsonb_array_elements(processing_error_history) WITH ORDINALITY AS h(e, n) '
-		'WHERE %I = $1 ORDER BY h.n', sentiment_error_history.source, v_id_column)
-		USING sentiment_error_history.id;
+	PERFORM @extschema@.sentiment_registration(sentiment_error_history.source);
+	RETURN QUERY
+		SELECT h.* FROM @extschema@.sentiment_source_sql(sentiment_error_history.source, 'error_history',
+				jsonb_build_object('id', sentiment_error_history.id))
+			AS h(attempt integer, failed_at timestamptz, sqlstate text, message text);
 END
 $body$;
 

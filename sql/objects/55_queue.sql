@@ -40,9 +40,13 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_processing_que
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_processing_queue_request_id_seq', '');
 
 -- Written only through sentiment_enqueue and the batch (as the extension
--- owner); operators may read it.
+-- owner); operators may read it, the requests of the tables they may read
+-- (a policy: the extension's owner, who writes it, is not subject to it).
 REVOKE ALL ON @extschema@.sentiment_processing_queue FROM PUBLIC;
 GRANT SELECT ON @extschema@.sentiment_processing_queue TO pg_monitor;
+ALTER TABLE @extschema@.sentiment_processing_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sentiment_processing_queue_readable ON @extschema@.sentiment_processing_queue
+	FOR SELECT USING (pg_catalog.has_table_privilege(source_table, 'SELECT'));
 
 CREATE FUNCTION @extschema@.sentiment_prune_queue()
 RETURNS bigint
@@ -54,9 +58,9 @@ COMMENT ON FUNCTION @extschema@.sentiment_prune_queue() IS
 	'Delete finished queue requests older than sentiment_proc.queue_retention (and those of detached tables); returns how many';
 
 -- Queue rows of an attached table (ids NULL: every row) for analysis
--- (src/queue.c).  Runs with the caller's rights: the caller needs UPDATE on
--- the table and reads its keys; only the queue itself is written as the
--- extension's owner.  Not executable by PUBLIC (a DBA grants it to
+-- (src/queue.c).  The caller needs UPDATE on the table; its keys are read
+-- as the table's owner and the queue itself is written as the extension's
+-- owner.  Not executable by PUBLIC (a DBA grants it to
 -- operators).  Returns the requests queued or re-prioritised.
 CREATE FUNCTION @extschema@.sentiment_enqueue(
 	source regclass,

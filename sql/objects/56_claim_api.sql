@@ -69,6 +69,7 @@ DECLARE
 	v_src		record;
 	v_n			integer;
 	v_queued	bigint[];
+	v_denied	text[] := '{}';
 BEGIN
 	IF sentiment_claim.n IS NULL OR sentiment_claim.n < 1 OR sentiment_claim.n > 10000 THEN
 		RAISE EXCEPTION 'n must be between 1 and 10000'
@@ -102,6 +103,12 @@ BEGIN
 		 ORDER BY s.source_table::oid
 	LOOP
 		EXIT WHEN v_left <= 0;
+		-- without a source, the tables the caller may not update are left
+		-- alone (and named below)
+		IF sentiment_claim.source IS NULL AND NOT has_table_privilege(v_src.source_table, 'UPDATE') THEN
+			v_denied := v_denied || v_src.source_table::text;
+			CONTINUE;
+		END IF;
 		-- queued requests first, by priority, as a batch takes them (passed
 		-- over by other claims for the lease; rows another claimant holds
 		-- wait for it)
@@ -134,6 +141,7 @@ BEGIN
 		GET DIAGNOSTICS v_n = ROW_COUNT;
 		v_left := v_left - v_n;
 	END LOOP;
+	PERFORM @extschema@.sentiment_report_denied('sentiment_claim', v_denied);
 END
 $body$;
 

@@ -97,15 +97,17 @@ BEGIN
 	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		source := v_src.source_table;
 		foreign_claim_grace := @extschema@.sentiment_foreign_grace(v_src.source_table);
-		EXECUTE format(
-			'SELECT count(*) FILTER (WHERE processing_claimed_by IS NOT NULL), '
-			'       count(*) FILTER (WHERE processing_claimed_by IS NULL), '
-			'       count(*) FILTER (WHERE processing_claimed_by IS NULL AND processing_started_at < now() - $1 '
-			'                          AND (processing_completed_at IS NULL OR processing_started_at > processing_completed_at)), '
-			'       min(processing_started_at) FILTER (WHERE processing_claimed_by IS NULL) '
-			'  FROM %s WHERE processing_status = ''processing''', v_src.source_table)
-			INTO processing_ours, processing_foreign, foreign_overdue, oldest_foreign_started_at
-			USING foreign_claim_grace;
+		BEGIN
+			SELECT q.ours, q.foreign_claims, q.overdue, q.oldest
+			  INTO processing_ours, processing_foreign, foreign_overdue, oldest_foreign_started_at
+			  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'cutover',
+					   jsonb_build_object('grace', foreign_claim_grace))
+				AS q(ours bigint, foreign_claims bigint, overdue bigint, oldest timestamptz);
+		EXCEPTION WHEN OTHERS THEN
+			-- read as the owner; locked or with changed columns: left out
+			RAISE WARNING 'sentiment_cutover skipped table %: %', v_src.source_table, SQLERRM;
+			CONTINUE;
+		END;
 		completed_by_us := NULL;
 		failed_by_us := NULL;
 		last_batch_at := NULL;
@@ -152,13 +154,16 @@ BEGIN
 		 WHERE (sentiment_completions.source IS NULL OR s.source_table = sentiment_completions.source)
 		 ORDER BY s.source_table::oid
 	LOOP
-		RETURN QUERY EXECUTE format(
-			'SELECT $1, CASE WHEN processing_attempts > 0 THEN ''sentiment_proc'' ELSE ''other'' END, '
-			'       count(*), min(processing_completed_at)::timestamptz, max(processing_completed_at)::timestamptz '
-			'  FROM %s WHERE processing_status = ''completed'' '
-			'   AND ($2 IS NULL OR processing_completed_at >= $2) '
-			' GROUP BY 2 ORDER BY 2', v_src.source_table)
-			USING v_src.source_table, sentiment_completions.since;
+		BEGIN
+			RETURN QUERY
+				SELECT v_src.source_table, c.*
+				  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'completions',
+						   jsonb_strip_nulls(jsonb_build_object('since', sentiment_completions.since)))
+					AS c(completed_by text, rows bigint, first_completed_at timestamptz, last_completed_at timestamptz);
+		EXCEPTION WHEN OTHERS THEN
+			-- read as the owner; locked or with changed columns: left out
+			RAISE WARNING 'sentiment_completions skipped table %: %', v_src.source_table, SQLERRM;
+		END;
 	END LOOP;
 END
 $body$;
@@ -167,6 +172,9 @@ COMMENT ON FUNCTION @extschema@.sentiment_completions(regclass, timestamptz) IS
 	'Completed rows per source by who completed them (sentiment_proc or other), optionally since a time; reads every row';
 
 REVOKE ALL ON FUNCTION @extschema@.sentiment_set_foreign_grace(regclass, interval) FROM PUBLIC;
+-- (or anyone owning a table would get around the REVOKE above: those
+-- granted sentiment_set_foreign_grace are granted this too)
+REVOKE ALL ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_cutover_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_completions(regclass, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_cutover_internal() TO pg_monitor;

@@ -84,7 +84,10 @@ GRANT SELECT ON @extschema@.sentiment_lexicon_overrides, @extschema@.sentiment_t
 -- After a dictionary change, completed rows keep their old results until
 -- analysed again: queue them (every attached table, or one) through the
 -- processing queue.  Runs with the caller's rights, so the caller needs
--- EXECUTE on sentiment_enqueue as well.  Returns the requests queued.
+-- EXECUTE on sentiment_enqueue as well (which reads each table as its
+-- owner).  Without a source, the tables the caller may not update are left
+-- alone (a notice names them) and a table that cannot be read is skipped
+-- with a warning.  Returns the requests queued.
 CREATE FUNCTION @extschema@.sentiment_reanalyze(
 	source regclass DEFAULT NULL,
 	priority integer DEFAULT 0)
@@ -95,15 +98,25 @@ AS $body$
 DECLARE
 	v_source	regclass;
 	v_n			bigint := 0;
+	v_denied	text[] := '{}';
 BEGIN
 	PERFORM @extschema@.sentiment_registration(sentiment_reanalyze.source);
-	FOR v_source IN
-		SELECT s.source_table FROM @extschema@.sentiment_sources s
-		 WHERE sentiment_reanalyze.source IS NULL OR s.source_table = sentiment_reanalyze.source
-		 ORDER BY s.source_table::oid
-	LOOP
-		v_n := v_n + @extschema@.sentiment_enqueue(v_source, NULL, COALESCE(sentiment_reanalyze.priority, 0));
+	IF sentiment_reanalyze.source IS NOT NULL THEN
+		RETURN @extschema@.sentiment_enqueue(sentiment_reanalyze.source, NULL, COALESCE(sentiment_reanalyze.priority, 0));
+	END IF;
+	FOR v_source IN SELECT s.source_table FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid LOOP
+		IF NOT has_table_privilege(v_source, 'UPDATE') THEN
+			v_denied := v_denied || v_source::text;
+			CONTINUE;
+		END IF;
+		BEGIN
+			v_n := v_n + @extschema@.sentiment_enqueue(v_source, NULL, COALESCE(sentiment_reanalyze.priority, 0));
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'sentiment_reanalyze skipped table %: %', v_source, SQLERRM
+				USING HINT = format('sentiment_reanalyze(%L) shows the error.', v_source::text);
+		END;
 	END LOOP;
+	PERFORM @extschema@.sentiment_report_denied('sentiment_reanalyze', v_denied);
 	RETURN v_n;
 END
 $body$;

@@ -170,7 +170,10 @@ COMMENT ON VIEW @extschema@.sentiment_batch_progress IS
 -- count then says "at least").  Completed rows are not counted: that would
 -- read the whole table; completed_estimate comes from pg_class.reltuples
 -- (kept by VACUUM, ANALYZE and autovacuum) less the counted rows, and is
--- NULL until the table was first vacuumed or analysed.
+-- NULL until the table was first vacuumed or analysed.  Each table is read
+-- as its owner (sentiment_source_sql); one that is locked past
+-- sentiment_proc.source_lock_timeout, or whose columns were changed, is
+-- left out with a warning.
 CREATE FUNCTION @extschema@.sentiment_queue_status_internal(
 	count_limit bigint DEFAULT 1000000,
 	OUT source regclass,
@@ -199,44 +202,37 @@ BEGIN
 	END IF;
 	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
 		source := v_src.source_table;
-		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE processing_status = ''pending'' LIMIT $1) q',
-					   v_src.source_table) INTO pending USING count_limit;
-		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE processing_status = ''processing'' LIMIT $1) q',
-					   v_src.source_table) INTO processing USING count_limit;
-		EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE processing_status = ''failed'' LIMIT $1) q',
-					   v_src.source_table) INTO failed USING count_limit;
-		counts_capped := pending >= count_limit OR processing >= count_limit OR failed >= count_limit;
+		BEGIN
+			SELECT q.pending, q.processing, q.failed, q.oldest_processing, q.reltuples, q.unknown
+			  INTO pending, processing, failed, oldest_processing_started_at, v_reltuples, v_unknown
+			  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'queue_counts',
+					   jsonb_build_object('limit', count_limit))
+				AS q(pending bigint, processing bigint, failed bigint, oldest_processing timestamptz,
+					 reltuples double precision, unknown boolean);
+			counts_capped := pending >= count_limit OR processing >= count_limit OR failed >= count_limit;
+			-- (a distributed table's rows are in its shards, on other nodes)
+			completed_estimate := CASE WHEN v_unknown IS FALSE
+										AND NOT @extschema@.sentiment_citus_distributed(v_src.source_table)
+				THEN greatest(0, v_reltuples::bigint - pending - processing - failed) END;
 
-		-- the table itself, or every leaf of a partitioned one; -1 is
-		-- "never vacuumed or analysed"
-		SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0),
-			   bool_or(c.reltuples < 0)
-		  INTO v_reltuples, v_unknown
-		  FROM pg_class c
-		 WHERE c.relkind = 'r'
-		   AND (c.oid = v_src.source_table
-				OR c.oid IN (SELECT t.relid FROM pg_partition_tree(v_src.source_table) t WHERE t.isleaf));
-		-- (a distributed table's rows are in its shards, on other nodes)
-		completed_estimate := CASE WHEN v_unknown IS FALSE
-									AND NOT @extschema@.sentiment_citus_distributed(v_src.source_table)
-			THEN greatest(0, v_reltuples::bigint - pending - processing - failed) END;
-
-		-- The first pending row in claim order is the oldest waiting one
-		-- (ids grow with inserts); its created_at, where the table has one.
-		SELECT EXISTS (SELECT FROM pg_attribute a
-						WHERE a.attrelid = v_src.source_table AND a.attname = 'created_at'
-						  AND NOT a.attisdropped
-						  AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype))
-		  INTO v_has_created;
-		oldest_pending_at := NULL;
-		IF v_has_created AND pending > 0 THEN
-			EXECUTE format('SELECT created_at::timestamptz FROM %s WHERE processing_status = ''pending'' ORDER BY %I LIMIT 1',
-						   v_src.source_table, v_src.id_column) INTO oldest_pending_at;
-		END IF;
-		oldest_pending_age := now() - oldest_pending_at;
-
-		EXECUTE format('SELECT min(processing_started_at) FROM %s WHERE processing_status = ''processing''',
-					   v_src.source_table) INTO oldest_processing_started_at;
+			-- The first pending row in claim order is the oldest waiting
+			-- one (ids grow with inserts); its created_at, where the table
+			-- has one.
+			SELECT EXISTS (SELECT FROM pg_attribute a
+							WHERE a.attrelid = v_src.source_table AND a.attname = 'created_at'
+							  AND NOT a.attisdropped
+							  AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype))
+			  INTO v_has_created;
+			oldest_pending_at := NULL;
+			IF v_has_created AND pending > 0 THEN
+				SELECT q.at INTO oldest_pending_at
+				  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'oldest_pending') AS q(at timestamptz);
+			END IF;
+			oldest_pending_age := now() - oldest_pending_at;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'sentiment_queue_status skipped table %: %', v_src.source_table, SQLERRM;
+			CONTINUE;
+		END;
 		RETURN NEXT;
 	END LOOP;
 END
@@ -248,7 +244,8 @@ CREATE VIEW @extschema@.sentiment_queue_status AS
 COMMENT ON VIEW @extschema@.sentiment_queue_status IS
 	'Per attached source: pending, processing and failed rows (counted through partial indexes), an estimate of completed rows, and the age of the oldest pending row';
 
--- Failed rows grouped by error, for the sources the caller may read.
+-- Failed rows grouped by error, for the sources the caller may read (each
+-- read as its owner; one that cannot be read is left out with a warning).
 CREATE FUNCTION @extschema@.sentiment_failures_internal(
 	OUT source regclass,
 	OUT error text,
@@ -265,13 +262,14 @@ DECLARE
 	v_src record;
 BEGIN
 	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
-		RETURN QUERY EXECUTE format(
-			'SELECT $1, processing_error::text, count(*), min(processing_completed_at), '
-			'max(processing_completed_at), max(processing_attempts)::integer, min(%I)::bigint '
-			'FROM %s WHERE processing_status = ''failed'' '
-			'GROUP BY processing_error ORDER BY count(*) DESC, processing_error',
-			v_src.id_column, v_src.source_table)
-			USING v_src.source_table;
+		BEGIN
+			RETURN QUERY
+				SELECT v_src.source_table, f.* FROM @extschema@.sentiment_source_sql(v_src.source_table, 'failures')
+					AS f(error text, rows bigint, first_failed_at timestamptz, last_failed_at timestamptz,
+						 max_attempts integer, example_id bigint);
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'sentiment_failures skipped table %: %', v_src.source_table, SQLERRM;
+		END;
 	END LOOP;
 END
 $body$;
@@ -313,24 +311,17 @@ BEGIN
 				  HINT = 'Leave it out for 1000.';
 	END IF;
 	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
-		RETURN QUERY EXECUTE format(
-			'SELECT $1, q.id, q.reason, q.claimed_by, q.started_at, q.lease_until, '
-			'now() - CASE WHEN q.reason = ''lease expired'' THEN q.lease_until '
-			'  WHEN q.reason = ''claimed outside sentiment_proc'' THEN q.started_at + $3 ELSE q.started_at END, q.attempts '
-			'FROM (SELECT %I::bigint AS id, processing_claimed_by AS claimed_by, '
-			'      processing_started_at::timestamptz AS started_at, processing_lease_until AS lease_until, '
-			'      processing_attempts::integer AS attempts, CASE '
-			'        WHEN processing_claimed_by IS NULL THEN CASE WHEN processing_started_at < now() - $3 '
-			'          AND (processing_completed_at IS NULL OR processing_started_at > processing_completed_at) '
-			'          THEN ''claimed outside sentiment_proc'' END '
-			'        WHEN processing_lease_until IS NULL THEN ''no claimant or lease'' '
-			'        WHEN NOT @extschema@.sentiment_claimant_alive(processing_claimed_by) THEN ''claimant gone'' '
-			'        WHEN processing_lease_until < now() THEN ''lease expired'' END AS reason '
-			'      FROM %s WHERE processing_status = ''processing'') AS q '
-			'WHERE q.reason IS NOT NULL '
-			'ORDER BY q.lease_until NULLS FIRST, q.started_at LIMIT $2',
-			v_src.id_column, v_src.source_table)
-			USING v_src.source_table, max_rows, @extschema@.sentiment_foreign_grace(v_src.source_table);
+		BEGIN
+			RETURN QUERY
+				SELECT v_src.source_table, q.*
+				  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'stuck',
+						   jsonb_build_object('max_rows', max_rows,
+											  'grace', @extschema@.sentiment_foreign_grace(v_src.source_table)))
+					AS q(id bigint, reason text, claimed_by text, started_at timestamptz, lease_until timestamptz,
+						 stuck_for interval, attempts integer);
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'sentiment_stuck skipped table %: %', v_src.source_table, SQLERRM;
+		END;
 	END LOOP;
 END
 $body$;
@@ -344,6 +335,8 @@ COMMENT ON VIEW @extschema@.sentiment_stuck IS
 -- ---- a summary for people (the demo ends with it) --------------------------
 
 -- Reads every row of the sources: for a demo or a report, not for polling.
+-- Each table is read as its owner (sentiment_source_sql); one that cannot
+-- be read is left out with a warning.
 CREATE FUNCTION @extschema@.sentiment_summary(
 	source regclass DEFAULT NULL,
 	top_topics integer DEFAULT 5,
@@ -359,23 +352,43 @@ DECLARE
 	v_src	record;
 	v_total bigint;
 	v_stats record;
+	v_parts jsonb;
 BEGIN
 	FOR v_src IN
-		SELECT s.source_table, s.topics_table, s.id_column FROM @extschema@.sentiment_readable_sources() s
+		SELECT s.source_table FROM @extschema@.sentiment_readable_sources() s
 		 WHERE sentiment_summary.source IS NULL OR s.source_table = sentiment_summary.source
 	LOOP
-		EXECUTE format('SELECT count(*) FROM %s', v_src.source_table) INTO v_total;
+		-- every part read before any is returned, so a table is all or nothing
+		BEGIN
+			SELECT u.n INTO v_total
+			  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'summary_total') AS u(item text, n bigint);
+			SELECT jsonb_object_agg(p.statement, p.parts) INTO v_parts
+			  FROM (SELECT x.statement,
+						   (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+									   'item', u.item, 'rows', u.n,
+									   'value', round(100.0 * u.n / CASE WHEN x.statement IN ('summary_status', 'summary_topics')
+																		 THEN greatest(v_total, 1)
+																		 ELSE greatest(u.all_rows, 1) END, 1) || ' %')
+								   ORDER BY u.o), '[]')
+							  FROM (SELECT r.*, sum(r.n) OVER () AS all_rows
+									  FROM ROWS FROM (@extschema@.sentiment_source_sql(v_src.source_table, x.statement,
+											   jsonb_build_object('limit', top_topics)) AS (item text, n bigint))
+										   WITH ORDINALITY AS r(item, n, o)) u) AS parts
+					  FROM unnest(ARRAY['summary_status', 'summary_sentiment', 'summary_emotion', 'summary_topics'])
+						   AS x(statement)) p;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'sentiment_summary skipped table %: %', v_src.source_table, SQLERRM;
+			CONTINUE;
+		END;
+
 		section := 'source';
 		item := v_src.source_table::text;
 		rows := v_total;
 		value := NULL;
 		RETURN NEXT;
 
-		RETURN QUERY EXECUTE format(
-			'SELECT ''status'', processing_status::text, count(*), '
-			'round(100.0 * count(*) / $1, 1) || '' %%'' '
-			'FROM %s GROUP BY processing_status ORDER BY count(*) DESC, 2', v_src.source_table)
-			USING greatest(v_total, 1);
+		RETURN QUERY SELECT 'status', r.item, r.rows, r.value
+					   FROM jsonb_to_recordset(v_parts -> 'summary_status') AS r(item text, rows bigint, value text);
 
 		-- rates from shared memory, when the library is preloaded
 		BEGIN
@@ -397,23 +410,12 @@ BEGIN
 			NULL;				-- not preloaded, or not a pg_monitor member: no rates
 		END;
 
-		RETURN QUERY EXECUTE format(
-			'SELECT ''sentiment'', sentiment_label::text, count(*), '
-			'round(100.0 * count(*) / sum(count(*)) OVER (), 1) || '' %%'' '
-			'FROM %s WHERE processing_status = ''completed'' '
-			'GROUP BY sentiment_label ORDER BY count(*) DESC, 2', v_src.source_table);
-
-		RETURN QUERY EXECUTE format(
-			'SELECT ''emotion'', emotion_label::text, count(*), '
-			'round(100.0 * count(*) / sum(count(*)) OVER (), 1) || '' %%'' '
-			'FROM %s WHERE processing_status = ''completed'' '
-			'GROUP BY emotion_label ORDER BY count(*) DESC, 2', v_src.source_table);
-
-		RETURN QUERY EXECUTE format(
-			'SELECT ''topic'', topic_key::text, count(*), '
-			'round(100.0 * count(*) / $1, 1) || '' %%'' '
-			'FROM %s GROUP BY topic_key ORDER BY count(*) DESC, 2 LIMIT $2', v_src.topics_table)
-			USING greatest(v_total, 1), top_topics;
+		RETURN QUERY SELECT 'sentiment', r.item, r.rows, r.value
+					   FROM jsonb_to_recordset(v_parts -> 'summary_sentiment') AS r(item text, rows bigint, value text);
+		RETURN QUERY SELECT 'emotion', r.item, r.rows, r.value
+					   FROM jsonb_to_recordset(v_parts -> 'summary_emotion') AS r(item text, rows bigint, value text);
+		RETURN QUERY SELECT 'topic', r.item, r.rows, r.value
+					   FROM jsonb_to_recordset(v_parts -> 'summary_topics') AS r(item text, rows bigint, value text);
 	END LOOP;
 END
 $body$;

@@ -33,3 +33,67 @@ DELETE FROM @extschema@.sentiment_sources s
  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
 					WHERE c.oid OPERATOR(pg_catalog.=) s.source_table::pg_catalog.oid
 					  AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+-- security round three, part A (issue 22: items 1, 2, 3, 5, 10, 14, 16, 19, 20)
+
+-- Statements on attached tables run as the table's owner
+-- (src/source_sql.c), after a check of the columns attach created.
+-- replace function: sentiment_status_columns
+-- replace function: sentiment_source_problem
+-- replace function: sentiment_source_sql
+-- replace function: sentiment_report_denied
+-- replace function: sentiment_attach_status_columns
+-- replace function: sentiment_requeue_for_model
+-- replace function: sentiment_retry_failed
+-- replace function: sentiment_error_history
+-- replace function: sentiment_reanalyze
+-- replace function: sentiment_claim
+-- replace function: sentiment_queue_status_internal
+-- replace function: sentiment_failures_internal
+-- replace function: sentiment_stuck_internal
+-- replace function: sentiment_summary
+-- replace function: sentiment_cutover_internal
+-- replace function: sentiment_completions
+
+-- pg_monitor reads the queue requests of the tables it may read.
+ALTER TABLE @extschema@.sentiment_processing_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sentiment_processing_queue_readable ON @extschema@.sentiment_processing_queue
+	FOR SELECT USING (pg_catalog.has_table_privilege(source_table, 'SELECT'));
+
+-- sentiment_register_grace is no longer executable by PUBLIC (it got around
+-- the REVOKE on sentiment_set_foreign_grace); those granted
+-- sentiment_set_foreign_grace keep being able to use it.
+REVOKE ALL ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) FROM PUBLIC;
+DO $part_a$
+DECLARE
+	v_role name;
+BEGIN
+	FOR v_role IN
+		SELECT DISTINCT pg_get_userbyid(a.grantee)
+		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+		 WHERE p.oid = '@extschema@.sentiment_set_foreign_grace(regclass, interval)'::regprocedure
+		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) TO %I',
+					   v_role);
+	END LOOP;
+END
+$part_a$;
+
+-- 1.1's roles recipe granted INSERT, UPDATE and DELETE on the registry to
+-- those who may attach; since 1.2 only src/registry.c writes it.  Those
+-- grants go (fresh 1.2 installations never had them).
+DO $part_a$
+DECLARE
+	v_grantee text;
+BEGIN
+	FOR v_grantee IN
+		SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+		  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+		 WHERE c.oid = '@extschema@.sentiment_sources'::regclass
+		   AND a.privilege_type <> 'SELECT' AND a.grantee <> c.relowner
+	LOOP
+		EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON @extschema@.sentiment_sources FROM %s',
+					   v_grantee);
+	END LOOP;
+END
+$part_a$;

@@ -87,7 +87,8 @@ SELECT sentiment_set_foreign_grace('f_mentions', NULL) AS grace;
 \i test/sql/helpers/try.sql
 CREATE TABLE f_other (entry_id bigint PRIMARY KEY, text text);
 CREATE ROLE regress_f_admin;
-GRANT EXECUTE ON FUNCTION sentiment_set_foreign_grace(regclass, interval) TO regress_f_admin;
+GRANT EXECUTE ON FUNCTION sentiment_set_foreign_grace(regclass, interval),
+	sentiment_register_grace(regclass, interval) TO regress_f_admin;
 SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT sentiment_set_foreign_grace(NULL, interval ''1 minute'')'),
 	('SELECT sentiment_set_foreign_grace(''f_mentions'', interval ''-1 second'')'),
@@ -99,7 +100,8 @@ SET ROLE regress_f_admin;
 SELECT pg_temp.try('SELECT sentiment_set_foreign_grace(''f_mentions'', interval ''1 minute'')');
 SELECT pg_temp.try('UPDATE sentiment_sources SET foreign_claim_grace = interval ''1 minute''');
 RESET ROLE;
-REVOKE ALL ON FUNCTION sentiment_set_foreign_grace(regclass, interval) FROM regress_f_admin;
+REVOKE ALL ON FUNCTION sentiment_set_foreign_grace(regclass, interval),
+	sentiment_register_grace(regclass, interval) FROM regress_f_admin;
 DROP ROLE regress_f_admin;
 DROP TABLE f_other;
 

@@ -142,13 +142,16 @@ SELECT count(*) FROM sentiment_queue_status;
 RESET ROLE;
 
 SET ROLE regress_sp_mon_reader;
+-- figures only of the sources it may read (here none: the total only)
 SELECT source, rows_completed FROM sentiment_stats;
--- counts only of the sources it may read: the views read them as the caller
+-- counts only of the sources it may read
 SELECT source, pending, processing, failed FROM sentiment_queue_status;
 SELECT count(*) AS failures_visible FROM sentiment_failures;
 RESET ROLE;
 GRANT SELECT ON mentions TO regress_sp_mon_reader;
 SET ROLE regress_sp_mon_reader;
+-- and its statistics: shared-memory figures too only of readable sources
+SELECT source, rows_completed FROM sentiment_stats;
 SELECT source, pending, processing, failed FROM sentiment_queue_status;
 SELECT count(*) AS failures_visible FROM sentiment_failures;
 SELECT sentiment_stats_reset();

@@ -1,0 +1,624 @@
+/*
+ * source_sql.c - the SQL functions' statements on attached tables, run as
+ * the table's owner.
+ *
+ * Monitoring (sentiment_queue_status, sentiment_failures, sentiment_stuck,
+ * sentiment_cutover, sentiment_completions, sentiment_summary,
+ * sentiment_error_history) and maintenance
+ * (sentiment_retry_failed, re-attaching, sentiment_set_model) are plpgsql
+ * run by whoever calls them, often a superuser or a pg_monitor dashboard.
+ * Whatever reads or writes a tenant's table runs code the tenant wrote:
+ * triggers, CHECK constraints, defaults, and the casts and operators of
+ * column types the tenant can change.  So those statements are not run as
+ * the caller: sentiment_source_sql(source, statement, args) runs one of the
+ * fixed statements below, by name, as the table's owner in a
+ * security-restricted operation with the pinned search_path and the source
+ * lock timeout (sp_as_table_owner, as the batch does), after checks made
+ * as the caller:
+ *   - the relation is a table (a view or foreign table is refused);
+ *   - the caller holds SELECT on it (reads) or UPDATE (writes), and no
+ *     row-level security applies to the caller (the owner would see more);
+ *   - every column attach created still has a type attach accepts
+ *     (sentiment_source_problem): a tenant's enum or domain with a cast of
+ *     its own is never read;
+ *   - writes only: no deferrable trigger or exclusion constraint, whose
+ *     code would run at commit as whoever commits.
+ * A refused or locked table raises an error with its own SQLSTATE; the
+ * monitoring functions skip it with a warning.  The statements are fixed:
+ * the function is no way to run arbitrary SQL as someone else.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "sentiment_proc.h"
+
+PG_FUNCTION_INFO_V1(sentiment_source_sql);
+PG_FUNCTION_INFO_V1(sentiment_source_problem);
+
+/*
+ * A statement on an attached table.  In sql, {t} stands for the table, {id}
+ * for its id column, {topics} for its topics table and {ext} for the
+ * extension's schema, all quoted; $1 is the args jsonb (NULLs stripped by
+ * the caller), $2 the table's OID (regclass).
+ */
+typedef struct SourceStatement
+{
+	const char *name;
+	bool		write;			/* UPDATE on the table (else SELECT) */
+	bool		attach;			/* attach's own: the caller owns the table, registered or not */
+	const char *created_at;		/* "created_at" when read (must be a timestamp) */
+	const char *sql;
+} SourceStatement;
+
+static const SourceStatement statements[] = {
+	/* sentiment_queue_status: counts through the partial indexes, estimate */
+	{"queue_counts", false, false, NULL,
+		"SELECT (SELECT count(*) FROM (SELECT 1 FROM {t} WHERE processing_status = 'pending' "
+		"  LIMIT ($1->>'limit')::int8) q), "
+		"(SELECT count(*) FROM (SELECT 1 FROM {t} WHERE processing_status = 'processing' "
+		"  LIMIT ($1->>'limit')::int8) q), "
+		"(SELECT count(*) FROM (SELECT 1 FROM {t} WHERE processing_status = 'failed' "
+		"  LIMIT ($1->>'limit')::int8) q), "
+		"(SELECT min(processing_started_at)::timestamptz FROM {t} WHERE processing_status = 'processing'), "
+		/* the table itself, or every leaf of a partitioned one; -1: never analysed */
+		"(SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0)::float8 FROM pg_class c "
+		"  WHERE c.relkind = 'r' AND (c.oid = $2 OR c.oid IN (SELECT t.relid FROM pg_partition_tree($2) t WHERE t.isleaf))), "
+		"(SELECT bool_or(c.reltuples < 0) FROM pg_class c "
+		"  WHERE c.relkind = 'r' AND (c.oid = $2 OR c.oid IN (SELECT t.relid FROM pg_partition_tree($2) t WHERE t.isleaf)))"},
+	{"oldest_pending", false, false, "created_at",
+		"SELECT created_at::timestamptz FROM {t} WHERE processing_status = 'pending' ORDER BY {id} LIMIT 1"},
+	/* sentiment_failures */
+	{"failures", false, false, NULL,
+		"SELECT processing_error::text, count(*), min(processing_completed_at)::timestamptz, "
+		"max(processing_completed_at)::timestamptz, max(processing_attempts)::int4, min({id})::int8 "
+		"FROM {t} WHERE processing_status = 'failed' "
+		"GROUP BY processing_error ORDER BY count(*) DESC, processing_error"},
+	/* sentiment_stuck */
+	{"stuck", false, false, NULL,
+		"SELECT q.id, q.reason, q.claimed_by, q.started_at, q.lease_until, "
+		"now() - CASE WHEN q.reason = 'lease expired' THEN q.lease_until "
+		"  WHEN q.reason = 'claimed outside sentiment_proc' THEN q.started_at + ($1->>'grace')::interval "
+		"  ELSE q.started_at END, q.attempts "
+		"FROM (SELECT {id}::int8 AS id, processing_claimed_by::text AS claimed_by, "
+		"      processing_started_at::timestamptz AS started_at, "
+		"      processing_lease_until::timestamptz AS lease_until, "
+		"      processing_attempts::int4 AS attempts, CASE "
+		"        WHEN processing_claimed_by IS NULL THEN CASE "
+		"          WHEN processing_started_at < now() - ($1->>'grace')::interval "
+		"          AND (processing_completed_at IS NULL OR processing_started_at > processing_completed_at) "
+		"          THEN 'claimed outside sentiment_proc' END "
+		"        WHEN processing_lease_until IS NULL THEN 'no claimant or lease' "
+		"        WHEN NOT {ext}.sentiment_claimant_alive(processing_claimed_by::text) THEN 'claimant gone' "
+		"        WHEN processing_lease_until < now() THEN 'lease expired' END AS reason "
+		"      FROM {t} WHERE processing_status = 'processing') AS q "
+		"WHERE q.reason IS NOT NULL "
+		"ORDER BY q.lease_until NULLS FIRST, q.started_at LIMIT ($1->>'max_rows')::int4"},
+	/* sentiment_cutover: claims of ours and claims made elsewhere */
+	{"cutover", false, false, NULL,
+		"SELECT count(*) FILTER (WHERE processing_claimed_by IS NOT NULL), "
+		"count(*) FILTER (WHERE processing_claimed_by IS NULL), "
+		"count(*) FILTER (WHERE processing_claimed_by IS NULL "
+		"  AND processing_started_at < now() - ($1->>'grace')::interval "
+		"  AND (processing_completed_at IS NULL OR processing_started_at > processing_completed_at)), "
+		"(min(processing_started_at) FILTER (WHERE processing_claimed_by IS NULL))::timestamptz "
+		"FROM {t} WHERE processing_status = 'processing'"},
+	/* sentiment_completions */
+	{"completions", false, false, NULL,
+		"SELECT CASE WHEN processing_attempts > 0 THEN 'sentiment_proc' ELSE 'other' END, count(*), "
+		"min(processing_completed_at)::timestamptz, max(processing_completed_at)::timestamptz "
+		"FROM {t} WHERE processing_status = 'completed' "
+		"AND ($1->>'since' IS NULL OR processing_completed_at >= ($1->>'since')::timestamptz) "
+		"GROUP BY 1 ORDER BY 1"},
+	/* sentiment_summary: (item, rows) */
+	{"summary_total", false, false, NULL,
+		"SELECT NULL::text, count(*) FROM {t}"},
+	{"summary_status", false, false, NULL,
+		"SELECT processing_status::text, count(*) FROM {t} GROUP BY 1 ORDER BY 2 DESC, 1"},
+	{"summary_sentiment", false, false, NULL,
+		"SELECT sentiment_label::text, count(*) FROM {t} WHERE processing_status = 'completed' "
+		"GROUP BY 1 ORDER BY 2 DESC, 1"},
+	{"summary_emotion", false, false, NULL,
+		"SELECT emotion_label::text, count(*) FROM {t} WHERE processing_status = 'completed' "
+		"GROUP BY 1 ORDER BY 2 DESC, 1"},
+	{"summary_topics", false, false, NULL,
+		"SELECT topic_key::text, count(*) FROM {topics} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ($1->>'limit')::int4"},
+	/* sentiment_error_history */
+	{"error_history", false, false, NULL,
+		"SELECT (e ->> 'attempt')::int4, (e ->> 'at')::timestamptz, e ->> 'sqlstate', e ->> 'message' "
+		"FROM {t}, jsonb_array_elements(processing_error_history) WITH ORDINALITY AS h(e, n) "
+		"WHERE {id} = ($1->>'id')::int8 ORDER BY h.n"},
+	/* sentiment_requeue_for_model: the rows another model analysed */
+	{"model_ids", false, false, NULL,
+		"SELECT array_agg({id}::int8) FROM {t} "
+		"WHERE processing_status = 'completed' AND sentiment_model::text IS DISTINCT FROM $1->>'version'"},
+	/* writes, each returning the rows written */
+	{"model_pending", true, false, NULL,
+		"WITH u AS (UPDATE {t} SET processing_status = 'pending' "
+		"  WHERE processing_status = 'completed' AND sentiment_model::text IS DISTINCT FROM $1->>'version' "
+		"  RETURNING 1) SELECT count(*) FROM u"},
+	{"retry_failed", true, false, NULL,
+		"WITH u AS (UPDATE {t} SET processing_status = 'pending', processing_attempts = 0, "
+		"  processing_retry_at = NULL, processing_error = NULL "
+		"  WHERE processing_status = 'failed' "
+		"  AND ($1->'ids' IS NULL OR {id} = ANY (ARRAY(SELECT jsonb_array_elements_text($1->'ids')::int8))) "
+		"  AND ($1->>'pattern' IS NULL OR processing_error LIKE $1->>'pattern') "
+		"  AND ($1->>'sqlstate' IS NULL OR processing_error_history -> -1 ->> 'sqlstate' = $1->>'sqlstate') "
+		"  RETURNING 1) SELECT count(*) FROM u"},
+	/* sentiment_attach: the seed's migration rule on existing rows */
+	{"attach_results_done", true, true, NULL,
+		"WITH u AS (UPDATE {t} SET processing_status = 'completed' WHERE sentiment_label IS NOT NULL "
+		"  RETURNING 1) SELECT count(*) FROM u"},
+	{"attach_null_status", true, true, NULL,
+		"WITH u AS (UPDATE {t} SET processing_status = CASE WHEN sentiment_label IS NOT NULL "
+		"  THEN 'completed' ELSE 'pending' END WHERE processing_status IS NULL "
+		"  RETURNING 1) SELECT count(*) FROM u"},
+};
+
+
+/* The statement's SQL with its names filled in. */
+static char *
+statement_sql(const SourceStatement *st, const char *names[][2], int nnames)
+{
+	StringInfoData buf;
+	const char *p = st->sql;
+
+	initStringInfo(&buf);
+	while (*p)
+	{
+		bool		done = false;
+
+		if (*p == '{')
+			for (int i = 0; i < nnames && !done; i++)
+				if (strncmp(p, names[i][0], strlen(names[i][0])) == 0)
+				{
+					appendStringInfoString(&buf, names[i][1]);
+					p += strlen(names[i][0]);
+					done = true;
+				}
+		if (!done)
+			appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
+/* What the statements need of a registration. */
+typedef struct SourceRegistration
+{
+	char	   *id_column;
+	Oid			topics;
+	Oid			embeddings;
+} SourceRegistration;
+
+/* "schema"."name" of a relation (its OID when it is gone). */
+static char *
+qualified(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		return psprintf("relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
+}
+
+/*
+ * The catalogue queries of the checks, prepared once per backend (and again
+ * when the extension's schema changes): monitoring asks them for every
+ * table at every read.
+ */
+#define PLAN_REGISTRATION 0
+#define PLAN_COLUMNS 1
+#define PLAN_CREATED_AT 2
+#define PLAN_DEFERRED 3
+#define NPLANS 4
+static SPIPlanPtr plans[NPLANS];
+static char *plans_schema = NULL;
+
+static SPIPlanPtr
+catalog_plan(int which, const char *schema)
+{
+	Oid			types[1] = {REGCLASSOID};
+	char	   *sql = NULL;
+
+	if (plans_schema == NULL || strcmp(plans_schema, schema) != 0)
+	{
+		for (int i = 0; i < NPLANS; i++)
+			if (plans[i] != NULL)
+			{
+				SPI_freeplan(plans[i]);
+				plans[i] = NULL;
+			}
+		if (plans_schema != NULL)
+			pfree(plans_schema);
+		plans_schema = MemoryContextStrdup(TopMemoryContext, schema);
+	}
+	if (plans[which] != NULL)
+		return plans[which];
+	switch (which)
+	{
+		case PLAN_REGISTRATION:
+			sql = psprintf("SELECT id_column::pg_catalog.text, topics_table::pg_catalog.oid, "
+						   "embeddings_table::pg_catalog.oid FROM %s.sentiment_sources "
+						   "WHERE source_table OPERATOR(pg_catalog.=) $1", quote_identifier(schema));
+			break;
+		case PLAN_COLUMNS:
+			/* ($1 unused: every plan here takes the table) */
+			sql = psprintf("SELECT column_name::pg_catalog.text, kind FROM %s.sentiment_status_columns() "
+						   "WHERE $1 IS NOT NULL ORDER BY n", quote_identifier(schema));
+			break;
+		case PLAN_CREATED_AT:
+			sql = "SELECT format('column created_at of %s has type %s', $1, a.atttypid::regtype) "
+				"FROM pg_attribute a WHERE a.attrelid = $1 AND a.attname = 'created_at' "
+				"AND a.attnum > 0 AND NOT a.attisdropped "
+				"AND a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)";
+			break;
+		case PLAN_DEFERRED:
+			/* (the partitions from pg_inherits: pg_partition_tree would lock them) */
+			sql = "WITH RECURSIVE tree(relid) AS (SELECT $1::oid UNION "
+				"  SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid) "
+				"SELECT string_agg(x.what, ', ' ORDER BY x.what) FROM ("
+				"  SELECT format('trigger %I on %s', t.tgname, t.tgrelid::regclass) AS what "
+				"    FROM pg_trigger t WHERE t.tgdeferrable AND NOT t.tgisinternal "
+				"     AND t.tgrelid IN (SELECT relid FROM tree) "
+				"  UNION ALL "
+				"  SELECT format('constraint %I on %s', c.conname, c.conrelid::regclass) "
+				"    FROM pg_constraint c WHERE c.condeferrable AND c.contype IN ('t', 'x') "
+				"     AND c.conrelid IN (SELECT relid FROM tree)) x";
+			break;
+	}
+	plans[which] = SPI_prepare(sql, 1, types);
+	if (plans[which] == NULL || SPI_keepplan(plans[which]) != 0)
+		elog(ERROR, "could not prepare: %s", sql);
+	return plans[which];
+}
+
+/* Run a catalogue query as the caller with the table's OID as $1. */
+static void
+catalog_query(int which, Oid relid, const char *schema)
+{
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	if (SPI_execute_plan(catalog_plan(which, schema), values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the catalogue");
+}
+
+/*
+ * Is type a type attach accepts for a column of this kind?  The answer of
+ * sentiment_column_type_ok, the one definition of the kinds, remembered per
+ * pair for the life of the backend (it is immutable).
+ */
+typedef struct TypeKindAnswer
+{
+	Oid			type;
+	char		kind[16];
+	bool		ok;
+} TypeKindAnswer;
+
+static TypeKindAnswer type_answers[64];
+static int	ntype_answers = 0;
+
+static bool
+type_ok(Oid type, const char *kind, const char *schema)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	bool		ok;
+
+	for (int i = 0; i < ntype_answers; i++)
+		if (type_answers[i].type == type && strcmp(type_answers[i].kind, kind) == 0)
+			return type_answers[i].ok;
+	values[0] = ObjectIdGetDatum(type);
+	values[1] = CStringGetTextDatum(kind);
+	if (SPI_execute_with_args(psprintf("SELECT %s.sentiment_column_type_ok($1, $2)", quote_identifier(schema)),
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check a column type");
+	ok = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	if (ntype_answers < lengthof(type_answers) && strlen(kind) < sizeof(type_answers[0].kind))
+	{
+		type_answers[ntype_answers].type = type;
+		strlcpy(type_answers[ntype_answers].kind, kind, sizeof(type_answers[0].kind));
+		type_answers[ntype_answers++].ok = ok;
+	}
+	return ok;
+}
+
+/* One column's problem, appended to buf: missing, or of a type attach does not accept. */
+static void
+check_column(StringInfo buf, Oid rel, const char *column, const char *kind, const char *schema)
+{
+	AttrNumber	attnum = get_attnum(rel, column);
+	Oid			type;
+
+	if (attnum == InvalidAttrNumber || attnum < 0)
+	{
+		appendStringInfo(buf, "%scolumn %s of %s is missing", buf->len ? "; " : "",
+						 quote_identifier(column), qualified(rel));
+		return;
+	}
+	type = get_atttype(rel, attnum);
+	if (!type_ok(type, kind, schema))
+		appendStringInfo(buf, "%scolumn %s of %s has type %s", buf->len ? "; " : "",
+						 quote_identifier(column), qualified(rel), format_type_be(type));
+}
+
+/*
+ * What keeps a source from being read as its owner (NULL: nothing): a
+ * column attach created (sentiment_status_columns), the key or a key of the
+ * topics table, missing or of a type attach does not accept.  Catalogue
+ * caches only, no query per table.  Needs SPI connected.
+ */
+static char *
+source_problem(Oid source, const char *schema, SourceRegistration *reg)
+{
+	StringInfoData buf;
+	int			ncolumns;
+	char	  **columns;
+	char	  **kinds;
+
+	initStringInfo(&buf);
+	if (reg != NULL)
+	{
+		check_column(&buf, source, reg->id_column, "integer", schema);
+		check_column(&buf, reg->topics, "mention_id", "integer", schema);
+		check_column(&buf, reg->topics, "topic_key", "string", schema);
+	}
+	catalog_query(PLAN_COLUMNS, source, schema);
+	ncolumns = (int) SPI_processed;
+	columns = palloc(sizeof(char *) * (ncolumns + 1));
+	kinds = palloc(sizeof(char *) * (ncolumns + 1));
+	for (int i = 0; i < ncolumns; i++)
+	{
+		columns[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		kinds[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	for (int i = 0; i < ncolumns; i++)
+		check_column(&buf, source, columns[i], kinds[i], schema);
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* Its one text (NULL: no row, or NULL). */
+static char *
+catalog_text(int which, Oid relid, const char *schema)
+{
+	catalog_query(which, relid, schema);
+	return SPI_processed == 0 ? NULL : SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * The registration of one source (by its primary key, not the whole
+ * registry), NULL when it is not attached.  Needs SPI connected.
+ */
+static SourceRegistration *
+registration(Oid source, const char *schema)
+{
+	SourceRegistration *reg;
+	bool		isnull;
+
+	catalog_query(PLAN_REGISTRATION, source, schema);
+	if (SPI_processed == 0)
+		return NULL;
+	reg = palloc(sizeof(SourceRegistration));
+	reg->id_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	reg->topics = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	reg->embeddings = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	return reg;
+}
+
+/*
+ * The deferrable triggers and constraints (with code of their owner's: not
+ * foreign keys) of a table and its partitions, NULL when there are none.
+ * Needs SPI connected.
+ */
+char *
+sp_deferred_code(Oid relid)
+{
+	return catalog_text(PLAN_DEFERRED, relid, sp_extension_schema());
+}
+
+/*
+ * The checks made as the caller (see the head of the file); raises an error
+ * naming what is wrong.
+ */
+static void
+check_statement(const SourceStatement *st, Oid source, SourceRegistration *src, const char *schema)
+{
+	char		kind = get_rel_relkind(source);
+	const char *name = get_rel_name(source);
+	char	   *problem;
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", name),
+				 errdetail("sentiment_proc reads and writes only ordinary and partitioned tables."),
+				 errhint("Detach it with SELECT sentiment_detach('%s');", qualified(source))));
+	if (pg_class_aclcheck(source, GetUserId(), st->write ? ACL_UPDATE : ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", name),
+				 errdetail("This takes %s on the table.", st->write ? "UPDATE" : "SELECT"),
+				 errhint("GRANT %s ON %s TO the role that does it.",
+						 st->write ? "UPDATE" : "SELECT", qualified(source))));
+	/* as the owner every row is seen: not for a caller the table's policies restrict */
+	if (check_enable_rls(source, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table %s has row-level security for the current user", name),
+				 errdetail("sentiment_proc reads and writes attached tables as their owner, who sees every row."),
+				 errhint("Run it as the owner of the table or as a role with BYPASSRLS.")));
+	if (src != NULL)
+		sp_check_source_tables(source, src->topics, src->embeddings);
+
+	problem = source_problem(source, schema, src);
+	if (problem == NULL && st->created_at != NULL)
+		problem = catalog_text(PLAN_CREATED_AT, source, schema);
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("table %s has columns sentiment_proc did not create", name),
+				 errdetail("%s.", problem),
+				 errhint("Give the columns back the types sentiment_attach gives them (see sentiment_attach), or detach the table.")));
+
+	/*
+	 * Deferred code runs at commit as whoever commits, long after the switch
+	 * back: a write never queues it.
+	 */
+	if (st->write && (problem = sp_deferred_code(source)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has deferrable triggers or constraints", name),
+				 errdetail("Deferred checks run at commit as the role that commits, not as the owner of the table: %s.",
+						   problem),
+				 errhint("Make them NOT DEFERRABLE, or have the owner of the table do this.")));
+}
+
+/*
+ * The same checks for C that reads (or writes) an attached table as its
+ * owner itself; needs SPI connected.
+ */
+void
+sp_source_check(Oid source, bool write)
+{
+	SourceStatement st = {"", write, false, NULL, ""};
+	char	   *schema = sp_extension_schema();
+	SourceRegistration *src = registration(source, schema);
+
+	if (src == NULL)
+		sp_error_not_attached(source);
+	check_statement(&st, source, src, schema);
+}
+
+/* sentiment_source_problem(source regclass): the check above, NULL when none. */
+Datum
+sentiment_source_problem(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	Oid			source = PG_GETARG_OID(0);
+	char	   *problem;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (get_rel_name(source) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	problem = source_problem(source, schema, registration(source, schema));
+	if (problem != NULL)
+		problem = MemoryContextStrdup(caller, problem);
+	SPI_finish();
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
+}
+
+/*
+ * sentiment_source_sql(source regclass, statement text, args jsonb):
+ * run the named statement on an attached table as its owner and return its
+ * rows, which must match the caller's column definition list.
+ */
+Datum
+sentiment_source_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *schema = sp_extension_schema();
+	const SourceStatement *st = NULL;
+	char	   *name;
+	Oid			source;
+	SourceRegistration *src;
+	char	   *sql;
+	Oid			types[2] = {JSONBOID, REGCLASSOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	SpOwnerSwitch sw;
+	int			ret;
+	TupleDesc	got;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source and statement must not be null")));
+	source = PG_GETARG_OID(0);
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	for (int i = 0; i < lengthof(statements); i++)
+		if (strcmp(statements[i].name, name) == 0)
+			st = &statements[i];
+	if (st == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown statement \"%s\"", name),
+				 errdetail("sentiment_source_sql runs only the statements of src/source_sql.c.")));
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	src = registration(source, schema);
+	if (st->attach)
+	{
+		/* attach's: before the table is registered, and only for its owner */
+		if (!has_privs_of_role(GetUserId(), sp_relation_owner(source)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of table %s", get_rel_name(source))));
+	}
+	else if (src == NULL)
+		sp_error_not_attached(source);
+	check_statement(st, source, src, schema);
+
+	{
+		const char *names[4][2] = {
+			{"{t}", qualified(source)},
+			{"{id}", src ? quote_identifier(src->id_column) : "NULL"},
+			{"{topics}", src ? qualified(src->topics) : "NULL"},
+			{"{ext}", quote_identifier(schema)}};
+
+		sql = statement_sql(st, names, lengthof(names));
+	}
+	values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[1] = ObjectIdGetDatum(source);
+
+	/* (an error on the way restores the identity with the (sub)transaction) */
+	sp_as_table_owner(source, &sw);
+	ret = SPI_execute_with_args(sql, 2, types, values, nulls, !st->write, 0);
+	sp_restore_user(&sw);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "statement %s failed: %s", st->name, SPI_result_code_string(ret));
+
+	got = SPI_tuptable->tupdesc;
+	if (got->natts != rsinfo->setDesc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("statement %s returns %d columns, not %d", st->name, got->natts,
+						rsinfo->setDesc->natts)));
+	for (int i = 0; i < got->natts; i++)
+		if (TupleDescAttr(got, i)->atttypid != TupleDescAttr(rsinfo->setDesc, i)->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of statement %s has type %s, not %s", i + 1, st->name,
+							format_type_be(TupleDescAttr(got, i)->atttypid),
+							format_type_be(TupleDescAttr(rsinfo->setDesc, i)->atttypid))));
+	for (uint64 r = 0; r < SPI_processed; r++)
+		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
+	SPI_finish();
+	return (Datum) 0;
+}
