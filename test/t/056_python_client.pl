@@ -18,7 +18,7 @@ use IPC::Run;
 my $python = '/usr/bin/python3';
 if (system("$python -c 'import psycopg2' >/dev/null 2>&1") != 0)
 {
-	plan skip_all => "$python cannot import psycopg2: install python3-psycopg2 (scripts/deps.sh)";
+	plan skip_all => "$python cannot import psycopg2: install python3-psycopg2 (scripts/deps-test.sh)";
 }
 
 my $rows = 10_000;
