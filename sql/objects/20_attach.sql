@@ -499,6 +499,36 @@ BEGIN
 END
 $body$;
 
+-- An existing side table whose key has a foreign key to another table
+-- belongs to that table (left by a detach, say): every result written for
+-- this source would violate it, so it is not adopted.
+CREATE FUNCTION @extschema@.sentiment_side_table_references_check(
+	p_side regclass, p_source regclass, p_role text, p_key name)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_con record;
+BEGIN
+	SELECT c.conname, c.confrelid::regclass AS target INTO v_con
+	  FROM pg_constraint c
+	  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attname = p_key
+	 WHERE c.conrelid = p_side AND c.contype = 'f' AND a.attnum = ANY (c.conkey)
+	   AND c.confrelid <> p_source
+	 ORDER BY c.conname
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'existing table % belongs to table %, not to %', p_side, v_con.target, p_source
+			USING ERRCODE = 'invalid_table_definition',
+				  DETAIL = format('Its foreign key %I on column %I references %s, so no result of %s could be stored in it.',
+								  v_con.conname, p_key, v_con.target, p_source),
+				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...''), or drop %s if %s no longer needs it.',
+								p_role, p_side, v_con.target);
+	END IF;
+END
+$body$;
+
 -- Adopt an existing side table: it must not serve another source, must have
 -- the key columns; optional columns are added, and the unique index the
 -- batch upserts rely on is created when missing.
@@ -526,6 +556,7 @@ BEGIN
 			USING ERRCODE = 'duplicate_object',
 				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'').', p_role);
 	END IF;
+	PERFORM @extschema@.sentiment_side_table_references_check(p_side, p_source, p_role, p_keys[1]);
 	IF p_side = p_source THEN
 		RAISE EXCEPTION 'table % cannot be its own side table', p_side
 			USING ERRCODE = 'invalid_parameter_value',

@@ -10,3 +10,8 @@
 -- 1.0, 1.1 and 1.2 with a fresh one and names whatever differs.
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
+
+-- DBA first day (issue 28)
+-- attach refuses side tables whose foreign key references another table
+-- replace function: sentiment_side_table_references_check
+-- replace function: sentiment_adopt_side_table

@@ -1,0 +1,42 @@
+-- A DBA's first day (issue 28): what the docs promise on a real server.
+\set SHOW_CONTEXT never
+\i test/sql/helpers/try.sql
+CREATE SCHEMA crm;
+
+-- Attach refuses side tables that belong to another table.  A table
+-- attached and detached leaves its side tables, their foreign keys still
+-- pointing at it; another table of the schema attached with the default
+-- side-table names must not adopt them (every result would violate the
+-- foreign key and go to retries).
+SELECT sentiment_attach('crm.reviews2');
+SELECT sentiment_detach('crm.reviews2');
+CREATE TABLE crm.reviews (id bigint PRIMARY KEY, text text);
+INSERT INTO crm.reviews VALUES (1, 'Great service, thank you!'), (2, 'Terrible, never again.');
+SELECT pg_temp.try($$SELECT sentiment_attach('crm.reviews', id_column => 'id')$$);
+-- the refusal changed nothing
+SELECT count(*) AS registered FROM sentiment_sources WHERE source_table = 'crm.reviews'::regclass;
+SELECT count(*) AS columns_added FROM pg_attribute
+ WHERE attrelid = 'crm.reviews'::regclass AND attname = 'processing_status';
+-- the detail names the foreign key
+DO $$
+BEGIN
+	PERFORM sentiment_attach('crm.reviews', id_column => 'id', embeddings_table => 'review_embeddings');
+EXCEPTION WHEN invalid_table_definition THEN
+	DECLARE d text;
+	BEGIN
+		GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+		RAISE NOTICE '%', d;
+	END;
+END $$;
+-- the embeddings table is refused too, on its own
+SELECT pg_temp.try($$SELECT sentiment_attach('crm.reviews', id_column => 'id', topics_table => 'review_topics')$$);
+-- with side tables of its own the attach works, and the rows complete
+SELECT sentiment_attach('crm.reviews', id_column => 'id',
+						topics_table => 'review_topics', embeddings_table => 'review_embeddings');
+SELECT sentiment_process_batch(10, 'crm.reviews') AS processed;
+SELECT id, processing_status, sentiment_label FROM crm.reviews ORDER BY id;
+SELECT count(*) AS embeddings FROM crm.review_embeddings;
+-- the detached table's side tables may still be adopted by it again
+SELECT sentiment_attach('crm.reviews2');
+SELECT source_table, topics_table, embeddings_table FROM sentiment_sources
+ WHERE source_table::text LIKE 'crm.%' ORDER BY 1::text;
