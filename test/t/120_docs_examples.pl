@@ -24,7 +24,9 @@ use lib "$FindBin::RealBin/../perl";
 use SentimentProc::Test;
 
 my $root = $ENV{TESTDIR} || "$FindBin::RealBin/../..";
-my @files = qw(README.md docs/usage.md docs/settings-and-roles.md);
+my @files = qw(README.md docs/usage.md docs/settings-and-roles.md docs/failures.md docs/monitoring.md
+  docs/models.md docs/results.md docs/migration.md docs/workers.md docs/reliability.md docs/load.md
+  docs/prometheus.md docs/pgvector.md docs/citus.md docs/packaging.md docs/development.md);
 
 my $node = sp_node('docs', pg_cron => 1, conf => "max_worker_processes = 20\n");
 $node->safe_psql('postgres', 'CREATE DATABASE app');
