@@ -36,6 +36,12 @@ SELECT sentiment_attach('crm.reviews', id_column => 'id',
 SELECT sentiment_process_batch(10, 'crm.reviews') AS processed;
 SELECT id, processing_status, sentiment_label FROM crm.reviews ORDER BY id;
 SELECT count(*) AS embeddings FROM crm.review_embeddings;
+-- sentiment_throughput has no zero rows for minutes before the source's
+-- statistics began (it had 60 rows per source, an hour of them)
+SELECT count(*) FILTER (WHERE t.minute < date_trunc('minute', s.stats_since)) AS rows_before_stats,
+	   count(*) FILTER (WHERE t.rows_completed > 0) AS minutes_with_rows
+  FROM sentiment_throughput t JOIN sentiment_stats s USING (source)
+ WHERE t.source = 'crm.reviews'::regclass;
 -- the detached table's side tables may still be adopted by it again
 SELECT sentiment_attach('crm.reviews2');
 SELECT source_table, topics_table, embeddings_table FROM sentiment_sources
