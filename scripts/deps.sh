@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # What building sentiment_proc needs, for a DBA on a server that already runs
-# PostgreSQL 15 (the README's Install step):
+# PostgreSQL (the README's Install step):
 #
 #   build-essential pkg-config       compilers, make
 #   libicu-dev                       Unicode case and white-space rules
-#   postgresql-server-dev-15         PGXS and the server headers
+#   postgresql-server-dev-NN         PGXS and the headers of the server's
+#                                    major: the one postgresql-NN installed
+#                                    (15 to 18), or --pg-major NN; 15 when
+#                                    no server package is installed
 #   nodejs npm                       the first build fetches the pinned lexicon
 #                                    with npm pack (a working node and npm from
 #                                    elsewhere, nvm or NodeSource, are accepted)
 #
 # It prints what it will install before installing, and installs nothing else.
-# It never installs, upgrades or restarts the server (postgresql-15) and never
+# It never installs, upgrades or restarts the server (postgresql-NN) and never
 # writes settings outside this checkout.  The module must be built with the
 # headers of the server's minor release; when the headers apt would install
 # (or the ones installed) are of another minor than the running server's
@@ -20,6 +23,7 @@
 #                              before installing unless --yes is given)
 #   scripts/deps.sh --dry-run  only show what is missing
 #   scripts/deps.sh --yes      install without apt-get's question
+#   scripts/deps.sh --pg-major 18   for that major (when several are installed)
 #
 # Test and demo machines use scripts/deps-test.sh, which installs the test
 # tools and the server and changes system settings.
@@ -27,18 +31,38 @@ set -euo pipefail
 
 dry_run=0
 yes=0
-for arg in "$@"; do
-	case $arg in
+major=
+while [ $# -gt 0 ]; do
+	case $1 in
 	--dry-run | -n) dry_run=1 ;;
 	--yes | -y) yes=1 ;;
-	-h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "deps: unknown option $arg (--dry-run, --yes)" >&2; exit 2 ;;
+	--pg-major) major=${2:-}; shift ;;
+	-h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "deps: unknown option $1 (--dry-run, --yes, --pg-major NN)" >&2; exit 2 ;;
 	esac
+	shift
 done
 
-packages=(build-essential pkg-config libicu-dev postgresql-server-dev-15 nodejs npm)
-
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# The server's major: the one installed, or the one asked for.
+if [ -z "$major" ]; then
+	servers=()
+	for v in 15 16 17 18; do installed "postgresql-$v" && servers+=("$v"); done
+	if [ ${#servers[@]} -gt 1 ]; then
+		echo "deps: PostgreSQL ${servers[*]} are installed: say which to build for, --pg-major NN" >&2
+		exit 2
+	fi
+	major=${servers[0]:-15}
+fi
+case $major in
+15 | 16 | 17 | 18) ;;
+*) echo "deps: sentiment_proc builds for PostgreSQL 15 to 18, not '$major'" >&2; exit 2 ;;
+esac
+server_pkg=postgresql-$major
+dev_pkg=postgresql-server-dev-$major
+
+packages=(build-essential pkg-config libicu-dev "$dev_pkg" nodejs npm)
+
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 # Upstream minor release of a Debian version: 15.20-0+deb12u1 -> 15.20,
 # 15.20-1.pgdg120+1 -> 15.20.
@@ -66,39 +90,39 @@ fi
 # The headers must match the server's minor release (a module built with
 # newer headers may use symbols an older server lacks).
 install_list=("${missing[@]}")
-if installed postgresql-15; then
-	server=$(version postgresql-15)
-	if installed postgresql-server-dev-15; then
-		dev=$(version postgresql-server-dev-15)
+if installed $server_pkg; then
+	server=$(version $server_pkg)
+	if installed $dev_pkg; then
+		dev=$(version $dev_pkg)
 		if [ "$(upstream "$dev")" != "$(upstream "$server")" ]; then
 			cat >&2 <<EOF
-deps: the installed headers (postgresql-server-dev-15 $dev) are not of the
-      server's minor release (postgresql-15 $server).  Nothing was changed.
+deps: the installed headers ($dev_pkg $dev) are not of the
+      server's minor release ($server_pkg $server).  Nothing was changed.
       Either upgrade the server in a maintenance window first (apt-get install
-      postgresql-15 restarts the clusters), then run this again; or install
+      $server_pkg restarts the clusters), then run this again; or install
       the headers of the server's release:
-        apt-get install postgresql-server-dev-15=$server
+        apt-get install $dev_pkg=$server
       if your archive still has it; or build on another machine whose server
       and headers are both of release $(upstream "$server").
 EOF
 			exit 1
 		fi
-	elif [[ " ${missing[*]} " == *" postgresql-server-dev-15 "* ]]; then
-		cand=$(candidate postgresql-server-dev-15)
+	elif [[ " ${missing[*]} " == *" $dev_pkg "* ]]; then
+		cand=$(candidate $dev_pkg)
 		if [ -n "$cand" ] && [ "$cand" != "(none)" ] && [ "$(upstream "$cand")" != "$(upstream "$server")" ]; then
 			# Pin the headers to the server's exact version when the archive has it.
-			if apt-cache madison postgresql-server-dev-15 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+			if apt-cache madison $dev_pkg 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
 				grep -qxF "$server"; then
 				for i in "${!install_list[@]}"; do
-					[ "${install_list[$i]}" = postgresql-server-dev-15 ] &&
-						install_list[$i]="postgresql-server-dev-15=$server"
+					[ "${install_list[$i]}" = $dev_pkg ] &&
+						install_list[$i]="$dev_pkg=$server"
 				done
 			else
 				cat >&2 <<EOF
-deps: apt would install postgresql-server-dev-15 $cand, but the server is
-      postgresql-15 $server (release $(upstream "$server")), and the archive has no
+deps: apt would install $dev_pkg $cand, but the server is
+      $server_pkg $server (release $(upstream "$server")), and the archive has no
       headers of that release.  Nothing was changed.  Upgrade the server in a
-      maintenance window first (apt-get install postgresql-15 restarts the
+      maintenance window first (apt-get install $server_pkg restarts the
       clusters), then run this again; or build on another machine whose server
       and headers are both of release $(upstream "$server").
 EOF
@@ -107,8 +131,8 @@ EOF
 		fi
 	fi
 else
-	echo "deps: no postgresql-15 server package here: build only, then install on a server of the" \
-		"same minor release as postgresql-server-dev-15 or a later one"
+	echo "deps: no $server_pkg server package here: build only, then install on a server of the" \
+		"same minor release as $dev_pkg or a later one"
 fi
 
 if [ ${#install_list[@]} -eq 0 ]; then

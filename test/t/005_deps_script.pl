@@ -103,6 +103,14 @@ ok($ok, '--dry-run exits 0');
 like($out, qr/will install: build-essential pkg-config libicu-dev postgresql-server-dev-15=15\.18/, 'and lists the build\'s packages');
 unlike($log, qr/apt-get (update|install(?! -s))/, 'without updating or installing');
 
+# The server's major decides the headers: PostgreSQL 18 installed, its own.
+($ok, $out, $log) = run_deps(installed => [ 'postgresql-18=18.1-1.pgdg120+2', @build ],
+	candidate => '18.1-1.pgdg120+2', archive => '18.1-1.pgdg120+2', args => ['--dry-run']);
+ok($ok && $out =~ /will install: postgresql-server-dev-18\b/, 'with PostgreSQL 18 installed, the 18 headers')
+  or diag($out);
+($ok, $out, $log) = run_deps(installed => [ @server, 'postgresql-18=18.1-1.pgdg120+2', @build ], args => ['--dry-run']);
+ok(!$ok && $out =~ /--pg-major/, 'with two majors installed, it asks which') or diag($out);
+
 # Never a write outside the checkout: the script has no redirection or tee
 # into /etc, and no createcluster.d setting.
 my $script = slurp_file("$root/scripts/deps.sh");
