@@ -15,6 +15,30 @@
 -- attach refuses side tables whose foreign key references another table
 -- replace function: sentiment_side_table_references_check
 -- replace function: sentiment_adopt_side_table
+-- attach marks what it adds; sentiment_detach(source, drop_added => true)
+-- removes it (a new overload: the one-argument detach is unchanged, and
+-- whoever may run it may run the new one)
+-- replace function: sentiment_added_mark
+-- replace function: sentiment_mark_added
+-- replace function: sentiment_attach_internal
+-- replace function: sentiment_detach
+COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) IS
+	'Stop processing a table and (drop_added) remove the columns, indexes and side tables attach added';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) FROM PUBLIC;
+DO $$
+DECLARE
+	v_grantee name;
+BEGIN
+	FOR v_grantee IN
+		SELECT DISTINCT pg_get_userbyid(a.grantee)
+		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+		 WHERE p.oid = '@extschema@.sentiment_detach(regclass)'::regprocedure
+		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) TO %I', v_grantee);
+	END LOOP;
+END
+$$;
 -- sentiment_throughput: no zero rows for minutes before a source's statistics began
 CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (

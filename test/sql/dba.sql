@@ -75,4 +75,35 @@ SELECT string_agg(tgname, ', ') AS triggers_left FROM pg_trigger WHERE tgrelid =
 SELECT to_regclass('crm.review_topics') AS topics, to_regclass('crm.review_embeddings') AS embeddings;
 SELECT * FROM crm.reviews ORDER BY id;
 
+-- sentiment_detach(..., drop_added => true) removes exactly what attach
+-- added: its columns (not those the table had: likes here), its indexes
+-- and the side tables it created; the rows stay.
+CREATE TABLE crm.posts (post_id integer PRIMARY KEY, body text, likes integer);
+INSERT INTO crm.posts VALUES (1, 'Love it', 3), (2, 'Hate it', 4);
+CREATE INDEX posts_likes ON crm.posts (likes);
+SELECT sentiment_attach('crm.posts', id_column => 'post_id', text_column => 'body',
+						topics_table => 'post_topics', embeddings_table => 'post_embeddings');
+SELECT sentiment_process_batch(10, 'crm.posts') AS processed;
+SELECT count(*) AS columns_marked FROM pg_attribute
+ WHERE attrelid = 'crm.posts'::regclass AND col_description(attrelid, attnum) = sentiment_added_mark();
+SELECT pg_temp.try($$SELECT sentiment_detach('crm.posts', drop_added => NULL)$$);
+SELECT sentiment_detach('crm.posts', drop_added => true);
+SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns_left FROM pg_attribute
+ WHERE attrelid = 'crm.posts'::regclass AND attnum > 0 AND NOT attisdropped;
+SELECT string_agg(indexrelid::regclass::text, ', ' ORDER BY indexrelid::regclass::text) AS indexes_left
+  FROM pg_index WHERE indrelid = 'crm.posts'::regclass;
+SELECT string_agg(conname, ', ') AS constraints_left FROM pg_constraint WHERE conrelid = 'crm.posts'::regclass;
+SELECT to_regclass('crm.post_topics') AS topics, to_regclass('crm.post_embeddings') AS embeddings;
+SELECT * FROM crm.posts ORDER BY post_id;
+SELECT count(*) AS still_registered FROM sentiment_sources WHERE source_table = 'crm.posts'::regclass;
+-- the one-argument detach keeps everything; the option still removes it
+-- all afterwards (the side tables found by their foreign key)
+SELECT sentiment_attach('crm.posts', id_column => 'post_id', text_column => 'body',
+						topics_table => 'post_topics', embeddings_table => 'post_embeddings');
+SELECT sentiment_detach('crm.posts');
+SELECT count(*) AS columns_kept FROM pg_attribute
+ WHERE attrelid = 'crm.posts'::regclass AND col_description(attrelid, attnum) = sentiment_added_mark();
+SELECT sentiment_detach('crm.posts', true);
+SELECT count(*) AS columns_left FROM pg_attribute WHERE attrelid = 'crm.posts'::regclass AND attnum > 0 AND NOT attisdropped;
+
 DROP SCHEMA crm CASCADE;

@@ -42,7 +42,7 @@ GRANT INSERT, UPDATE, DELETE ON role_topics, role_embeddings TO regress_sp_opera
 GRANT regress_sp_operator TO regress_sp_admin;
 GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text),
 	sentiment_attach(regclass, name, name, name, name, text), sentiment_detach(regclass),
-	sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
+	sentiment_detach(regclass, boolean), sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
 	sentiment_convert_embeddings(regclass, text) TO regress_sp_admin;
 CREATE SCHEMA role_admin_space AUTHORIZATION regress_sp_admin;
 GRANT ALTER SYSTEM ON PARAMETER sentiment_proc.worker_batch_size, sentiment_proc.workers_per_database,
