@@ -50,6 +50,12 @@ GRANT USAGE ON SCHEMA cron TO sentiment_cron;
 SET ROLE sentiment_cron;
 SELECT cron.schedule('sentiment-batch', '* * * * *', $$SELECT sentiment_process_batch(500)$$);
 RESET ROLE;
+-- the operator group itself cannot run a job: it has no LOGIN
+CREATE ROLE sentiment_cron_nologin NOLOGIN IN ROLE sentiment_operator;
+GRANT USAGE ON SCHEMA cron TO sentiment_cron_nologin;
+SET ROLE sentiment_cron_nologin;
+SELECT cron.schedule('nologin-batch', '* * * * *', $$SELECT sentiment_process_batch(500)$$);
+RESET ROLE;
 INSERT INTO sentiment_data (text) SELECT 'scheduled mention ' || g || ' is great' FROM generate_series(1, 50) g;
 });
 is($node->safe_psql('postgres', "SELECT username FROM cron.job WHERE jobname = 'sentiment-batch'"),
@@ -67,6 +73,15 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FILTER (WHERE processing_status = 'completed' AND sentiment_label = 'positive') FROM sentiment_data}),
 	'50', 'and processed the rows');
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) > 0 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+	 WHERE j.jobname = 'nologin-batch' AND d.status IN ('succeeded', 'failed')}),
+	'the job of the NOLOGIN role ran too');
+my $nologin = $node->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT d.status || ': ' || coalesce(d.return_message, ''), '; ')
+	  FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+	 WHERE j.jobname = 'nologin-batch' AND d.status IN ('succeeded', 'failed')});
+like($nologin, qr/^failed/, "a job's role needs LOGIN, also with background workers ($nologin)");
 
 # The schedule in seconds needs pg_cron 1.5 or later, as the docs say.
 my $version = $node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'");
