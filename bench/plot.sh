@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot not found (scripts/deps.sh installs gnuplot-nox)" >&2; exit 2; }
+command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot not found (scripts/deps-test.sh installs gnuplot-nox)" >&2; exit 2; }
 
 # throughput KIND IN OUT TITLE XLABEL LOGX
 plot_throughput() {

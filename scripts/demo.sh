@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== dependencies"
-scripts/deps.sh
+scripts/deps-test.sh   # the server and pg_cron too: a test-machine script (see its header)
 . scripts/lib/tempdb.sh
 echo "== build and install sentiment_proc"
 build_and_install

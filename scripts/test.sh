@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh || { echo "deps: installing the required packages failed"; exit 1; }
+scripts/deps-test.sh || { echo "deps: installing the required packages failed"; exit 1; }
 # pgvector is optional (Debian 12 has no package): built from the tarball in
 # ../shared when it is there; its suite (test/t/100_pgvector.pl) skips without it.
 if [ -x ../shared/pgvector/install.sh ]; then

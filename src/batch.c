@@ -222,6 +222,71 @@ sp_in_source_subtransaction(void (*step) (void *), void *arg)
 }
 
 /*
+ * A worker polls every few hundred milliseconds: a broken source would be
+ * reported at every poll.  It reports a source's error once, then again
+ * when the error changes or SKIP_REPORT_AGAIN_MS later, with the number of
+ * skips in between; a source that works again is forgotten.  (Per process:
+ * each worker reports once.  SQL callers see every skip.)
+ */
+#define SKIP_REPORTS 32
+#define SKIP_REPORT_AGAIN_MS (5 * 60 * 1000)
+
+typedef struct SkipReport
+{
+	Oid			relid;			/* InvalidOid: free */
+	char		message[128];	/* the error reported last */
+	TimestampTz reported_at;
+	int64		unreported;		/* skips since then */
+} SkipReport;
+
+static SkipReport skip_reports[SKIP_REPORTS];
+
+/* Whether to report this skip now; *unreported: skips since the last report. */
+static bool
+skip_report_due(Oid relid, const char *message, int64 *unreported)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	SkipReport *r = NULL;
+
+	*unreported = 0;
+	if (!sp_am_worker)
+		return true;
+	for (int i = 0; i < SKIP_REPORTS && r == NULL; i++)
+		if (skip_reports[i].relid == relid)
+			r = &skip_reports[i];
+	if (r != NULL && strncmp(r->message, message, sizeof(r->message) - 1) == 0 &&
+		!TimestampDifferenceExceeds(r->reported_at, now, SKIP_REPORT_AGAIN_MS))
+	{
+		r->unreported++;
+		return false;
+	}
+	if (r == NULL)
+	{
+		/* a free entry, else the oldest report */
+		r = &skip_reports[0];
+		for (int i = 0; i < SKIP_REPORTS && r->relid != InvalidOid; i++)
+			if (skip_reports[i].relid == InvalidOid || skip_reports[i].reported_at < r->reported_at)
+				r = &skip_reports[i];
+		r->unreported = 0;
+	}
+	*unreported = r->unreported;
+	r->relid = relid;
+	strlcpy(r->message, message, sizeof(r->message));
+	r->reported_at = now;
+	r->unreported = 0;
+	return true;
+}
+
+/* A source processed without error: its next failure is reported at once. */
+static void
+skip_report_forget(Oid relid)
+{
+	for (int i = 0; i < SKIP_REPORTS; i++)
+		if (skip_reports[i].relid == relid)
+			skip_reports[i].relid = InvalidOid;
+}
+
+/*
  * Process one source of an all-sources batch in a subtransaction, so that a
  * broken source (its text column renamed, a privilege revoked, whatever its
  * owner's triggers raise, or a run past the source timeout) is skipped with
@@ -233,9 +298,14 @@ process_source_isolated(const SpSource *src, int limit, char *skipped)
 	SourceStep	st = {src, limit, 0};
 	ErrorData  *edata = sp_in_source_subtransaction(source_step, &st);
 	char	   *name;
+	int64		unreported;
 
 	if (edata == NULL)
+	{
+		skip_report_forget(src->logical);
 		return st.done;
+	}
+
 	name = get_rel_name(src->logical);
 	if (skipped)
 		snprintf(skipped, SP_SKIPPED_ERROR_LEN,
@@ -249,12 +319,15 @@ process_source_isolated(const SpSource *src, int limit, char *skipped)
 						name ? name : "?"),
 				 errdetail("The other attached tables were processed."),
 				 errhint("A later batch takes its rows; sentiment_proc.source_lock_timeout sets how long a batch waits.")));
-	else
+	else if (skip_report_due(src->logical, edata->message ? edata->message : "", &unreported))
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("sentiment_proc skipped table \"%s\": %s",
 						name ? name : "?", edata->message ? edata->message : "unknown error"),
-				 errdetail("The other attached tables were processed."),
+				 unreported > 0
+				 ? errdetail("The other attached tables were processed. Skipped %lld more times since the last report, which this worker repeats every %d minutes while the error stays the same.",
+							 (long long) unreported, SKIP_REPORT_AGAIN_MS / 60000)
+				 : errdetail("The other attached tables were processed."),
 				 errhint("Repair the table, or attach it again with the right column names, or detach it.")));
 	FreeErrorData(edata);
 	return 0;

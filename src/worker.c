@@ -690,14 +690,23 @@ worker_recover_from_error(SpWorkerSlot *slot, MemoryContext loop_ctx, int backof
 	ResetLatch(MyLatch);
 }
 
-/* A batch went through: count it and show the source it skipped, if any. */
+/*
+ * A batch went through: count it if it finished rows (a poll that found
+ * nothing is not a batch, as in sentiment_stats) and show the source it
+ * skipped, if any.
+ */
 static void
 worker_count_batch(SpWorkerSlot *slot, int64 n)
 {
+	TimestampTz now = n > 0 ? GetCurrentTimestamp() : 0;
+
 	SpinLockAcquire(&sp_shared->mutex);
-	slot->batches++;
-	slot->rows += n;
-	slot->last_batch_at = GetCurrentTimestamp();
+	if (n > 0)
+	{
+		slot->batches++;
+		slot->rows += n;
+		slot->last_batch_at = now;
+	}
 	/* a source skipped as broken stays visible until it recovers */
 	strlcpy(slot->last_error, skipped_source, SP_ERRMSG_LEN);
 	SpinLockRelease(&sp_shared->mutex);
@@ -1506,6 +1515,9 @@ sentiment_worker_status(PG_FUNCTION_ARGS)
 		nulls[0] = false;
 		values[1] = Int32GetDatum(launcher_pid);
 		nulls[1] = false;
+		/* it runs while it has a pid; the other columns are the workers' */
+		values[4] = CStringGetTextDatum("running");
+		nulls[4] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 

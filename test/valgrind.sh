@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 bindir=$("$PG_CONFIG" --bindir)
-command -v valgrind >/dev/null || { echo "valgrind is not installed (scripts/deps.sh installs it)"; exit 1; }
+command -v valgrind >/dev/null || { echo "valgrind is not installed (scripts/deps-test.sh installs it)"; exit 1; }
 
 tap=0
 if [ "${1:-}" = --tap ]; then

@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import psycopg2
 import psycopg2.errors
@@ -142,6 +142,9 @@ class Worker:
         self.stats = Stats()
         self.stopping = False
         self.conn: Optional[psycopg2.extensions.connection] = None
+        self.connected = False             # once connected, a lost connection is retried
+        self.skipped: Set[str] = set()     # tables said to be skipped
+        self.warned_none = False
 
     def stop(self, signum: int = 0, frame: object = None) -> None:
         """Signal handler: finish the chunk in hand, then leave."""
@@ -153,6 +156,7 @@ class Worker:
     def connect(self) -> None:
         self.conn = psycopg2.connect(self.config.dsn, application_name=self.config.name)
         self.conn.autocommit = True
+        self.connected = True
 
     def _query(self, sql: str, args: Tuple[object, ...]) -> List[Tuple[Any, ...]]:
         assert self.conn is not None
@@ -161,15 +165,57 @@ class Worker:
             rows: List[Tuple[Any, ...]] = cur.fetchall() if cur.description else []
             return rows
 
-    def claim(self) -> List[Mention]:
-        """Claim up to batch_size rows; committed at once as 'processing'."""
+    def sources(self) -> List[str]:
+        """The tables to claim from: the one given, or every attached table
+        this role may process (SELECT and UPDATE on it, SELECT, INSERT and
+        DELETE on its side tables); the others are skipped, and said so
+        once, as sentiment_process_batch skips them."""
+        if self.config.source is not None:
+            return [self.config.source]
         rows = self._query(
-            "SELECT source_table::text, id, text, version, attempts, "
-            "author_followers, likes, shares, replies "
-            "FROM sentiment_claim(%s, %s, %s::regclass)",
-            (self.config.batch_size, self.config.lease, self.config.source))
-        self.stats.claimed += len(rows)
-        return [Mention(*r) for r in rows]
+            "SELECT s.source_table::text, "
+            "has_table_privilege(s.source_table, 'SELECT, UPDATE') "
+            "AND has_table_privilege(s.topics_table, 'SELECT, INSERT, DELETE') "
+            "AND has_table_privilege(s.embeddings_table, 'SELECT, INSERT, DELETE') "
+            "FROM sentiment_sources s ORDER BY s.source_table::oid", ())
+        for name, allowed in rows:
+            if not allowed:
+                self.skip(name, "this role lacks SELECT or UPDATE on it, or SELECT, INSERT or DELETE "
+                                "on its side tables")
+        return [name for name, allowed in rows if allowed]
+
+    def skip(self, source: str, why: str) -> None:
+        """Say once per table why it is left alone."""
+        if source not in self.skipped:
+            self.skipped.add(source)
+            log.warning("skipping table %s: %s", source, why)
+
+    def claim(self) -> List[Mention]:
+        """Claim up to batch_size rows, table by table; committed at once as
+        'processing'.  A table this role may not claim from is skipped."""
+        mentions: List[Mention] = []
+        sources = self.sources()
+        if not sources and not self.warned_none:
+            self.warned_none = True
+            log.warning("no attached table this role may process; waiting for one")
+        for source in sources:
+            left = self.config.batch_size - len(mentions)
+            if left <= 0:
+                break
+            try:
+                rows = self._query(
+                    "SELECT source_table::text, id, text, version, attempts, "
+                    "author_followers, likes, shares, replies "
+                    "FROM sentiment_claim(%s, %s, %s::regclass)",
+                    (left, self.config.lease, source))
+            except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.FeatureNotSupported) as e:
+                if self.config.source is not None:
+                    raise
+                self.skip(source, str(e).splitlines()[0])
+                continue
+            mentions.extend(Mention(*r) for r in rows)
+        self.stats.claimed += len(mentions)
+        return mentions
 
     def renew(self, source: str, ids: List[int]) -> List[int]:
         """Extend the lease of rows still held; returns those ids."""
@@ -291,11 +337,18 @@ class Worker:
     def run(self) -> Stats:
         """Until stopped (or idle, with exit_when_idle).  A lost connection
         loses the batch in hand: its claims end with the session and the
-        server returns them."""
+        server returns them.  A first connection that fails (a wrong DSN, a
+        password refused) raises: retrying would not help."""
         while not self.stopping:
             try:
                 if self.conn is None or self.conn.closed:
-                    self.connect()
+                    if not self.connected:
+                        try:
+                            self.connect()
+                        except psycopg2.OperationalError as e:
+                            raise ConnectError(str(e).strip()) from None
+                    else:
+                        self.connect()
                 claimed_at = time.monotonic()
                 mentions = self.claim()
                 if not mentions:
@@ -319,6 +372,10 @@ class Worker:
         end = time.monotonic() + seconds
         while not self.stopping and time.monotonic() < end:
             time.sleep(min(0.1, end - time.monotonic()))
+
+
+class ConnectError(Exception):
+    """The first connection failed."""
 
 
 def result_json(pairs: Sequence[Tuple[Mention, Result]]) -> str:
@@ -366,7 +423,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     load_model(a.model))
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
-    stats = worker.run()
+    try:
+        stats = worker.run()
+    except ConnectError as e:
+        log.error("could not connect: %s", e)
+        return 1
+    except psycopg2.Error as e:   # e.g. --source names a table this role may not process
+        log.error("stopped: %s (done: %s)", str(e).strip().splitlines()[0], worker.stats.line())
+        return 1
     log.info("done: %s", stats.line())
     return 0
 

@@ -411,6 +411,7 @@ DECLARE
 	v_embed		regclass;
 	v_distributed boolean;
 	v_references text;
+	v_before	name[];
 BEGIN
 	-- The public entry points carry the privilege; this helper is callable
 	-- by all only because the wrappers run as the caller.
@@ -479,7 +480,11 @@ BEGIN
 
 	PERFORM @extschema@.sentiment_attach_column(v_rel, p_text_column, 'string', 'text', 'text, varchar or char');
 
+	v_before := ARRAY(SELECT a.attname FROM pg_attribute a
+					   WHERE a.attrelid = v_rel AND a.attnum > 0 AND NOT a.attisdropped);
 	PERFORM @extschema@.sentiment_attach_status_columns(v_rel, v_table);
+	-- what attach added, for sentiment_detach(..., drop_added => true)
+	PERFORM @extschema@.sentiment_mark_added(v_rel, v_before);
 	PERFORM @extschema@.sentiment_attach_indexes(v_rel, v_schema, v_table, p_id_column);
 
 	-- Side tables, in the source's schema.
@@ -495,6 +500,7 @@ BEGIN
 			v_schema, p_topics_table, v_references);
 		v_topics := format('%I.%I', v_schema, p_topics_table)::regclass;
 		PERFORM @extschema@.sentiment_side_table_owner(v_topics, v_rel);
+		PERFORM @extschema@.sentiment_mark_added(v_topics, NULL);
 	ELSE
 		PERFORM @extschema@.sentiment_adopt_side_table(v_topics, v_rel, 'topics_table',
 			ARRAY['mention_id', 'topic_key'], ARRAY['weight real', 'sentiment real']);
@@ -511,6 +517,7 @@ BEGIN
 			@extschema@.sentiment_embedding_type_sql(NULL));
 		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
 		PERFORM @extschema@.sentiment_side_table_owner(v_embed, v_rel);
+		PERFORM @extschema@.sentiment_mark_added(v_embed, NULL);
 	ELSE
 		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
 			ARRAY['entry_id'], ARRAY['embedding real[]']);
@@ -538,6 +545,37 @@ BEGIN
 END
 $body$;
 
+-- Mark what attach added, so that sentiment_detach(..., drop_added => true)
+-- removes exactly that and nothing the table had before: the columns of
+-- p_rel not in p_before, or (p_before NULL) the side table p_rel itself.
+CREATE FUNCTION @extschema@.sentiment_mark_added(p_rel regclass, p_before name[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_col name;
+BEGIN
+	IF p_before IS NULL THEN
+		EXECUTE format('COMMENT ON TABLE %s IS %L', p_rel, @extschema@.sentiment_added_mark());
+		RETURN;
+	END IF;
+	FOR v_col IN SELECT a.attname FROM pg_attribute a
+				  WHERE a.attrelid = p_rel AND a.attnum > 0 AND NOT a.attisdropped
+					AND a.attname <> ALL (p_before) ORDER BY a.attnum LOOP
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', p_rel, v_col, @extschema@.sentiment_added_mark());
+	END LOOP;
+END
+$body$;
+
+CREATE FUNCTION @extschema@.sentiment_added_mark()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT 'added by sentiment_attach; sentiment_detach(..., drop_added => true) removes it'::text
+$$;
+
 -- A side table attach just created belongs to the caller; processing runs
 -- as the source's owner and needs the side tables to be that owner's too.
 CREATE FUNCTION @extschema@.sentiment_side_table_owner(p_side regclass, p_source regclass)
@@ -550,6 +588,36 @@ DECLARE
 BEGIN
 	IF (SELECT c.relowner FROM pg_class c WHERE c.oid = p_side) <> v_owner THEN
 		EXECUTE format('ALTER TABLE %s OWNER TO %I', p_side, pg_get_userbyid(v_owner));
+	END IF;
+END
+$body$;
+
+-- An existing side table whose key has a foreign key to another table
+-- belongs to that table (left by a detach, say): every result written for
+-- this source would violate it, so it is not adopted.
+CREATE FUNCTION @extschema@.sentiment_side_table_references_check(
+	p_side regclass, p_source regclass, p_role text, p_key name)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_con record;
+BEGIN
+	SELECT c.conname, c.confrelid::regclass AS target INTO v_con
+	  FROM pg_constraint c
+	  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attname = p_key
+	 WHERE c.conrelid = p_side AND c.contype = 'f' AND a.attnum = ANY (c.conkey)
+	   AND c.confrelid <> p_source
+	 ORDER BY c.conname
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'existing table % belongs to table %, not to %', p_side, v_con.target, p_source
+			USING ERRCODE = 'invalid_table_definition',
+				  DETAIL = format('Its foreign key %I on column %I references %s, so no result of %s could be stored in it.',
+								  v_con.conname, p_key, v_con.target, p_source),
+				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...''), or drop %s if %s no longer needs it.',
+								p_role, p_side, v_con.target);
 	END IF;
 END
 $body$;
@@ -581,6 +649,7 @@ BEGIN
 			USING ERRCODE = 'duplicate_object',
 				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'').', p_role);
 	END IF;
+	PERFORM @extschema@.sentiment_side_table_references_check(p_side, p_source, p_role, p_keys[1]);
 	IF p_side = p_source THEN
 		RAISE EXCEPTION 'table % cannot be its own side table', p_side
 			USING ERRCODE = 'invalid_parameter_value',
@@ -799,6 +868,83 @@ BEGIN
 	RETURN true;
 END
 $body$;
+
+-- Detach, then (drop_added) remove what attach added and marked
+-- (sentiment_mark_added): its columns, the side tables it created, and its
+-- partial indexes; columns and tables the table had before are kept.  As
+-- the caller, who must own the table (DDL).  Returns whether the table was
+-- attached; a NOTICE says what was dropped.
+CREATE FUNCTION @extschema@.sentiment_detach(source regclass, drop_added boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_attached	boolean;
+	v_mark		text := @extschema@.sentiment_added_mark();
+	v_cols		text[];
+	v_sides		regclass[];
+	v_idx		regclass[];
+BEGIN
+	IF source IS NULL OR drop_added IS NULL THEN
+		RAISE EXCEPTION 'source and drop_added must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass a table, and true to remove what attach added.';
+	END IF;
+	-- its side tables, while the registry still names them
+	v_sides := ARRAY(SELECT t FROM @extschema@.sentiment_sources s,
+						 unnest(ARRAY[s.topics_table, s.embeddings_table]) t
+					  WHERE s.source_table = source);
+	v_attached := @extschema@.sentiment_detach(source);
+	IF NOT drop_added THEN
+		RETURN v_attached;
+	END IF;
+	IF NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = source), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', source
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Ask the owner of the table to remove what attach added.';
+	END IF;
+	-- side tables attach created (and of a table detached before: those
+	-- with a foreign key to it), unless another attached table uses them
+	v_sides := ARRAY(SELECT DISTINCT c.oid::regclass FROM pg_class c
+					  WHERE (c.oid = ANY (v_sides)
+							 OR c.oid IN (SELECT f.conrelid FROM pg_constraint f
+										   WHERE f.contype = 'f' AND f.confrelid = source))
+						AND obj_description(c.oid, 'pg_class') = v_mark
+						AND NOT EXISTS (SELECT FROM @extschema@.sentiment_sources s
+										 WHERE c.oid IN (s.topics_table, s.embeddings_table, s.source_table)));
+	v_idx := ARRAY(SELECT i.indexrelid::regclass FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+					WHERE i.indrelid = source
+					  AND c.relname IN (left((SELECT relname FROM pg_class WHERE oid = source), 40) || '_sentiment_claim_idx',
+										left((SELECT relname FROM pg_class WHERE oid = source), 40) || '_sentiment_retry_idx',
+										left((SELECT relname FROM pg_class WHERE oid = source), 40) || '_sentiment_status_idx'));
+	v_cols := ARRAY(SELECT format('DROP COLUMN %I', a.attname) FROM pg_attribute a
+					 WHERE a.attrelid = source AND a.attnum > 0 AND NOT a.attisdropped
+					   AND col_description(source, a.attnum) = v_mark ORDER BY a.attnum);
+	IF cardinality(v_sides) > 0 THEN
+		EXECUTE format('DROP TABLE %s', (SELECT string_agg(t::text, ', ') FROM unnest(v_sides) t));
+	END IF;
+	IF cardinality(v_idx) > 0 THEN
+		EXECUTE format('DROP INDEX %s', (SELECT string_agg(t::text, ', ') FROM unnest(v_idx) t));
+	END IF;
+	IF cardinality(v_cols) > 0 THEN
+		EXECUTE format('ALTER TABLE %s %s', source, array_to_string(v_cols, ', '));
+	END IF;
+	IF cardinality(v_cols) > 0 THEN
+		RAISE NOTICE 'removed from %: % columns, % indexes, % side tables', source,
+			cardinality(v_cols), cardinality(v_idx), cardinality(v_sides);
+	ELSE
+		RAISE NOTICE 'removed from %: no column, % indexes, % side tables', source,
+			cardinality(v_idx), cardinality(v_sides)
+			USING DETAIL = 'Columns attach added before version 1.3 are not marked as added; docs/usage.md (Uninstalling) shows how to find them.';
+	END IF;
+	RETURN v_attached;
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) IS
+	'Stop processing a table and (drop_added) remove the columns, indexes and side tables attach added';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) FROM PUBLIC;
 
 -- Queue the completed rows of a source whose result another model (or
 -- another version of its model) wrote, so that they are analysed again by

@@ -87,8 +87,8 @@ COMMENT ON FUNCTION @extschema@.sentiment_stats_reset(regclass) IS
 	'Forget the statistics of one source, or (NULL) of every source and the total of this database; returns the rows removed';
 
 -- Per source and minute, the last hour, one row for every minute of it
--- (zeros included) for each source that did anything in that hour.  The
--- current minute is still filling up.
+-- (zeros included) since the source's statistics began, for each source
+-- that did anything in that hour.  The current minute is still filling up.
 CREATE FUNCTION @extschema@.sentiment_throughput_internal(
 	OUT source regclass,
 	OUT minute timestamptz,
@@ -104,7 +104,8 @@ CREATE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (
 		SELECT * FROM @extschema@.sentiment_throughput_internal()
 	), sources AS (
-		SELECT DISTINCT t.source FROM t
+		SELECT DISTINCT t.source, st.stats_since FROM t
+		  LEFT JOIN @extschema@.sentiment_stats_internal() st ON st.source IS NOT DISTINCT FROM t.source
 	), minutes AS (
 		SELECT pg_catalog.generate_series(
 				   pg_catalog.date_trunc('minute', pg_catalog.now()) - interval '59 minutes',
@@ -118,7 +119,7 @@ CREATE VIEW @extschema@.sentiment_throughput AS
 		   COALESCE(t.batches, 0) AS batches,
 		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second
 	  FROM sources s
-	 CROSS JOIN minutes m
+	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
 	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
 	 ORDER BY s.source NULLS FIRST, m.minute;
 

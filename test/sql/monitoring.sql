@@ -57,11 +57,14 @@ COMMIT;
 SELECT source, batches, rows_completed, rows_failed, batches_rolled_back, rows_rolled_back, last_batch_rows
   FROM sentiment_stats;
 
--- Throughput: every minute of the last hour, for each source and the total;
--- the minutes hold exactly the committed rows.
-SELECT source, count(*) AS minutes, sum(rows_completed) AS completed, sum(rows_failed) AS failed,
-	   sum(batches) AS batches, max(minute) = date_trunc('minute', now()) AS ends_now
-  FROM sentiment_throughput GROUP BY source ORDER BY source NULLS FIRST;
+-- Throughput: every minute of the last hour since the statistics began, for
+-- each source and the total; the minutes hold exactly the committed rows.
+SELECT t.source, count(*) = 1 + extract(epoch FROM date_trunc('minute', now())
+									   - date_trunc('minute', max(s.stats_since))) / 60 AS every_minute_since,
+	   sum(t.rows_completed) AS completed, sum(t.rows_failed) AS failed,
+	   sum(t.batches) AS batches, max(t.minute) = date_trunc('minute', now()) AS ends_now
+  FROM sentiment_throughput t JOIN sentiment_stats s ON s.source IS NOT DISTINCT FROM t.source
+ GROUP BY t.source ORDER BY t.source NULLS FIRST;
 
 -- Batches in flight: none now; during a batch's write phase, this backend's
 -- batch with its size and claimed rows (seen from a trigger on the source).

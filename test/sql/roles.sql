@@ -42,12 +42,16 @@ GRANT INSERT, UPDATE, DELETE ON role_topics, role_embeddings TO regress_sp_opera
 GRANT regress_sp_operator TO regress_sp_admin;
 GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text),
 	sentiment_attach(regclass, name, name, name, name, text), sentiment_detach(regclass),
-	sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
+	sentiment_detach(regclass, boolean), sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
 	sentiment_convert_embeddings(regclass, text) TO regress_sp_admin;
 CREATE SCHEMA role_admin_space AUTHORIZATION regress_sp_admin;
 GRANT ALTER SYSTEM ON PARAMETER sentiment_proc.worker_batch_size, sentiment_proc.workers_per_database,
 	sentiment_proc.worker_poll_interval TO regress_sp_admin;
 GRANT EXECUTE ON FUNCTION pg_reload_conf() TO regress_sp_admin;
+-- ... chooses its tables' model and foreign-claim grace (models.md, migration.md)
+GRANT EXECUTE ON FUNCTION sentiment_set_model(regclass, text),
+	sentiment_set_foreign_grace(regclass, interval),
+	sentiment_register_grace(regclass, interval) TO regress_sp_admin;
 -- ... and keeps the dictionaries, queueing re-analysis after a change
 GRANT INSERT, UPDATE, DELETE, TRUNCATE ON sentiment_lexicon_overrides, sentiment_topic_keywords TO regress_sp_admin;
 GRANT EXECUTE ON FUNCTION sentiment_reanalyze(regclass, integer),
@@ -111,6 +115,8 @@ SELECT q, pg_temp.try(q, hint => false) FROM (VALUES
 	('INSERT INTO sentiment_lexicon_overrides (term, valence) VALUES (''zorpy'', 1)'),
 	('TRUNCATE sentiment_topic_keywords'),
 	('SELECT sentiment_reanalyze(''role_mentions'')'),
+	('SELECT sentiment_set_model(''role_mentions'', ''social'')'),
+	('SELECT sentiment_set_foreign_grace(''role_mentions'', ''1 hour'')'),
 	-- settings that change what the workers do are not a session's to change
 	('SET sentiment_proc.worker_batch_size = 10'),
 	('SET sentiment_proc.workers_per_database = 5')
@@ -126,6 +132,8 @@ SELECT sentiment_attach('role_admin_space.admin_mentions', topics_table => 'admi
 						embeddings_table => 'admin_embeddings') AS attached;
 INSERT INTO role_admin_space.admin_mentions (text) VALUES ('the admin attached this #admin');
 SELECT sentiment_process_batch(10, 'role_admin_space.admin_mentions') AS processed;
+SELECT sentiment_set_model('role_admin_space.admin_mentions', 'social') AS requeued;
+SELECT sentiment_set_foreign_grace('role_admin_space.admin_mentions', '30 minutes') AS grace;
 SELECT sentiment_detach('role_admin_space.admin_mentions') AS detached;
 ALTER SYSTEM SET sentiment_proc.worker_batch_size = 250;
 SELECT pg_reload_conf() AS reloaded;

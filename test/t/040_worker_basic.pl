@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
 use SentimentProc::Test;
@@ -57,6 +58,19 @@ $node->safe_psql('postgres',
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) FROM sentiment_data WHERE processing_status = 'pending'", '0'),
 	'single-row inserts are processed');
+
+# With nothing to do, polls are not batches: the counts and the time of the
+# last batch stay as they are.  The launcher's row has a state too.
+my $counted = "SELECT batches || ' ' || rows_processed || ' ' || last_batch_at FROM sentiment_workers WHERE kind = 'worker'";
+my $before_idle = $node->safe_psql('postgres', $counted);
+$node->append_conf('postgresql.conf', "sentiment_proc.worker_poll_interval = '10ms'\n");
+$node->reload;
+usleep(1_500_000);	# about 150 polls
+is($node->safe_psql('postgres', $counted), $before_idle, 'idle polls count as no batch and move no last_batch_at');
+$node->append_conf('postgresql.conf', "sentiment_proc.worker_poll_interval = '1h'\n");
+$node->reload;
+is($node->safe_psql('postgres', "SELECT state FROM sentiment_workers WHERE kind = 'launcher'"), 'running',
+	'the launcher\'s state is running');
 
 # Editing their text puts rows back to pending and wakes a worker too; a
 # status set back by hand wakes one with sentiment_wake_workers() (the

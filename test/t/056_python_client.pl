@@ -7,6 +7,9 @@
 # model's, it was completed once (a ledger trigger), and abandoned claims
 # show in its attempts and history.  Then SIGTERM in the middle of a batch:
 # the client stores what it analysed, gives the rest back and exits 0.
+# Last, the README's privileges and model beside a second table the role may
+# not process (skipped, said once), and a client that cannot connect at all
+# (exits 1 instead of retrying forever).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -18,7 +21,7 @@ use IPC::Run;
 my $python = '/usr/bin/python3';
 if (system("$python -c 'import psycopg2' >/dev/null 2>&1") != 0)
 {
-	plan skip_all => "$python cannot import psycopg2: install python3-psycopg2 (scripts/deps.sh)";
+	plan skip_all => "$python cannot import psycopg2: install python3-psycopg2 (scripts/deps-test.sh)";
 }
 
 my $rows = 10_000;
@@ -209,6 +212,60 @@ my $e = start_client('client_e', 0, 60, '--exit-when-idle', '--batch-size', '100
 $e->finish;
 is($e->result(0), 0, "one client, no model delay, $rows rows");
 diag('python client rate: ' . (slurp_log("$tmp/client_e.err") =~ /done: (.*)/)[0]);
+
+# ---- the README's privileges and model, beside a table the role may not process ----
+# The role gets exactly examples/python/README.md's grants (on sentiment_data
+# only) and runs the README's model; a second attached table must be skipped
+# with one warning, not end the client.
+sub readme_block
+{
+	my ($after, $lang) = @_;
+	my $readme = slurp_log("$root/examples/python/README.md");
+	my ($block) = $readme =~ /\Q$after\E.*?```$lang\n(.*?)```/s;
+	return $block // die "no $lang block after '$after' in examples/python/README.md";
+}
+$node->safe_psql('postgres', q{
+DROP TRIGGER ledger ON sentiment_data;
+SELECT sentiment_attach('other_data', topics_table => 'other_topics', embeddings_table => 'other_embeddings');
+INSERT INTO other_data (text) SELECT 'other mention ' || g FROM generate_series(1, 5) g;
+INSERT INTO sentiment_data (text) SELECT 'readme mention ' || g FROM generate_series(1, 20) g;
+CREATE ROLE analyser LOGIN;
+} . readme_block('## Privileges', 'sql'));
+open(my $fh, '>', "$tmp/readme_model.py") or die;
+print $fh readme_block("## The model's contract", 'python'),
+  "\n\ndef my_embedding(text: str) -> List[float]:\n    return [1.0] + [0.0] * 255\n";
+close $fh;
+{
+	local $ENV{PYTHONPATH} = "$ENV{PYTHONPATH}:$tmp";
+	my ($out, $err);
+	my $ok = IPC::Run::run([ $python, $client, '--dsn', "$dsn user=analyser", '--model', 'readme_model:analyse',
+		'--exit-when-idle', '--idle-sleep', '0.2' ], '>', \$out, '2>', \$err, IPC::Run::timeout(120));
+	ok($ok, 'a client with the README\'s privileges and model exits 0 beside a table it may not process')
+	  or diag($err);
+	my @skips = $err =~ /skipping table other_data/g;
+	is(scalar @skips, 1, 'it says once that it skips the table it may not process') or diag($err);
+	is($node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE processing_status = 'completed' AND sentiment_label = 'positive'
+						AND sentiment_score = 0.8 AND emotion_label = 'joy') || ' '
+	   || count(*) FILTER (WHERE processing_status <> 'completed')
+  FROM sentiment_data WHERE text LIKE 'readme mention %'}), '20 0',
+		'the README\'s model completed every row of the table it may process');
+	is($node->safe_psql('postgres', q{
+SELECT string_agg(DISTINCT processing_status, ',') || ' ' || sum(processing_attempts) FROM other_data}),
+		'pending 0', 'the other table was left alone');
+}
+
+# ---- a client that never connected exits with an error ----------------------------
+{
+	my ($out, $err);
+	my $t = time();
+	my $ok = IPC::Run::run([ $python, $client, '--dsn', "$dsn user=no_such_role", '--idle-sleep', '0.2' ],
+		'>', \$out, '2>', \$err, IPC::Run::timeout(120));
+	ok(!$ok && ($? >> 8) == 1, 'a client whose first connection fails exits with status 1')
+	  or diag("status $?: $err");
+	like($err, qr/could not connect: .*no_such_role/, 'and says why');
+	unlike($err, qr/reconnecting/, 'without trying again');
+}
 
 $node->stop;
 done_testing();

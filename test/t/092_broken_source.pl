@@ -1,7 +1,9 @@
 # One broken source must not stall the others: background workers process
 # every attached table; when one of them loses its text column (dropped or
 # renamed after attach), the workers must keep processing the healthy
-# tables, and the broken one must be named in the workers' last error.
+# tables, and the broken one must be named in the workers' last error.  The
+# log gets one warning for it, not one at every poll, and another when it
+# breaks again after a repair.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -51,6 +53,13 @@ INSERT INTO zzz_healthy (text) SELECT 'healthy row ' || g FROM generate_series(1
 }
 like($node->safe_psql('postgres', q{SELECT string_agg(coalesce(last_error, ''), ' ') FROM sentiment_workers WHERE kind = 'worker'}),
 	qr/text/, 'the worker reports the broken source\'s error');
+sub reports
+{
+	my @r = slurp_file($node->logfile) =~ /WARNING:\s+sentiment_proc skipped table "aaa_broken"/g;
+	return scalar @r;
+}
+usleep(3_000_000);	# about 15 polls
+is(reports(), 1, 'the broken source is reported once in the log, not at every poll');
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is up');
 unlike(slurp_file($node->logfile), qr/(PANIC|TRAP|terminated by signal)/, 'no crash');
 
@@ -63,6 +72,19 @@ ok($node->poll_query_until('postgres', q{
 	SELECT (SELECT count(*) FROM aaa_broken WHERE processing_status = 'pending')
 	     + (SELECT count(*) FROM zzz_healthy WHERE processing_status = 'pending')}, '0'),
 	'after the repair every row is processed');
+
+# Broken again after working: reported again at once.
+$node->safe_psql('postgres', q{
+ALTER TABLE aaa_broken RENAME COLUMN body TO body2;
+INSERT INTO aaa_broken (body2) VALUES ('broken again');
+});
+my $again = 0;
+for (1 .. 150)
+{
+	last if ($again = reports()) >= 2;
+	usleep(100_000);
+}
+is($again, 2, 'broken again after a repair, it is reported again');
 
 $node->stop;
 done_testing();

@@ -43,7 +43,7 @@ sub sp_citus_node
 	plan skip_all => 'Citus is not installed: ../shared/citus/install.sh builds it (scripts/test.sh runs it '
 	  . 'when ../shared is there), or install Citus 12.1+ / 13.x for PostgreSQL 15 from your packages'
 	  unless have_citus();
-	plan skip_all => 'pg_cron is not installed (Debian: postgresql-15-cron, which scripts/deps.sh installs)'
+	plan skip_all => 'pg_cron is not installed (Debian: postgresql-15-cron, which scripts/deps-test.sh installs)'
 	  if $opt{pg_cron} && !have_pg_cron();
 
 	my $node = PostgreSQL::Test::Cluster->new($name);
@@ -93,7 +93,7 @@ sub sp_node
 {
 	my ($name, %opt) = @_;
 
-	plan skip_all => 'pg_cron is not installed (Debian: postgresql-15-cron, which scripts/deps.sh installs)'
+	plan skip_all => 'pg_cron is not installed (Debian: postgresql-15-cron, which scripts/deps-test.sh installs)'
 	  if $opt{pg_cron} && !have_pg_cron();
 
 	my $node = PostgreSQL::Test::Cluster->new($name);
