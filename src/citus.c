@@ -189,7 +189,7 @@ sp_citus_attached(Oid relid)
 static Oid
 relid_of_name(const char *name)
 {
-	List	   *names = stringToQualifiedNameList(name);
+	List	   *names = stringToQualifiedNameList(name, NULL);
 
 	return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
 }
