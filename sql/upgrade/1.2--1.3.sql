@@ -10,3 +10,6 @@
 -- 1.0, 1.1 and 1.2 with a fresh one and names whatever differs.
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
+
+-- an empty table name gives the same error on every supported PostgreSQL major (issue 21)
+-- replace function: sentiment_attach
