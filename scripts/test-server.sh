@@ -10,8 +10,8 @@
 # in its own directory, build/pgNN (scripts/lib/as-postgres.sh:
 # use_build_dir), kept between runs, with warnings as errors.  The major
 # after the first also runs the tests that need an older install beside it
-# (test/t/120_cross_major.pl, 121_pg_upgrade.pl): SP_OLD_INSTALL names the
-# first one's.
+# (test/t/120_cross_major.pl, 121_pg_upgrade.pl): SP_OLD_INSTALL names a
+# private copy of the first one with this build installed (build/pgNN-install).
 #
 # initdb refuses to run as root, so as root the suites run as user postgres
 # (created when missing) on a copy of the build directory it owns; a non-root
@@ -114,7 +114,11 @@ for PG_CONFIG in "$@"; do
 	start=$(date +%s)
 	run_major "pg$major" || status=1
 	echo "== pg$major: server suites took $(( $(date +%s) - start )) s"
-	# the next major's cross-version tests start nodes of this one
-	[ -n "$old_install" ] || old_install=$(dirname "$("$PG_CONFIG" --bindir)")
+	# the next majors' cross-version tests start nodes of this one: a
+	# private copy of it with this build (build/pgNN-install)
+	if [ -z "$old_install" ]; then
+		old_install=$(stage_install "$SP_SRC/build/pg$major-install") ||
+			{ echo "== pg$major: could not stage a copy for the cross-version tests; they will be skipped"; old_install=; }
+	fi
 done
 exit $status

@@ -13,6 +13,9 @@
 #   build_and_install        make, then make install (sudo only when the
 #                            PostgreSQL directories are not writable); with
 #                            SP_WERROR=1 warnings are errors (the test scripts)
+#   stage_install DIR        a private copy of PG_CONFIG's PostgreSQL in DIR
+#                            with this build installed in it; prints its
+#                            install directory (see below)
 #   ensure_postgres_user     create the system user postgres if it is missing
 #   as_postgres CMD...       run CMD as postgres when root, else as is; passes
 #                            PG_CONFIG and the PGHOST, PGPORT, PGUSER and
@@ -74,6 +77,24 @@ build_and_install() {
 		sudo=sudo
 	fi
 	$sudo make -s -C "$SP_ROOT" install PG_CONFIG="$PG_CONFIG" >/dev/null
+}
+
+# For tests that run servers of two majors at once (test/t/120_cross_major.pl,
+# 121_pg_upgrade.pl): the older major's binaries, libraries and shared files
+# copied into DIR under their own paths, then `make install DESTDIR=DIR`, so
+# those servers load exactly this build whatever is installed in the system
+# meanwhile.  PostgreSQL finds its files relative to its binaries, so the copy
+# works where it is.  Prints the directory to give PostgreSQL::Test::Cluster
+# as install_path (the parent of the copied bindir).
+stage_install() {
+	local dir=$1 bindir pkglibdir sharedir
+	bindir=$("$PG_CONFIG" --bindir) && pkglibdir=$("$PG_CONFIG" --pkglibdir) && sharedir=$("$PG_CONFIG" --sharedir) || return 1
+	rm -rf "$dir"
+	mkdir -p "$dir$bindir" "$dir$pkglibdir" "$dir$sharedir" || return 1
+	cp -a "$bindir/." "$dir$bindir/" && cp -a "$pkglibdir/." "$dir$pkglibdir/" && cp -a "$sharedir/." "$dir$sharedir/" &&
+		make -s -C "$SP_ROOT" install DESTDIR="$dir" PG_CONFIG="$PG_CONFIG" >/dev/null || return 1
+	chmod -R a+rX "$dir"
+	echo "$dir$(dirname "$bindir")"
 }
 
 ensure_postgres_user() {
