@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 export SP_WERROR=1
 [ $# -gt 0 ] || set -- "$PG_CONFIG"
 status=0
-old_install=
+old_install=${SP_OLD_INSTALL:-}
 
 # Count pg_regress-style result lines: "test name ... ok" / "... FAILED"
 # (15), "ok 1 - name" / "not ok 1 - name" (16 and later).
