@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, builds, and runs every
 # suite (analyser unit tests, parity, fuzzing, then the server-side suites on
-# a private temporary PostgreSQL).  Ends with "tests: N passed, N failed" and
+# private temporary instances of PostgreSQL 15 and 18).  Ends with "tests: N passed, N failed" and
 # exits non-zero when any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +20,10 @@ fi
 # PostgreSQL 18 beside Debian's 15: Debian 12 has no package, so
 # ../shared/postgresql/install.sh builds it into /usr/local/pgsql-18 (4-7
 # minutes, once per machine), with pgvector for it.  The server suites then
-# run on 15 and on 18.  SP_PG18_CONFIG names another 18 (or none: empty).
+# run on 15 and on 18.  SP_PG18_CONFIG names another 18, installed by other
+# means (or none: empty).
 pg18=${SP_PG18_CONFIG-/usr/local/pgsql-18/bin/pg_config}
-if [ -n "$pg18" ] && [ -x ../shared/postgresql/install.sh ]; then
+if [ "$pg18" = /usr/local/pgsql-18/bin/pg_config ] && [ -x ../shared/postgresql/install.sh ]; then
 	../shared/postgresql/install.sh || echo "postgresql 18: install failed; the suites on 18 will be skipped"
 	if [ -x "$pg18" ] && [ -x ../shared/pgvector/install.sh ]; then
 		PG_CONFIG=$pg18 ../shared/pgvector/install.sh || echo "pgvector for 18: install failed; its tests on 18 will be skipped"
