@@ -87,14 +87,16 @@ build_and_install() {
 # works where it is.  Prints the directory to give PostgreSQL::Test::Cluster
 # as install_path (the parent of the copied bindir).
 stage_install() {
-	local dir=$1 bindir pkglibdir sharedir
-	bindir=$("$PG_CONFIG" --bindir) && pkglibdir=$("$PG_CONFIG" --pkglibdir) && sharedir=$("$PG_CONFIG" --sharedir) || return 1
+	local dir=$1 d
 	rm -rf "$dir"
-	mkdir -p "$dir$bindir" "$dir$pkglibdir" "$dir$sharedir" || return 1
-	cp -a "$bindir/." "$dir$bindir/" && cp -a "$pkglibdir/." "$dir$pkglibdir/" && cp -a "$sharedir/." "$dir$sharedir/" &&
-		make -s -C "$SP_ROOT" install DESTDIR="$dir" PG_CONFIG="$PG_CONFIG" >/dev/null || return 1
+	# binaries, libraries, shared files and server headers (so that the copy's
+	# pg_config can build too)
+	for d in bindir pkglibdir sharedir includedir-server; do
+		d=$("$PG_CONFIG" --$d) && mkdir -p "$dir$d" && cp -a "$d/." "$dir$d/" || return 1
+	done
+	make -s -C "$SP_ROOT" install DESTDIR="$dir" PG_CONFIG="$PG_CONFIG" >/dev/null || return 1
 	chmod -R a+rX "$dir"
-	echo "$dir$(dirname "$bindir")"
+	echo "$dir$(dirname "$("$PG_CONFIG" --bindir)")"
 }
 
 ensure_postgres_user() {
