@@ -22,6 +22,11 @@ ICU_LIBS    := $(shell pkg-config --libs icu-uc 2>/dev/null || echo -licuuc -lic
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/$(ANALYZER_DIR)
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# WERROR=1 turns warnings into errors (the test scripts build this way on every
+# major; a user's build against a newer compiler should not stop on a warning).
+ifeq ($(WERROR),1)
+PG_CFLAGS  += -Werror
+endif
 SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 
 # Versions (the upgrade path is walked by test/sql/upgrade.sql):
@@ -55,7 +60,7 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
                  bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models \
-                 monitoring registry_cleanup dba security security_tenants security_superuser upgrade
+                 monitoring registry_cleanup dba security security_view security_tenants security_superuser upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --temp-instance=test/tmp_check_iso $(TEST_CONF)
@@ -65,6 +70,12 @@ EXTRA_CLEAN    = test/tmp_check_regress test/tmp_check_iso test/output_iso test/
                  test/regression.diffs test/regression.out
 
 PG_CONFIG ?= pg_config
+# Supported majors: 15 to 18 (their API differences are in src/compat.h).
+# Stop at once, with one message, on any other.
+PG_MAJOR := $(shell $(PG_CONFIG) --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+ifeq ($(filter 15 16 17 18,$(PG_MAJOR)),)
+$(error sentiment_proc supports PostgreSQL 15, 16, 17 and 18; $(PG_CONFIG) is $(shell $(PG_CONFIG) --version))
+endif
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -82,7 +93,7 @@ analyzer:
 	$(MAKE) -C $(ANALYZER_DIR) lib
 
 $(ANALYZER_LIB): analyzer
-$(OBJS): $(srcdir)/src/sentiment_proc.h $(ANALYZER_DIR)/analyzer.h | analyzer
+$(OBJS): $(srcdir)/src/sentiment_proc.h $(srcdir)/src/compat.h $(ANALYZER_DIR)/analyzer.h | analyzer
 $(shlib): $(ANALYZER_LIB)
 
 # Start the next SQL version: make next-version NEXT=X.Y (docs/development.md,

@@ -15,22 +15,42 @@
 # Targets: the function reaches at least 60% of the ceiling with one
 # session; two sessions reach at least 1.5x one.
 #
-#   bench/process_bench.sh [ROWS]      (default 1000000; a multiple of 100000)
+# Each PostgreSQL major given is measured in turn, in the same run, against
+# its own ceiling (each builds in build/pgNN).  By default: PG_CONFIG (or the
+# pg_config in PATH), then PostgreSQL 18 when /usr/local/pgsql-18 has it
+# (SP_PG18_CONFIG names another; empty: none).
+#
+#   bench/process_bench.sh [ROWS [PG_CONFIG...]]   (ROWS: default 1000000; a multiple of 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 ROWS=${1:-1000000}
+[ $# -gt 0 ] && shift
+if [ $# -eq 0 ]; then
+	set -- "${PG_CONFIG:-pg_config}"
+	pg18=${SP_PG18_CONFIG-/usr/local/pgsql-18/bin/pg_config}
+	[ -n "$pg18" ] && [ -x "$pg18" ] && set -- "$@" "$pg18"
+fi
 BATCH=1000
 SLICE=50			# batches per slice and kind (a new connection each: per-backend set-up is amortised)
 [ $((ROWS % (2 * SLICE * BATCH))) -eq 0 ] || { echo "ROWS must be a multiple of $((2 * SLICE * BATCH))" >&2; exit 2; }
 
 . scripts/lib/tempdb.sh
-echo "== build and install"
-build_and_install
-
 work=$(mktemp -d)
 chmod 755 "$work"
 trap 'tempdb_stop; rm -rf "$work"' EXIT
+: >"$work/csv"
+
+# One major: build, a private instance, the runs, its figures.
+bench_major() {
+PG_CONFIG=$1
+export PG_CONFIG
+SP_ROOT=$SP_SRC
+major=$(pg_major)
+echo "==== PostgreSQL $major ($("$PG_CONFIG" --version), $PG_CONFIG)"
+echo "== build and install"
+use_build_dir
+build_and_install
 # Settings for a write-heavy run: checkpoints out of the way of the
 # measurement, autovacuum off (the tables are analysed after loading).
 tempdb_start "shared_buffers = '2GB'" "max_wal_size = '16GB'" "checkpoint_timeout = '1h'" \
@@ -145,8 +165,8 @@ echo "   load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  checked: on both sides all $ROWS rows completed exactly once, each with one topic row and one embedding"
 
 half=$((ROWS / 2))
-echo "== results"
-awk -v n="$half" -v tc1="$tc1" -v tf1="$tf1" -v tc2="$tc2" -v tf2="$tf2" -v b="$BATCH" 'BEGIN {
+echo "== results, PostgreSQL $major"
+awk -v n="$half" -v tc1="$tc1" -v tf1="$tf1" -v tc2="$tc2" -v tf2="$tf2" -v b="$BATCH" -v major="$major" 'BEGIN {
 	c1 = n / tc1; f1 = n / tf1; c2 = n / tc2; f2 = n / tf2
 	printf "raw SQL ceiling, 1 session:                 %8.0f rows/s\n", c1
 	printf "sentiment_process_batch(%d), 1 session:  %8.0f rows/s\n", b, f1
@@ -155,15 +175,25 @@ awk -v n="$half" -v tc1="$tc1" -v tf1="$tf1" -v tc2="$tc2" -v tf2="$tf2" -v b="$
 	printf "1 session:  function at %.0f%% of the ceiling; target >= 60%%: %s\n", 100 * f1 / c1, (f1 / c1 >= 0.6 ? "met" : "MISSED")
 	printf "2 sessions: function at %.2fx its 1-session rate; target >= 1.5x: %s\n", f2 / f1, (f2 / f1 >= 1.5 ? "met" : "MISSED")
 	printf "2 sessions: function at %.0f%% of the 2-session ceiling (the ceiling scales %.2fx)\n", 100 * f2 / c2, c2 / c1
-	printf "%d,%d,%.0f,%.0f,%.0f,%.0f\n", n * 2, b, c1, f1, c2, f2 > "/dev/stderr"
-}' 2>"$work/csv"
+	printf "%d,%d,%d,%.0f,%.0f,%.0f,%.0f\n", major, n * 2, b, c1, f1, c2, f2 > "/dev/stderr"
+}' 2>>"$work/csv"
+tempdb_stop
+}
+
+for pg in "$@"; do
+	bench_major "$pg"
+done
 mkdir -p "$root/bench/out"
-{ echo "rows,batch,ceiling_1,process_1,ceiling_2,process_2"; cat "$work/csv"; } >"$root/bench/out/process_bench.csv"
+{ echo "major,rows,batch,ceiling_1,process_1,ceiling_2,process_2"; cat "$work/csv"; } >"$root/bench/out/process_bench.csv"
+echo "== each major's share of its own ceiling"
+awk -F, 'NR > 1 { printf "PostgreSQL %s: 1 session %.0f%% of its ceiling (%s of %s rows/s), 2 sessions %.0f%% (%s of %s rows/s)\n", $1, 100 * $5 / $4, $5, $4, 100 * $7 / $6, $7, $6 }' \
+	"$root/bench/out/process_bench.csv"
 echo "figures written to bench/out/process_bench.csv"
 
 # picture (bench/plot.sh): the function against the ceiling, by sessions
-awk -F, 'NR == 2 { printf "sessions,rows_per_s,series\n1,%s,raw SQL ceiling\n2,%s,raw SQL ceiling\n1,%s,sentiment_process_batch\n2,%s,sentiment_process_batch\n", $3, $5, $4, $6 }' \
+awk -F, 'NR == 2 { print "sessions,rows_per_s,series" }
+	NR > 1 { printf "1,%s,raw SQL ceiling (%s)\n2,%s,raw SQL ceiling (%s)\n1,%s,sentiment_process_batch (%s)\n2,%s,sentiment_process_batch (%s)\n", $4, $1, $6, $1, $5, $1, $7, $1 }' \
 	"$root/bench/out/process_bench.csv" >"$root/bench/out/process_sessions.csv"
 bench/plot.sh workers bench/out/process_sessions.csv bench/out/process_sessions.png \
-	"sentiment_process_batch against the raw SQL ceiling ($(awk -F, 'NR == 2 { print $1 " rows, batches of " $2 }' "$root/bench/out/process_bench.csv"))" \
+	"sentiment_process_batch against the raw SQL ceiling ($(awk -F, 'NR == 2 { print $2 " rows, batches of " $3 }' "$root/bench/out/process_bench.csv"))" \
 	"concurrent sessions"

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Run a make target of this tree where initdb can run: as root, as user
 # postgres on a copy of the tree it owns; otherwise in place (the helpers are
-# in scripts/lib/as-postgres.sh).  Builds and installs the extension first.
+# in scripts/lib/as-postgres.sh).  Builds (in build/pgNN, NN the major of
+# PG_CONFIG, warnings as errors) and installs the extension first.
 # Used by `make torture` and `make installcheck-valgrind`, and handy for one
 # suite: scripts/as-postgres.sh installcheck-tap PROVE_TESTS=test/t/040_worker_basic.pl
 #
 #   scripts/as-postgres.sh TARGET [VAR=value ...]
+#   PG_CONFIG=/usr/local/pgsql-18/bin/pg_config scripts/as-postgres.sh TARGET ...   (another major)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/as-postgres.sh
 target=$1
 shift
 
+export SP_WERROR=1
+use_build_dir || exit 1
 build_and_install || exit 1
 tree_for_postgres || exit 1
 trap tree_cleanup EXIT

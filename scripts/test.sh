@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, builds, and runs every
 # suite (analyser unit tests, parity, fuzzing, then the server-side suites on
-# a private temporary PostgreSQL).  Ends with "tests: N passed, N failed" and
+# private temporary instances of PostgreSQL 15 and 18).  Ends with "tests: N passed, N failed" and
 # exits non-zero when any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,27 @@ fi
 if [ -x ../shared/citus/install.sh ]; then
 	../shared/citus/install.sh || echo "citus: install failed; its tests will be skipped"
 fi
+# PostgreSQL 18 beside Debian's 15: Debian 12 has no package, so
+# ../shared/postgresql/install.sh builds it into /usr/local/pgsql-18 (4-7
+# minutes, once per machine), with pgvector for it.  The server suites then
+# run on 15 and on 18.  SP_PG18_CONFIG names another 18, installed by other
+# means (or none: empty).
+pg18=${SP_PG18_CONFIG-/usr/local/pgsql-18/bin/pg_config}
+if [ "$pg18" = /usr/local/pgsql-18/bin/pg_config ] && [ -x ../shared/postgresql/install.sh ]; then
+	../shared/postgresql/install.sh || echo "postgresql 18: install failed; the suites on 18 will be skipped"
+	if [ -x "$pg18" ] && [ -x ../shared/pgvector/install.sh ]; then
+		PG_CONFIG=$pg18 ../shared/pgvector/install.sh || echo "pgvector for 18: install failed; its tests on 18 will be skipped"
+	fi
+fi
+majors=("${PG_CONFIG:-pg_config}")
+if [ -n "$pg18" ] && [ -x "$pg18" ]; then
+	majors+=("$pg18")
+elif [ -n "$pg18" ] && [ ! -x ../shared/postgresql/install.sh ]; then
+	echo "== PostgreSQL 18: skipped, the server suites run on 15 only: $pg18 is not installed and" \
+		"../shared/postgresql/install.sh, which builds it, is not beside this checkout"
+else
+	echo "== PostgreSQL 18: skipped, the server suites run on 15 only"
+fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -25,8 +46,8 @@ status=0
 echo "== analyser: build, unit tests, parity, fuzz"
 make -s -C src/analyzer check 2>&1 | tee -a "$log" || { status=1; echo "analyzer: 0 passed, 1 failed" >>"$log"; }
 
-echo "== server: build, install, regression, isolation, TAP"
-scripts/test-server.sh 2>&1 | tee -a "$log" || status=1
+echo "== server: build, install, regression, isolation, TAP on each major"
+scripts/test-server.sh "${majors[@]}" 2>&1 | tee -a "$log" || status=1
 
 # -- PGXN release and Debian package (make distcheck, scripts/test-deb.sh).
 # The package step comes last: installing the .deb replaces the files that

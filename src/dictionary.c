@@ -276,7 +276,7 @@ read_dictionaries(DictEntry **over, int *nover, DictEntry **top, int *ntop)
 	if (IsInParallelMode())
 	{
 		snap = GetActiveSnapshot();
-		built_in_lxid = MyProc->lxid;
+		built_in_lxid = SP_MY_LXID;
 	}
 	else
 	{
@@ -468,7 +468,7 @@ void
 sp_dictionary_refresh(SpAnalyzer *an)
 {
 	if (dict_valid && an->lexicon != NULL &&
-		(built_in_lxid == InvalidLocalTransactionId || built_in_lxid == MyProc->lxid))
+		(built_in_lxid == InvalidLocalTransactionId || built_in_lxid == SP_MY_LXID))
 		return;
 	if (!IsTransactionState())
 		return;

@@ -154,7 +154,7 @@ sp_claimant_alive(const char *claimant)
 	n = pgstat_fetch_stat_numbackends();
 	for (int i = 1; i <= n; i++)
 	{
-		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *l = pgstat_get_local_beentry_by_index(i);
 
 		if (l != NULL && l->backendStatus.st_procpid == pid)
 			return (int64) l->backendStatus.st_proc_start_timestamp == started;

@@ -18,6 +18,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -47,14 +48,14 @@ may_execute(const char *schema, const char *fname, int nargs, Oid *argtypes)
 	List	   *name = list_make2(makeString(pstrdup(schema)), makeString(pstrdup(fname)));
 	Oid			fn = LookupFuncName(name, nargs, argtypes, true);
 
-	return OidIsValid(fn) && pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
+	return OidIsValid(fn) && object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK;
 }
 
 /* Refuse unless the current user owns (or is a member of the owner of) relid. */
 static void
 check_owner(Oid relid)
 {
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid)),

@@ -26,6 +26,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "analyzer.h"
 #include "datatype/timestamp.h"
 
@@ -211,7 +213,7 @@ extern bool sp_may_process(Oid relid);
 extern void sp_check_may_process(Oid relid);
 
 /* Raise "table is not attached" with its hint. */
-extern void sp_error_not_attached(Oid relid) pg_attribute_noreturn();
+pg_noreturn extern void sp_error_not_attached(Oid relid);
 
 /* An attached source, or a partition of one? */
 extern bool sp_is_attached(Oid relid);

@@ -45,7 +45,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/backendid.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -517,9 +516,9 @@ static void
 clear_progress(void)
 {
 	cur.active = false;
-	if (sp_stats != NULL && MyBackendId >= 1 && MyBackendId <= sp_stats->nslots)
+	if (sp_stats != NULL && MyProcNumber >= 0 && MyProcNumber < sp_stats->nslots)
 	{
-		SpProgressSlot *s = &sp_stats->slots[MyBackendId - 1];
+		SpProgressSlot *s = &sp_stats->slots[MyProcNumber];
 
 		SpinLockAcquire(&s->mutex);
 		s->pid = 0;
@@ -642,9 +641,9 @@ publish_phase(SpPhase phase, TimestampTz now)
 
 	cur.phase = phase;
 	cur.phase_started = now;
-	if (MyBackendId < 1 || MyBackendId > sp_stats->nslots)
+	if (MyProcNumber < 0 || MyProcNumber >= sp_stats->nslots)
 		return;
-	s = &sp_stats->slots[MyBackendId - 1];
+	s = &sp_stats->slots[MyProcNumber];
 	SpinLockAcquire(&s->mutex);
 	if (phase == SP_PHASE_CLAIM)
 	{

@@ -99,7 +99,8 @@ if (ref $pre eq 'HASH')
 			push @bad, "$phase.$rel" unless $rel =~ /^(requires|recommends|suggests|conflicts)$/;
 			while (my ($dep, $v) = each %{ $pre->{$phase}{$rel} })
 			{
-				push @bad, "$phase.$rel.$dep = $v" unless "$v" =~ $verspec;
+				# a range is comparisons joined by commas
+				push @bad, "$phase.$rel.$dep = $v" if grep { $_ !~ $verspec } split /\s*,\s*/, "$v";
 			}
 		}
 	}

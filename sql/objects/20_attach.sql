@@ -715,8 +715,12 @@ CREATE FUNCTION @extschema@.sentiment_attach(
 RETURNS regclass
 LANGUAGE sql VOLATILE
 AS $$
+	-- an empty name is refused by sentiment_attach_internal on every major
+	-- (to_regclass('') raises on 15 and returns NULL from 16)
 	SELECT @extschema@.sentiment_attach_internal(
-		pg_catalog.to_regclass(source), source, pg_catalog.current_schema(),
+		CASE WHEN pg_catalog.length(pg_catalog.btrim(source)) OPERATOR(pg_catalog.>) 0
+			THEN pg_catalog.to_regclass(source) END,
+		source, pg_catalog.current_schema(),
 		id_column, text_column, topics_table, embeddings_table, sentiment_model)
 $$;
 

@@ -148,3 +148,5 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
 	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
 	 ORDER BY s.source NULLS FIRST, m.minute;
+-- an empty table name gives the same error on every supported PostgreSQL major (issue 21)
+-- replace function: sentiment_attach

@@ -15,7 +15,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(sp_node have_pg_cron have_citus sp_citus_node sp_citus_add_node);
+our @EXPORT = qw(sp_node have_pg_cron have_citus sp_citus_node sp_citus_add_node sp_pg_major sp_old_install);
 
 # True when the PostgreSQL the tests run against (the pg_config first in
 # PATH, as prove_installcheck sets it) has the library NAME installed.
@@ -29,6 +29,38 @@ sub have_library
 
 sub have_pg_cron { return have_library('pg_cron'); }
 
+# The major version (15, 18) of PG_CONFIG, or of the install at PATH/bin.
+sub sp_pg_major
+{
+	my ($install) = @_;
+	my $pg_config = defined $install ? "$install/bin/pg_config" : 'pg_config';
+	my $v = `$pg_config --version`;
+	return $v =~ /^PostgreSQL (\d+)/ ? $1 : 0;
+}
+
+# The older major's install the cross-version tests start nodes of (a
+# directory with bin/ and lib/, like /usr/lib/postgresql/15), as
+# scripts/test-server.sh names it in SP_OLD_INSTALL when it runs the suites
+# on a second major.  The whole test is skipped, saying why, when there is
+# none or it lacks sentiment_proc or pg_cron.
+sub sp_old_install
+{
+	my $old = $ENV{SP_OLD_INSTALL} // '';
+	plan skip_all => 'needs an older major installed beside this one (SP_OLD_INSTALL): scripts/test-server.sh '
+	  . 'sets it when it runs the suites on 15 and then 18'
+	  unless $old ne '' && -x "$old/bin/pg_config";
+	my $major = sp_pg_major($old);
+	plan skip_all => "SP_OLD_INSTALL=$old is PostgreSQL $major, not older than this PostgreSQL " . sp_pg_major()
+	  unless $major && $major < sp_pg_major();
+	my $libdir = `$old/bin/pg_config --pkglibdir`;
+	chomp $libdir;
+	for my $lib ('sentiment_proc', 'pg_cron')
+	{
+		plan skip_all => "$lib is not installed in PostgreSQL $major ($libdir)" unless -f "$libdir/$lib.so";
+	}
+	return $old;
+}
+
 # Citus: scripts/test.sh builds it from ../shared/citus when it can.
 sub have_citus { return have_library('citus'); }
 
@@ -40,6 +72,9 @@ sub sp_citus_node
 {
 	my ($name, %opt) = @_;
 
+	plan skip_all => 'Citus 13.2 supports PostgreSQL 15 to 17, and this is PostgreSQL ' . sp_pg_major()
+	  . ': the Citus suites run on 15'
+	  if !have_citus() && sp_pg_major() > 17;
 	plan skip_all => 'Citus is not installed: ../shared/citus/install.sh builds it (scripts/test.sh runs it '
 	  . 'when ../shared is there), or install Citus 12.1+ / 13.x for PostgreSQL 15 from your packages'
 	  unless have_citus();
@@ -82,7 +117,8 @@ sub sp_citus_add_node
 }
 
 # sp_node(NAME, conf => 'lines for postgresql.conf', pg_cron => 1,
-#         init => { options of PostgreSQL::Test::Cluster::init })
+#         init => { options of PostgreSQL::Test::Cluster::init },
+#         install_path => another install's directory, see sp_old_install)
 #
 # conf may also be a function that gets the node (before it starts) and
 # returns the lines, for settings that name its host or port.
@@ -96,7 +132,8 @@ sub sp_node
 	plan skip_all => 'pg_cron is not installed (Debian: postgresql-15-cron, which scripts/deps-test.sh installs)'
 	  if $opt{pg_cron} && !have_pg_cron();
 
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		defined $opt{install_path} ? (install_path => $opt{install_path}) : ());
 	$node->init(%{ $opt{init} // {} });
 	my $conf = $opt{pg_cron}
 	  ? "shared_preload_libraries = 'pg_cron,sentiment_proc'\ncron.database_name = 'postgres'\n"
