@@ -70,7 +70,7 @@ SELECT format('DROP TABLE %s;', c.conrelid::regclass)
 SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns_left FROM pg_attribute
  WHERE attrelid = 'crm.reviews'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT string_agg(indexrelid::regclass::text, ', ') AS indexes_left FROM pg_index WHERE indrelid = 'crm.reviews'::regclass;
-SELECT string_agg(conname, ', ') AS constraints_left FROM pg_constraint WHERE conrelid = 'crm.reviews'::regclass;
+SELECT string_agg(conname, ', ') AS constraints_left FROM pg_constraint WHERE conrelid = 'crm.reviews'::regclass AND contype <> 'n';  -- (18 lists NOT NULL too)
 SELECT string_agg(tgname, ', ') AS triggers_left FROM pg_trigger WHERE tgrelid = 'crm.reviews'::regclass;
 SELECT to_regclass('crm.review_topics') AS topics, to_regclass('crm.review_embeddings') AS embeddings;
 SELECT * FROM crm.reviews ORDER BY id;
@@ -92,7 +92,7 @@ SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns_left FROM pg_attribu
  WHERE attrelid = 'crm.posts'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT string_agg(indexrelid::regclass::text, ', ' ORDER BY indexrelid::regclass::text) AS indexes_left
   FROM pg_index WHERE indrelid = 'crm.posts'::regclass;
-SELECT string_agg(conname, ', ') AS constraints_left FROM pg_constraint WHERE conrelid = 'crm.posts'::regclass;
+SELECT string_agg(conname, ', ') AS constraints_left FROM pg_constraint WHERE conrelid = 'crm.posts'::regclass AND contype <> 'n';
 SELECT to_regclass('crm.post_topics') AS topics, to_regclass('crm.post_embeddings') AS embeddings;
 SELECT * FROM crm.posts ORDER BY post_id;
 SELECT count(*) AS still_registered FROM sentiment_sources WHERE source_table = 'crm.posts'::regclass;
