@@ -146,10 +146,11 @@ latin_lower(uint32_t cp)
 
 #define K_WORD 9				/* n-grams are kinds 1..8 */
 
+/* Multiply-shift hashing of (kind, key): one 64-bit multiply. */
 static inline uint32_t
 lang_row(uint32_t key, uint32_t kind, uint32_t bits)
 {
-	return sa_fmix32(key * 0x9E3779B1u + kind * 0x7F4A7C15u) >> (32 - bits);
+	return (uint32_t) ((((uint64_t) kind << 32 | key) * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
 static inline bool
@@ -164,6 +165,11 @@ name_char(unsigned char c)
 	return ascii_alpha(c) || (unsigned) (c - '0') < 10u || c == '_';
 }
 
+/* A table row and the sums: one vector each (GCC and clang extensions). */
+typedef int8_t v8qi __attribute__((vector_size(8)));
+typedef int16_t v8hi __attribute__((vector_size(16)));
+typedef int32_t v8si __attribute__((vector_size(32)));
+
 /* The scan's state: the n-gram window, the word's hash, the sums. */
 typedef struct lang_scan
 {
@@ -177,25 +183,37 @@ typedef struct lang_scan
 	bool		in_word;
 	uint32_t   *rows;			/* dump: the rows instead of sums */
 	size_t		n;
-	int32_t		z[8];
+	v8si		z;
+	v8hi		z16;			/* the last rows' sums, one vector */
+	uint32_t	pending;		/* rows in z16 (|sum| <= 127 * 256 fits) */
 } lang_scan;
 
-static inline void
+static inline __attribute__((always_inline)) void
+flush_sums(lang_scan *s)
+{
+	s->z += __builtin_convertvector(s->z16, v8si);
+	s->z16 = (v8hi) {0};
+	s->pending = 0;
+}
+
+static inline __attribute__((always_inline)) void
 add_row(lang_scan *s, uint32_t row)
 {
 	if (s->rows != NULL)
 		s->rows[s->n] = row;
 	else
 	{
-		const int8_t *w = s->table + (size_t) row * 8;
+		v8qi		w;
 
-		for (int c = 0; c < 8; c++)
-			s->z[c] += w[c];
+		memcpy(&w, s->table + (size_t) row * 8, 8);
+		s->z16 += __builtin_convertvector(w, v8hi);
+		if (++s->pending == 256)
+			flush_sums(s);
 	}
 	s->n++;
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 push_byte(lang_scan *s, unsigned char b)
 {
 	static const uint32_t mask[5] = {0, 0xFFu, 0xFFFFu, 0xFFFFFFu, 0xFFFFFFFFu};
@@ -207,11 +225,20 @@ push_byte(lang_scan *s, unsigned char b)
 	if (s->fill < 4)
 		s->fill++;
 	s->word = (s->word ^ b) * 0x01000193u;
+	if (s->fill == 4 && s->nmin == 1 && s->nmax == 4)
+	{
+		/* the usual case, straight */
+		add_row(s, lang_row(s->win & 0xFFu, 1, s->bits));
+		add_row(s, lang_row(s->win & 0xFFFFu, 2, s->bits));
+		add_row(s, lang_row(s->win & 0xFFFFFFu, 3, s->bits));
+		add_row(s, lang_row(s->win, 4, s->bits));
+		return;
+	}
 	for (uint32_t n = s->nmin; n <= s->nmax && n <= s->fill; n++)
 		add_row(s, lang_row(s->win & mask[n], n, s->bits));
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 end_word(lang_scan *s)
 {
 	if (!s->in_word)
@@ -221,7 +248,7 @@ end_word(lang_scan *s)
 	push_byte(s, ' ');
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 start_word(lang_scan *s)
 {
 	if (!s->in_word)
@@ -263,7 +290,9 @@ scan(const char *text, size_t len, lang_scan *s)
 	s->fill = 1;
 	s->in_word = false;
 	s->n = 0;
-	memset(s->z, 0, sizeof(s->z));
+	s->pending = 0;
+	s->z = (v8si) {0};
+	s->z16 = (v8hi) {0};
 
 	while (pos < len)
 	{
@@ -351,6 +380,7 @@ scan(const char *text, size_t len, lang_scan *s)
 		}
 	}
 	end_word(s);
+	flush_sums(s);
 
 	/* kana makes Han Japanese */
 	if (letters[SA_LANG_JA] > 0)
@@ -384,8 +414,13 @@ sa_lang_max_rows(size_t len)
 static sa_lang
 scan_sums(const char *text, size_t len, lang_scan *s)
 {
-	s->rows = NULL;
-	return scan(text, len, s);
+	lang_scan	local = *s;		/* in registers */
+	sa_lang		lang;
+
+	local.rows = NULL;
+	lang = scan(text, len, &local);
+	*s = local;
+	return lang;
 }
 
 static sa_lang
@@ -409,6 +444,7 @@ sa_lang_scan(const char *text, size_t len, const sa_lang_layout *layout,
 	lang = rows != NULL ? scan_rows(text, len, &s) : scan_sums(text, len, &s);
 	*nrows = lang == SA_LANG_BY_MODEL ? s.n : 0;
 	if (z != NULL)
-		memcpy(z, s.z, sizeof(s.z));
+		for (int c = 0; c < 8; c++)
+			z[c] = s.z[c];
 	return lang;
 }
