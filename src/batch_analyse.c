@@ -78,7 +78,8 @@ analyse_row(SpBatch *b, SpAnalyzer *an, int i, HeapTuple tup, TupleDesc desc, co
 
 	b->labels[i] = label_names[(int) res->sentiment.label + 1];
 	b->scores[i] = Float8GetDatum(res->sentiment.compound);
-	b->emotions[i] = emotion_names[res->emotion];
+	/* no emotion for other languages (multilingual): NULL, see batch_record.c */
+	b->emotions[i] = res->emotion == SA_EMOTION_NONE ? (Datum) 0 : emotion_names[res->emotion];
 	b->emotion_scores[i] = Float8GetDatum(res->emotion_score);
 	b->influences[i] = Float8GetDatum(sa_influence_weight(&eng));
 

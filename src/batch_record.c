@@ -76,6 +76,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	Datum	   *codes = palloc0(sizeof(Datum) * nrows);
 	Datum	   *retries = palloc0(sizeof(Datum) * nrows);
 	bool	   *result_nulls = palloc(sizeof(bool) * nrows);
+	bool	   *emotion_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
 	Datum		args[14];
@@ -88,6 +89,8 @@ write_results(SpBatch *b, const int *rows, int nrows)
 		ids[k] = b->ids[i];
 		statuses[k] = failed ? b->status_failed : b->status_completed;
 		result_nulls[k] = failed;
+		/* emotion (Datum) 0: not judged, the text is not English */
+		emotion_nulls[k] = failed || b->emotions[i] == (Datum) 0;
 		labels[k] = failed ? (Datum) 0 : b->labels[i];
 		scores[k] = failed ? (Datum) 0 : b->scores[i];
 		emotions[k] = failed ? (Datum) 0 : b->emotions[i];
@@ -106,8 +109,8 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	args[0] = sp_array_datum(ids, NULL, nrows, INT8OID);
 	args[1] = sp_array_datum(labels, result_nulls, nrows, TEXTOID);
 	args[2] = sp_array_datum(scores, result_nulls, nrows, FLOAT8OID);
-	args[3] = sp_array_datum(emotions, result_nulls, nrows, TEXTOID);
-	args[4] = sp_array_datum(emotion_scores, result_nulls, nrows, FLOAT8OID);
+	args[3] = sp_array_datum(emotions, emotion_nulls, nrows, TEXTOID);
+	args[4] = sp_array_datum(emotion_scores, emotion_nulls, nrows, FLOAT8OID);
 	args[5] = sp_array_datum(influences, result_nulls, nrows, FLOAT8OID);
 	args[6] = sp_array_datum(statuses, NULL, nrows, TEXTOID);
 	args[7] = sp_array_datum(errors, error_nulls, nrows, TEXTOID);

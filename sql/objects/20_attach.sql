@@ -782,7 +782,8 @@ BEGIN
 END
 $body$;
 
--- Choose the sentiment model of an attached table ('vader' or 'social'):
+-- Choose the sentiment model of an attached table ('vader', 'social' or
+-- 'multilingual'):
 -- the rows it already analysed with another model are queued for analysis
 -- again.  The same checks as attach (ownership, the attach grant).
 CREATE FUNCTION @extschema@.sentiment_set_model(source regclass, model text)
@@ -796,7 +797,7 @@ BEGIN
 	IF sentiment_set_model.source IS NULL OR model IS NULL THEN
 		RAISE EXCEPTION 'source and model must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass an attached table and vader or social.';
+				  HINT = 'Pass an attached table and vader, social or multilingual.';
 	END IF;
 	PERFORM @extschema@.sentiment_register(v_src.source_table, v_src.id_column, v_src.text_column,
 		v_src.topics_table, v_src.embeddings_table, model);
@@ -806,7 +807,7 @@ END
 $body$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
-	'Choose the sentiment model of an attached table (vader or social) and queue the rows another model analysed';
+	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
 
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass) IS
 	'Stop processing a table; its data, result columns and side tables are kept';

@@ -10,3 +10,10 @@
 -- 1.0, 1.1 and 1.2 with a fresh one and names whatever differs.
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
+
+-- multilingual
+COMMENT ON FUNCTION @extschema@.sentiment_analyze(text, text) IS
+	'Sentiment with the chosen model (vader, social or multilingual), emotion, topics and embedding of a text';
+-- replace function: sentiment_set_model
+COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
+	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
