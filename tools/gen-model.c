@@ -21,7 +21,7 @@
 
 #define HEADER 256
 #define FORMAT 1
-#define KNOWN_FLAGS 0x7ffu	/* model_internal.h and language_internal.h */
+#define KNOWN_FLAGS 0xfffu	/* model_internal.h and language_internal.h */
 
 static const char *file_name;
 

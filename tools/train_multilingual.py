@@ -50,7 +50,7 @@ LANG_CLASSES = ["de", "en", "es", "fr", "hi", "it", "pt"]
 ML_LANGS = ["de", "en", "es", "fr", "hi", "it", "pt", "ar"]   # slice index = sa_lang
 SENT = ["negative", "neutral", "positive"]
 
-F_LANG, F_SHARED = 0x200, 0x400
+F_LANG, F_SHARED, F_MLLEX = 0x200, 0x400, 0x800
 
 MODELS = {
     "language": dict(
@@ -61,9 +61,9 @@ MODELS = {
     "multilingual": dict(
         version=1, classes=SENT, lanes=4,
         flags=(tm.F_WORD | tm.F_BIGRAM | tm.F_NEG | tm.F_CHAR | tm.F_VADER | tm.F_PUNCT
-               | tm.F_SOCIAL | tm.F_NORM | F_SHARED),
+               | tm.F_SOCIAL | tm.F_NORM | F_SHARED | F_MLLEX),
         bits=18, neg_scope=3, char_min=3, char_max=5,
-        C=[4.0], epochs=30,
+        C=[2.0, 4.0, 8.0, 16.0], epochs=30,
     ),
 }
 

@@ -3,7 +3,7 @@
 # language_scan.c and features.c) and the evaluation program the trainer
 # runs on the built library (tools/eval-multilingual.c).
 
-DUMP_LANG_SRCS := language_scan.c features.c tokenize.c sentiment.c lexicon.c text.c $(GENERATED)
+DUMP_LANG_SRCS := language_scan.c ml_lexicon.c features.c tokenize.c sentiment.c lexicon.c text.c $(GENERATED)
 dump-language: $(SA_REPO_ROOT)/tools/dump-language.c $(DUMP_LANG_SRCS) analyzer.h $(wildcard *_internal.h)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(DUMP_LANG_SRCS) $(LDLIBS)
 

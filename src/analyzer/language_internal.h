@@ -84,6 +84,7 @@ size_t		sa_lang_max_rows(size_t len);
 /* Language of a text (language.c, with the compiled-in model). */
 sa_lang		sa_lang_identify(const char *text, size_t len);
 
+
 /*
  * The multilingual model's features: the features.c rows of its layout,
  * each moved to a row of the text's language (one slice of the shared table
@@ -94,6 +95,12 @@ sa_lang		sa_lang_identify(const char *text, size_t len);
 #define SA_FEAT_LANG	0x0200	/* language identification n-grams (language.samodel) */
 #define SA_FEAT_SHARED	0x0400	/* multilingual: a language-independent copy too */
 #define SA_FO_LANG		5u
+#define SA_FEAT_MLLEX	0x0800	/* multilingual: listed sentiment words (ml_lexicon.c) */
+
+/* +1, -1 for a word of the language's list (ml_lexicon.c), else 0. */
+int			sa_ml_polarity(sa_lang lang, const char *w, size_t len);
+/* The lists are in the order the lookup needs (for the tests). */
+bool		sa_ml_lexicon_sorted(void);
 
 static inline uint32_t
 sa_ml_row(uint32_t row, uint32_t lang, uint32_t bits)
@@ -108,7 +115,8 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 	sa_feat_layout own = *layout;
 	sa_error	err;
 	size_t		n,
-				total;
+				total,
+				need;
 
 	/*
 	 * VADER's scores only for romanised Hindi, which mixes in English: in
@@ -121,9 +129,13 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 		return err;
 	n = sc->nfeats;
 	total = (layout->flags & SA_FEAT_SHARED) ? 2 * n + 1 : n + 1;
-	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, total, sizeof(uint32_t)) != 0 ||
+	if (layout->flags & SA_FEAT_MLLEX)
+		need = total + 2 * sc->ntoks;
+	else
+		need = total;
+	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0 ||
 		(want_origin &&
-		 sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, total, sizeof(uint32_t)) != 0))
+		 sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, need, sizeof(uint32_t)) != 0))
 		return SA_ERR_NOMEM;
 	if (layout->flags & SA_FEAT_SHARED)
 	{
@@ -136,6 +148,27 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 	sc->feats[total - 1] = sa_ml_row(0xFFFFFFFFu, (uint32_t) lang, layout->bits);
 	if (want_origin)
 		sc->forigin[total - 1] = SA_FO_LANG << SA_FO_SHIFT;
+	/* listed sentiment words: one feature of the language, one shared */
+	if (layout->flags & SA_FEAT_MLLEX)
+		for (size_t i = 0; i < sc->ntoks; i++)
+		{
+			int			p = sa_ml_polarity(lang, sc->lower.data + sc->toks[i].off, sc->toks[i].len);
+			uint32_t	key = p > 0 ? 0xFFFFFF01u : 0xFFFFFF02u;
+
+			if (p == 0)
+				continue;
+			sc->feats[total] = sa_ml_row(key, (uint32_t) lang, layout->bits);
+			if (want_origin)
+				sc->forigin[total] = (SA_FO_WORD << SA_FO_SHIFT) | (uint32_t) i;
+			total++;
+			if (layout->flags & SA_FEAT_SHARED)
+			{
+				sc->feats[total] = sa_ml_row(key, 99, layout->bits);
+				if (want_origin)
+					sc->forigin[total] = (SA_FO_WORD << SA_FO_SHIFT) | (uint32_t) i;
+				total++;
+			}
+		}
 	sc->nfeats = total;
 	return SA_OK;
 }

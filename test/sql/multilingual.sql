@@ -25,6 +25,8 @@ SELECT sentiment_language(NULL) IS NULL AS strict;
 -- The model: listed, and the issue's examples.
 SELECT name, kind, version ~ '^multilingual-1-' AS versioned, file_bytes > 0 AS has_file, is_default
   FROM sentiment_models() WHERE name = 'multilingual';
+SELECT sentiment_label, emotion_label IS NULL AS no_emotion
+  FROM sentiment_analyze('Das Essen war wirklich ausgezeichnet', 'multilingual');
 SELECT sentiment_label, emotion_label, emotion_score
   FROM sentiment_analyze('El servicio fue terrible, nunca más', 'multilingual');
 SELECT sentiment_label, emotion_label IS NULL AS no_emotion

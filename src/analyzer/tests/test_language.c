@@ -138,10 +138,14 @@ test_multilingual(void)
 	CHECK(sa_language_model_info(&info) == SA_OK && strncmp(info.version_string, "language-1-", 11) == 0);
 
 	/*
-	 * The issue's examples.  "Das Essen war wirklich ausgezeichnet" still
-	 * comes out negative (version 1: "ausgezeichnet" is not in the German
-	 * training tweets, "wirklich" leans negative there); see docs/models.md.
+	 * The issue's examples.  "ausgezeichnet" is in no German training
+	 * tweet: it counts through the listed sentiment words (ml_lexicon.c).
 	 */
+	CHECK(sa_ml_lexicon_sorted());
+	CHECK(sa_ml_polarity(SA_LANG_DE, "ausgezeichnet", 13) == 1 &&
+		  sa_ml_polarity(SA_LANG_ES, "terrible", 8) == -1 && sa_ml_polarity(SA_LANG_EN, "good", 4) == 0 &&
+		  sa_ml_polarity(SA_LANG_DE, "ausgezeichne", 12) == 0);
+	expect_ml("Das Essen war wirklich ausgezeichnet", SA_LABEL_POSITIVE);
 	expect_ml("Das Essen war super lecker, danke!", SA_LABEL_POSITIVE);
 	expect_ml("El servicio fue terrible, nunca más", SA_LABEL_NEGATIVE);
 	expect_ml("Le service était nul, je suis très déçu", SA_LABEL_NEGATIVE);
