@@ -70,6 +70,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	Datum	   *scores = palloc(sizeof(Datum) * nrows);
 	Datum	   *emotions = palloc(sizeof(Datum) * nrows);
 	Datum	   *emotion_scores = palloc(sizeof(Datum) * nrows);
+	Datum	   *languages = palloc(sizeof(Datum) * nrows);
 	Datum	   *influences = palloc(sizeof(Datum) * nrows);
 	Datum	   *statuses = palloc(sizeof(Datum) * nrows);
 	Datum	   *errors = palloc0(sizeof(Datum) * nrows);
@@ -79,7 +80,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	bool	   *emotion_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
-	Datum		args[14];
+	Datum		args[15];
 
 	for (int k = 0; k < nrows; k++)
 	{
@@ -95,6 +96,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 		scores[k] = failed ? (Datum) 0 : b->scores[i];
 		emotions[k] = failed ? (Datum) 0 : b->emotions[i];
 		emotion_scores[k] = failed ? (Datum) 0 : b->emotion_scores[i];
+		languages[k] = failed ? (Datum) 0 : b->languages[i];
 		influences[k] = failed ? (Datum) 0 : b->influences[i];
 		error_nulls[k] = !failed;
 		retry_nulls[k] = !failed || b->retry[i] == 0;
@@ -120,6 +122,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
 	args[12] = Int32GetDatum(sp_error_history_setting());
 	args[13] = CStringGetTextDatum(sp_model_version(b->src->model));
+	args[14] = sp_array_datum(languages, result_nulls, nrows, TEXTOID);
 	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not write results of %s", get_rel_name(b->plans->relid));
 }

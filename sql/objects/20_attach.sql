@@ -202,7 +202,9 @@ DECLARE
 		['processing_claimed_by',	'text',				'',						'string'],
 		['processing_error_history', 'jsonb',			'',						'jsonb'],
 		-- which model (and version) wrote the row's result
-		['sentiment_model',			'text',				'',						'string']];
+		['sentiment_model',			'text',				'',						'string'],
+		-- the text's language (ISO 639-1 or und), from every batch
+		['language',				'text',				'',						'string']];
 BEGIN
 	-- Status and result columns: check the existing ones, add the others in
 	-- one ALTER TABLE.

@@ -409,6 +409,17 @@ BEGIN
 			'FROM %s WHERE processing_status = ''completed'' '
 			'GROUP BY emotion_label ORDER BY count(*) DESC, 2', v_src.source_table);
 
+		-- languages (since 1.3; a table adopted before the upgrade may lack the column)
+		IF EXISTS (SELECT 1 FROM pg_attribute a
+					WHERE a.attrelid = v_src.source_table AND a.attname = 'language'
+					  AND a.attnum > 0 AND NOT a.attisdropped) THEN
+			RETURN QUERY EXECUTE format(
+				'SELECT ''language'', language::text, count(*), '
+				'round(100.0 * count(*) / sum(count(*)) OVER (), 1) || '' %%'' '
+				'FROM %s WHERE processing_status = ''completed'' '
+				'GROUP BY language ORDER BY count(*) DESC, 2', v_src.source_table);
+		END IF;
+
 		RETURN QUERY EXECUTE format(
 			'SELECT ''topic'', topic_key::text, count(*), '
 			'round(100.0 * count(*) / $1, 1) || '' %%'' '
@@ -419,7 +430,7 @@ END
 $body$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
-	'Rows by status, rates, sentiment and emotion distribution and top topics of attached sources (reads every row)';
+	'Rows by status, rates, sentiment, emotion and language distribution and top topics of attached sources (reads every row)';
 
 -- ---- privileges ------------------------------------------------------------
 

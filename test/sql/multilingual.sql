@@ -63,13 +63,21 @@ SELECT sentiment_attach('ml_mentions', topics_table => 'ml_topics', embeddings_t
 INSERT INTO ml_mentions (text) VALUES ('El servicio fue terrible, nunca más'),
 	('Das Essen war super lecker, danke!'), ('can''t wait for the weekend, so happy!');
 SELECT sentiment_process_batch(10, 'ml_mentions');
-SELECT d.text, d.sentiment_label, d.emotion_label, d.emotion_score IS NULL AS no_emotion_score,
+SELECT d.text, d.language, d.sentiment_label, d.emotion_label, d.emotion_score IS NULL AS no_emotion_score,
 	   d.sentiment_model = m.version AS multilingual_version
   FROM ml_mentions d, sentiment_models() m WHERE m.name = 'multilingual' ORDER BY d.entry_id;
 -- back to social: every row is redone, and gets an emotion
 SELECT sentiment_set_model('ml_mentions', 'social') AS requeued;
 SELECT sentiment_process_batch(10, 'ml_mentions') AS redone;
 SELECT count(*) FILTER (WHERE emotion_label IS NOT NULL) AS with_emotion FROM ml_mentions;
+-- every batch fills the language, whatever the model; the summary counts them
+SELECT language, count(*) FROM ml_mentions GROUP BY language ORDER BY language;
+SELECT item, rows, value FROM sentiment_summary('ml_mentions') WHERE section = 'language' ORDER BY item;
+-- a table adopted before 1.3, without the column, is processed as before
+ALTER TABLE ml_mentions DROP COLUMN language;
+UPDATE ml_mentions SET text = text || ' !';
+SELECT sentiment_process_batch(10, 'ml_mentions') AS without_language_column;
+SELECT count(*) FROM sentiment_summary('ml_mentions') WHERE section = 'language';
 SELECT sentiment_set_model('ml_mentions', 'multilingual') AS requeued_again;
 SELECT sentiment_detach('ml_mentions');
 DROP TABLE ml_mentions, ml_topics, ml_embeddings;
