@@ -101,6 +101,10 @@ test_und_and_noise(void)
 	expect_lang("RT @user: ¡Qué día tan bonito hoy! #FelizDomingo http", "es");
 	expect_lang("#BonneJournée à tous les amis, c'est génial", "fr");
 	expect_lang("soooo happy today, best day ever!!!!", "en");
+	/* English without tweet markers (review sentences) */
+	expect_lang("Would not go back.", "en");
+	expect_lang("The battery died after two days, very disappointed.", "en");
+	expect_lang("Great product, works as described.", "en");
 	/* code-switching: the majority */
 	expect_lang("Ich finde das Konzert heute Abend wirklich super, so cool", "de");
 	expect_lang("I really love this new phone, c'est la vie", "en");
