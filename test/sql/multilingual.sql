@@ -73,11 +73,13 @@ SELECT count(*) FILTER (WHERE emotion_label IS NOT NULL) AS with_emotion FROM ml
 -- every batch fills the language, whatever the model; the summary counts them
 SELECT language, count(*) FROM ml_mentions GROUP BY language ORDER BY language;
 SELECT item, rows, value FROM sentiment_summary('ml_mentions') WHERE section = 'language' ORDER BY item;
+SELECT language, rows FROM sentiment_languages WHERE source = 'ml_mentions'::regclass ORDER BY language;
 -- a table adopted before 1.3, without the column, is processed as before
 ALTER TABLE ml_mentions DROP COLUMN language;
 UPDATE ml_mentions SET text = text || ' !';
 SELECT sentiment_process_batch(10, 'ml_mentions') AS without_language_column;
 SELECT count(*) FROM sentiment_summary('ml_mentions') WHERE section = 'language';
+SELECT count(*) FROM sentiment_languages WHERE source = 'ml_mentions'::regclass;
 SELECT sentiment_set_model('ml_mentions', 'multilingual') AS requeued_again;
 SELECT sentiment_detach('ml_mentions');
 DROP TABLE ml_mentions, ml_topics, ml_embeddings;
