@@ -34,3 +34,4 @@ $$;
 -- replace function: sentiment_summary
 COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
 	'Rows by status, rates, sentiment, emotion and language distribution and top topics of attached sources (reads every row)';
+-- replace function: sentiment_complete
