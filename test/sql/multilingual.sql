@@ -74,12 +74,15 @@ SELECT count(*) FILTER (WHERE emotion_label IS NOT NULL) AS with_emotion FROM ml
 SELECT language, count(*) FROM ml_mentions GROUP BY language ORDER BY language;
 SELECT item, rows, value FROM sentiment_summary('ml_mentions') WHERE section = 'language' ORDER BY item;
 SELECT language, rows FROM sentiment_languages WHERE source = 'ml_mentions'::regclass ORDER BY language;
--- a table adopted before 1.3, without the column, is processed as before
+-- (the upgrade adds the column to tables attached before 1.3) a table whose
+-- language column was dropped is still processed, but monitoring leaves it
+-- out with a warning, as it does any table whose columns attach made changed
 ALTER TABLE ml_mentions DROP COLUMN language;
 UPDATE ml_mentions SET text = text || ' !';
 SELECT sentiment_process_batch(10, 'ml_mentions') AS without_language_column;
 SELECT count(*) FROM sentiment_summary('ml_mentions') WHERE section = 'language';
 SELECT count(*) FROM sentiment_languages WHERE source = 'ml_mentions'::regclass;
+ALTER TABLE ml_mentions ADD COLUMN language text;
 SELECT sentiment_set_model('ml_mentions', 'multilingual') AS requeued_again;
 
 -- The two-phase path: an external analyser may supply the language.
