@@ -111,6 +111,22 @@ SET ROLE regress_pd_other;
 SELECT pg_temp.try($$SELECT * FROM sentiment_source_sql('pd.fine', 'summary_topics', '{"limit": 5}') AS x(k text, n bigint)$$);
 RESET ROLE;
 
+-- M3. sentiment_convert_embeddings runs the table's code (casts, domain and
+--     CHECK constraints) as whoever converts: a superuser is sent to SET
+--     ROLE, a type of the tenant's and CHECK constraints are refused.
+GRANT EXECUTE ON FUNCTION sentiment_convert_embeddings(regclass, text) TO regress_pd_ten;
+SELECT pg_temp.try($$SELECT sentiment_convert_embeddings('pd.fine', 'real[]')$$);
+SET ROLE regress_pd_ten;
+CREATE DOMAIN pd.emb AS real[] CHECK (VALUE IS NOT NULL OR true);
+ALTER TABLE pd.fine_emb ALTER COLUMN embedding TYPE pd.emb;
+SELECT pg_temp.try($$SELECT sentiment_convert_embeddings('pd.fine', 'real[]')$$);
+ALTER TABLE pd.fine_emb ALTER COLUMN embedding TYPE real[];
+ALTER TABLE pd.fine_emb ADD CONSTRAINT emb_check CHECK (cardinality(embedding) >= 0);
+SELECT pg_temp.try($$SELECT sentiment_convert_embeddings('pd.fine', 'real[]')$$);
+ALTER TABLE pd.fine_emb DROP CONSTRAINT emb_check;
+SELECT sentiment_convert_embeddings('pd.fine', 'real[]') AS converted_as_owner;
+RESET ROLE;
+
 \c :orig_db
 DROP DATABASE regress_sp_partd;
 DROP ROLE regress_pd_ten, regress_pd_other;

@@ -252,6 +252,8 @@ ALTER TABLE tenant_a.old_embeddings OWNER TO tenant_a;
 ALTER SEQUENCE tenant_a.old_entry_id_seq OWNER TO tenant_a;
 -- the 1.1 recipe: DML on the registry for those who may attach
 GRANT INSERT, UPDATE, DELETE ON sentiment_sources TO tenant_a;
+-- and a DBA's GRANT ALL (MAINTAIN too, on 17 and later)
+GRANT ALL ON sentiment_sources TO tenant_b;
 SET ROLE tenant_a;
 CREATE FUNCTION tenant_a.trap_trigger() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
@@ -304,6 +306,10 @@ CREATE RULE trap_rule AS ON UPDATE TO tenant_a.old DO ALSO SELECT tenant_a.trap_
 		. "OR has_table_privilege('tenant_a', 'sentiment_sources', 'UPDATE') "
 		. "OR has_table_privilege('tenant_a', 'sentiment_sources', 'DELETE')"),
 		'f', "the registry DML the $from recipe granted is revoked");
+	is($node->safe_psql($db,
+		"SELECT string_agg(DISTINCT a.privilege_type, ',') FROM pg_class c, aclexplode(c.relacl) a "
+		. "WHERE c.oid = 'sentiment_sources'::regclass AND a.grantee = 'tenant_b'::regrole"),
+		'SELECT', "of a GRANT ALL on the registry only SELECT is left after the update from $from");
 	# (1.0 -> 1.1 attaches every table again: rows without a state get one)
 	is($node->safe_psql($db, "SELECT count(*) FROM tenant_a.old WHERE processing_status IS NULL"), '0',
 		"the table was still brought up to date from $from") if $from eq '1.0';
