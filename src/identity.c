@@ -277,8 +277,8 @@ sp_check_partition_owners(Oid relid)
 			continue;			/* dropped since pg_inherits was read */
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("partition \"%s\" of \"%s\" is owned by role \"%s\", not by \"%s\"",
-						pname, get_rel_name(relid) ? get_rel_name(relid) : "?",
+				 errmsg("%s \"%s\" of \"%s\" is owned by role \"%s\", not by \"%s\"",
+						get_rel_relispartition(part) ? "partition" : "child table", pname, get_rel_name(relid) ? get_rel_name(relid) : "?",
 						GetUserNameFromId(o, true) ? GetUserNameFromId(o, true) : "?",
 						GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "?"),
 				 errdetail("An attached table is processed as its owner, partitions included; the "

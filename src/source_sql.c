@@ -21,8 +21,15 @@
  *   - every column attach created still has a type attach accepts
  *     (sentiment_source_problem): a tenant's enum or domain with a cast of
  *     its own is never read;
+ *   - no FORCE ROW LEVEL SECURITY (the owner's policies would run);
+ *   - a statement on the topics table: SELECT on that table too;
  *   - writes only: no deferrable trigger or exclusion constraint, whose
  *     code would run at commit as whoever commits.
+ * The table is locked first (with the source lock timeout), so that the
+ * checks hold for the statement.  The statement runs in a subtransaction
+ * under the source timeout, as a batch's share does; what the table's code
+ * raises is the table's error, and 57014 or P0004 from it comes back as
+ * SP014, which the callers' EXCEPTION WHEN OTHERS catches.
  * A refused or locked table raises an error with its own SQLSTATE; the
  * monitoring functions skip it with a warning.  The statements are fixed:
  * the function is no way to run arbitrary SQL as someone else.
