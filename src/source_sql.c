@@ -38,6 +38,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -602,6 +603,13 @@ owner_run(void *arg)
 	SpOwnerSwitch sw;
 
 	sp_as_table_owner(r->source, &sw);
+	/*
+	 * The owners of partitions and children again, now that they are locked
+	 * (with the lock timeout): a child attached or handed to another role
+	 * since the check made as the caller does not run its code as the owner.
+	 */
+	(void) find_all_inheritors(r->source, r->read_only ? AccessShareLock : RowExclusiveLock, NULL);
+	sp_check_partition_owners(r->source);
 	r->ret = SPI_execute_with_args(r->sql, 2, r->types, r->values, r->nulls, r->read_only, 0);
 	sp_restore_user(&sw);
 }

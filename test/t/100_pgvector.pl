@@ -183,7 +183,7 @@ is($q->(q{SET ROLE bob; SELECT sqlstate_of($$SELECT sentiment_convert_embeddings
    '42501', 'only the owner converts');
 # nor a superuser on the owner's behalf: the conversion runs the table's code
 ($rc, $out, $err) = $node->psql('postgres', q{SELECT sentiment_convert_embeddings('t_mig', 'vector')});
-like($err, qr/must be owner of table t_mig_emb.*HINT:  Run it as the owner of the table: SET ROLE alice;/s,
+like($err, qr/must be owner of table public\.t_mig_emb.*HINT:  Run it as the owner of the table: SET ROLE alice;/s,
 	 'a superuser converts only as the owner');
 is($q->(q{REVOKE EXECUTE ON FUNCTION sentiment_convert_embeddings(regclass, text) FROM bob;
 		  SELECT has_function_privilege('public', 'sentiment_convert_embeddings(regclass, text)', 'EXECUTE')}),
