@@ -42,7 +42,7 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   changed function that line is "-- replace function: NAME", which
 #   tools/upgrade-script.awk expands into its current definition.
 PREV_VERSION   = 1.2
-NEW_OBJECTS    =
+NEW_OBJECTS    = sql/objects/42_language.sql sql/objects/85_languages.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql
@@ -59,7 +59,7 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # monitoring, security, security_superuser and upgrade make databases of their own.  Shared helpers are in
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
-                 bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models \
+                 bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models multilingual \
                  monitoring registry_cleanup dba security security_view security_tenants security_superuser security_partd upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))

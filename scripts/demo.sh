@@ -121,6 +121,17 @@ SELECT t.text, v.sentiment_label AS vader, s.sentiment_label AS social,
 	   sentiment_analyze(t.text, 'vader') v, sentiment_analyze(t.text, 'social') s;
 SELECT term, round(contribution::numeric, 3) AS contribution
   FROM sentiment_explain('no refund, terrible support', 'vader', 5);
+
+-- Mentions in several languages: the language of each, and the multilingual
+-- model beside VADER (which reads every text as English).  Emotion is only
+-- judged for English: NULL for the others.
+SELECT sentiment_language(t.text) AS lang, v.sentiment_label AS vader, m.sentiment_label AS multilingual,
+	   m.emotion_label AS emotion, left(t.text, 45) AS text
+  FROM (VALUES ('Das Essen war wirklich ausgezeichnet'), ('El servicio fue terrible, nunca más'),
+			   ('Le service client est vraiment nul, je suis déçu'), ('Adorei o novo app, muito bom!'),
+			   ('La batteria dura pochissimo, che delusione'), ('الخدمة كانت سيئة جدا'),
+			   ('can''t wait for the weekend!')) t(text),
+	   sentiment_analyze(t.text, 'vader') v, sentiment_analyze(t.text, 'multilingual') m;
 SQL
 
 echo "== summary (sentiment_summary; the monitoring views are in docs/monitoring.md)"

@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(sentiment_probabilities);
 PG_FUNCTION_INFO_V1(sentiment_explain);
 PG_FUNCTION_INFO_V1(sentiment_models);
 PG_FUNCTION_INFO_V1(sentiment_model_check);
+PG_FUNCTION_INFO_V1(sentiment_language);
 
 static SpAnalyzer analyzer;
 static bool analyzer_ready = false;
@@ -92,7 +93,7 @@ sp_analyzer(void)
 	return &analyzer;
 }
 
-/* The sentiment model of a name ("vader", "social"); an error for others. */
+/* The sentiment model of a name ("vader", "social", "multilingual"); an error for others. */
 sa_model
 sp_model_by_name(const char *name)
 {
@@ -102,7 +103,7 @@ sp_model_by_name(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown sentiment model \"%s\"", name ? name : "(null)"),
-				 errhint("The models are vader (the default) and social; see sentiment_models.")));
+				 errhint("The models are vader (the default), social and multilingual; see sentiment_models.")));
 	return model;
 }
 
@@ -241,6 +242,8 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	values[4] = Float8GetDatum(res->sentiment.neg);
 	values[5] = CStringGetTextDatum(sa_emotion_name(res->emotion));
 	values[6] = Float8GetDatum(res->emotion_score);
+	/* the emotion model reads English only: no guess for other languages */
+	nulls[5] = nulls[6] = (res->emotion == SA_EMOTION_NONE);
 
 	topics = palloc(sizeof(Datum) * (res->n_topics + 1));
 	for (size_t i = 0; i < res->n_topics; i++)
@@ -415,4 +418,21 @@ sentiment_model_check(PG_FUNCTION_ARGS)
 {
 	(void) sp_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_BOOL(true);
+}
+
+/* sentiment_language(text): ISO 639-1 code of the text's language, or und. */
+Datum
+sentiment_language(PG_FUNCTION_ARGS)
+{
+	text	   *input = PG_GETARG_TEXT_PP(0);
+	const char *utf8;
+	const char *code;
+	size_t		len;
+	sa_error	err;
+
+	utf8 = sp_text_to_utf8(input, &len);
+	err = sa_language_identify(utf8, len, &code);
+	if (err != SA_OK)
+		sp_analyzer_error(err, "identifying the language");
+	PG_RETURN_TEXT_P(cstring_to_text(code));
 }

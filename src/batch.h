@@ -96,6 +96,7 @@ typedef struct SpBatch
 	/* analyse: results, or the row's failure */
 	bool	   *failed;
 	Datum	   *labels, *scores, *emotions, *emotion_scores, *influences;
+	Datum	   *languages;		/* ISO 639-1 code or und of each text */
 	char	  **error;			/* failed rows */
 	char	  **code;			/* their SQLSTATE */
 	TimestampTz *retry;			/* their next attempt, 0: none */

@@ -78,9 +78,11 @@ analyse_row(SpBatch *b, SpAnalyzer *an, int i, HeapTuple tup, TupleDesc desc, co
 
 	b->labels[i] = label_names[(int) res->sentiment.label + 1];
 	b->scores[i] = Float8GetDatum(res->sentiment.compound);
-	b->emotions[i] = emotion_names[res->emotion];
+	/* no emotion for other languages (multilingual): NULL, see batch_record.c */
+	b->emotions[i] = res->emotion == SA_EMOTION_NONE ? (Datum) 0 : emotion_names[res->emotion];
 	b->emotion_scores[i] = Float8GetDatum(res->emotion_score);
 	b->influences[i] = Float8GetDatum(sa_influence_weight(&eng));
+	b->languages[i] = CStringGetTextDatum(res->language);
 
 	/* Topics: one row per distinct key (ON CONFLICT cannot see one twice). */
 	for (size_t k = 0; k < res->n_topics; k++)
@@ -116,6 +118,7 @@ allocate_results(SpBatch *b, int n, int topic_cap)
 	b->scores = palloc(sizeof(Datum) * n);
 	b->emotions = palloc(sizeof(Datum) * n);
 	b->emotion_scores = palloc(sizeof(Datum) * n);
+	b->languages = palloc(sizeof(Datum) * n);
 	b->influences = palloc(sizeof(Datum) * n);
 	b->error = palloc0(sizeof(char *) * n);
 	b->code = palloc0(sizeof(char *) * n);

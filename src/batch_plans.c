@@ -253,11 +253,12 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 /* The write statements: results and statuses, side rows. */
 static void
 prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
-			   const char *emb_cast, const char *id, const char *ext, bool legacy, bool has_model)
+			   const char *emb_cast, const char *id, const char *ext, bool legacy, bool has_model,
+			   bool has_language)
 {
-	Oid			update_types[14] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
+	Oid			update_types[15] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID, TEXTOID};
+	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID};
 	Oid			delete_types[1] = {INT8ARRAYOID};
 	Oid			topic_types[4] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID};
 	Oid			emb_types[4] = {INT8ARRAYOID, FLOAT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
@@ -279,7 +280,8 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 					   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
 					   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
 					   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
-					   "WHERE s.%s OPERATOR(pg_catalog.=) u.id AND $13 IS NOT NULL AND $14 IS NOT NULL",
+					   "WHERE s.%s OPERATOR(pg_catalog.=) u.id AND $13 IS NOT NULL AND $14 IS NOT NULL "
+					   "AND $15 IS NOT NULL",
 					   rel, id);
 	else
 	sql = psprintf("UPDATE %s AS s SET "
@@ -287,19 +289,21 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 				   "emotion_label = u.emotion, emotion_score = u.emotion_score, "
 				   "influence_weight = u.influence, processing_status = u.status, "
 				   "processing_started_at = $9, processing_completed_at = $10, "
-				   "processing_error = u.error, processing_retry_at = u.retry, %s"
+				   "processing_error = u.error, processing_retry_at = u.retry, %s%s"
 				   "processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) 1, "
 				   "processing_error_history = CASE WHEN u.error IS NULL THEN s.processing_error_history "
 				   "ELSE %s.sentiment_error_history_add(s.processing_error_history, "
 				   "(s.processing_attempts OPERATOR(pg_catalog.+) 1)::pg_catalog.int4, u.code, u.error, $13) END "
 				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 				   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
-				   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
-				   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
+				   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12), "
+				   "pg_catalog.unnest($15)) "
+				   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code, lang) "
 				   "WHERE s.%s OPERATOR(pg_catalog.=) u.id",
 				   rel, has_model ? "sentiment_model = CASE WHEN u.error IS NULL THEN $14 END, " : "",
+				   has_language ? "language = u.lang, " : "",
 				   ext, id);
-	p->update = sp_prepare_kept(sql, 14, update_types);
+	p->update = sp_prepare_kept(sql, 15, update_types);
 
 	sql = psprintf("DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) ANY ($1)", topics);
 	p->delete_topics = sp_prepare_kept(sql, 1, delete_types);
@@ -369,6 +373,7 @@ sp_source_plans(const SpSource *src)
 	bool		legacy;
 	bool		has_queue;
 	bool		has_model;
+	bool		has_language;
 	char	   *key;
 	SpPlans    *p;
 	bool		ready;
@@ -386,18 +391,25 @@ sp_source_plans(const SpSource *src)
 	legacy = get_attnum(src->relid, "processing_retry_at") == InvalidAttrNumber;
 	/* the column recording which model wrote a result (since 1.2) */
 	has_model = get_attnum(src->relid, "sentiment_model") != InvalidAttrNumber;
+	/* the text's language (since 1.3), when the table has it as text */
+	{
+		AttrNumber	att = get_attnum(src->relid, "language");
+		Oid			type = att != InvalidAttrNumber ? get_atttype(src->relid, att) : InvalidOid;
+
+		has_language = type == TEXTOID || type == VARCHAROID;
+	}
 	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
 											 get_namespace_oid(registry_schema, false)));
 	/* a converted embeddings column (sentiment_convert_embeddings) is a new key */
 	emb_cast = embedding_cast(src->embeddings);
-	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%d%d%d", rel, topics, emb, emb_cast, id, txt, registry_schema,
-				   legacy, has_queue, has_model);
+	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%d%d%d%d", rel, topics, emb, emb_cast, id, txt, registry_schema,
+				   legacy, has_queue, has_model, has_language);
 
 	p = cache_entry(src->relid, key, &ready);
 	if (ready)
 		return p;
 	prepare_claims(p, rel, id, txt, ext, legacy, has_queue);
-	prepare_writes(p, rel, topics, emb, emb_cast, id, ext, legacy, has_model);
+	prepare_writes(p, rel, topics, emb, emb_cast, id, ext, legacy, has_model, has_language);
 	p->legacy = legacy;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;

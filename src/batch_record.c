@@ -70,15 +70,17 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	Datum	   *scores = palloc(sizeof(Datum) * nrows);
 	Datum	   *emotions = palloc(sizeof(Datum) * nrows);
 	Datum	   *emotion_scores = palloc(sizeof(Datum) * nrows);
+	Datum	   *languages = palloc(sizeof(Datum) * nrows);
 	Datum	   *influences = palloc(sizeof(Datum) * nrows);
 	Datum	   *statuses = palloc(sizeof(Datum) * nrows);
 	Datum	   *errors = palloc0(sizeof(Datum) * nrows);
 	Datum	   *codes = palloc0(sizeof(Datum) * nrows);
 	Datum	   *retries = palloc0(sizeof(Datum) * nrows);
 	bool	   *result_nulls = palloc(sizeof(bool) * nrows);
+	bool	   *emotion_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
 	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
-	Datum		args[14];
+	Datum		args[15];
 
 	for (int k = 0; k < nrows; k++)
 	{
@@ -88,10 +90,13 @@ write_results(SpBatch *b, const int *rows, int nrows)
 		ids[k] = b->ids[i];
 		statuses[k] = failed ? b->status_failed : b->status_completed;
 		result_nulls[k] = failed;
+		/* emotion (Datum) 0: not judged, the text is not English */
+		emotion_nulls[k] = failed || b->emotions[i] == (Datum) 0;
 		labels[k] = failed ? (Datum) 0 : b->labels[i];
 		scores[k] = failed ? (Datum) 0 : b->scores[i];
 		emotions[k] = failed ? (Datum) 0 : b->emotions[i];
 		emotion_scores[k] = failed ? (Datum) 0 : b->emotion_scores[i];
+		languages[k] = failed ? (Datum) 0 : b->languages[i];
 		influences[k] = failed ? (Datum) 0 : b->influences[i];
 		error_nulls[k] = !failed;
 		retry_nulls[k] = !failed || b->retry[i] == 0;
@@ -106,8 +111,8 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	args[0] = sp_array_datum(ids, NULL, nrows, INT8OID);
 	args[1] = sp_array_datum(labels, result_nulls, nrows, TEXTOID);
 	args[2] = sp_array_datum(scores, result_nulls, nrows, FLOAT8OID);
-	args[3] = sp_array_datum(emotions, result_nulls, nrows, TEXTOID);
-	args[4] = sp_array_datum(emotion_scores, result_nulls, nrows, FLOAT8OID);
+	args[3] = sp_array_datum(emotions, emotion_nulls, nrows, TEXTOID);
+	args[4] = sp_array_datum(emotion_scores, emotion_nulls, nrows, FLOAT8OID);
 	args[5] = sp_array_datum(influences, result_nulls, nrows, FLOAT8OID);
 	args[6] = sp_array_datum(statuses, NULL, nrows, TEXTOID);
 	args[7] = sp_array_datum(errors, error_nulls, nrows, TEXTOID);
@@ -117,6 +122,7 @@ write_results(SpBatch *b, const int *rows, int nrows)
 	args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
 	args[12] = Int32GetDatum(sp_error_history_setting());
 	args[13] = CStringGetTextDatum(sp_model_version(b->src->model));
+	args[14] = sp_array_datum(languages, result_nulls, nrows, TEXTOID);
 	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not write results of %s", get_rel_name(b->plans->relid));
 }

@@ -146,6 +146,9 @@ static const SourceStatement statements[] = {
 	{"summary_emotion", false, false, NULL,
 		"SELECT emotion_label::text, count(*) FROM {t} WHERE processing_status = 'completed' "
 		"GROUP BY 1 ORDER BY 2 DESC, 1"},
+	{"summary_language", false, false, NULL,
+		"SELECT language::text, count(*) FROM {t} WHERE processing_status = 'completed' "
+		"GROUP BY 1 ORDER BY 2 DESC, 1"},
 	{"summary_topics", false, false, NULL,
 		"SELECT topic_key::text, count(*) FROM {topics} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ($1->>'limit')::int4"},
 	/* sentiment_error_history */

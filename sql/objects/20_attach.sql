@@ -194,7 +194,9 @@ AS $$
 		(18, 'processing_claimed_by',	'text',				'',								'string'),
 		(19, 'processing_error_history', 'jsonb',			'',								'jsonb'),
 		-- which model (and version) wrote the row's result
-		(20, 'sentiment_model',			'text',				'',								'string')
+		(20, 'sentiment_model',			'text',				'',								'string'),
+		-- the text's language (ISO 639-1 or und), from every batch (since 1.3)
+		(21, 'language',				'text',				'',								'string')
 $$;
 
 -- What keeps sentiment_proc from reading an attached table as its owner
@@ -980,7 +982,8 @@ BEGIN
 END
 $body$;
 
--- Choose the sentiment model of an attached table ('vader' or 'social'):
+-- Choose the sentiment model of an attached table ('vader', 'social' or
+-- 'multilingual'):
 -- the rows it already analysed with another model are queued for analysis
 -- again.  The same checks as attach (ownership, the attach grant).
 CREATE FUNCTION @extschema@.sentiment_set_model(source regclass, model text)
@@ -994,7 +997,7 @@ BEGIN
 	IF sentiment_set_model.source IS NULL OR model IS NULL THEN
 		RAISE EXCEPTION 'source and model must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass an attached table and vader or social.';
+				  HINT = 'Pass an attached table and vader, social or multilingual.';
 	END IF;
 	PERFORM @extschema@.sentiment_register(v_src.source_table, v_src.id_column, v_src.text_column,
 		v_src.topics_table, v_src.embeddings_table, model);
@@ -1004,7 +1007,7 @@ END
 $body$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
-	'Choose the sentiment model of an attached table (vader or social) and queue the rows another model analysed';
+	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
 
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass) IS
 	'Stop processing a table; its data, result columns and side tables are kept';

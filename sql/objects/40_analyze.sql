@@ -19,9 +19,11 @@ AS 'MODULE_PATHNAME', 'sentiment_analyze';
 COMMENT ON FUNCTION @extschema@.sentiment_analyze(text) IS
 	'Sentiment (VADER), emotion, topics (hashtags) and a 256-dimension embedding of a text';
 
--- The same with the sentiment model chosen (model => 'vader' | 'social'):
--- for social, sentiment_score is P(positive) - P(negative) and pos, neu,
--- neg are the three probabilities; topic clauses use the model too.
+-- The same with the sentiment model chosen (model => 'vader' | 'social' |
+-- 'multilingual'): for social and multilingual, sentiment_score is
+-- P(positive) - P(negative) and pos, neu, neg are the three probabilities;
+-- topic clauses use the model too.  multilingual leaves emotion_label and
+-- emotion_score NULL for texts in other languages than English.
 CREATE FUNCTION @extschema@.sentiment_analyze(
 	input text,
 	model text,
@@ -39,7 +41,7 @@ LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'sentiment_analyze';
 
 COMMENT ON FUNCTION @extschema@.sentiment_analyze(text, text) IS
-	'Sentiment with the chosen model (vader or social), emotion, topics and embedding of a text';
+	'Sentiment with the chosen model (vader, social or multilingual), emotion, topics and embedding of a text';
 
 -- The three class probabilities of a text (model social by default).
 CREATE FUNCTION @extschema@.sentiment_probabilities(

@@ -171,7 +171,7 @@ DECLARE
 	v_dims		integer := @extschema@.sentiment_embedding_dims();
 	c_rows CONSTANT text := 'jsonb_to_recordset($1) AS r(id bigint, version integer, sentiment_label text, '
 		'sentiment_score double precision, emotion_label text, emotion_score double precision, '
-		'influence_weight double precision, topics text[], embedding real[])';
+		'influence_weight double precision, topics text[], embedding real[], language text)';
 BEGIN
 	v_src := @extschema@.sentiment_registration(sentiment_complete.source);
 	IF jsonb_typeof(sentiment_complete.results) IS DISTINCT FROM 'array'
@@ -196,6 +196,8 @@ BEGIN
 		'  THEN ''emotion_score must be between 0 and 1'' '
 		'WHEN r.influence_weight = ''NaN'' OR r.influence_weight IN (''Infinity'', ''-Infinity'') '
 		'  THEN ''influence_weight must be a finite number'' '
+		'WHEN r.language IS NOT NULL AND r.language !~ ''^([a-z]{2}|und)$'' '
+		'  THEN ''language must be an ISO 639-1 code or und'' '
 		'WHEN array_position(r.topics, NULL) IS NOT NULL THEN ''topics must not contain null'' '
 		'WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL '
 		'  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN (''NaN'', ''Infinity'', ''-Infinity'')) '
@@ -228,12 +230,18 @@ BEGIN
 		'  emotion_score = r.emotion_score, influence_weight = r.influence_weight, '
 		'  processing_status = ''completed'', processing_completed_at = clock_timestamp(), '
 		'  processing_error = NULL, processing_retry_at = NULL, '
-		'  processing_lease_until = NULL, processing_claimed_by = NULL '
+		'  processing_lease_until = NULL, processing_claimed_by = NULL%4$s '
 		'FROM %3$s WHERE s.%2$I = r.id AND s.version = r.version '
 		'  AND s.processing_status = ''processing'' AND s.processing_claimed_by = $2 '
 		'RETURNING s.%2$I::bigint AS id, s.processing_started_at AS at) '
 		'SELECT COALESCE(array_agg(u.id), ''{}''), COALESCE(array_agg(u.at), ''{}'') FROM u',
-		v_src.source_table, v_src.id_column, c_rows)
+		v_src.source_table, v_src.id_column, c_rows,
+		-- the text's language (1.3), where the table has the column
+		CASE WHEN EXISTS (SELECT FROM pg_attribute a
+						   WHERE a.attrelid = v_src.source_table AND a.attname = 'language'
+							 AND a.attnum > 0 AND NOT a.attisdropped
+							 AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))
+			 THEN ', language = r.language' ELSE '' END)
 		INTO v_done, v_at USING sentiment_complete.results, v_claim;
 
 	IF cardinality(v_done) > 0 THEN

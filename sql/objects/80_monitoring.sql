@@ -375,7 +375,7 @@ BEGIN
 									  FROM ROWS FROM (@extschema@.sentiment_source_sql(v_src.source_table, x.statement,
 											   jsonb_build_object('limit', top_topics)) AS (item text, n bigint))
 										   WITH ORDINALITY AS r(item, n, o)) u) AS parts
-					  FROM unnest(ARRAY['summary_status', 'summary_sentiment', 'summary_emotion', 'summary_topics'])
+					  FROM unnest(ARRAY['summary_status', 'summary_sentiment', 'summary_emotion', 'summary_language', 'summary_topics'])
 						   AS x(statement)) p;
 		EXCEPTION WHEN OTHERS THEN
 			RAISE WARNING 'sentiment_summary skipped table %: %', v_src.source_table, SQLERRM;
@@ -415,6 +415,8 @@ BEGIN
 					   FROM jsonb_to_recordset(v_parts -> 'summary_sentiment') AS r(item text, rows bigint, value text);
 		RETURN QUERY SELECT 'emotion', r.item, r.rows, r.value
 					   FROM jsonb_to_recordset(v_parts -> 'summary_emotion') AS r(item text, rows bigint, value text);
+		RETURN QUERY SELECT 'language', r.item, r.rows, r.value
+					   FROM jsonb_to_recordset(v_parts -> 'summary_language') AS r(item text, rows bigint, value text);
 		RETURN QUERY SELECT 'topic', r.item, r.rows, r.value
 					   FROM jsonb_to_recordset(v_parts -> 'summary_topics') AS r(item text, rows bigint, value text);
 	END LOOP;
@@ -422,7 +424,7 @@ END
 $body$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
-	'Rows by status, rates, sentiment and emotion distribution and top topics of attached sources (reads every row)';
+	'Rows by status, rates, sentiment, emotion and language distribution and top topics of attached sources (reads every row)';
 
 -- ---- privileges ------------------------------------------------------------
 

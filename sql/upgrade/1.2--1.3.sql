@@ -150,6 +150,30 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	 ORDER BY s.source NULLS FIRST, m.minute;
 -- an empty table name gives the same error on every supported PostgreSQL major (issue 21)
 -- replace function: sentiment_attach
+-- multilingual
+COMMENT ON FUNCTION @extschema@.sentiment_analyze(text, text) IS
+	'Sentiment with the chosen model (vader, social or multilingual), emotion, topics and embedding of a text';
+-- replace function: sentiment_set_model
+COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
+	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
+-- replace function: sentiment_attach_status_columns
+-- Attached tables get the column of each text's language, filled by every
+-- batch from now on (a plain ADD COLUMN: no rewrite, no code of the table's
+-- owner runs).
+DO $$
+DECLARE
+	v_source regclass;
+BEGIN
+	FOR v_source IN SELECT s.source_table FROM @extschema@.sentiment_sources s JOIN pg_class c ON c.oid = s.source_table
+					 WHERE c.relkind IN ('r', 'p') LOOP
+		EXECUTE format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS language text', v_source);
+	END LOOP;
+END
+$$;
+-- replace function: sentiment_summary
+COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
+	'Rows by status, rates, sentiment, emotion and language distribution and top topics of attached sources (reads every row)';
+-- replace function: sentiment_complete
 -- security round three, part D
 -- sentiment_convert_embeddings runs only as the owner of the table, only
 -- from real[], vector or halfvec, and not over CHECK constraints

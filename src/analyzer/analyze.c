@@ -6,7 +6,9 @@
  * reference): it is the sentiment, or with SA_MODEL_SOCIAL an input of the
  * social model, and always an input of the emotion model.  The social
  * model, emotion, topics and embedding share one pass of our tokeniser
- * (tokenize.c).  All memory is scratch kept in the workspace, so once the
+ * (tokenize.c).  The language (language.c, no memory of its own) is
+ * identified for every text; SA_MODEL_MULTILINGUAL picks its model by it.
+ * All memory is scratch kept in the workspace, so once the
  * buffers have grown to the texts seen, a call allocates nothing.  Every
  * step is linear in the text.  On any error the result is cleared to a
  * defined empty value (neutral, no topics, zero vector) and the error
@@ -14,7 +16,7 @@
  */
 #include <string.h>
 
-#include "model_internal.h"
+#include "language_internal.h"
 #include "workspace_internal.h"
 
 static void
@@ -30,6 +32,7 @@ clear_result(sa_analysis *out)
 	out->sentiment.label = SA_LABEL_NEUTRAL;
 	out->emotion = SA_EMOTION_NEUTRAL;
 	out->emotion_score = 0.0;
+	out->language = "und";
 }
 
 sa_error
@@ -45,6 +48,7 @@ sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *w
 {
 	sa_scratch *sc;
 	sa_sentiment vader;
+	sa_lang		lang;
 	sa_error	err;
 
 	if (out == NULL)
@@ -78,13 +82,24 @@ sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *w
 	err = sa_tokenize(sc, text, len);
 	if (err != SA_OK)
 		goto fail;
-	if (model == SA_MODEL_SOCIAL)
+	lang = sa_lang_identify(text, len);
+	out->language = sa_lang_code(lang);
+	if (model == SA_MODEL_MULTILINGUAL && sa_multilingual_covers(lang))
+		err = sa_multilingual_classify(sc, lang, text, len, &vader, false, &out->sentiment);
+	else if (model == SA_MODEL_SOCIAL || model == SA_MODEL_MULTILINGUAL)
 		err = sa_social_classify(sc, text, len, &vader, &out->sentiment);
 	else
 		out->sentiment = vader;
 	if (err != SA_OK)
 		goto fail;
-	err = sa_emotion_classify(sc, text, len, &vader, &out->emotion, &out->emotion_score);
+	/* the emotion model reads English: no guess for other languages */
+	if (model == SA_MODEL_MULTILINGUAL && lang != SA_LANG_EN && lang != SA_LANG_UND)
+	{
+		out->emotion = SA_EMOTION_NONE;
+		out->emotion_score = 0.0;
+	}
+	else
+		err = sa_emotion_classify(sc, text, len, &vader, &out->emotion, &out->emotion_score);
 	if (err != SA_OK)
 		goto fail;
 	err = sa_topics_match(topics, sc, lex, ws, model, text, &out->sentiment, out);

@@ -103,10 +103,13 @@ typedef enum sa_model
 {
 	SA_MODEL_VADER = 0,
 	SA_MODEL_SOCIAL = 1,
+	SA_MODEL_MULTILINGUAL = 2,	/* language first: English (and und) to social,
+								 * ar de es fr hi it pt to the multilingual
+								 * model's slice for it (see sa_language_identify) */
 	SA_MODEL_COUNT
 } sa_model;
 
-/* "vader", "social"; "unknown" out of range. */
+/* "vader", "social", "multilingual"; "unknown" out of range. */
 const char *sa_model_name(sa_model model);
 /* Model by name (exact, lower case); SA_ERR_ARGUMENT when unknown. */
 sa_error	sa_model_from_name(const char *name, size_t len, sa_model *out);
@@ -179,10 +182,31 @@ typedef enum sa_emotion
 	SA_EMOTION_JOY,
 	SA_EMOTION_SADNESS,
 	SA_EMOTION_SURPRISE,
-	SA_EMOTION_COUNT
+	SA_EMOTION_COUNT,
+	SA_EMOTION_NONE = -1		/* not judged: the emotion model reads English
+								 * only, and the multilingual model found
+								 * another language (emotion_score 0) */
 } sa_emotion;
 
 const char *sa_emotion_name(sa_emotion emotion);
+
+/* ---------- Language ---------- */
+
+/*
+ * The language of a text: an ISO 639-1 code ("de", "en", ...), or "und"
+ * when there is nothing to go on (empty, emoji or punctuation only, fewer
+ * than three letters once user names, links, "RT" and digits are left out,
+ * or a script the analyser does not place, such as Cyrillic).  Latin-script
+ * texts go to a trained model of de, en, es, fr, hi (romanised Hindi), it
+ * and pt (models/language.samodel); other scripts decide alone (ar, hi in
+ * Devanagari, el, he, th, ko, ja, zh, ka, hy, bn, pa, gu, ta, te, kn, ml,
+ * si, lo, my, am, km).  A text mixing scripts goes to its majority script,
+ * mixing Latin-script languages to the one with most evidence.  *code is a
+ * static string.  SA_ERR_ARGUMENT for a NULL code or text NULL with len > 0;
+ * SA_ERR_TOO_LONG above SA_MAX_INPUT_BYTES.  No workspace: thread-safe.
+ */
+sa_error	sa_language_identify(const char *text, size_t len, const char **code);
+sa_error	sa_language_model_info(sa_model_info *out);
 
 /* ---------- Topics ---------- */
 
@@ -225,6 +249,7 @@ typedef struct sa_analysis
 	size_t		n_topics;
 	sa_topic_match topics[SA_MAX_TOPICS];
 	float		embedding[SA_EMBEDDING_DIMS];	/* L2-normalised */
+	const char *language;		/* sa_language_identify()'s code (static) */
 } sa_analysis;
 
 /* topics may be NULL (hashtags only).  Sentiment by VADER. */
@@ -234,7 +259,9 @@ sa_error	sa_analyze(const sa_lexicon *lex, const sa_topics *topics, sa_workspace
 /*
  * The same with the sentiment model chosen: out->sentiment and each topic's
  * clause sentiment come from that model (social: compound = P(pos) -
- * P(neg), see sa_model).
+ * P(neg), see sa_model).  With SA_MODEL_MULTILINGUAL the emotion is only
+ * judged for English and "und" texts, else it is SA_EMOTION_NONE with
+ * emotion_score 0; the clauses of topics are scored in the text's language.
  */
 sa_error	sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
 							 sa_model model, const char *text, size_t len, sa_analysis *out);

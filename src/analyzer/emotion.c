@@ -32,6 +32,8 @@ static const char *const emotion_names[SA_EMOTION_COUNT] = {
 const char *
 sa_emotion_name(sa_emotion emotion)
 {
+	if (emotion == SA_EMOTION_NONE)
+		return "none";
 	if ((int) emotion < 0 || emotion >= SA_EMOTION_COUNT)
 		return "unknown";
 	return emotion_names[emotion];

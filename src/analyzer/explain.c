@@ -1,6 +1,7 @@
 /*
  * explain.c - sa_explain(): which words moved a text's sentiment, and by
- * how much, for VADER and for the social model.
+ * how much, for VADER, the social model and the multilingual model (the
+ * social model for English, else the slice of the text's language).
  *
  * VADER's valences after its rules are left in the workspace by
  * sa_sentiment_score() (ws->vals, one per VADER token); the social model's
@@ -12,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "model_internal.h"
+#include "language_internal.h"
 #include "workspace_internal.h"
 
 /* Insert (term, c) into the top-k list items[0..*n), by |c|, stable. */
@@ -88,9 +89,10 @@ static const char *const fixed_terms[] = {
  */
 static sa_error
 explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t len,
-			   sa_explain_item *items, size_t k, size_t *n)
+			   sa_explain_item *items, size_t k, size_t *n, int lang)
 {
-	const sa_model_data *m = &sa_model_social_data;
+	/* lang >= 0: the multilingual model's slice of that language */
+	const sa_model_data *m = lang < 0 ? &sa_model_social_data : &sa_model_multilingual_data;
 	sa_feat_layout layout = sa_model_layout(m);
 	sa_sentiment vader;
 	sa_scratch *sc;
@@ -111,7 +113,8 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	if (err == SA_OK)
 		err = sa_tokenize(sc, text, len);
 	if (err == SA_OK)
-		err = sa_features(sc, &layout, text, len, &vader, true);
+		err = lang < 0 ? sa_features(sc, &layout, text, len, &vader, true)
+			: sa_ml_features(sc, &layout, (sa_lang) lang, text, len, &vader, true);
 	if (err != SA_OK)
 		return err;
 
@@ -168,6 +171,8 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 			case SA_FO_VADER:
 				sum[2 * nt + idx] += c;
 				break;
+			case SA_FO_LANG:
+				break;			/* the language's constant */
 			default:
 				sum[2 * nt + 4 + idx] += c;
 				break;
@@ -244,7 +249,17 @@ sa_explain(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
 			err = explain_vader(lex, ws, text, len, items, k, n_items);
 			break;
 		case SA_MODEL_SOCIAL:
-			err = explain_social(lex, ws, text, len, items, k, n_items);
+			err = explain_social(lex, ws, text, len, items, k, n_items, -1);
+			break;
+		case SA_MODEL_MULTILINGUAL:
+			{
+				sa_lang		lang = sa_lang_identify(text, len);
+
+				if (lang == SA_LANG_HI_DEVA)
+					lang = SA_LANG_HI;
+				err = explain_social(lex, ws, text, len, items, k, n_items,
+									 sa_multilingual_covers(lang) ? (int) lang : -1);
+			}
 			break;
 		default:
 			return SA_ERR_ARGUMENT;

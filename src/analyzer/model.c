@@ -7,12 +7,13 @@
 #include <math.h>
 #include <string.h>
 
-#include "model_internal.h"
+#include "language_internal.h"
 #include "workspace_internal.h"
 
 static const char *const model_names[SA_MODEL_COUNT] = {
 	[SA_MODEL_VADER] = "vader",
 	[SA_MODEL_SOCIAL] = "social",
+	[SA_MODEL_MULTILINGUAL] = "multilingual",
 };
 
 const char *
@@ -81,6 +82,9 @@ sa_model_get_info(sa_model model, sa_model_info *out)
 		case SA_MODEL_SOCIAL:
 			info_of(&sa_model_social_data, out);
 			return SA_OK;
+		case SA_MODEL_MULTILINGUAL:
+			info_of(&sa_model_multilingual_data, out);
+			return SA_OK;
 		default:
 			return SA_ERR_ARGUMENT;
 	}
@@ -110,6 +114,11 @@ sa_model_verify(sa_model model)
 			return SA_OK;
 		case SA_MODEL_SOCIAL:
 			return verify(&sa_model_social_data);
+		case SA_MODEL_MULTILINGUAL:
+			/* it routes English to social and reads the language model */
+			if (verify(&sa_model_social_data) != SA_OK || verify(&sa_model_language_data) != SA_OK)
+				return SA_ERR_SYNTAX;
+			return verify(&sa_model_multilingual_data);
 		default:
 			return SA_ERR_ARGUMENT;
 	}

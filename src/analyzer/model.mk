@@ -9,11 +9,15 @@
 MODELS_DIR := $(SA_REPO_ROOT)/models
 GEN_MODEL  := generated/gen-model
 HOST_CC    ?= $(CC)
-MODEL_NAMES := social emotion
+MODEL_NAMES := social emotion language multilingual
 CLASSES_social  := negative,neutral,positive
 LANES_social    := 4
 CLASSES_emotion := neutral,anger,disgust,fear,joy,sadness,surprise
 LANES_emotion   := 8
+CLASSES_language := de,en,es,fr,hi,it,pt
+LANES_language   := 8
+CLASSES_multilingual := negative,neutral,positive
+LANES_multilingual   := 4
 
 MODEL_SRCS := $(foreach m,$(MODEL_NAMES),generated/model_$(m).c generated/model_$(m)_file.S)
 
@@ -40,5 +44,6 @@ model-refusal: $(GEN_MODEL)
 models-reproduce:
 	@tmp=$$(mktemp -d) && cd $(SA_REPO_ROOT) && \
 	  /usr/bin/python3 tools/train_models.py --out-dir $$tmp && \
+	  /usr/bin/python3 tools/train_multilingual.py --out-dir $$tmp --no-report && \
 	  for m in $(MODEL_NAMES); do cmp $$tmp/$$m.samodel models/$$m.samodel || exit 1; done && \
 	  rm -rf $$tmp && echo "models-reproduce: the trainer rewrites the committed models byte for byte"

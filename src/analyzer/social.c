@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "model_internal.h"
+#include "language_internal.h"
 
 sa_error
 sa_social_classify(sa_scratch *sc, const char *text, size_t len,
@@ -61,6 +61,8 @@ sa_sentiment_score_model(const sa_lexicon *lex, sa_workspace *ws, sa_model model
 	out->label = SA_LABEL_NEUTRAL;
 	if (model == SA_MODEL_VADER)
 		return sa_sentiment_score(lex, ws, text, len, out);
+	if (model == SA_MODEL_MULTILINGUAL)
+		return sa_multilingual_score(lex, ws, -1, text, len, out);
 	if (model != SA_MODEL_SOCIAL)
 		return SA_ERR_ARGUMENT;
 

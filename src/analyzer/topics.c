@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis_internal.h"
+#include "language_internal.h"
 
 /* Limits on dictionary entries, so a bad row cannot bloat every worker. */
 #define SA_TOPIC_KEY_MAX		128 /* bytes */
@@ -370,8 +370,8 @@ sa_topics_add(sa_topics *topics, const char *topic_key, size_t key_len,
 /* Compound of the clause, scored once per clause and call. */
 static sa_error
 clause_compound(sa_scratch *sc, uint32_t ci, const sa_lexicon *lex,
-				sa_workspace *ws, sa_model model, const char *text, const sa_sentiment *whole,
-				size_t text_len, double *compound)
+				sa_workspace *ws, sa_model model, const char *language, const char *text,
+				const sa_sentiment *whole, size_t text_len, double *compound)
 {
 	sa_clause  *cl = &sc->clauses[ci];
 
@@ -382,8 +382,12 @@ clause_compound(sa_scratch *sc, uint32_t ci, const sa_lexicon *lex,
 		else
 		{
 			sa_sentiment s;
-			sa_error	err = sa_sentiment_score_model(lex, ws, model, text + cl->start,
-													   cl->end - cl->start, &s);
+			/* multilingual: in the language of the whole text */
+			sa_error	err = model == SA_MODEL_MULTILINGUAL
+				? sa_multilingual_score(lex, ws, (int) sa_lang_from_code(language),
+										text + cl->start, cl->end - cl->start, &s)
+				: sa_sentiment_score_model(lex, ws, model, text + cl->start,
+										   cl->end - cl->start, &s);
 
 			if (err != SA_OK)
 				return err;
@@ -445,7 +449,8 @@ sa_topics_match(const sa_topics *topics, sa_scratch *sc, const sa_lexicon *lex,
 
 		if ((tok->flags & SA_TOK_HASHTAG) && tok->len <= SA_TOPIC_KEY_MAX)
 		{
-			err = clause_compound(sc, tok->clause, lex, ws, model, text, whole, text_len, &compound);
+			err = clause_compound(sc, tok->clause, lex, ws, model, out->language, text, whole,
+								 text_len, &compound);
 			if (err != SA_OK)
 				return err;
 			add_match(out, s, tok->len, HASHTAG_WEIGHT, compound);
@@ -473,7 +478,7 @@ sa_topics_match(const sa_topics *topics, sa_scratch *sc, const sa_lexicon *lex,
 					const trie_out *to = &topics->outs[o - 1];
 					const topic_key *k = &topics->keys[to->key];
 
-					err = clause_compound(sc, tok->clause, lex, ws, model, text, whole,
+					err = clause_compound(sc, tok->clause, lex, ws, model, out->language, text, whole,
 										  text_len, &compound);
 					if (err != SA_OK)
 						return err;

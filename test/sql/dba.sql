@@ -51,21 +51,18 @@ SELECT source_table, topics_table, embeddings_table FROM sentiment_sources
 -- the statements that remove what attach added to an adopted table, and
 -- the table is left as it was before.
 SELECT sentiment_detach('crm.reviews');
-SELECT format('ALTER TABLE %s %s;', a.attrelid::regclass,
-			  string_agg(format('DROP COLUMN %I', a.attname), ', ' ORDER BY a.attnum))
-  FROM pg_attribute a
- WHERE a.attrelid = 'crm.reviews'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-   AND a.attname IN ('sentiment_label', 'sentiment_score', 'emotion_label', 'emotion_score',
-					 'influence_weight', 'author_followers', 'likes', 'shares', 'replies',
-					 'processing_status', 'processing_started_at', 'processing_completed_at',
-					 'processing_error', 'processing_attempts', 'version', 'processing_retry_at',
-					 'processing_lease_until', 'processing_claimed_by', 'processing_error_history',
-					 'sentiment_model')
- GROUP BY a.attrelid
-UNION ALL
-SELECT format('DROP TABLE %s;', c.conrelid::regclass)
-  FROM pg_constraint c
- WHERE c.contype = 'f' AND c.confrelid = 'crm.reviews'::regclass
+SELECT statement FROM (
+  SELECT 1 AS step, format('ALTER TABLE %s %s;', a.attrelid::regclass,
+  			  string_agg(format('DROP COLUMN %I', a.attname), ', ' ORDER BY a.attnum))
+    FROM pg_attribute a
+   WHERE a.attrelid = 'crm.reviews'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+     AND a.attname IN (SELECT column_name FROM sentiment_status_columns())
+   GROUP BY a.attrelid
+  UNION ALL
+  SELECT 2, format('DROP TABLE %s;', c.conrelid::regclass)
+    FROM pg_constraint c
+   WHERE c.contype = 'f' AND c.confrelid = 'crm.reviews'::regclass
+) s(step, statement) ORDER BY step, statement
 \gexec
 SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns_left FROM pg_attribute
  WHERE attrelid = 'crm.reviews'::regclass AND attnum > 0 AND NOT attisdropped;

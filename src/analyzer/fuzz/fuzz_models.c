@@ -1,6 +1,7 @@
 /*
  * fuzz_models.c - libFuzzer target for the trained models' paths: social
- * sentiment, the full analysis with it, and sa_explain() for both models,
+ * sentiment, the full analysis with it, language identification and the
+ * multilingual model, and sa_explain() for every model,
  * on arbitrary bytes.  The first byte picks k for explain; invariants that
  * fail trap, so the fuzzer reports them like a crash.
  */
@@ -46,6 +47,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(a.emotion < SA_EMOTION_COUNT && a.emotion_score > 0 && a.emotion_score <= 1);
 	for (size_t i = 0; i < a.n_topics; i++)
 		REQUIRE(isfinite(a.topics[i].sentiment) && fabs(a.topics[i].sentiment) <= 1.0);
+
+	/* language identification and the multilingual model */
+	{
+		const char *code = NULL;
+
+		REQUIRE(sa_language_identify(text, size, &code) == SA_OK && code != NULL &&
+				(strlen(code) == 2 || strcmp(code, "und") == 0));
+		REQUIRE(sa_analyze_model(lex, size & 2 ? topics : NULL, ws, SA_MODEL_MULTILINGUAL, text, size,
+								 &a) == SA_OK);
+		REQUIRE(strcmp(a.language, code) == 0);
+		REQUIRE(a.emotion == SA_EMOTION_NONE ? a.emotion_score == 0 :
+				(a.emotion < SA_EMOTION_COUNT && a.emotion_score > 0 && a.emotion_score <= 1));
+		REQUIRE(a.sentiment.neg >= 0 && a.sentiment.pos >= 0 &&
+				fabs(a.sentiment.neg + a.sentiment.neu + a.sentiment.pos - 1) < 1e-9);
+	}
 
 	for (int m = 0; m < SA_MODEL_COUNT; m++)
 	{

@@ -59,7 +59,8 @@ main(void)
 	CHECK(strcmp(sa_emotion_name(SA_EMOTION_SADNESS), "sadness") == 0);
 	CHECK(strcmp(sa_emotion_name(SA_EMOTION_SURPRISE), "surprise") == 0);
 	CHECK(strcmp(sa_emotion_name(SA_EMOTION_COUNT), "unknown") == 0);
-	CHECK(strcmp(sa_emotion_name((sa_emotion) -1), "unknown") == 0);
+	CHECK(strcmp(sa_emotion_name(SA_EMOTION_NONE), "none") == 0);
+	CHECK(strcmp(sa_emotion_name((sa_emotion) -2), "unknown") == 0);
 
 	/* Unambiguous texts. */
 	expect("Thank you so much, I love this!", SA_EMOTION_JOY);
