@@ -92,6 +92,7 @@ catch_all(int sqlerrcode)
  */
 static volatile sig_atomic_t source_timed_out = false;
 static TimeoutId source_timeout_id = MAX_TIMEOUTS;
+static int	source_timeout_depth = 0;
 
 static void
 source_timeout_handler(void)
@@ -198,27 +199,62 @@ ErrorData *
 sp_in_source_subtransaction(void (*step) (void *), void *arg)
 {
 	ErrorData  *edata;
+	bool		outermost = (source_timeout_depth == 0);
 
-	if (source_timeout_id == MAX_TIMEOUTS)
-		source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
-	source_timed_out = false;
-	if (sp_source_timeout_ms > 0)
-		enable_timeout_every(source_timeout_id,
-							 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sp_source_timeout_ms),
-							 sp_source_timeout_ms);
+	/*
+	 * One timer per process: only the outermost call arms and disarms it.
+	 * (A nested call, from code a source runs, is refused in a
+	 * security-restricted operation, see sp_refuse_in_source; this keeps the
+	 * outer timeout whatever else may call in.)
+	 */
+	if (outermost)
+	{
+		if (source_timeout_id == MAX_TIMEOUTS)
+			source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
+		source_timed_out = false;
+		if (sp_source_timeout_ms > 0)
+			enable_timeout_every(source_timeout_id,
+								 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sp_source_timeout_ms),
+								 sp_source_timeout_ms);
+	}
+	source_timeout_depth++;
 	edata = sp_in_subtransaction(step, arg, catch_all);
-	disable_timeout(source_timeout_id, false);
-	/* (a cancel of ours still pending: the source has had its failure) */
-	if (source_timed_out)
-		QueryCancelPending = false;
+	source_timeout_depth--;
+	if (outermost)
+	{
+		disable_timeout(source_timeout_id, false);
+		/* (a cancel of ours still pending: the source has had its failure) */
+		if (source_timed_out)
+			QueryCancelPending = false;
+	}
 	if (edata == NULL)
 		return NULL;
-	if (!source_owns_error(edata))
+	/* the outer source's timeout is the outer call's to judge */
+	if (!source_owns_error(edata) ||
+		(!outermost && source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED))
 		ReThrowError(edata);
 	if (source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		edata->message = psprintf("processing took longer than sentiment_proc.source_timeout (%d ms)",
 								  sp_source_timeout_ms);
 	return edata;
+}
+
+/*
+ * Processing (a batch, the reaper) is not run from inside a source's own
+ * code: a table owner's trigger or policy, in the security-restricted
+ * operation of a batch or of a statement run as the owner.  It would run
+ * other tables' work in that table's subtransaction and under its timeout.
+ */
+void
+sp_refuse_in_source(const char *what)
+{
+	if (InSecurityRestrictedOperation())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot run %s in a security-restricted operation", what),
+				 errdetail("It was called from code that runs as the owner of a table while that table is "
+						   "processed or read (a trigger, say)."),
+				 errhint("Call it from a session of its own, not from a table's triggers.")));
 }
 
 /*
@@ -370,6 +406,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	 * before any source (whose own errors, 25006 included, are its own).
 	 */
 	PreventCommandIfReadOnly("sentiment_process_batch()");
+	sp_refuse_in_source("sentiment_process_batch()");
 
 	/* (a worker may commit in between: see commit_after_shard) */
 	if (SPI_connect_ext(sp_am_worker ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)

@@ -120,6 +120,7 @@ typedef struct SpBatch
  * the source (any class; an interrupt of the batch itself is raised again).
  */
 extern ErrorData *sp_in_source_subtransaction(void (*step) (void *), void *arg);
+extern void sp_refuse_in_source(const char *what);
 
 /* batch_plans.c */
 extern SpSource *sp_load_sources(Oid only, int *count);

@@ -199,6 +199,13 @@ sp_relation_owner(Oid relid)
 	return owner;
 }
 
+/* sentiment_proc.source_lock_timeout, in milliseconds */
+int
+sp_source_lock_timeout(void)
+{
+	return sp_source_lock_timeout_ms;
+}
+
 /*
  * Check that a source and its side tables can be processed as the source's
  * owner: all are tables (a view or foreign table could run anybody's code
@@ -240,11 +247,14 @@ sp_check_source_tables(Oid relid, Oid topics, Oid embeddings)
 }
 
 /*
- * Check that every partition under relid (at any depth) has relid's owner:
- * processing a partitioned table runs the partitions' triggers, defaults and
- * constraints as the attached table's owner, so a partition another role
- * owns would run that role's code with those rights.  Raises an error
- * naming the first one that does not.
+ * Check that every partition or inheritance child under relid (at any
+ * depth) has relid's owner: processing a table runs its children's
+ * triggers, defaults and constraints as the attached table's owner, so a
+ * child another role owns would run that role's code with those rights.
+ * Raises an error naming the first one that does not.  No lock is taken on
+ * the children: this is checked as the caller, before any lock timeout, and
+ * a child locked by its owner must not hang it (pg_inherits is read as it
+ * is; the statement that follows locks the tree with the lock timeout).
  */
 void
 sp_check_partition_owners(Oid relid)
@@ -253,10 +263,8 @@ sp_check_partition_owners(Oid relid)
 	List	   *parts;
 	ListCell   *lc;
 
-	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		return;
 	owner = sp_relation_owner(relid);
-	parts = find_all_inheritors(relid, AccessShareLock, NULL);
+	parts = find_all_inheritors(relid, NoLock, NULL);
 	foreach(lc, parts)
 	{
 		Oid			part = lfirst_oid(lc);
@@ -265,10 +273,12 @@ sp_check_partition_owners(Oid relid)
 
 		if (part == relid || o == owner)
 			continue;
+		if (o == InvalidOid)
+			continue;			/* dropped since pg_inherits was read */
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("partition \"%s\" of \"%s\" is owned by role \"%s\", not by \"%s\"",
-						pname, get_rel_name(relid) ? get_rel_name(relid) : "?",
+				 errmsg("%s \"%s\" of \"%s\" is owned by role \"%s\", not by \"%s\"",
+						get_rel_relispartition(part) ? "partition" : "child table", pname, get_rel_name(relid) ? get_rel_name(relid) : "?",
 						GetUserNameFromId(o, true) ? GetUserNameFromId(o, true) : "?",
 						GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "?"),
 				 errdetail("An attached table is processed as its owner, partitions included; the "

@@ -292,6 +292,7 @@ sp_reap_claims(Oid source, bool force)
 
 	if (schema == NULL)
 		return 0;
+	sp_refuse_in_source("sentiment_reset_stuck()");
 	if (OidIsValid(source))
 		sp_check_may_process(source);
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -15,7 +15,10 @@
  * lock timeout (sp_as_table_owner), from ExecutorStart to ExecutorEnd: the
  * table's code gets its owner's rights and nothing more, as in a batch.
  * A table with deferrable triggers or constraints, whose code would run at
- * commit as whoever commits, stops the script with an error naming them.
+ * commit as whoever commits, stops the script with an error naming them;
+ * so does any statement of the script that reads or writes a user's
+ * relation with rules (whose actions are statements of their own, a SELECT
+ * say, that no switch covers), or that writes tables of different owners.
  *
  * Statements run inside a security-restricted operation (the tenant's own
  * code, or ours) are left alone: the switch happens at most once, for the
@@ -23,14 +26,17 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "parser/parsetree.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "sentiment_proc.h"
@@ -43,41 +49,137 @@ static QueryDesc *guarded = NULL;
 static SpOwnerSwitch guarded_switch;
 static int	guarded_level = 0;
 
-/*
- * The table a statement of one of sentiment_proc's scripts writes, when it
- * must be written as its owner; InvalidOid otherwise.
- */
-static Oid
-script_write_target(QueryDesc *qd)
+/* Is this one of sentiment_proc's own scripts running (not code inside a switch)? */
+static bool
+in_own_script(Oid *ext)
 {
-	PlannedStmt *ps = qd->plannedstmt;
-	Oid			ext;
-	Oid			relid;
+	if (!creating_extension || guarded != NULL || InSecurityRestrictedOperation())
+		return false;
+	*ext = get_extension_oid("sentiment_proc", true);
+	return OidIsValid(*ext) && CurrentExtensionObject == *ext;
+}
+
+/*
+ * A user's relation the script's statement reads or writes: not a system
+ * catalogue, not the extension's own, not the current user's.
+ */
+static bool
+foreign_relation(Oid relid, Oid ext)
+{
 	Oid			owner;
 
-	if (!creating_extension || guarded != NULL || InSecurityRestrictedOperation())
-		return InvalidOid;
-	ext = get_extension_oid("sentiment_proc", true);
-	if (!OidIsValid(ext) || CurrentExtensionObject != ext)
-		return InvalidOid;
-	if (qd->operation != CMD_INSERT && qd->operation != CMD_UPDATE &&
-		qd->operation != CMD_DELETE && qd->operation != CMD_MERGE)
-		return InvalidOid;
-	if (ps == NULL || ps->resultRelations == NIL)
-		return InvalidOid;
-	relid = rt_fetch(linitial_int(ps->resultRelations), ps->rtable)->relid;
+	if (!OidIsValid(relid) || relid < FirstNormalObjectId)
+		return false;
 	owner = sp_relation_owner(relid);
-	if (!OidIsValid(owner) || owner == GetUserId() ||
-		getExtensionOfObject(RelationRelationId, relid) == ext)
+	return OidIsValid(owner) && owner != GetUserId() &&
+		getExtensionOfObject(RelationRelationId, relid) != ext;
+}
+
+/*
+ * Refuse a statement that touches a user's relation with rules, on itself
+ * or a partition or inheritance child: a rule's actions are statements of
+ * their own (an ON UPDATE ... DO ALSO SELECT f() is a SELECT), which would
+ * run as the script's caller.  Needs SPI connected.
+ */
+static void
+refuse_rules(PlannedStmt *ps, Oid ext)
+{
+	ListCell   *lc;
+
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Oid			types[1] = {OIDOID};
+		Datum		values[1];
+		char		kind;
+		bool		isnull;
+		Datum		rules;
+
+		/* (a view stays in the range table, as a subquery from PostgreSQL 16) */
+		if ((rte->rtekind != RTE_RELATION && rte->rtekind != RTE_SUBQUERY) ||
+			!foreign_relation(rte->relid, ext))
+			continue;
+		kind = get_rel_relkind(rte->relid);
+		if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
+			kind != RELKIND_VIEW && kind != RELKIND_FOREIGN_TABLE)
+			continue;
+		values[0] = ObjectIdGetDatum(rte->relid);
+		if (SPI_execute_with_args("WITH RECURSIVE tree(relid) AS (SELECT $1 UNION "
+								  "  SELECT i.inhrelid FROM pg_catalog.pg_inherits i "
+								  "  JOIN tree ON i.inhparent OPERATOR(pg_catalog.=) tree.relid) "
+								  "SELECT pg_catalog.string_agg(pg_catalog.format('rule %I on %s', r.rulename, "
+								  "  r.ev_class::pg_catalog.regclass), ', ' ORDER BY r.rulename) "
+								  "FROM pg_catalog.pg_rewrite r WHERE r.ev_class IN (SELECT relid FROM tree) "
+								  "AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN'",
+								  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the rules of a relation");
+		rules = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("sentiment_proc cannot update table %s: it has rules", get_rel_name(rte->relid)),
+					 errdetail("A rule's actions would run as the role running the update, not as the "
+							   "owner of the table: %s.", TextDatumGetCString(rules)),
+					 errhint("Have the owner drop the rules, or detach the table, and update again.")));
+	}
+}
+
+/*
+ * The table a statement of one of sentiment_proc's scripts writes (itself,
+ * or in a data-modifying WITH), when it must be written as its owner;
+ * InvalidOid otherwise.  A statement writing tables of more than one owner
+ * is refused: it cannot run as all of them.
+ */
+static Oid
+script_write_target(QueryDesc *qd, Oid ext)
+{
+	PlannedStmt *ps = qd->plannedstmt;
+	Oid			target = InvalidOid;
+	Oid			target_owner = InvalidOid;
+	ListCell   *lc;
+
+	if (qd->operation != CMD_INSERT && qd->operation != CMD_UPDATE &&
+		qd->operation != CMD_DELETE && qd->operation != CMD_MERGE && !ps->hasModifyingCTE)
 		return InvalidOid;
-	return relid;
+	foreach(lc, ps->resultRelations)
+	{
+		Oid			relid = rt_fetch(lfirst_int(lc), ps->rtable)->relid;
+		Oid			owner = sp_relation_owner(relid);
+
+		if (!OidIsValid(owner) || getExtensionOfObject(RelationRelationId, relid) == ext)
+			continue;
+		if (OidIsValid(target_owner) && owner != target_owner)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("sentiment_proc cannot update tables %s and %s in one statement: they have different owners",
+							get_rel_name(target), get_rel_name(relid)),
+					 errdetail("The update writes a table as its owner, and one statement runs as one role."),
+					 errhint("Give the tables one owner, or detach them, and update again.")));
+		if (!OidIsValid(target_owner))
+		{
+			target = relid;
+			target_owner = owner;
+		}
+	}
+	if (!OidIsValid(target) || target_owner == GetUserId())
+		return InvalidOid;
+	return target;
 }
 
 static void
 guard_executor_start(QueryDesc *qd, int eflags)
 {
-	Oid			relid = script_write_target(qd);
+	Oid			ext;
+	Oid			relid = InvalidOid;
 
+	if (in_own_script(&ext) && qd->plannedstmt != NULL)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		refuse_rules(qd->plannedstmt, ext);
+		relid = script_write_target(qd, ext);
+		SPI_finish();
+	}
 	if (OidIsValid(relid))
 	{
 		char	   *deferred;

@@ -188,6 +188,7 @@ extern void sp_restore_user(SpOwnerSwitch *sw);
 
 /* Owner of a relation (InvalidOid: gone). */
 extern Oid	sp_relation_owner(Oid relid);
+extern int	sp_source_lock_timeout(void);
 
 /* Source and side tables are tables, side tables of the source's owner. */
 extern void sp_check_source_tables(Oid relid, Oid topics, Oid embeddings);

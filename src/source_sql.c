@@ -21,8 +21,15 @@
  *   - every column attach created still has a type attach accepts
  *     (sentiment_source_problem): a tenant's enum or domain with a cast of
  *     its own is never read;
+ *   - no FORCE ROW LEVEL SECURITY (the owner's policies would run);
+ *   - a statement on the topics table: SELECT on that table too;
  *   - writes only: no deferrable trigger or exclusion constraint, whose
  *     code would run at commit as whoever commits.
+ * The table is locked first (with the source lock timeout), so that the
+ * checks hold for the statement.  The statement runs in a subtransaction
+ * under the source timeout, as a batch's share does; what the table's code
+ * raises is the table's error, and 57014 or P0004 from it comes back as
+ * SP014, which the callers' EXCEPTION WHEN OTHERS catches.
  * A refused or locked table raises an error with its own SQLSTATE; the
  * monitoring functions skip it with a warning.  The statements are fixed:
  * the function is no way to run arbitrary SQL as someone else.
@@ -31,19 +38,24 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "batch.h"
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_source_sql);
@@ -263,22 +275,26 @@ catalog_plan(int which, const char *schema)
 						   "WHERE $1 IS NOT NULL ORDER BY n", quote_identifier(schema));
 			break;
 		case PLAN_CREATED_AT:
-			sql = "SELECT format('column created_at of %s has type %s', $1, a.atttypid::regtype) "
-				"FROM pg_attribute a WHERE a.attrelid = $1 AND a.attname = 'created_at' "
-				"AND a.attnum > 0 AND NOT a.attisdropped "
-				"AND a.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype)";
+			sql = "SELECT pg_catalog.format('column created_at of %s has type %s', $1, "
+				"a.atttypid::pg_catalog.regtype) "
+				"FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) $1 "
+				"AND a.attname OPERATOR(pg_catalog.=) 'created_at' "
+				"AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped "
+				"AND a.atttypid NOT IN ('pg_catalog.timestamptz'::pg_catalog.regtype, "
+				"'pg_catalog.timestamp'::pg_catalog.regtype)";
 			break;
 		case PLAN_DEFERRED:
 			/* (the partitions from pg_inherits: pg_partition_tree would lock them) */
-			sql = "WITH RECURSIVE tree(relid) AS (SELECT $1::oid UNION "
-				"  SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid) "
-				"SELECT string_agg(x.what, ', ' ORDER BY x.what) FROM ("
-				"  SELECT format('trigger %I on %s', t.tgname, t.tgrelid::regclass) AS what "
-				"    FROM pg_trigger t WHERE t.tgdeferrable AND NOT t.tgisinternal "
+			sql = "WITH RECURSIVE tree(relid) AS (SELECT $1::pg_catalog.oid UNION "
+				"  SELECT i.inhrelid FROM pg_catalog.pg_inherits i "
+				"  JOIN tree ON i.inhparent OPERATOR(pg_catalog.=) tree.relid) "
+				"SELECT pg_catalog.string_agg(x.what, ', ' ORDER BY x.what) FROM ("
+				"  SELECT pg_catalog.format('trigger %I on %s', t.tgname, t.tgrelid::pg_catalog.regclass) AS what "
+				"    FROM pg_catalog.pg_trigger t WHERE t.tgdeferrable AND NOT t.tgisinternal "
 				"     AND t.tgrelid IN (SELECT relid FROM tree) "
 				"  UNION ALL "
-				"  SELECT format('constraint %I on %s', c.conname, c.conrelid::regclass) "
-				"    FROM pg_constraint c WHERE c.condeferrable AND c.contype IN ('t', 'x') "
+				"  SELECT pg_catalog.format('constraint %I on %s', c.conname, c.conrelid::pg_catalog.regclass) "
+				"    FROM pg_catalog.pg_constraint c WHERE c.condeferrable AND c.contype IN ('t', 'x') "
 				"     AND c.conrelid IN (SELECT relid FROM tree)) x";
 			break;
 	}
@@ -432,6 +448,20 @@ sp_deferred_code(Oid relid)
 	return catalog_text(PLAN_DEFERRED, relid, sp_extension_schema());
 }
 
+/* Does the table have FORCE ROW LEVEL SECURITY? */
+static bool
+forces_row_security(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		force;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	force = ((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
+	ReleaseSysCache(tup);
+	return force;
+}
+
 /*
  * The checks made as the caller (see the head of the file); raises an error
  * naming what is wrong.
@@ -467,6 +497,22 @@ check_statement(const SourceStatement *st, Oid source, SourceRegistration *src, 
 				 errmsg("table %s has row-level security for the current user", name),
 				 errdetail("sentiment_proc reads and writes attached tables as their owner, who sees every row."),
 				 errhint("Run it as the owner of the table or as a role with BYPASSRLS.")));
+	/* FORCE ROW LEVEL SECURITY: the owner's policies, the tenant's code, would run */
+	if (forces_row_security(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has FORCE ROW LEVEL SECURITY", name),
+				 errdetail("sentiment_proc reads and writes attached tables as their owner; the policies "
+						   "would apply to the owner and run their code in every caller's statement."),
+				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, or detach it.", qualified(source))));
+	/* a statement on the topics table (summary_topics) reads it too */
+	if (src != NULL && strstr(st->sql, "{topics}") != NULL &&
+		pg_class_aclcheck(src->topics, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(src->topics) ? get_rel_name(src->topics) : "?"),
+				 errdetail("This reads the topics table of %s; it takes SELECT on it.", name),
+				 errhint("GRANT SELECT ON %s TO the role that does it.", qualified(src->topics))));
 	if (src != NULL)
 		sp_check_source_tables(source, src->topics, src->embeddings);
 
@@ -534,6 +580,63 @@ sentiment_source_problem(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A source's own code raised what no EXCEPTION WHEN OTHERS catches
+ * (query_canceled, assert_failure), or ran past the source timeout: raised
+ * again with this SQLSTATE, so that the monitoring and maintenance
+ * functions skip that table like any other broken one.
+ */
+#define ERRCODE_SP_SOURCE_CANCELED MAKE_SQLSTATE('S','P','0','1','4')
+
+/* One owner-run statement, for sp_in_source_subtransaction. */
+typedef struct OwnerRun
+{
+	Oid			source;
+	const char *sql;
+	Oid		   *types;
+	Datum	   *values;
+	char	   *nulls;
+	bool		read_only;
+	int			ret;
+} OwnerRun;
+
+static void
+owner_run(void *arg)
+{
+	OwnerRun   *r = (OwnerRun *) arg;
+	SpOwnerSwitch sw;
+
+	sp_as_table_owner(r->source, &sw);
+	/*
+	 * The owners of partitions and children again, now that they are locked
+	 * (with the lock timeout): a child attached or handed to another role
+	 * since the check made as the caller does not run its code as the owner.
+	 */
+	(void) find_all_inheritors(r->source, r->read_only ? AccessShareLock : RowExclusiveLock, NULL);
+	sp_check_partition_owners(r->source);
+	r->ret = SPI_execute_with_args(r->sql, 2, r->types, r->values, r->nulls, r->read_only, 0);
+	sp_restore_user(&sw);
+}
+
+/*
+ * Lock the source before the checks made as the caller, so that they hold
+ * for the statement: the lock the statement takes, waited for no longer
+ * than the source lock timeout (a table its owner holds locked is skipped,
+ * not waited for).
+ */
+static void
+lock_source(Oid source, bool write)
+{
+	int			nest = NewGUCNestLevel();
+	char		timeout[32];
+
+	snprintf(timeout, sizeof(timeout), "%d", sp_source_lock_timeout());
+	(void) set_config_option("lock_timeout", timeout,
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	LockRelationOid(source, write ? RowExclusiveLock : AccessShareLock);
+	AtEOXact_GUC(true, nest);
+}
+
+/*
  * sentiment_source_sql(source regclass, statement text, args jsonb):
  * run the named statement on an attached table as its owner and return its
  * rows, which must match the caller's column definition list.
@@ -551,8 +654,8 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	Oid			types[2] = {JSONBOID, REGCLASSOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
-	SpOwnerSwitch sw;
-	int			ret;
+	OwnerRun	run;
+	ErrorData  *edata;
 	TupleDesc	got;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -571,6 +674,11 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 				 errdetail("sentiment_source_sql runs only the statements of src/source_sql.c.")));
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+
+	/* (only a table the caller may use at all is locked: the checks below say why not) */
+	if (get_rel_name(source) != NULL &&
+		pg_class_aclcheck(source, GetUserId(), ACL_SELECT | ACL_UPDATE) == ACLCHECK_OK)
+		lock_source(source, st->write);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -600,12 +708,27 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
 	values[1] = ObjectIdGetDatum(source);
 
-	/* (an error on the way restores the identity with the (sub)transaction) */
-	sp_as_table_owner(source, &sw);
-	ret = SPI_execute_with_args(sql, 2, types, values, nulls, !st->write, 0);
-	sp_restore_user(&sw);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "statement %s failed: %s", st->name, SPI_result_code_string(ret));
+	/*
+	 * As the owner, in a subtransaction under the source timeout: whatever
+	 * the table's code raises is the table's error, raised again as one the
+	 * callers' EXCEPTION WHEN OTHERS catches; a cancel of the caller's own
+	 * statement (or its statement_timeout) is raised as it is and ends the
+	 * call.
+	 */
+	run = (OwnerRun) {source, sql, types, values, nulls, !st->write, 0};
+	edata = sp_in_source_subtransaction(owner_run, &run);
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ASSERT_FAILURE)
+		{
+			edata->detail = psprintf("Raised by the code of table %s with SQLSTATE %s.", qualified(source),
+									 unpack_sql_state(edata->sqlerrcode));
+			edata->sqlerrcode = ERRCODE_SP_SOURCE_CANCELED;
+		}
+		ReThrowError(edata);
+	}
+	if (run.ret != SPI_OK_SELECT)
+		elog(ERROR, "statement %s failed: %s", st->name, SPI_result_code_string(run.ret));
 
 	got = SPI_tuptable->tupdesc;
 	if (got->natts != rsinfo->setDesc->natts)

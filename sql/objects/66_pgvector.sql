@@ -143,6 +143,7 @@ DECLARE
 	v_kind		text;
 	v_bad		bigint;
 	v_idx		text;
+	v_owner		oid;
 BEGIN
 	PERFORM @extschema@.sentiment_check_attach_privilege();
 	IF embedding_type IS NULL THEN
@@ -151,15 +152,35 @@ BEGIN
 				  HINT = 'Use ''vector'', ''halfvec'' (both need pgvector) or ''real[]''.';
 	END IF;
 	v_src := @extschema@.sentiment_registration(source);
-	IF NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = v_src.embeddings_table), 'USAGE') THEN
+	-- The conversion runs the table's own code (casts, domain and CHECK
+	-- constraints, index expressions) as the role converting: only the owner
+	-- or a member of the owning role, and a superuser only as the owner.
+	SELECT c.relowner INTO v_owner FROM pg_class c WHERE c.oid = v_src.embeddings_table;
+	IF v_owner IS DISTINCT FROM (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+	   AND ((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) OR NOT pg_has_role(v_owner, 'USAGE')) THEN
 		RAISE EXCEPTION 'must be owner of table %', v_src.embeddings_table
 			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'Ask the owner of the table to convert its embeddings.';
+				  DETAIL = 'Converting runs the code of the table''s owner (casts, constraints, index expressions) as the role converting.',
+				  HINT = format('Run it as the owner of the table: SET ROLE %I;', pg_get_userbyid(v_owner));
+	END IF;
+	SELECT * INTO v_old FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
+	IF v_old.kind NOT IN ('real[]', 'vector', 'halfvec') THEN
+		RAISE EXCEPTION 'column embedding of % has type %', v_src.embeddings_table, v_old.kind
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = 'Give it back the type real[], vector or halfvec, then convert.';
+	END IF;
+	PERFORM 1
+	  FROM pg_constraint c
+	  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+	 WHERE c.conrelid = v_src.embeddings_table AND c.contype = 'c' AND a.attname = 'embedding';
+	IF FOUND THEN
+		RAISE EXCEPTION 'column embedding of % has CHECK constraints', v_src.embeddings_table
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Drop them, convert, and add them back.';
 	END IF;
 	v_new := @extschema@.sentiment_embedding_type_sql(embedding_type);
 	v_kind := CASE WHEN v_new = 'real[]' THEN 'real[]'
 				   ELSE (SELECT t.typname FROM pg_type t WHERE t.oid = v_new::regtype) END;
-	SELECT * INTO v_old FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
 
 	IF v_old.kind <> v_kind OR (v_kind <> 'real[]' AND v_old.dims IS DISTINCT FROM 256) THEN
 		EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_src.embeddings_table);

@@ -174,3 +174,30 @@ $$;
 COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
 	'Rows by status, rates, sentiment, emotion and language distribution and top topics of attached sources (reads every row)';
 -- replace function: sentiment_complete
+-- security round three, part D
+-- sentiment_convert_embeddings runs only as the owner of the table, only
+-- from real[], vector or halfvec, and not over CHECK constraints
+-- replace function: sentiment_convert_embeddings
+-- the registry's grants of 1.1 go whole: REVOKE ALL (MAINTAIN too, on 17
+-- and later, which part A's list leaves), then SELECT back to whoever had it
+DO $part_d$
+DECLARE
+	v_grant record;
+BEGIN
+	FOR v_grant IN
+		SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee,
+			   bool_or(a.privilege_type = 'SELECT') AS can_select,
+			   bool_or(a.privilege_type = 'SELECT' AND a.is_grantable) AS select_grantable
+		  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+		 WHERE c.oid = '@extschema@.sentiment_sources'::regclass AND a.grantee <> c.relowner
+		 GROUP BY a.grantee
+		HAVING bool_or(a.privilege_type <> 'SELECT')
+	LOOP
+		EXECUTE format('REVOKE ALL ON @extschema@.sentiment_sources FROM %s', v_grant.grantee);
+		IF v_grant.can_select THEN
+			EXECUTE format('GRANT SELECT ON @extschema@.sentiment_sources TO %s%s', v_grant.grantee,
+						   CASE WHEN v_grant.select_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+		END IF;
+	END LOOP;
+END
+$part_d$;

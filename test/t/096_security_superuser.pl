@@ -208,6 +208,27 @@ my ($rc, $out, $err) = $node->psql('postgres',
 	"SET statement_timeout = '60s'; SELECT count(*) > 0 FROM sentiment_summary() WHERE section = 'source'");
 is("$rc $out", '0 t', 'sentiment_summary answers too');
 $locker->query_safe("COMMIT;");
+
+# The same with only a partition of a tenant's partitioned table locked:
+# the checks made as the caller look at the partitions without locking
+# them, and the statement run as the owner skips the table after the lock
+# timeout.
+$node->safe_psql('postgres', q{
+SET ROLE tenant_a;
+CREATE TABLE tenant_a.parted (entry_id bigint PRIMARY KEY, text text) PARTITION BY RANGE (entry_id);
+CREATE TABLE tenant_a.parted_1 PARTITION OF tenant_a.parted FOR VALUES FROM (0) TO (100);
+SELECT sentiment_attach('tenant_a.parted', topics_table => 'parted_topics', embeddings_table => 'parted_embeddings');
+});
+$locker->query_safe("SET ROLE tenant_a; BEGIN; LOCK TABLE tenant_a.parted_1 IN ACCESS EXCLUSIVE MODE;");
+($rc, $out, $err) = $node->psql('postgres',
+	"SET statement_timeout = '60s'; SELECT count(*) > 0 FROM sentiment_queue_status WHERE source::text LIKE 'tenant_b.%'");
+is("$rc $out", '0 t', 'sentiment_queue_status answers while a partition is locked');
+like($err, qr/skipped table tenant_a\.parted: canceling statement due to lock timeout/,
+	'and names the table of the locked partition');
+($rc, $out, $err) = $node->psql('postgres',
+	"SET statement_timeout = '60s'; SELECT sentiment_enqueue('tenant_a.parted')");
+like($err, qr/lock timeout/, 'sentiment_enqueue gives up on the locked partition instead of hanging');
+$locker->query_safe("COMMIT;");
 $locker->quit;
 
 # Upgrades: the extension installed at 1.0 and at 1.1 with a tenant's table
@@ -231,6 +252,8 @@ ALTER TABLE tenant_a.old_embeddings OWNER TO tenant_a;
 ALTER SEQUENCE tenant_a.old_entry_id_seq OWNER TO tenant_a;
 -- the 1.1 recipe: DML on the registry for those who may attach
 GRANT INSERT, UPDATE, DELETE ON sentiment_sources TO tenant_a;
+-- and a DBA's GRANT ALL (MAINTAIN too, on 17 and later)
+GRANT ALL ON sentiment_sources TO tenant_b;
 SET ROLE tenant_a;
 CREATE FUNCTION tenant_a.trap_trigger() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
@@ -250,7 +273,30 @@ ALTER TABLE tenant_a.old ADD CONSTRAINT trap_check CHECK (tenant_a.trap_check())
 RESET ROLE;
 TRUNCATE public.trap_log;
 });
-	$node->safe_psql($db, 'ALTER EXTENSION sentiment_proc UPDATE');
+	# A rule turns the 1.0 -> 1.1 step's UPDATE into a second statement, a
+	# SELECT no switch covers: the update stops, naming the rule, before
+	# anything of the tenant's ran.
+	$node->safe_psql($db, q{
+SET ROLE tenant_a;
+CREATE FUNCTION tenant_a.trap_rule() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.trap_log VALUES ('rule', current_user, NULL);
+	RETURN true;
+END $$;
+CREATE RULE trap_rule AS ON UPDATE TO tenant_a.old DO ALSO SELECT tenant_a.trap_rule();
+});
+	my ($rc, $out, $err) = $node->psql($db, 'ALTER EXTENSION sentiment_proc UPDATE');
+	if ($from eq '1.0')
+	{
+		isnt($rc, 0, 'the update from 1.0 stops at a table with a rule');
+		like($err, qr/cannot update table old: it has rules.*rule trap_rule on tenant_a\.old/s,
+			'and names the rule');
+		is(borrowed($db), 'none', 'the rule did not run as the superuser');
+	}
+	$node->safe_psql($db, 'DROP RULE IF EXISTS trap_rule ON tenant_a.old; TRUNCATE public.trap_log;');
+	$node->safe_psql($db, 'ALTER EXTENSION sentiment_proc UPDATE')
+		unless $node->safe_psql($db, "SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'")
+		eq $node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'");
 	is($node->safe_psql($db, "SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'"),
 		$node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'sentiment_proc'"),
 		"updated from $from to the current version");
@@ -260,6 +306,10 @@ TRUNCATE public.trap_log;
 		. "OR has_table_privilege('tenant_a', 'sentiment_sources', 'UPDATE') "
 		. "OR has_table_privilege('tenant_a', 'sentiment_sources', 'DELETE')"),
 		'f', "the registry DML the $from recipe granted is revoked");
+	is($node->safe_psql($db,
+		"SELECT string_agg(DISTINCT a.privilege_type, ',') FROM pg_class c, aclexplode(c.relacl) a "
+		. "WHERE c.oid = 'sentiment_sources'::regclass AND a.grantee = 'tenant_b'::regrole"),
+		'SELECT', "of a GRANT ALL on the registry only SELECT is left after the update from $from");
 	# (1.0 -> 1.1 attaches every table again: rows without a state get one)
 	is($node->safe_psql($db, "SELECT count(*) FROM tenant_a.old WHERE processing_status IS NULL"), '0',
 		"the table was still brought up to date from $from") if $from eq '1.0';

@@ -173,7 +173,7 @@ $q->(q{SET ROLE alice;
 my $before = $sim->('t_mig', "'love the coffee at work'", 12);
 # one bad stored embedding stops the conversion, which changes nothing
 $q->(q{UPDATE t_mig_emb SET embedding = '{1,2,3}' WHERE entry_id = 5});
-($rc, $out, $err) = $node->psql('postgres', q{SELECT sentiment_convert_embeddings('t_mig', 'vector')});
+($rc, $out, $err) = $node->psql('postgres', q{SET ROLE alice; SELECT sentiment_convert_embeddings('t_mig', 'vector')});
 like($err, qr/ERROR:  the embedding of row 5 of public.t_mig does not have 256 numbers.*HINT:  Reprocess/s,
 	 'a stored embedding of the wrong size stops the conversion with a hint');
 $q->(q{UPDATE t_mig_emb e SET embedding = b.embedding FROM t_mig_before b WHERE e.entry_id = 5 AND b.entry_id = 5});
@@ -181,6 +181,10 @@ $q->(q{UPDATE t_mig_emb e SET embedding = b.embedding FROM t_mig_before b WHERE 
 $q->(q{CREATE ROLE bob; GRANT EXECUTE ON FUNCTION sentiment_convert_embeddings(regclass, text) TO bob});
 is($q->(q{SET ROLE bob; SELECT sqlstate_of($$SELECT sentiment_convert_embeddings('t_mig', 'vector')$$)}),
    '42501', 'only the owner converts');
+# nor a superuser on the owner's behalf: the conversion runs the table's code
+($rc, $out, $err) = $node->psql('postgres', q{SELECT sentiment_convert_embeddings('t_mig', 'vector')});
+like($err, qr/must be owner of table public\.t_mig_emb.*HINT:  Run it as the owner of the table: SET ROLE alice;/s,
+	 'a superuser converts only as the owner');
 is($q->(q{REVOKE EXECUTE ON FUNCTION sentiment_convert_embeddings(regclass, text) FROM bob;
 		  SELECT has_function_privilege('public', 'sentiment_convert_embeddings(regclass, text)', 'EXECUTE')}),
    'f', 'PUBLIC cannot execute sentiment_convert_embeddings');
