@@ -37,7 +37,7 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   changed function that line is "-- replace function: NAME", which
 #   tools/upgrade-script.awk expands into its current definition.
 PREV_VERSION   = 1.2
-NEW_OBJECTS    =
+NEW_OBJECTS    = sql/objects/67_embedding_lane.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql

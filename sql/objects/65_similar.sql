@@ -80,6 +80,26 @@ BEGIN
 END
 $body$;
 
+-- Run sentiment_similar's index query (p_sql, with $1 the query embedding,
+-- $2 k and $3 the row left out) with hnsw.ef_search at p_ef.  The SET
+-- clause gives the setting a level of its own in this function: PostgreSQL
+-- puts the caller's value back when the function returns, and an error
+-- undoes it with the (sub)transaction, so the raised value can never outlive
+-- the call (set_config alone, in a function without that clause, would last
+-- until the end of the caller's transaction).
+CREATE FUNCTION @extschema@.sentiment_similar_hnsw(
+	p_sql text, p_ef integer, p_vector real[], p_k integer, p_entry bigint)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET hnsw.ef_search = 100
+AS $body$
+BEGIN
+	PERFORM set_config('hnsw.ef_search', p_ef::text, true);
+	RETURN QUERY EXECUTE p_sql USING p_vector, p_k, p_entry;
+END
+$body$;
+
 -- The k rows of a source most similar, by cosine of their stored
 -- embeddings, to a text (p_query) or to a stored row (p_entry, itself left
 -- out); NULL for both gives no rows.  Embeddings stored as real[]: a full
@@ -88,7 +108,8 @@ $body$;
 -- or halfvec: the k nearest by cosine distance through the HNSW index
 -- (approximate; hnsw.ef_search is raised to at least
 -- sentiment_proc's floor of 100 and to k for the call), their similarity
--- computed as for real[].  Runs with the caller's rights: the caller reads
+-- computed as for real[]; rows whose embeddings still wait in the lane are
+-- not searched, with a notice.  Runs with the caller's rights: the caller reads
 -- the source and its embeddings table.  Ties in similarity go to the lower
 -- entry_id.  Stored real[] embeddings of another length (from an external
 -- analyser before 1.2 refused them) are left out, with a notice.
@@ -103,6 +124,8 @@ DECLARE
 	v_col		record;
 	v_vector	real[];
 	v_ef		text;
+	v_lane		regclass;
+	v_waiting	boolean;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
 		RAISE EXCEPTION 'k must be between 1 and 10000'
@@ -137,12 +160,10 @@ BEGIN
 			RETURN;
 		END IF;
 		-- An HNSW scan returns at most hnsw.ef_search rows, and recall
-		-- grows with it: at least k + 1 and 100 for this query, then the
-		-- caller's value again.
+		-- grows with it: at least k + 1 and 100 for this query, for the
+		-- query only (sentiment_similar_hnsw).
 		v_ef := current_setting('hnsw.ef_search', true);
-		PERFORM set_config('hnsw.ef_search',
-			greatest(p_k + 1, 100, COALESCE(NULLIF(v_ef, '')::integer, 0))::text, true);
-		RETURN QUERY EXECUTE format(
+		RETURN QUERY SELECT * FROM @extschema@.sentiment_similar_hnsw(format(
 			'SELECT n.entry_id::bigint, n.similarity, t.%1$I::text '
 			'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding::pg_catalog.float4[], $1) AS similarity '
 			'          FROM %2$s e WHERE $3 IS NULL OR e.entry_id <> $3 '
@@ -151,11 +172,20 @@ BEGIN
 			' WHERE n.similarity IS NOT NULL '
 			' ORDER BY n.similarity DESC, n.entry_id',
 			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
-			v_col.vector_schema, v_col.type_sql)
-			USING v_vector, p_k, p_entry;
-		-- (unset before: pgvector was not loaded yet; now it has a default)
-		PERFORM set_config('hnsw.ef_search',
-			COALESCE(v_ef, (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'hnsw.ef_search')), true);
+			v_col.vector_schema, v_col.type_sql),
+			greatest(p_k + 1, 100, COALESCE(NULLIF(v_ef, '')::integer, 0)), v_vector, p_k, p_entry);
+		-- Embeddings still in the lane (67_embedding_lane.sql) are not in
+		-- the index yet: say so (readers of the lane only).
+		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
+		IF v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
+			EXECUTE format('SELECT EXISTS (SELECT FROM %s)', v_lane) INTO v_waiting;
+			IF v_waiting THEN
+				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
+					v_src.source_table
+					USING HINT = 'The workers index them when they have no rows to process; '
+								 'sentiment_embedding_lag shows how many wait and since when.';
+			END IF;
+		END IF;
 		RETURN;
 	END IF;
 	RETURN QUERY EXECUTE format(

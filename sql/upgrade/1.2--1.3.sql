@@ -10,3 +10,12 @@
 -- 1.0, 1.1 and 1.2 with a fresh one and names whatever differs.
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
+
+-- embedding lane
+-- replace function: sentiment_embedding_index
+-- replace function: sentiment_convert_embeddings
+-- replace function: sentiment_similar_internal
+-- replace function: sentiment_complete
+-- replace function: sentiment_fail
+-- replace function: sentiment_detach
+-- replace function: sentiment_similar_hnsw
