@@ -801,6 +801,9 @@ sp_worker_main(Datum main_arg)
 		worker_recover_from_error(slot, loop_ctx, error_backoff_ms);
 	}
 	PG_exception_stack = &local_sigjmp_buf;
+	/* (the first busy-time drain comes after a while, not with the first batch) */
+	if (last_drain == 0)
+		last_drain = GetCurrentTimestamp();
 
 	for (;;)
 	{
