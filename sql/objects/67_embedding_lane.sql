@@ -19,9 +19,12 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_lane(regclass) IS
 -- Give an embeddings table of type vector or halfvec its lane (nothing for
 -- real[], nor when it has one).  Runs as the caller, who owns the table
 -- (attach, convert): the lane gets the table's owner, its foreign key to the
--- source (so a deleted row's staged embedding goes too), the SELECT grants of
--- the embeddings table (readers of sentiment_similar and the monitoring see
--- the lag), and on Citus the colocation of the embeddings table.
+-- source (so a deleted row's staged embedding goes too) and the SELECT
+-- grants of the embeddings table (readers of sentiment_similar and the
+-- monitoring see the lag).  Not on Citus yet: the nodes process shard by
+-- shard and would need the lane's colocated shard beside each embeddings
+-- shard (src/citus.c); a distributed table's embeddings go straight into
+-- its indexed shards, as before.
 CREATE FUNCTION @extschema@.sentiment_embedding_lane_create(p_table regclass)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
@@ -36,7 +39,7 @@ DECLARE
 	v_role		text;
 BEGIN
 	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(p_table);
-	IF v_col.type_sql IS NULL OR v_lane IS NOT NULL THEN
+	IF v_col.type_sql IS NULL OR v_lane IS NOT NULL OR @extschema@.sentiment_citus_distributed(p_table) THEN
 		RETURN v_lane;
 	END IF;
 	SELECT n.nspname, c.relname INTO v_schema, v_base
@@ -72,9 +75,6 @@ BEGIN
 	LOOP
 		EXECUTE format('GRANT SELECT ON %s TO %s', v_lane, v_role);
 	END LOOP;
-	IF @extschema@.sentiment_citus_distributed(p_table) THEN
-		PERFORM @extschema@.sentiment_citus_colocate(v_lane, 'entry_id', p_table, 'entry_id');
-	END IF;
 	RETURN v_lane;
 END
 $body$;
