@@ -107,7 +107,9 @@ qualified(Oid relid)
 /*
  * The drain of one lane: up to $1 staged rows, moved in one statement.
  * The rows are picked with SKIP LOCKED, so two workers drain different
- * rows, and a row a batch is replacing right now waits for the next drain.
+ * rows, and a row a batch is replacing right now waits for the next drain;
+ * in key order, through the primary key, which passes over the rows earlier
+ * drains deleted (not vacuumed yet) faster than a scan of the table would.
  */
 static SPIPlanPtr
 drain_plan(Oid lane, Oid embeddings)
@@ -143,7 +145,7 @@ drain_plan(Oid lane, Oid embeddings)
 	}
 	p->drain = sp_prepare_kept(psprintf(
 		"WITH moved AS (DELETE FROM %s AS l WHERE l.entry_id OPERATOR(pg_catalog.=) ANY (ARRAY("
-		"SELECT k.entry_id FROM %s AS k LIMIT $1 FOR UPDATE OF k SKIP LOCKED)) "
+		"SELECT k.entry_id FROM %s AS k ORDER BY k.entry_id LIMIT $1 FOR UPDATE OF k SKIP LOCKED)) "
 		"RETURNING l.entry_id, l.embedding) "
 		"INSERT INTO %s (entry_id, embedding) SELECT m.entry_id, m.embedding%s FROM moved AS m "
 		"ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding",

@@ -178,7 +178,8 @@ BEGIN
 		-- the index yet: say so (readers of the lane only).
 		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
 		IF v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
-			EXECUTE format('SELECT EXISTS (SELECT FROM %s)', v_lane) INTO v_waiting;
+			-- (through the key: rows drained but not vacuumed yet cost little)
+			EXECUTE format('SELECT EXISTS (SELECT FROM %s ORDER BY entry_id LIMIT 1)', v_lane) INTO v_waiting;
 			IF v_waiting THEN
 				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
 					v_src.source_table
