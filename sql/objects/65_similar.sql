@@ -137,6 +137,12 @@ BEGIN
 		EXECUTE format('SELECT e.embedding::pg_catalog.float4[] FROM %s e WHERE e.entry_id = $1',
 					   v_src.embeddings_table)
 			INTO v_vector USING p_entry;
+		-- (processed, its embedding not indexed yet: it is in the lane)
+		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
+		IF v_vector IS NULL AND v_lane IS NOT NULL THEN
+			EXECUTE format('SELECT l.embedding FROM %s l WHERE l.entry_id = $1', v_lane)
+				INTO v_vector USING p_entry;
+		END IF;
 		IF v_vector IS NULL THEN
 			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
 				USING ERRCODE = 'no_data_found',

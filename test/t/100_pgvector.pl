@@ -110,6 +110,8 @@ is($q->(q{SELECT string_agg(format('%s %s %s %s', source, lane, waiting, oldest_
    'sentiment_embedding_lag shows the rows waiting and the oldest one\'s age');
 ($rc, $out, $err) = $node->psql('postgres', q{SELECT count(*) FROM sentiment_similar('I love the pizza so much', 8, 'sentiment_data')});
 is($out, '0', 'sentiment_similar sees only indexed embeddings');
+is($q->(q{SELECT count(*) FROM sentiment_similar(17::bigint, 8, 'sentiment_data')}), '0',
+   'a row whose embedding waits can still be the query (read from the lane)');
 like($err, qr/NOTICE:  some rows of public.sentiment_data were left out: their embeddings are waiting for the HNSW index/,
 	 'and says that some are waiting');
 is($q->(q{SET ROLE alice; SELECT sentiment_drain_embeddings('sentiment_data', 150); RESET ROLE;
