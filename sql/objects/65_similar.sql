@@ -139,7 +139,7 @@ BEGIN
 			INTO v_vector USING p_entry;
 		-- (processed, its embedding not indexed yet: it is in the lane)
 		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
-		IF v_vector IS NULL AND v_lane IS NOT NULL THEN
+		IF v_vector IS NULL AND v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
 			EXECUTE format('SELECT l.embedding FROM %s l WHERE l.entry_id = $1', v_lane)
 				INTO v_vector USING p_entry;
 		END IF;
