@@ -79,6 +79,9 @@ stop_workers() {
 
 # real[] and vector in turn, the order swapped every round; each vector table
 # new (its HNSW graph starts empty), its lane drained before the next run.
+# Each table is detached after its run: with several attached, a batch
+# shares its rows among them (fair shares), which would cost the later
+# tables of the run more statements per row.
 real_total=0; vec_total=0; lines=""
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then order="real vec"; else order="vec real"; fi
@@ -107,6 +110,8 @@ for round in $(seq 1 "$ROUNDS"); do
 				WHERE i.indrelid = '${t}_emb'::regclass AND pg_get_indexdef(i.indexrelid) LIKE '%hnsw%'" | sed 's/^/index: /'
 		fi
 		stop_workers
+		# one attached table at a time: a batch splits its rows among them
+		psql_q -c "SELECT sentiment_detach('$t')" >/dev/null
 		echo "$line"
 		lines+="$line"$'\n'
 	done
