@@ -13,7 +13,10 @@
 #             source, at hnsw.ef_search 100, as sentiment_similar runs it);
 #   wrapper   call - analyse - scan per query: the plpgsql functions, the
 #             lookups of the source, its column type and lane, the dynamic
-#             SQL's planning.
+#             SQL's planning;
+#   call 1.2 / wrapper 1.2  the same for 1.2's sentiment_similar_internal
+#             (from the frozen sql/sentiment_proc--1.2.sql), before and after
+#             in the same run.
 #
 #   bench/similar_profile.sh [ROWS [QUERIES]]    (defaults 100000, 200)
 set -euo pipefail
@@ -52,6 +55,13 @@ VACUUM ANALYZE search;
 VACUUM ANALYZE search_embeddings;
 SQL
 
+# The same call as 1.2 made it, for a before/after in one run: its
+# sentiment_similar_internal (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
+# the index query planned at every call) under another name.
+awk '/^CREATE FUNCTION @extschema@.sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
+	sql/sentiment_proc--1.2.sql |
+	sed -e 's/@extschema@\.sentiment_similar_internal(/public.similar_before(/' -e 's/@extschema@/public/g' | psql_q
+
 echo "== $QUERIES queries, each part timed"
 psql_q <<'SQL'
 CREATE TABLE timings (q integer, part text, ms double precision);
@@ -62,10 +72,14 @@ DECLARE
 BEGIN
 	-- warm up: plans, caches, the analyser
 	PERFORM * FROM sentiment_similar('warm up the cache', 10, 'search');
+	PERFORM * FROM similar_before('search', 'warm up the cache', NULL, 10);
 	FOR r IN SELECT * FROM queries ORDER BY q LOOP
 		t0 := clock_timestamp();
 		PERFORM * FROM sentiment_similar(r.text, 10, 'search');
 		INSERT INTO timings VALUES (r.q, 'call', extract(epoch FROM clock_timestamp() - t0) * 1000);
+		t0 := clock_timestamp();
+		PERFORM * FROM similar_before('search', r.text, NULL, 10);
+		INSERT INTO timings VALUES (r.q, 'call 1.2', extract(epoch FROM clock_timestamp() - t0) * 1000);
 		t0 := clock_timestamp();
 		v := (sentiment_analyze(r.text)).embedding;
 		INSERT INTO timings VALUES (r.q, 'analyse', extract(epoch FROM clock_timestamp() - t0) * 1000);
@@ -88,14 +102,17 @@ echo "== results ($ROWS mentions, $QUERIES queries, k = 10, $(nproc) cores, load
 psql_v <<'SQL'
 WITH per_q AS (
 	SELECT q, sum(ms) FILTER (WHERE part = 'call') - sum(ms) FILTER (WHERE part = 'analyse')
-			  - sum(ms) FILTER (WHERE part = 'scan') AS ms
-	  FROM timings GROUP BY q HAVING count(*) = 3),
+			  - sum(ms) FILTER (WHERE part = 'scan') AS ms,
+		   sum(ms) FILTER (WHERE part = 'call 1.2') - sum(ms) FILTER (WHERE part = 'analyse')
+			  - sum(ms) FILTER (WHERE part = 'scan') AS ms_before
+	  FROM timings GROUP BY q HAVING count(*) = 4),
 all_parts AS (
-	SELECT part, ms FROM timings UNION ALL SELECT 'wrapper', ms FROM per_q)
-SELECT format('%-8s p50 %7s ms   p99 %7s ms   mean %7s ms', part,
+	SELECT part, ms FROM timings UNION ALL SELECT 'wrapper', ms FROM per_q
+	UNION ALL SELECT 'wrapper 1.2', ms_before FROM per_q)
+SELECT format('%-11s p50 %7s ms   p99 %7s ms   mean %7s ms', part,
 			  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3),
 			  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3),
 			  round(avg(ms)::numeric, 3))
   FROM all_parts GROUP BY part
- ORDER BY array_position(ARRAY['call', 'analyse', 'scan', 'wrapper'], part);
+ ORDER BY array_position(ARRAY['call 1.2', 'call', 'analyse', 'scan', 'wrapper 1.2', 'wrapper'], part);
 SQL
