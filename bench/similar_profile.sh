@@ -14,9 +14,10 @@
 #   wrapper   call - analyse - scan per query: the plpgsql functions, the
 #             lookups of the source, its column type and lane, the dynamic
 #             SQL's planning;
-#   call 1.2 / wrapper 1.2  the same for 1.2's sentiment_similar_internal
-#             (from the frozen sql/sentiment_proc--1.2.sql), before and after
-#             in the same run.
+#   call 1.2 / wrapper 1.2  the same for 1.2's sentiment_similar: its
+#             sentiment_similar_internal (from the frozen
+#             sql/sentiment_proc--1.2.sql) under its SQL wrapper with a pinned
+#             search_path, as 1.2 had it: before and after in the same run.
 #
 #   bench/similar_profile.sh [ROWS [QUERIES]]    (defaults 100000, 200)
 set -euo pipefail
@@ -61,6 +62,16 @@ SQL
 awk '/^CREATE FUNCTION @extschema@.sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
 	sql/sentiment_proc--1.2.sql |
 	sed -e 's/@extschema@\.sentiment_similar_internal(/public.similar_before(/' -e 's/@extschema@/public/g' | psql_q
+# and 1.2's sentiment_similar(text, k, source) wrapper around it (pinned path)
+psql_q <<'SQL'
+CREATE FUNCTION similar_before_call(query text, k integer DEFAULT 10, source regclass DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM public.similar_before(source, query, NULL, k)
+$$;
+SQL
 
 echo "== $QUERIES queries, each part timed"
 psql_q <<'SQL'
@@ -72,13 +83,13 @@ DECLARE
 BEGIN
 	-- warm up: plans, caches, the analyser
 	PERFORM * FROM sentiment_similar('warm up the cache', 10, 'search');
-	PERFORM * FROM similar_before('search', 'warm up the cache', NULL, 10);
+	PERFORM * FROM similar_before_call('warm up the cache', 10, 'search');
 	FOR r IN SELECT * FROM queries ORDER BY q LOOP
 		t0 := clock_timestamp();
 		PERFORM * FROM sentiment_similar(r.text, 10, 'search');
 		INSERT INTO timings VALUES (r.q, 'call', extract(epoch FROM clock_timestamp() - t0) * 1000);
 		t0 := clock_timestamp();
-		PERFORM * FROM similar_before('search', r.text, NULL, 10);
+		PERFORM * FROM similar_before_call(r.text, 10, 'search');
 		INSERT INTO timings VALUES (r.q, 'call 1.2', extract(epoch FROM clock_timestamp() - t0) * 1000);
 		t0 := clock_timestamp();
 		v := (sentiment_analyze(r.text)).embedding;

@@ -6,11 +6,12 @@
 -- exactly once.  sentiment_similar searches the indexed table only.
 
 -- The lane of an embeddings table (the table named after it with "_lane",
--- of the same owner, embedding real[]), NULL when it has none.
+-- of the same owner, embedding real[]), NULL when it has none.  It runs no
+-- SQL (catalogue caches only), so no search_path is pinned: that would cost
+-- a setting change at every sentiment_similar call.
 CREATE FUNCTION @extschema@.sentiment_embedding_lane(embeddings_table regclass)
 RETURNS regclass
 LANGUAGE C STABLE STRICT
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_embedding_lane';
 
 COMMENT ON FUNCTION @extschema@.sentiment_embedding_lane(regclass) IS

@@ -19,3 +19,4 @@
 -- replace function: sentiment_fail
 -- replace function: sentiment_detach
 -- replace function: sentiment_similar_hnsw
+-- replace function: sentiment_similar
