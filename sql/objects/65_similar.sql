@@ -80,23 +80,6 @@ BEGIN
 END
 $body$;
 
--- Run sentiment_similar's index query (p_sql, with $1 the query embedding
--- and $2 the row left out; the statement is prepared once per backend and
--- text) with hnsw.ef_search at p_ef, then say when p_lane, the source's
--- embedding lane, holds rows that were not searched (src/similar.c).  The
--- SET clause gives the setting a level of its own in this function:
--- PostgreSQL puts the caller's value back when the function returns, and an
--- error undoes it with the (sub)transaction, so the raised value can never
--- outlive the call (set_config in a function without that clause would last
--- until the end of the caller's transaction).
-CREATE FUNCTION @extschema@.sentiment_similar_hnsw(
-	p_sql text, p_ef integer, p_vector real[], p_entry bigint, p_lane regclass, p_source regclass)
-RETURNS TABLE (entry_id bigint, similarity double precision, text text)
-LANGUAGE C STABLE
-SET search_path = pg_catalog, pg_temp
-SET hnsw.ef_search = 100
-AS 'MODULE_PATHNAME', 'sentiment_similar_hnsw';
-
 -- The k rows of a source most similar, by cosine of their stored
 -- embeddings, to a text (p_query) or to a stored row (p_entry, itself left
 -- out); NULL for both gives no rows.  Embeddings stored as real[]: a full
@@ -110,18 +93,27 @@ AS 'MODULE_PATHNAME', 'sentiment_similar_hnsw';
 -- the source and its embeddings table.  Ties in similarity go to the lower
 -- entry_id.  Stored real[] embeddings of another length (from an external
 -- analyser before 1.2 refused them) are left out, with a notice.
+--
+-- hnsw.ef_search: the SET clause gives the setting a level of its own in
+-- this function, so PostgreSQL puts the caller's value back when the call
+-- returns, and an error undoes it with the (sub)transaction: the raised
+-- value can never outlive the call (set_config in a function without that
+-- clause would last until the end of the caller's transaction).  The
+-- caller's value (p_caller_ef) is read by the wrappers, inlined into the
+-- caller's query, before the clause applies.
 CREATE FUNCTION @extschema@.sentiment_similar_internal(
-	p_source regclass, p_query text, p_entry bigint, p_k integer)
+	p_source regclass, p_query text, p_entry bigint, p_k integer, p_caller_ef text)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET hnsw.ef_search = 100
 AS $body$
 DECLARE
 	v_src		record;
 	v_col		record;
 	v_vector	real[];
-	v_ef		text;
 	v_lane		regclass;
+	v_waiting	boolean;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
 		RAISE EXCEPTION 'k must be between 1 and 10000'
@@ -162,24 +154,34 @@ BEGIN
 			RETURN;
 		END IF;
 		-- An HNSW scan returns at most hnsw.ef_search rows, and recall
-		-- grows with it: at least k + 1 and 100 for this query, for the
-		-- query only; k goes into the text, so that the kept statement has
-		-- the real LIMIT (sentiment_similar_hnsw).  Rows whose embeddings
-		-- still wait in the lane (67_embedding_lane.sql) are not in the
-		-- index yet: it says so.
-		v_ef := current_setting('hnsw.ef_search', true);
-		RETURN QUERY SELECT * FROM @extschema@.sentiment_similar_hnsw(format(
-			'SELECT n.entry_id::pg_catalog.int8, n.similarity, t.%1$I::pg_catalog.text '
+		-- grows with it: at least k + 1 and 100 for this query, or the
+		-- caller's higher value (undone at return, see above).
+		PERFORM set_config('hnsw.ef_search',
+			greatest(p_k + 1, 100, COALESCE(NULLIF(p_caller_ef, '')::integer, 0))::text, true);
+		RETURN QUERY EXECUTE format(
+			'SELECT n.entry_id::bigint, n.similarity, t.%1$I::text '
 			'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding::pg_catalog.float4[], $1) AS similarity '
-			'          FROM %2$s e WHERE $2 IS NULL OR e.entry_id OPERATOR(pg_catalog.<>) $2 '
-			'         ORDER BY e.embedding OPERATOR(%5$I.<=>) $1::%6$s LIMIT %7$s) n '
-			'  JOIN %3$s t ON t.%4$I OPERATOR(pg_catalog.=) n.entry_id '
+			'          FROM %2$s e WHERE $3 IS NULL OR e.entry_id <> $3 '
+			'         ORDER BY e.embedding OPERATOR(%5$I.<=>) $1::%6$s LIMIT $2) n '
+			'  JOIN %3$s t ON t.%4$I = n.entry_id '
 			' WHERE n.similarity IS NOT NULL '
 			' ORDER BY n.similarity DESC, n.entry_id',
 			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
-			v_col.vector_schema, v_col.type_sql, p_k),
-			greatest(p_k + 1, 100, COALESCE(NULLIF(v_ef, '')::integer, 0)), v_vector, p_entry,
-			@extschema@.sentiment_embedding_lane(v_src.embeddings_table), v_src.source_table);
+			v_col.vector_schema, v_col.type_sql)
+			USING v_vector, p_k, p_entry;
+		-- Embeddings still in the lane (67_embedding_lane.sql) are not in
+		-- the index yet: say so (readers of the lane only).
+		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
+		IF v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
+			-- (through the key: rows drained but not vacuumed yet cost little)
+			EXECUTE format('SELECT EXISTS (SELECT FROM %s ORDER BY entry_id LIMIT 1)', v_lane) INTO v_waiting;
+			IF v_waiting THEN
+				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
+					v_src.source_table
+					USING HINT = 'The workers index them when they have no rows to process; '
+								 'sentiment_embedding_lag shows how many wait and since when.';
+			END IF;
+		END IF;
 		RETURN;
 	END IF;
 	RETURN QUERY EXECUTE format(
@@ -200,8 +202,8 @@ $body$;
 -- one, else the only attached table, else the one named sentiment_data).
 -- No pinned search_path in the two wrappers: their one call is qualified,
 -- and without a SET clause PostgreSQL inlines them into the caller's query
--- (with it, every call ran an SQL function of its own: a third of a call's
--- time through the index at 100,000 rows, bench/similar_profile.sh).
+-- (with it, every call ran an SQL function of its own), where they also read
+-- the caller's hnsw.ef_search for sentiment_similar_internal.
 CREATE FUNCTION @extschema@.sentiment_similar(
 	query text,
 	k integer DEFAULT 10,
@@ -209,7 +211,8 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
 AS $$
-	SELECT * FROM @extschema@.sentiment_similar_internal(source, query, NULL, k)
+	SELECT * FROM @extschema@.sentiment_similar_internal(source, query, NULL, k,
+		pg_catalog.current_setting('hnsw.ef_search', true))
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
@@ -223,7 +226,8 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
 AS $$
-	SELECT * FROM @extschema@.sentiment_similar_internal(source, NULL, entry, k)
+	SELECT * FROM @extschema@.sentiment_similar_internal(source, NULL, entry, k,
+		pg_catalog.current_setting('hnsw.ef_search', true))
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS
