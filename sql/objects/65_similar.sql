@@ -172,8 +172,10 @@ BEGIN
 		-- Embeddings still in the lane (67_embedding_lane.sql) are not in
 		-- the index yet: say so (readers of the lane only).
 		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
-		IF v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
-			-- (through the key: rows drained but not vacuumed yet cost little)
+		-- (a lane without pages, as vacuum leaves an empty one, holds
+		-- nothing: no query; else through the key, where rows drained but
+		-- not vacuumed yet cost little)
+		IF v_lane IS NOT NULL AND pg_relation_size(v_lane) > 0 AND has_table_privilege(v_lane, 'SELECT') THEN
 			EXECUTE format('SELECT EXISTS (SELECT FROM %s ORDER BY entry_id LIMIT 1)', v_lane) INTO v_waiting;
 			IF v_waiting THEN
 				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
