@@ -42,7 +42,7 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   changed function that line is "-- replace function: NAME", which
 #   tools/upgrade-script.awk expands into its current definition.
 PREV_VERSION   = 1.2
-NEW_OBJECTS    = sql/objects/42_language.sql sql/objects/85_languages.sql
+NEW_OBJECTS    = sql/objects/42_language.sql sql/objects/67_embedding_lane.sql sql/objects/85_languages.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql
 UPGRADE_SCRIPT = sql/$(EXTENSION)--$(PREV_VERSION)--$(EXTVERSION).sql
 UPGRADE_PART   = sql/upgrade/$(PREV_VERSION)--$(EXTVERSION).sql

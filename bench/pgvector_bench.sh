@@ -19,7 +19,10 @@
 #  2. processing: THROUGHPUT_ROWS fresh mentions per type, processed with
 #     sentiment_process_batch(BATCH) one committed batch after another, into
 #     a side table of each type (vector and halfvec with their HNSW index, as
-#     sentiment_attach makes them): rows/s and WAL bytes per row.
+#     sentiment_attach makes them): rows/s and WAL bytes per row.  Since 1.3
+#     vector and halfvec embeddings go to their embedding lane, drained into
+#     the index later: bench/pgvector_lane_bench.sh measures the lane and the
+#     index's ingest rate.
 #
 # Targets: HNSW at least 100x faster than the exact scan, p99 under
 # 20 ms, recall at 10 at least 0.95.

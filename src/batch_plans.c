@@ -253,7 +253,7 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 /* The write statements: results and statuses, side rows. */
 static void
 prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
-			   const char *emb_cast, const char *id, const char *ext, bool legacy, bool has_model,
+			   const char *lane, const char *emb_cast, const char *id, const char *ext, bool legacy, bool has_model,
 			   bool has_language)
 {
 	Oid			update_types[15] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
@@ -308,7 +308,12 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 	sql = psprintf("DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) ANY ($1)", topics);
 	p->delete_topics = sp_prepare_kept(sql, 1, delete_types);
 
-	sql = psprintf("DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) ANY ($1)", emb);
+	/* (with a lane: a staged embedding goes with the indexed one) */
+	if (lane != NULL)
+		sql = psprintf("WITH staged AS (DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) ANY ($1)) "
+					   "DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) ANY ($1)", lane, emb);
+	else
+		sql = psprintf("DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) ANY ($1)", emb);
 	p->delete_embeddings = sp_prepare_kept(sql, 1, delete_types);
 
 	sql = psprintf("INSERT INTO %s (mention_id, topic_key, weight, sentiment) "
@@ -322,14 +327,16 @@ prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
 
 	/*
 	 * $2 holds every embedding end to end; $3/$4 bound each row's slice,
-	 * cast to the column's pgvector type when it has one (emb_cast).
+	 * cast to the column's pgvector type when it has one (emb_cast).  With
+	 * a lane (embedding_lane.c) they go there as real[], at the real[] cost,
+	 * and the workers move them into the HNSW-indexed table later.
 	 */
 	sql = psprintf("INSERT INTO %s (entry_id, embedding) "
 				   "SELECT u.id, $2[u.lo:u.hi]%s "
 				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3), "
 				   "pg_catalog.unnest($4)) AS u(id, lo, hi) "
 				   "ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding",
-				   emb, emb_cast);
+				   lane != NULL ? lane : emb, lane != NULL ? "" : emb_cast);
 	p->insert_embeddings = sp_prepare_kept(sql, 4, emb_types);
 
 }
@@ -370,6 +377,8 @@ sp_source_plans(const SpSource *src)
 	const char *id;
 	const char *txt;
 	char	   *emb_cast;
+	Oid			lane_oid;
+	char	   *lane;
 	bool		legacy;
 	bool		has_queue;
 	bool		has_model;
@@ -402,14 +411,17 @@ sp_source_plans(const SpSource *src)
 											 get_namespace_oid(registry_schema, false)));
 	/* a converted embeddings column (sentiment_convert_embeddings) is a new key */
 	emb_cast = embedding_cast(src->embeddings);
-	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%d%d%d%d", rel, topics, emb, emb_cast, id, txt, registry_schema,
-				   legacy, has_queue, has_model, has_language);
+	/* so is a lane made or dropped (embedding_lane.c) */
+	lane_oid = sp_embedding_lane(src->embeddings);
+	lane = OidIsValid(lane_oid) ? qualified_name(lane_oid) : NULL;
+	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%s|%d%d%d%d", rel, topics, emb, emb_cast, lane ? lane : "", id, txt,
+				   registry_schema, legacy, has_queue, has_model, has_language);
 
 	p = cache_entry(src->relid, key, &ready);
 	if (ready)
 		return p;
 	prepare_claims(p, rel, id, txt, ext, legacy, has_queue);
-	prepare_writes(p, rel, topics, emb, emb_cast, id, ext, legacy, has_model, has_language);
+	prepare_writes(p, rel, topics, emb, lane, emb_cast, id, ext, legacy, has_model, has_language);
 	p->legacy = legacy;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;

@@ -15,6 +15,7 @@
  *   analyze.c         the analyser in a backend; sentiment_analyze/scores
  *   dictionary.c      the user's lexicon overrides and topic dictionary
  *   similar.c         cosine of embeddings
+ *   embedding_lane.c  embeddings staged apart from an HNSW index, drained
  *   worker.c          launcher and background workers, wake-up at commit
  *   stats.c           statistics and batches in flight in shared memory
  *   citus.c           distributed tables on Citus: shards processed where
@@ -109,6 +110,17 @@ extern void sp_wakeup_at_commit(void);
 
 /* The same for every idle worker of this database. */
 extern void sp_wake_all_at_commit(void);
+
+/* ---- the embedding lane (embedding_lane.c) ---- */
+
+/* The lane of an embeddings table (InvalidOid: none, written directly). */
+extern Oid	sp_embedding_lane(Oid embeddings);
+
+/* Move up to max_rows staged embeddings into their indexed tables. */
+extern int64 sp_drain_lanes(Oid source, int max_rows);
+
+/* A worker's drain, in a transaction of its own; returns the rows moved. */
+extern int64 sp_worker_drain(int max_rows);
 
 /* ---- retries and backoff (retry.c) ---- */
 

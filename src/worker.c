@@ -70,6 +70,8 @@
 #define SP_STANDBY_POLL_MS			1000	/* how often a standby's worker looks for promotion */
 #define SP_PREPARED_POLL_MS			2	/* how often an idle worker looks at watched prepared transactions */
 #define SP_EMPTY_BATCH_SPACING_MS	100	/* least time from an empty batch to the next batch */
+#define SP_DRAIN_ROWS				1000	/* staged embeddings moved per transaction */
+#define SP_DRAIN_WHILE_BUSY_MS		10000	/* a chunk at least this often while processing */
 
 #define SP_ERRMSG_LEN	200
 
@@ -794,6 +796,7 @@ sp_worker_main(Datum main_arg)
 	int			index;
 	volatile bool recovered = false;
 	volatile TimestampTz last_upkeep = 0;
+	volatile TimestampTz last_drain = 0;
 	volatile int error_backoff_ms = 0;
 	volatile TimestampTz last_empty = 0;
 	MemoryContext loop_ctx;
@@ -837,6 +840,9 @@ sp_worker_main(Datum main_arg)
 		worker_recover_from_error(slot, loop_ctx, error_backoff_ms);
 	}
 	PG_exception_stack = &local_sigjmp_buf;
+	/* (the first busy-time drain comes after a while, not with the first batch) */
+	if (last_drain == 0)
+		last_drain = GetCurrentTimestamp();
 
 	for (;;)
 	{
@@ -885,6 +891,23 @@ sp_worker_main(Datum main_arg)
 			worker_count_batch(slot, n);
 			more = (n >= batch_size);
 			last_empty = (n == 0) ? GetCurrentTimestamp() : 0;
+		}
+
+		/*
+		 * Staged embeddings into their HNSW indexes (embedding_lane.c): when
+		 * no rows wait, and every few seconds while rows keep coming, so
+		 * that results never wait for the index and the index still keeps
+		 * up.  A full chunk: more are likely; share them with a peer.
+		 */
+		if (res == SP_STEP_DONE && recovered &&
+			(!more || TimestampDifferenceExceeds(last_drain, GetCurrentTimestamp(), SP_DRAIN_WHILE_BUSY_MS)))
+		{
+			bool		full_chunk = sp_worker_drain(SP_DRAIN_ROWS) >= SP_DRAIN_ROWS;
+
+			last_drain = GetCurrentTimestamp();
+			if (full_chunk && !more)
+				sp_wake_database(MyDatabaseId, my_slot, false);
+			more |= full_chunk;
 		}
 		MemoryContextReset(loop_ctx);
 

@@ -846,16 +846,21 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_part regclass;
+	v_embeddings regclass;
 BEGIN
 	IF source IS NULL THEN
 		RAISE EXCEPTION 'source table must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass an attached table, see the sentiment_sources table.';
 	END IF;
+	v_embeddings := (SELECT s.embeddings_table FROM @extschema@.sentiment_sources s WHERE s.source_table = source);
 	IF NOT @extschema@.sentiment_unregister(source) THEN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;
+	-- no worker drains the embedding lane of a detached table: index what
+	-- it holds now, and drop it (67_embedding_lane.sql)
+	PERFORM @extschema@.sentiment_embedding_lane_flush(v_embeddings, true);
 	PERFORM @extschema@.sentiment_citus_allow_triggers(source);
 	-- the workers' wake-up triggers (src/worker.c) go with the registration,
 	-- the table's and its partitions'

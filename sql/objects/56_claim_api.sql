@@ -165,6 +165,7 @@ DECLARE
 	v_claim		text := @extschema@.sentiment_own_claim(sentiment_complete.claim);
 	v_src		record;
 	v_emb		record;
+	v_lane		regclass;
 	v_bad		record;
 	v_done		bigint[];
 	v_at		timestamptz[];
@@ -248,15 +249,19 @@ BEGIN
 		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, false);
 		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
 		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
+		PERFORM @extschema@.sentiment_embedding_lane_forget(v_src.embeddings_table, v_done);
 		EXECUTE format(
 			'INSERT INTO %s (mention_id, topic_key) SELECT DISTINCT r.id, t.key FROM %s, unnest(r.topics) AS t(key) '
 			'WHERE r.id = ANY ($2)', v_src.topics_table, c_rows)
 			USING sentiment_complete.results, v_done;
-		-- real[] as given; cast, by its qualified name, to a pgvector type
+		-- real[] as given; cast, by its qualified name, to a pgvector type;
+		-- with an embedding lane into the lane, as real[] (the workers index it)
+		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
 		EXECUTE format(
 			'INSERT INTO %s (entry_id, embedding) SELECT r.id, r.embedding%s FROM %s '
-			'WHERE r.id = ANY ($2) AND r.embedding IS NOT NULL', v_src.embeddings_table,
-			COALESCE('::' || v_emb.type_sql, ''), c_rows)
+			'WHERE r.id = ANY ($2) AND r.embedding IS NOT NULL',
+			COALESCE(v_lane, v_src.embeddings_table),
+			CASE WHEN v_lane IS NULL THEN COALESCE('::' || v_emb.type_sql, '') ELSE '' END, c_rows)
 			USING sentiment_complete.results, v_done;
 	END IF;
 
@@ -370,6 +375,7 @@ BEGIN
 		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, true, sentiment_fail.error);
 		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
 		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
+		PERFORM @extschema@.sentiment_embedding_lane_forget(v_src.embeddings_table, v_done);
 	END IF;
 	RETURN cardinality(v_done);
 END

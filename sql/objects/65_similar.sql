@@ -97,21 +97,32 @@ $body$;
 -- or halfvec: the k nearest by cosine distance through the HNSW index
 -- (approximate; hnsw.ef_search is raised to at least
 -- sentiment_proc's floor of 100 and to k for the call), their similarity
--- computed as for real[].  Runs with the caller's rights: the caller reads
+-- computed as for real[]; rows whose embeddings still wait in the lane are
+-- not searched, with a notice.  Runs with the caller's rights: the caller reads
 -- the source and its embeddings table.  Ties in similarity go to the lower
 -- entry_id.  Stored real[] embeddings of another length (from an external
 -- analyser before 1.2 refused them) are left out, with a notice.
+--
+-- hnsw.ef_search: the SET clause gives the setting a level of its own in
+-- this function, so PostgreSQL puts the caller's value back when the call
+-- returns, and an error undoes it with the (sub)transaction: the raised
+-- value can never outlive the call (set_config in a function without that
+-- clause would last until the end of the caller's transaction).  The
+-- caller's value (p_caller_ef) is read by the wrappers, inlined into the
+-- caller's query, before the clause applies.
 CREATE FUNCTION @extschema@.sentiment_similar_internal(
-	p_source regclass, p_query text, p_entry bigint, p_k integer)
+	p_source regclass, p_query text, p_entry bigint, p_k integer, p_caller_ef text)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET hnsw.ef_search = 100
 AS $body$
 DECLARE
 	v_src		record;
 	v_col		record;
 	v_vector	real[];
-	v_ef		text;
+	v_lane		regclass;
+	v_waiting	boolean;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
 		RAISE EXCEPTION 'k must be between 1 and 10000'
@@ -123,6 +134,12 @@ BEGIN
 		EXECUTE format('SELECT e.embedding::pg_catalog.float4[] FROM %s e WHERE e.entry_id = $1',
 					   v_src.embeddings_table)
 			INTO v_vector USING p_entry;
+		-- (processed, its embedding not indexed yet: it is in the lane)
+		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
+		IF v_vector IS NULL AND v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
+			EXECUTE format('SELECT l.embedding FROM %s l WHERE l.entry_id = $1', v_lane)
+				INTO v_vector USING p_entry;
+		END IF;
 		IF v_vector IS NULL THEN
 			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
 				USING ERRCODE = 'no_data_found',
@@ -146,11 +163,10 @@ BEGIN
 			RETURN;
 		END IF;
 		-- An HNSW scan returns at most hnsw.ef_search rows, and recall
-		-- grows with it: at least k + 1 and 100 for this query, then the
-		-- caller's value again.
-		v_ef := current_setting('hnsw.ef_search', true);
+		-- grows with it: at least k + 1 and 100 for this query, or the
+		-- caller's higher value (undone at return, see above).
 		PERFORM set_config('hnsw.ef_search',
-			greatest(p_k + 1, 100, COALESCE(NULLIF(v_ef, '')::integer, 0))::text, true);
+			greatest(p_k + 1, 100, COALESCE(NULLIF(p_caller_ef, '')::integer, 0))::text, true);
 		RETURN QUERY EXECUTE format(
 			'SELECT n.entry_id::bigint, n.similarity, t.%1$I::text '
 			'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding::pg_catalog.float4[], $1) AS similarity '
@@ -162,9 +178,21 @@ BEGIN
 			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
 			v_col.vector_schema, v_col.type_sql)
 			USING v_vector, p_k, p_entry;
-		-- (unset before: pgvector was not loaded yet; now it has a default)
-		PERFORM set_config('hnsw.ef_search',
-			COALESCE(v_ef, (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'hnsw.ef_search')), true);
+		-- Embeddings still in the lane (67_embedding_lane.sql) are not in
+		-- the index yet: say so (readers of the lane only).
+		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
+		-- (a lane without pages, as vacuum leaves an empty one, holds
+		-- nothing: no query; else through the key, where rows drained but
+		-- not vacuumed yet cost little)
+		IF v_lane IS NOT NULL AND pg_relation_size(v_lane) > 0 AND has_table_privilege(v_lane, 'SELECT') THEN
+			EXECUTE format('SELECT EXISTS (SELECT FROM %s ORDER BY entry_id LIMIT 1)', v_lane) INTO v_waiting;
+			IF v_waiting THEN
+				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
+					v_src.source_table
+					USING HINT = 'The workers index them when they have no rows to process; '
+								 'sentiment_embedding_lag shows how many wait and since when.';
+			END IF;
+		END IF;
 		RETURN;
 	END IF;
 	RETURN QUERY EXECUTE format(
@@ -184,8 +212,12 @@ $body$;
 -- The k rows of a source most similar to a text (the source: the given
 -- one, else the attached sentiment_data on the caller's search_path, else
 -- the only attached table, else the one attached table named
--- sentiment_data).  Not pinned to a search_path: it resolves the name
--- sentiment_data as the caller would, and names everything else fully.
+-- sentiment_data).  No pinned search_path in the two wrappers: they resolve
+-- the name sentiment_data as the caller would and name everything else
+-- fully, and without a SET clause PostgreSQL inlines them into the
+-- caller's query (with it, every call ran an SQL function of its own),
+-- where they also read the caller's hnsw.ef_search for
+-- sentiment_similar_internal.
 CREATE FUNCTION @extschema@.sentiment_similar(
 	query text,
 	k integer DEFAULT 10,
@@ -195,7 +227,8 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM @extschema@.sentiment_similar_internal(
 		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
-						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k)
+						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k,
+		pg_catalog.current_setting('hnsw.ef_search', true))
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
@@ -211,7 +244,8 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM @extschema@.sentiment_similar_internal(
 		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
-						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k)
+						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k,
+		pg_catalog.current_setting('hnsw.ef_search', true))
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS

@@ -93,8 +93,8 @@ END
 $body$;
 
 -- The HNSW index (cosine distance) on the embedding column of an
--- embeddings table holding vector or halfvec; nothing for real[] or when
--- such an index is there already.
+-- embeddings table holding vector or halfvec, and its embedding lane;
+-- nothing for real[] or when they are there already.
 CREATE FUNCTION @extschema@.sentiment_embedding_index(p_table regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -108,6 +108,8 @@ BEGIN
 	IF v_col.type_sql IS NULL THEN
 		RETURN;
 	END IF;
+	-- processing writes embeddings into a lane of their own (67_embedding_lane.sql)
+	PERFORM @extschema@.sentiment_embedding_lane_create(p_table);
 	PERFORM 1
 	  FROM pg_index i
 	  JOIN pg_class c ON c.oid = i.indexrelid
@@ -208,6 +210,9 @@ BEGIN
 		LOOP
 			EXECUTE format('DROP INDEX %s', v_idx);
 		END LOOP;
+		-- Embeddings staged in the lane go in first (no index to feed now);
+		-- real[] needs no lane.
+		PERFORM @extschema@.sentiment_embedding_lane_flush(v_src.embeddings_table, v_new = 'real[]');
 		-- vector and halfvec go through real[]: pgvector casts both ways.
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN embedding TYPE %s USING embedding::pg_catalog.float4[]%s',
 					   v_src.embeddings_table, v_new,

@@ -201,3 +201,13 @@ BEGIN
 	END LOOP;
 END
 $part_d$;
+-- embedding lane
+-- replace function: sentiment_embedding_index
+-- replace function: sentiment_convert_embeddings
+-- sentiment_similar_internal takes the caller's hnsw.ef_search (read by the wrappers)
+DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, integer);
+-- replace function: sentiment_similar_internal
+-- replace function: sentiment_complete
+-- replace function: sentiment_fail
+-- replace function: sentiment_detach
+-- replace function: sentiment_similar

@@ -59,7 +59,8 @@ GRANT CREATE ON SCHEMA public TO alice;
 GRANT USAGE ON SCHEMA vec TO alice;
 GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text),
 	sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
-	sentiment_convert_embeddings(regclass, text), sentiment_process_batch(integer, regclass) TO alice;
+	sentiment_convert_embeddings(regclass, text), sentiment_process_batch(integer, regclass),
+	sentiment_drain_embeddings(regclass, integer) TO alice;
 GRANT SELECT ON texts TO alice;
 });
 # alice (not a superuser) attaches three tables: the default type, halfvec
@@ -91,6 +92,46 @@ is($q->(q{SELECT string_agg(format('%s %s', i.indrelid::regclass, pg_get_indexde
 is($q->(q{SELECT sentiment_process_batch(1000, 'sentiment_data'), sentiment_process_batch(1000, 't_half'),
 				 sentiment_process_batch(1000, 't_real')}),
    '400|400|400', 'every row processed into each side table');
+
+# ---- the embedding lane -----------------------------------------------------
+# Processing wrote the vector and halfvec embeddings into their lanes (plain
+# tables, no HNSW): results are completed, the indexed tables still empty.
+is($q->(q{SELECT (SELECT count(*) FROM sentiment_data WHERE processing_status = 'completed'),
+				 (SELECT count(*) FROM sentiment_embeddings), (SELECT count(*) FROM sentiment_embeddings_lane),
+				 (SELECT count(*) FROM t_half_emb), (SELECT count(*) FROM t_half_emb_lane),
+				 to_regclass('t_real_emb_lane') IS NULL,
+				 (SELECT string_agg(pg_get_userbyid(relowner), ',') FROM pg_class
+				   WHERE oid IN ('sentiment_embeddings_lane'::regclass, 't_half_emb_lane'::regclass))}),
+   '400|0|400|0|400|t|alice,alice',
+   'results completed at once; embeddings staged in the lanes (owned by the owner), none for real[]');
+is($q->(q{SELECT string_agg(format('%s %s %s %s', source, lane, waiting, oldest_waiting_age >= '0'), ', ' ORDER BY source::text)
+			FROM sentiment_embedding_lag}),
+   'sentiment_data sentiment_embeddings_lane 400 t, t_half t_half_emb_lane 400 t',
+   'sentiment_embedding_lag shows the rows waiting and the oldest one\'s age');
+($rc, $out, $err) = $node->psql('postgres', q{SELECT count(*) FROM sentiment_similar('I love the pizza so much', 8, 'sentiment_data')});
+is($out, '0', 'sentiment_similar sees only indexed embeddings');
+is($q->(q{SELECT count(*) FROM sentiment_similar(17::bigint, 8, 'sentiment_data')}), '0',
+   'a row whose embedding waits can still be the query (read from the lane)');
+like($err, qr/NOTICE:  some rows of public.sentiment_data were left out: their embeddings are waiting for the HNSW index/,
+	 'and says that some are waiting');
+is($q->(q{SET ROLE alice; SELECT sentiment_drain_embeddings('sentiment_data', 150); RESET ROLE;
+		  SELECT waiting FROM sentiment_embedding_lag WHERE source = 'sentiment_data'::regclass;
+		  SET ROLE alice; SELECT sentiment_drain_embeddings(NULL, 100000);
+		  SELECT sentiment_drain_embeddings(); RESET ROLE;
+		  SELECT string_agg(format('%s %s %s', source, waiting, oldest_waiting_age IS NULL), ', ' ORDER BY source::text)
+			FROM sentiment_embedding_lag}),
+   "150
+250
+650
+0
+sentiment_data 0 t, t_half 0 t",
+   'draining moves them in chunks into the indexed tables until the lanes are empty');
+($rc, $out, $err) = $node->psql('postgres', q{SELECT count(*) FROM sentiment_similar('I love the pizza so much', 8, 'sentiment_data')});
+is("$out|$err", '8|', 'with every embedding indexed: found, no notice');
+is($q->(q{SELECT sqlstate_of($$SELECT sentiment_drain_embeddings('sentiment_data', 0)$$),
+				 has_function_privilege('public', 'sentiment_drain_embeddings(regclass, integer)', 'EXECUTE')}),
+   '22023|f', 'max_rows must be positive; PUBLIC cannot drain');
+
 is($q->(q{SELECT (SELECT count(*) FROM sentiment_embeddings), (SELECT count(*) FROM t_half_emb),
 				 (SELECT count(*) FROM t_real_emb),
 				 (SELECT count(*) FROM sentiment_embeddings v JOIN t_real_emb r USING (entry_id)
@@ -123,6 +164,38 @@ is($q->(q{SELECT count(*) FROM sentiment_similar('', 5, 'sentiment_data')}), '0'
 is($q->(q{SET hnsw.ef_search = 5; SELECT count(*) FROM sentiment_similar('love pizza', 30, 'sentiment_data');
 		  SHOW hnsw.ef_search}),
    "30\n5", 'k above hnsw.ef_search still gives k rows, and the setting is restored');
+# The raised hnsw.ef_search never outlives the call: not after it returns in
+# a transaction, not after it failed inside a savepoint or an exception block.
+is($q->(q{BEGIN; SET LOCAL hnsw.ef_search = 7;
+		  SELECT count(*) FROM sentiment_similar('love pizza', 30, 'sentiment_data');
+		  SHOW hnsw.ef_search;
+		  COMMIT}),
+   "30\n7", 'within a transaction the caller\'s value is back after the call');
+$q->(q{CREATE TABLE t_broken (entry_id bigint PRIMARY KEY, text text);
+	   ALTER TABLE t_broken OWNER TO alice;
+	   SET ROLE alice;
+	   SELECT sentiment_attach('t_broken', topics_table => 't_broken_topics', embeddings_table => 't_broken_emb');
+	   INSERT INTO t_broken VALUES (1, 'love the pizza');
+	   SELECT sentiment_process_batch(10, 't_broken');
+	   SELECT sentiment_drain_embeddings('t_broken');
+	   RESET ROLE;
+	   -- the search fails after raising the setting: the text column is gone
+	   ALTER TABLE t_broken RENAME COLUMN text TO body;});
+is($q->(q{BEGIN; SET LOCAL hnsw.ef_search = 9;
+		  SAVEPOINT s;
+		  SELECT sqlstate_of($$SELECT * FROM sentiment_similar('love pizza', 5, 't_broken')$$);
+		  SHOW hnsw.ef_search;
+		  COMMIT}),
+   "42703\n9", 'a call failing inside an exception block leaves the caller\'s value');
+($rc, $out, $err) = $node->psql('postgres', q{BEGIN; SET LOCAL hnsw.ef_search = 11;
+		  SAVEPOINT s;
+		  SELECT * FROM sentiment_similar('love pizza', 5, 't_broken');
+		  ROLLBACK TO SAVEPOINT s;
+		  SHOW hnsw.ef_search;
+		  COMMIT}, on_error_stop => 0);
+like($err, qr/column t.text does not exist/, 'the search failed inside the savepoint');
+is($out, '11', 'after ROLLBACK TO SAVEPOINT the caller\'s value is back');
+$q->(q{ALTER TABLE t_broken RENAME COLUMN body TO text});
 
 # The statement is answered through the index (a table of 400 rows is small
 # enough for the planner to prefer a scan and sort: turn that off).
@@ -148,9 +221,11 @@ my $claimant = $q->(q{SELECT DISTINCT processing_claimed_by FROM sentiment_data 
 is($q->(qq{
 SELECT sentiment_complete('sentiment_data', 401, 0, 'positive', 0.5,
 						  embedding => array_fill(0.0625::real, ARRAY[256]), claim => '$claimant');
+SELECT count(*) FROM sentiment_embeddings_lane WHERE entry_id = 401;
+SELECT sentiment_drain_embeddings('sentiment_data');
 SELECT pg_typeof(embedding), vec.vector_dims(embedding), round(vec.vector_norm(embedding)::numeric, 3)
   FROM sentiment_embeddings WHERE entry_id = 401}),
-   "t\nvec.vector|256|1.000", 'a completed result stores its embedding as vector');
+   "t\n1\n1\nvec.vector|256|1.000", 'a completed result stores its embedding through the lane as vector');
 is($q->(qq{SELECT sqlstate_of(\$\$SELECT sentiment_complete('sentiment_data', 402, 0, 'positive', 0.5,
 						  embedding => '{0.6,0.8,0}'::real[], claim => '$claimant')\$\$)}),
    '22023', 'a wrong dimension is refused (invalid_parameter_value)');
@@ -197,26 +272,101 @@ is($q->(q{SET ROLE alice;
 		  SELECT sentiment_convert_embeddings('t_mig', 'vector');
 		  INSERT INTO t_mig (text) VALUES ('after the conversion');
 		  SELECT sentiment_process_batch(10, 't_mig');
+		  SELECT sentiment_drain_embeddings('t_mig');
 		  SELECT pg_typeof(embedding) FROM t_mig_emb WHERE entry_id = 402;
 		  SELECT count(*) FROM t_mig_emb e JOIN t_mig_before b USING (entry_id) WHERE e.embedding::real[] = b.embedding;
 		  SELECT count(*) FROM pg_indexes WHERE tablename = 't_mig_emb' AND indexdef LIKE '%USING hnsw%'}),
-   "1\nvec.vector(256)\n1\nvec.vector\n400\n1",
+   "1\nvec.vector(256)\n1\n1\nvec.vector\n400\n1",
    'converted to vector in place: values kept, HNSW index built, later rows written as vector');
 is($sim->('t_mig', "'love the coffee at work'", 12), $before, 'sentiment_similar answers as before the conversion');
 is($q->(q{SET ROLE alice;
 		  SELECT sentiment_convert_embeddings('t_mig', 'halfvec');
 		  SELECT sentiment_convert_embeddings('t_mig', 'halfvec');
 		  SELECT count(*) FROM pg_indexes WHERE tablename = 't_mig_emb' AND indexdef LIKE '%halfvec_cosine_ops%';
+		  INSERT INTO t_mig (text) VALUES ('staged before going back');
+		  SELECT sentiment_process_batch(10, 't_mig');
+		  SELECT count(*) FROM t_mig_emb_lane;
 		  SELECT sentiment_convert_embeddings('t_mig', 'real[]');
 		  SELECT count(*) FROM pg_indexes WHERE tablename = 't_mig_emb' AND indexdef LIKE '%USING hnsw%';
+		  SELECT to_regclass('t_mig_emb_lane') IS NULL, (SELECT count(*) FROM t_mig_emb WHERE entry_id = 403);
 		  INSERT INTO t_mig (text) VALUES ('back to arrays');
 		  SELECT sentiment_process_batch(10, 't_mig');
-		  SELECT pg_typeof(embedding) FROM t_mig_emb WHERE entry_id = 403}),
-   "vec.halfvec(256)\nvec.halfvec(256)\n1\nreal[]\n0\n1\nreal[]",
-   'to halfvec (twice: nothing to do the second time) and back to real[], index following');
+		  SELECT pg_typeof(embedding) FROM t_mig_emb WHERE entry_id = 404}),
+   "vec.halfvec(256)\nvec.halfvec(256)\n1\n1\n1\nreal[]\n0\nt|1\n1\nreal[]",
+   'to halfvec (twice: nothing to do the second time) and back to real[]: index and lane follow, staged rows kept');
+
+# Detach: no worker drains a detached table's lane, so what it holds is
+# indexed there and then, and the lane dropped.
+is($q->(q{SET ROLE alice;
+		  INSERT INTO t_half (text) VALUES ('staged at detach');
+		  SELECT sentiment_process_batch(10, 't_half');
+		  SELECT count(*) FROM t_half_emb_lane;
+		  RESET ROLE;
+		  SELECT sentiment_detach('t_half');
+		  SELECT to_regclass('t_half_emb_lane') IS NULL, (SELECT count(*) FROM t_half_emb WHERE entry_id = 401)}),
+   "1\n1\nt\nt|1", 'detach indexes the staged embeddings and drops the lane');
 
 # Dropping pgvector is refused while a side table uses its types.
 like(($node->psql('postgres', 'DROP EXTENSION vector'))[2], qr/cannot drop extension vector because other objects depend on it/,
 	 'pgvector stays while side tables use it');
+
+# ---- the workers drain the lane, exactly once, even after kill -9 -----------
+# A ledger counts every committed write into the indexed table; its trigger
+# waits for an advisory lock the test holds, so a drain has moved its rows
+# (uncommitted) when it is killed.
+my $w = sp_node('pgvector_lane', conf => q{
+max_worker_processes = 16
+restart_after_crash = on
+sentiment_proc.databases = 'postgres'
+sentiment_proc.workers_per_database = 2
+});
+$w->safe_psql('postgres', q{
+CREATE EXTENSION vector;
+CREATE EXTENSION sentiment_proc;
+SELECT sentiment_attach('sentiment_data');
+CREATE TABLE ledger (entry_id bigint NOT NULL);
+CREATE FUNCTION ledger_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_catalog.pg_advisory_xact_lock_shared(4242);
+	INSERT INTO public.ledger VALUES (NEW.entry_id);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER ledger AFTER INSERT OR UPDATE ON sentiment_embeddings FOR EACH ROW EXECUTE FUNCTION ledger_add();
+});
+my $rows = 3000;
+my $holder = $w->background_psql('postgres', on_error_stop => 0);
+$holder->query_safe('SELECT pg_advisory_lock(4242)');
+$w->safe_psql('postgres',
+	"INSERT INTO sentiment_data (text) SELECT 'lane test ' || g || ' love the pizza #t' || g FROM generate_series(1, $rows) g");
+ok($w->poll_query_until('postgres',
+	"SELECT count(*) FROM sentiment_data WHERE processing_status = 'completed'", $rows),
+   'every row reaches completed while the index is held up');
+ok($w->poll_query_until('postgres', q{
+	SELECT count(*) > 0 FROM pg_stat_activity
+	 WHERE backend_type = 'sentiment_proc worker' AND wait_event = 'advisory'}),
+   'a worker is in the middle of a drain');
+is($w->safe_psql('postgres', q{
+	SELECT waiting, oldest_waiting_age > '0', (SELECT count(*) FROM sentiment_embeddings), (SELECT count(*) FROM ledger)
+	  FROM sentiment_embedding_lag}),
+   "$rows|t|0|0", 'the lag shows every row waiting; nothing indexed is committed yet');
+my $pid = $w->safe_psql('postgres', q{
+	SELECT pid FROM pg_stat_activity WHERE backend_type = 'sentiment_proc worker' AND wait_event = 'advisory' LIMIT 1});
+my $log_offset = -s $w->logfile;
+kill 'KILL', $pid;
+eval { $holder->quit };
+ok($w->poll_query_until('postgres',
+	"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'sentiment_proc worker' AND pid <> $pid", '2'),
+   'the server restarts and the workers come back');
+ok($w->log_contains(qr/sentiment_proc worker.*\(PID $pid\) was terminated by signal 9/, $log_offset),
+   'the crash was a kill -9 of a draining worker');
+ok($w->poll_query_until('postgres', 'SELECT waiting FROM sentiment_embedding_lag', '0'),
+   'after the restart the workers drain the lane');
+is($w->safe_psql('postgres', q{
+	SELECT count(*), count(DISTINCT entry_id), (SELECT count(*) FROM sentiment_embeddings),
+		   (SELECT count(*) FROM sentiment_embeddings_lane)
+	  FROM ledger}),
+   "$rows|$rows|$rows|0", 'each embedding written into the indexed table exactly once');
+($rc, $out, $err) = $w->psql('postgres', q{SELECT count(*) FROM sentiment_similar('love the pizza', 5)});
+is("$out|$err", '5|', 'sentiment_similar finds them, with no notice');
 
 done_testing();

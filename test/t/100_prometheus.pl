@@ -274,6 +274,28 @@ same('sentiment_workers_running{database=no_such_db}', 0, 'none runs: SentimentW
 ok(!exists $m->{'sentiment_workers_running{database=postgres}'}, 'postgres is no longer listed');
 same('sentiment_launcher_up{}', 1, 'the launcher still runs');
 
+# ---- embeddings waiting for their HNSW index (pgvector) -----------------------
+my $sharedir = `pg_config --sharedir`;
+chomp $sharedir;
+SKIP:
+{
+	skip 'pgvector is not installed', 4 unless -f "$sharedir/extension/vector.control";
+	is(scalar(grep { /^sentiment_embedding_lag_/ } keys %$m), 0, 'no source with a lane: no lag series');
+	# processed by hand (no worker runs): the embeddings wait in the lane
+	$node->safe_psql('postgres', q{
+		CREATE EXTENSION vector;
+		SELECT sentiment_attach('clips', topics_table => 'clip_topics', embeddings_table => 'clip_embeddings');
+		GRANT SELECT ON clips, clip_embeddings_lane TO prom_exporter;
+		INSERT INTO clips (text) SELECT 'great clip ' || g FROM generate_series(1, 4) g;
+		SELECT sentiment_process_batch(100, 'clips');
+		UPDATE clip_embeddings_lane SET staged_at = now() - interval '5 minutes';});
+	($m, $type, $text) = scrape();
+	same('sentiment_embedding_lag_waiting_rows{datname=postgres,source=clips}', 4, 'sentiment_embedding_lag');
+	my $lag = $m->{'sentiment_embedding_lag_oldest_waiting_age_seconds{datname=postgres,source=clips}'};
+	ok(defined $lag && $lag >= 300, "the oldest waits 5 minutes: $lag s");
+	is($m->{'pg_exporter_last_scrape_error{}'}, '0', 'every query ran without error');
+}
+
 $h->kill_kill(grace => 5);
 undef $h;
 $node->stop;

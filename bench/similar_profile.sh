@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Where the time of a sentiment_similar(text, 10) call goes, through the HNSW
+# index (docs/pgvector.md), on a private temporary instance: ROWS mentions
+# (bench/gen_mentions.py) processed into real[], converted to vector(256)
+# with its index built once, then for QUERIES new mention texts, each part
+# timed on its own in the server (one warm session, clock_timestamp around
+# each call):
+#
+#   call      sentiment_similar(text, 10), as users call it;
+#   analyse   sentiment_analyze(text), the query embedding;
+#   scan      the index query alone with that embedding ready (planned
+#             once: ORDER BY embedding <=> $1 LIMIT 10, the join to the
+#             source, at hnsw.ef_search 100, as sentiment_similar runs it);
+#   wrapper   call - analyse - scan per query: the plpgsql functions, the
+#             lookups of the source, its column type and lane, the dynamic
+#             SQL's planning;
+#   call 1.2 / wrapper 1.2  the same for 1.2's sentiment_similar: its
+#             sentiment_similar_internal (from the frozen
+#             sql/sentiment_proc--1.2.sql) under its SQL wrapper with a pinned
+#             search_path, as 1.2 had it: before and after in the same run.
+#
+#   bench/similar_profile.sh [ROWS [QUERIES]]    (defaults 100000, 200)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-100000}
+QUERIES=${2:-200}
+
+. scripts/lib/tempdb.sh
+[ -f "$("$PG_CONFIG" --sharedir)/extension/vector.control" ] ||
+	{ echo "pgvector is not installed for $PG_CONFIG: run ../shared/pgvector/install.sh" >&2; exit 2; }
+echo "== build and install"
+build_and_install
+
+trap tempdb_stop EXIT
+tempdb_start "shared_buffers = '1GB'" "max_wal_size = '16GB'" "checkpoint_timeout = '1h'" \
+	"autovacuum = off" "maintenance_work_mem = '1GB'" "max_parallel_maintenance_workers = 1"
+
+echo "== $ROWS mentions into real[], converted to vector(256) with its HNSW index"
+psql_q -c "CREATE TABLE queries (q integer PRIMARY KEY, text text NOT NULL)" \
+	-c "CREATE EXTENSION sentiment_proc" -c "CREATE EXTENSION vector" >/dev/null
+python3 bench/gen_mentions.py "$QUERIES" --seed 2 --originals-only | psql_q -c "COPY queries FROM STDIN"
+psql_q -c "SELECT sentiment_attach('search', topics_table => 'search_topics', embeddings_table => 'search_embeddings')" \
+	-c "SELECT sentiment_convert_embeddings('search', 'real[]')" >/dev/null
+python3 bench/gen_mentions.py "$ROWS" --seed 1 | psql_q -c "COPY search (entry_id, text) FROM STDIN"
+psql_q <<'SQL' >/dev/null
+DO $$
+BEGIN
+	LOOP
+		EXIT WHEN sentiment_process_batch(5000, 'search') = 0;
+		COMMIT;
+	END LOOP;
+END
+$$;
+SELECT sentiment_convert_embeddings('search', 'vector');
+VACUUM ANALYZE search;
+VACUUM ANALYZE search_embeddings;
+SQL
+
+# The same call as 1.2 made it, for a before/after in one run: its
+# sentiment_similar_internal (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
+# the index query planned at every call) under another name.
+awk '/^CREATE FUNCTION @extschema@.sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
+	sql/sentiment_proc--1.2.sql |
+	sed -e 's/@extschema@\.sentiment_similar_internal(/public.similar_before(/' -e 's/@extschema@/public/g' | psql_q
+# and 1.2's sentiment_similar(text, k, source) wrapper around it (pinned path)
+psql_q <<'SQL'
+CREATE FUNCTION similar_before_call(query text, k integer DEFAULT 10, source regclass DEFAULT NULL)
+RETURNS TABLE (entry_id bigint, similarity double precision, text text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM public.similar_before(source, query, NULL, k)
+$$;
+SQL
+
+echo "== $QUERIES queries, each part timed"
+psql_q <<'SQL'
+CREATE TABLE timings (q integer, part text, ms double precision);
+SET hnsw.ef_search = 100;
+DO $$
+DECLARE
+	r record; t0 timestamptz; v real[]; n integer;
+BEGIN
+	-- warm up: plans, caches, the analyser
+	PERFORM * FROM sentiment_similar('warm up the cache', 10, 'search');
+	PERFORM * FROM similar_before_call('warm up the cache', 10, 'search');
+	FOR r IN SELECT * FROM queries ORDER BY q LOOP
+		t0 := clock_timestamp();
+		PERFORM * FROM sentiment_similar(r.text, 10, 'search');
+		INSERT INTO timings VALUES (r.q, 'call', extract(epoch FROM clock_timestamp() - t0) * 1000);
+		t0 := clock_timestamp();
+		PERFORM * FROM similar_before_call(r.text, 10, 'search');
+		INSERT INTO timings VALUES (r.q, 'call 1.2', extract(epoch FROM clock_timestamp() - t0) * 1000);
+		t0 := clock_timestamp();
+		v := (sentiment_analyze(r.text)).embedding;
+		INSERT INTO timings VALUES (r.q, 'analyse', extract(epoch FROM clock_timestamp() - t0) * 1000);
+		CONTINUE WHEN sentiment_cosine(v, v) IS NULL;
+		t0 := clock_timestamp();
+		-- (a plpgsql query: planned once, like a prepared statement)
+		PERFORM n.entry_id
+		   FROM (SELECT e.entry_id, sentiment_cosine(e.embedding::real[], v) AS similarity
+				   FROM search_embeddings e ORDER BY e.embedding <=> v::vector LIMIT 10) n
+		   JOIN search t ON t.entry_id = n.entry_id
+		  WHERE n.similarity IS NOT NULL ORDER BY n.similarity DESC, n.entry_id;
+		INSERT INTO timings VALUES (r.q, 'scan', extract(epoch FROM clock_timestamp() - t0) * 1000);
+	END LOOP;
+END
+$$;
+-- What the function's own SET hnsw.ef_search clause costs: the calls again
+-- without it
+ALTER FUNCTION sentiment_similar_internal(regclass, text, bigint, integer, text) RESET hnsw.ef_search;
+DO $$
+DECLARE
+	r record; t0 timestamptz;
+BEGIN
+	FOR r IN SELECT * FROM queries ORDER BY q LOOP
+		t0 := clock_timestamp();
+		PERFORM * FROM sentiment_similar(r.text, 10, 'search');
+		INSERT INTO timings VALUES (r.q, 'call no SET', extract(epoch FROM clock_timestamp() - t0) * 1000);
+	END LOOP;
+END
+$$;
+SQL
+
+echo
+echo "== results ($ROWS mentions, $QUERIES queries, k = 10, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+psql_v <<'SQL'
+WITH per_q AS (
+	SELECT q, sum(ms) FILTER (WHERE part = 'call') - sum(ms) FILTER (WHERE part = 'analyse')
+			  - sum(ms) FILTER (WHERE part = 'scan') AS ms,
+		   sum(ms) FILTER (WHERE part = 'call 1.2') - sum(ms) FILTER (WHERE part = 'analyse')
+			  - sum(ms) FILTER (WHERE part = 'scan') AS ms_before
+	  FROM timings GROUP BY q HAVING count(*) = 5),
+all_parts AS (
+	SELECT part, ms FROM timings UNION ALL SELECT 'wrapper', ms FROM per_q
+	UNION ALL SELECT 'wrapper 1.2', ms_before FROM per_q)
+SELECT format('%-12s p50 %7s ms   p99 %7s ms   mean %7s ms', part,
+			  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3),
+			  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3),
+			  round(avg(ms)::numeric, 3))
+  FROM all_parts GROUP BY part
+ ORDER BY array_position(ARRAY['call 1.2', 'call', 'call no SET', 'analyse', 'scan', 'wrapper 1.2', 'wrapper'], part);
+SQL
