@@ -27,18 +27,25 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_dims() IS
 
 -- After a search: a notice when the embeddings table holds embeddings of
 -- another length than the query's, which the search left out.  Reads only
--- the first such row, through a scan the search has just warmed.
+-- the first such row, through a scan the search has just warmed, as the
+-- owner of the source (sentiment_source_sql, statement similar_other_dims).
 CREATE FUNCTION @extschema@.sentiment_similar_check_dims(p_embeddings regclass, p_dims integer)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
+	v_source regclass;
 	v_other integer;
 BEGIN
-	EXECUTE format('SELECT cardinality(e.embedding) FROM %s e WHERE cardinality(e.embedding) <> $1 LIMIT 1',
-				   p_embeddings)
-		INTO v_other USING p_dims;
+	SELECT s.source_table INTO v_source FROM @extschema@.sentiment_sources s
+	 WHERE s.embeddings_table = p_embeddings;
+	IF v_source IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT d.n INTO v_other
+	  FROM @extschema@.sentiment_source_sql(v_source, 'similar_other_dims',
+			jsonb_build_object('dims', p_dims)) AS d(n integer);
 	IF v_other IS NOT NULL THEN
 		RAISE NOTICE 'rows of % whose embedding has another length than % (for example %) were left out',
 			p_embeddings, p_dims, v_other
@@ -97,8 +104,10 @@ $body$;
 -- or halfvec: the k nearest by cosine distance through the HNSW index
 -- (approximate; hnsw.ef_search is raised to at least
 -- sentiment_proc's floor of 100 and to k for the call), their similarity
--- computed as for real[].  Runs with the caller's rights: the caller reads
--- the source and its embeddings table.  Ties in similarity go to the lower
+-- computed as for real[].  The caller needs SELECT on the source and its
+-- embeddings table; both are read as the source's owner
+-- (sentiment_source_sql, statements similar_* in src/source_sql.c), so the
+-- owner's casts and operators never run as the caller.  Ties in similarity go to the lower
 -- entry_id.  Stored real[] embeddings of another length (from an external
 -- analyser before 1.2 refused them) are left out, with a notice.
 CREATE FUNCTION @extschema@.sentiment_similar_internal(
@@ -111,6 +120,7 @@ DECLARE
 	v_src		record;
 	v_col		record;
 	v_vector	real[];
+	v_args		jsonb;
 	v_ef		text;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
@@ -119,10 +129,16 @@ BEGIN
 				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
 	END IF;
 	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(p_source);
+	-- (the owner reads the embeddings: the caller must be able to)
+	IF NOT has_table_privilege(v_src.embeddings_table, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %', v_src.embeddings_table
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'GRANT SELECT on the embeddings table to the role that searches.';
+	END IF;
 	IF p_entry IS NOT NULL THEN
-		EXECUTE format('SELECT e.embedding::pg_catalog.float4[] FROM %s e WHERE e.entry_id = $1',
-					   v_src.embeddings_table)
-			INTO v_vector USING p_entry;
+		SELECT e.v INTO v_vector
+		  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_entry',
+				jsonb_build_object('entry', p_entry)) AS e(v real[]);
 		IF v_vector IS NULL THEN
 			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
 				USING ERRCODE = 'no_data_found',
@@ -139,6 +155,7 @@ BEGIN
 	ELSE
 		RETURN;
 	END IF;
+	v_args := jsonb_strip_nulls(jsonb_build_object('vector', to_jsonb(v_vector), 'k', p_k, 'entry', p_entry));
 	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
 	IF v_col.type_sql IS NOT NULL THEN
 		-- an all-zero query has no direction: nothing is similar to it
@@ -151,32 +168,15 @@ BEGIN
 		v_ef := current_setting('hnsw.ef_search', true);
 		PERFORM set_config('hnsw.ef_search',
 			greatest(p_k + 1, 100, COALESCE(NULLIF(v_ef, '')::integer, 0))::text, true);
-		RETURN QUERY EXECUTE format(
-			'SELECT n.entry_id::bigint, n.similarity, t.%1$I::text '
-			'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding::pg_catalog.float4[], $1) AS similarity '
-			'          FROM %2$s e WHERE $3 IS NULL OR e.entry_id <> $3 '
-			'         ORDER BY e.embedding OPERATOR(%5$I.<=>) $1::%6$s LIMIT $2) n '
-			'  JOIN %3$s t ON t.%4$I = n.entry_id '
-			' WHERE n.similarity IS NOT NULL '
-			' ORDER BY n.similarity DESC, n.entry_id',
-			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
-			v_col.vector_schema, v_col.type_sql)
-			USING v_vector, p_k, p_entry;
+		RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_vector', v_args)
+			AS n(entry_id bigint, similarity double precision, text text);
 		-- (unset before: pgvector was not loaded yet; now it has a default)
 		PERFORM set_config('hnsw.ef_search',
 			COALESCE(v_ef, (SELECT s.reset_val FROM pg_settings s WHERE s.name = 'hnsw.ef_search')), true);
 		RETURN;
 	END IF;
-	RETURN QUERY EXECUTE format(
-		'SELECT n.entry_id::bigint, n.similarity, t.%I::text '
-		'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding, $1) AS similarity '
-		'          FROM %s e WHERE ($3 IS NULL OR e.entry_id <> $3) AND cardinality(e.embedding) = cardinality($1) '
-		'         ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
-		'  JOIN %s t ON t.%I = n.entry_id '
-		' WHERE n.similarity IS NOT NULL '
-		' ORDER BY n.similarity DESC, n.entry_id',
-		v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column)
-		USING v_vector, p_k, p_entry;
+	RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_real', v_args)
+		AS n(entry_id bigint, similarity double precision, text text);
 	PERFORM @extschema@.sentiment_similar_check_dims(v_src.embeddings_table, cardinality(v_vector));
 END
 $body$;

@@ -150,3 +150,13 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	 ORDER BY s.source NULLS FIRST, m.minute;
 -- an empty table name gives the same error on every supported PostgreSQL major (issue 21)
 -- replace function: sentiment_attach
+-- security round three, part C
+-- the two-phase path and sentiment_similar read and write attached tables
+-- as their owner (sentiment_source_sql, src/source_sql.c)
+-- replace function: sentiment_claim
+-- replace function: sentiment_complete
+-- replace function: sentiment_fail
+-- replace function: sentiment_renew
+-- replace function: sentiment_release
+-- replace function: sentiment_similar_check_dims
+-- replace function: sentiment_similar_internal
