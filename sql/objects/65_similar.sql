@@ -121,6 +121,7 @@ DECLARE
 	v_col		record;
 	v_vector	real[];
 	v_args		jsonb;
+	v_denied	name;
 	v_ef		text;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
@@ -129,11 +130,14 @@ BEGIN
 				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
 	END IF;
 	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(p_source);
-	-- (the owner reads the embeddings: the caller must be able to)
-	IF NOT has_table_privilege(v_src.embeddings_table, 'SELECT') THEN
-		RAISE EXCEPTION 'permission denied for table %', v_src.embeddings_table
-			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'GRANT SELECT on the embeddings table to the role that searches.';
+	-- (the owner reads both tables: the caller must be able to, as when
+	-- it read them itself)
+	SELECT c.relname INTO v_denied FROM pg_class c
+	 WHERE c.oid IN (v_src.source_table, v_src.embeddings_table) AND NOT has_table_privilege(c.oid, 'SELECT')
+	 ORDER BY c.oid <> v_src.source_table LIMIT 1;
+	IF v_denied IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied for table %', v_denied
+			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	IF p_entry IS NOT NULL THEN
 		SELECT e.v INTO v_vector
