@@ -5,8 +5,10 @@
  * Monitoring (sentiment_queue_status, sentiment_failures, sentiment_stuck,
  * sentiment_cutover, sentiment_completions, sentiment_summary,
  * sentiment_error_history) and maintenance
- * (sentiment_retry_failed, re-attaching, sentiment_set_model) are plpgsql
- * run by whoever calls them, often a superuser or a pg_monitor dashboard.
+ * (sentiment_retry_failed, re-attaching, sentiment_set_model), the
+ * two-phase path (sentiment_claim .. sentiment_release) and
+ * sentiment_similar are plpgsql run by whoever calls them, often a
+ * superuser, a pg_monitor dashboard or an analyser role shared by tenants.
  * Whatever reads or writes a tenant's table runs code the tenant wrote:
  * triggers, CHECK constraints, defaults, and the casts and operators of
  * column types the tenant can change.  So those statements are not run as
@@ -52,9 +54,11 @@ PG_FUNCTION_INFO_V1(sentiment_source_problem);
 
 /*
  * A statement on an attached table.  In sql, {t} stands for the table, {id}
- * for its id column, {topics} for its topics table and {ext} for the
- * extension's schema, all quoted; $1 is the args jsonb (NULLs stripped by
- * the caller), $2 the table's OID (regclass).
+ * for its id column, {text} for its text column, {topics} and {embeddings}
+ * for its side tables, {vtype} and {vschema} for the type of the embedding
+ * column and that type's schema, and {ext} for the extension's schema, all
+ * quoted; $1 is the args jsonb (NULLs stripped by the caller), $2 the
+ * table's OID (regclass).
  */
 typedef struct SourceStatement
 {
@@ -64,6 +68,10 @@ typedef struct SourceStatement
 	const char *created_at;		/* "created_at" when read (must be a timestamp) */
 	const char *sql;
 } SourceStatement;
+
+/* the bigint[] of an array of args, and the query embedding of sentiment_similar */
+#define SP_IDS(key) "ARRAY(SELECT jsonb_array_elements_text($1->'" key "')::int8)"
+#define SP_VECTOR "ARRAY(SELECT jsonb_array_elements_text($1->'vector')::float4)"
 
 static const SourceStatement statements[] = {
 	/* sentiment_queue_status: counts through the partial indexes, estimate */
@@ -162,10 +170,8 @@ static const SourceStatement statements[] = {
 	/*
 	 * The two-phase path (sql/objects/56_claim_api.sql, 58_claim_lease.sql):
 	 * rows written as the owner, so the owner's triggers, checks and casts
-	 * never run as the analyser.  {text} is the text column, {embeddings}
-	 * the embeddings table; SP_IDS is the bigint[] of $1's key.
+	 * never run as the analyser.
 	 */
-#define SP_IDS(key) "ARRAY(SELECT jsonb_array_elements_text($1->'" key "')::int8)"
 	/* sentiment_claim: queued rows first, due retries, then pending rows */
 	{"claim", true, false, NULL,
 		"WITH c AS ("
@@ -267,11 +273,9 @@ static const SourceStatement statements[] = {
 		"  AND s.processing_claimed_by = $1->>'claim' "
 		"  RETURNING 1) SELECT count(*) FROM u"},
 	/*
-	 * sentiment_similar (sql/objects/65_similar.sql): $1->'vector' is the
-	 * query's embedding, $1->'entry' the row left out; {vtype} and
-	 * {vschema} are the pgvector type of the embedding column and its schema
+	 * sentiment_similar (sql/objects/65_similar.sql): $1->'entry' is the
+	 * row left out
 	 */
-#define SP_VECTOR "ARRAY(SELECT jsonb_array_elements_text($1->'vector')::float4)"
 	{"similar_entry", false, false, NULL,
 		"SELECT e.embedding::float4[] FROM {embeddings} e WHERE e.entry_id = ($1->>'entry')::int8"},
 	{"similar_real", false, false, NULL,

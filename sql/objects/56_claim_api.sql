@@ -44,6 +44,30 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_own_claim';
 
+-- The side tables of a source are written as its owner: the caller must
+-- hold the privileges (as when it wrote them itself), else 42501.
+CREATE FUNCTION @extschema@.sentiment_side_table_check(p_source regclass, p_privileges text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_denied	regclass;
+BEGIN
+	SELECT t.rel INTO v_denied
+	  FROM @extschema@.sentiment_sources s, LATERAL (VALUES (1, s.topics_table), (2, s.embeddings_table)) AS t(n, rel)
+	 WHERE s.source_table = p_source AND NOT has_table_privilege(t.rel, p_privileges)
+	 ORDER BY t.n LIMIT 1;
+	IF v_denied IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied for table %', v_denied
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'sentiment_complete replaces the topics and embeddings of the rows it completes; '
+						   'sentiment_fail deletes those of the rows it fails.',
+				  HINT = format('GRANT %s ON %s TO the role that does it.', p_privileges, v_denied);
+	END IF;
+END
+$body$;
+
 CREATE FUNCTION @extschema@.sentiment_claim(
 	n integer,
 	lease interval,
@@ -114,7 +138,7 @@ BEGIN
 		-- wait for it)
 		-- (the rows written as the table's owner: sentiment_source_sql,
 		-- statement claim in src/source_sql.c)
-		IF sentiment_claim.source IS NOT NULL THEN
+		BEGIN
 			v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
 			RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'claim',
 				jsonb_strip_nulls(jsonb_build_object('n', v_left, 'lease', sentiment_claim.lease, 'claim', v_claimant,
@@ -122,25 +146,18 @@ BEGIN
 				AS c(source_table regclass, id bigint, text text, version integer, attempts integer, claim text,
 					 lease_until timestamptz, author_followers bigint, likes bigint, shares bigint, replies bigint);
 			GET DIAGNOSTICS v_n = ROW_COUNT;
-		ELSE
+		EXCEPTION WHEN insufficient_privilege OR datatype_mismatch OR object_not_in_prerequisite_state
+			OR wrong_object_type OR lock_not_available THEN
 			-- without a source, a table that cannot be claimed as its owner
 			-- (columns changed, row-level security, deferrable triggers, a
 			-- lock held) is left alone with a warning, not the others
-			BEGIN
-				v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
-				RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'claim',
-					jsonb_strip_nulls(jsonb_build_object('n', v_left, 'lease', sentiment_claim.lease, 'claim', v_claimant,
-									   'queued', to_jsonb(v_queued))))
-					AS c(source_table regclass, id bigint, text text, version integer, attempts integer, claim text,
-						 lease_until timestamptz, author_followers bigint, likes bigint, shares bigint, replies bigint);
-				GET DIAGNOSTICS v_n = ROW_COUNT;
-			EXCEPTION WHEN insufficient_privilege OR datatype_mismatch OR object_not_in_prerequisite_state
-				OR wrong_object_type OR lock_not_available THEN
-				RAISE WARNING 'sentiment_claim skipped table %: %', v_src.source_table, SQLERRM
-					USING HINT = 'Claim from it with sentiment_claim(n, lease, source) to see the error in full.';
-				v_n := 0;
-			END;
-		END IF;
+			IF sentiment_claim.source IS NOT NULL THEN
+				RAISE;
+			END IF;
+			RAISE WARNING 'sentiment_claim skipped table %: %', v_src.source_table, SQLERRM
+				USING HINT = 'Claim from it with sentiment_claim(n, lease, source) to see the error in full.';
+			v_n := 0;
+		END;
 		v_left := v_left - v_n;
 	END LOOP;
 	PERFORM @extschema@.sentiment_report_denied('sentiment_claim', v_denied);
@@ -223,17 +240,9 @@ BEGIN
 								'or leave "embedding" out; nothing was written.', v_dims);
 	END IF;
 
-	-- The side tables are written as the source's owner, as the caller
-	-- wrote them before: the caller still needs the rights.
-	IF NOT has_table_privilege(v_src.topics_table, 'INSERT, DELETE')
-		OR NOT has_table_privilege(v_src.embeddings_table, 'INSERT, DELETE') THEN
-		RAISE EXCEPTION 'permission denied for table %',
-			CASE WHEN has_table_privilege(v_src.topics_table, 'INSERT, DELETE') THEN v_src.embeddings_table
-				 ELSE v_src.topics_table END
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = 'Completing rows replaces their topics and embeddings.',
-				  HINT = 'GRANT INSERT, DELETE on the side tables to the role that completes.';
-	END IF;
+	-- (the side tables are written as the source's owner; the caller still
+	-- needs the rights, as when it wrote them itself)
+	PERFORM @extschema@.sentiment_side_table_check(v_src.source_table, 'INSERT, DELETE');
 
 	-- The rows still claimed by us at the version we read, their old topics
 	-- and embedding gone; every statement on the tables runs as their
@@ -330,15 +339,7 @@ BEGIN
 				  HINT = 'A SQLSTATE is five digits or upper-case letters, for example 22000.';
 	END IF;
 
-	IF NOT has_table_privilege(v_src.topics_table, 'DELETE')
-		OR NOT has_table_privilege(v_src.embeddings_table, 'DELETE') THEN
-		RAISE EXCEPTION 'permission denied for table %',
-			CASE WHEN has_table_privilege(v_src.topics_table, 'DELETE') THEN v_src.embeddings_table
-				 ELSE v_src.topics_table END
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = 'A failed row loses its topics and embedding.',
-				  HINT = 'GRANT DELETE on the side tables to the role that records failures.';
-	END IF;
+	PERFORM @extschema@.sentiment_side_table_check(v_src.source_table, 'DELETE');
 
 	-- (as the table's owner: sentiment_source_sql, statement fail)
 	SELECT u.ids, u.ats INTO v_done, v_at

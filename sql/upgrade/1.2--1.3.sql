@@ -153,6 +153,7 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 -- security round three, part C
 -- the two-phase path and sentiment_similar read and write attached tables
 -- as their owner (sentiment_source_sql, src/source_sql.c)
+-- replace function: sentiment_side_table_check
 -- replace function: sentiment_claim
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
