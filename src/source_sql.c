@@ -675,6 +675,47 @@ sentiment_source_problem(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The rights on the side tables a statement needs of the caller: the owner
+ * writes (or reads) them, so sentiment_source_sql called directly must not
+ * do more than the caller could do itself.
+ */
+static const struct
+{
+	const char *name;
+	AclMode		rights;
+	bool		topics;			/* on the topics table too (else embeddings only) */
+}			side_rights[] = {
+	{"complete", ACL_DELETE, true},
+	{"complete_rest", ACL_INSERT, true},
+	{"fail", ACL_DELETE, true},
+	{"similar_entry", ACL_SELECT, false},
+	{"similar_real", ACL_SELECT, false},
+	{"similar_vector", ACL_SELECT, false},
+	{"similar_other_dims", ACL_SELECT, false},
+};
+
+static void
+check_side_rights(const SourceStatement *st, SourceRegistration *src)
+{
+	for (int i = 0; i < lengthof(side_rights); i++)
+	{
+		Oid			rels[2];
+
+		if (strcmp(side_rights[i].name, st->name) != 0)
+			continue;
+		rels[0] = src->embeddings;
+		rels[1] = side_rights[i].topics ? src->topics : src->embeddings;
+		for (int r = 0; r < lengthof(rels); r++)
+			if (pg_class_aclcheck(rels[r], GetUserId(), side_rights[i].rights) != ACLCHECK_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied for table %s", get_rel_name(rels[r])),
+						 errdetail("Statement %s reads or writes it as the owner of the table.", st->name),
+						 errhint("GRANT the privilege ON %s TO the role that does it.", qualified(rels[r]))));
+	}
+}
+
+/*
  * The type of the embedding column of an embeddings table, schema-qualified,
  * and its schema (for pgvector's operators), both quoted.
  */
@@ -752,6 +793,8 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	else if (src == NULL)
 		sp_error_not_attached(source);
 	check_statement(st, source, src, schema);
+	if (src != NULL)
+		check_side_rights(st, src);
 
 	{
 		const char *vtype = "NULL";

@@ -109,6 +109,21 @@ SELECT entry_id, text FROM sentiment_similar('claim me', 3) ORDER BY 1;
 SELECT entry_id, text FROM sentiment_similar(1::bigint, 3) ORDER BY 1;
 SELECT * FROM sc_trapped;
 
+-- Called directly, sentiment_source_sql does no more than the caller could
+-- do itself: the statements on the side tables need the caller's rights
+-- on them.
+SET ROLE regress_sc_tenant;
+REVOKE INSERT ON sc.topics FROM regress_sc_analyser;
+REVOKE SELECT ON sc.embeddings FROM regress_sc_analyser;
+SET ROLE regress_sc_analyser;
+SELECT pg_temp.try($$SELECT * FROM sentiment_source_sql('sc.mentions', 'complete_rest',
+	'{"results": [{"id": 1, "version": 0, "topics": ["x"]}], "ids": [1]}')
+	AS r(id bigint, completed boolean, reason text)$$, hint => false) AS complete_rest;
+SELECT pg_temp.try($$SELECT * FROM sentiment_source_sql('sc.mentions', 'similar_entry', '{"entry": 1}')
+	AS e(v real[])$$, hint => false) AS similar_entry;
+RESET ROLE;
+SELECT count(*) AS topics_of_1 FROM sc.topics WHERE mention_id = 1;
+
 -- A version column of the tenant's type is refused before anything runs.
 TRUNCATE sc_trap_log;
 SET ROLE regress_sc_tenant;
