@@ -60,7 +60,7 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
                  bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models multilingual \
-                 monitoring registry_cleanup dba security security_view security_tenants security_superuser security_partd upgrade
+                 monitoring registry_cleanup dba security security_view security_tenants security_superuser security_partd security_claim upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --temp-instance=test/tmp_check_iso $(TEST_CONF)

@@ -5,8 +5,10 @@
  * Monitoring (sentiment_queue_status, sentiment_failures, sentiment_stuck,
  * sentiment_cutover, sentiment_completions, sentiment_summary,
  * sentiment_error_history) and maintenance
- * (sentiment_retry_failed, re-attaching, sentiment_set_model) are plpgsql
- * run by whoever calls them, often a superuser or a pg_monitor dashboard.
+ * (sentiment_retry_failed, re-attaching, sentiment_set_model), the
+ * two-phase path (sentiment_claim .. sentiment_release) and
+ * sentiment_similar are plpgsql run by whoever calls them, often a
+ * superuser, a pg_monitor dashboard or an analyser role shared by tenants.
  * Whatever reads or writes a tenant's table runs code the tenant wrote:
  * triggers, CHECK constraints, defaults, and the casts and operators of
  * column types the tenant can change.  So those statements are not run as
@@ -51,6 +53,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -63,9 +66,11 @@ PG_FUNCTION_INFO_V1(sentiment_source_problem);
 
 /*
  * A statement on an attached table.  In sql, {t} stands for the table, {id}
- * for its id column, {topics} for its topics table and {ext} for the
- * extension's schema, all quoted; $1 is the args jsonb (NULLs stripped by
- * the caller), $2 the table's OID (regclass).
+ * for its id column, {text} for its text column, {topics} and {embeddings}
+ * for its side tables, {vtype} and {vschema} for the type of the embedding
+ * column and that type's schema, and {ext} for the extension's schema, all
+ * quoted; $1 is the args jsonb (NULLs stripped by the caller), $2 the
+ * table's OID (regclass).
  */
 typedef struct SourceStatement
 {
@@ -75,6 +80,10 @@ typedef struct SourceStatement
 	const char *created_at;		/* "created_at" when read (must be a timestamp) */
 	const char *sql;
 } SourceStatement;
+
+/* the bigint[] of an array of args, and the query embedding of sentiment_similar */
+#define SP_IDS(key) "ARRAY(SELECT jsonb_array_elements_text($1->'" key "')::int8)"
+#define SP_VECTOR "ARRAY(SELECT jsonb_array_elements_text($1->'vector')::float4)"
 
 static const SourceStatement statements[] = {
 	/* sentiment_queue_status: counts through the partial indexes, estimate */
@@ -173,6 +182,145 @@ static const SourceStatement statements[] = {
 		"  AND ($1->>'pattern' IS NULL OR processing_error LIKE $1->>'pattern') "
 		"  AND ($1->>'sqlstate' IS NULL OR processing_error_history -> -1 ->> 'sqlstate' = $1->>'sqlstate') "
 		"  RETURNING 1) SELECT count(*) FROM u"},
+	/*
+	 * The two-phase path (sql/objects/56_claim_api.sql, 58_claim_lease.sql):
+	 * rows written as the owner, so the owner's triggers, checks and casts
+	 * never run as the analyser.
+	 */
+	/* sentiment_claim: queued rows first, due retries, then pending rows */
+	{"claim", true, false, NULL,
+		"WITH c AS ("
+		"  SELECT * FROM (SELECT s.{id} AS cid FROM {t} AS s "
+		"    WHERE s.{id} = ANY (" SP_IDS("queued") ") AND s.processing_status <> 'processing' "
+		"    ORDER BY array_position(" SP_IDS("queued") ", s.{id}::bigint) FOR NO KEY UPDATE OF s SKIP LOCKED) AS q "
+		"  UNION ALL "
+		"  SELECT * FROM (SELECT s.{id} FROM {t} AS s "
+		"    WHERE s.processing_status = 'failed' AND s.processing_retry_at <= now() "
+		"    AND s.{id} <> ALL (" SP_IDS("queued") ") "
+		"    ORDER BY s.processing_retry_at LIMIT ($1->>'n')::int4 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r "
+		"  UNION ALL "
+		"  SELECT * FROM (SELECT s.{id} FROM {t} AS s WHERE s.processing_status = 'pending' "
+		"    AND s.{id} <> ALL (" SP_IDS("queued") ") "
+		"    ORDER BY s.{id} LIMIT ($1->>'n')::int4 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p "
+		"  LIMIT ($1->>'n')::int4), "
+		"u AS (UPDATE {t} AS s SET processing_status = 'processing', "
+		"  processing_started_at = clock_timestamp(), processing_completed_at = NULL, "
+		"  processing_lease_until = clock_timestamp() + ($1->>'lease')::interval, "
+		"  processing_claimed_by = $1->>'claim', "
+		"  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL "
+		"FROM c WHERE s.{id} = c.cid "
+		"RETURNING $2 AS source_table, s.{id}::bigint AS id, s.{text}::text AS text, "
+		"  s.version::integer AS version, s.processing_attempts::integer AS attempts, "
+		"  $1->>'claim' AS claim, s.processing_lease_until AS lease_until, "
+		"  s.author_followers::bigint AS author_followers, s.likes::bigint AS likes, "
+		"  s.shares::bigint AS shares, s.replies::bigint AS replies) "
+		"SELECT * FROM u"},
+	/*
+	 * sentiment_complete, first: the rows still claimed by us at the version
+	 * read, and their old topics and embedding gone (ids, started at)
+	 */
+	{"complete", true, false, NULL,
+		"WITH u AS (UPDATE {t} AS s SET sentiment_label = r.sentiment_label, "
+		"  sentiment_score = r.sentiment_score, emotion_label = r.emotion_label, "
+		"  emotion_score = r.emotion_score, influence_weight = r.influence_weight, "
+		"  processing_status = 'completed', processing_completed_at = clock_timestamp(), "
+		"  processing_error = NULL, processing_retry_at = NULL, "
+		"  processing_lease_until = NULL, processing_claimed_by = NULL, language = r.language "
+		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, version integer, sentiment_label text, "
+		"    sentiment_score double precision, emotion_label text, emotion_score double precision, "
+		"    influence_weight double precision, language text) "
+		"  WHERE s.{id} = r.id AND s.version = r.version "
+		"  AND s.processing_status = 'processing' AND s.processing_claimed_by = $1->>'claim' "
+		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
+		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
+		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
+		"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"},
+	/*
+	 * then the new topics and embeddings of the rows completed ($1->'ids';
+	 * real[] into a pgvector column by its assignment cast, or into the
+	 * table's embedding lane, as real[], when it has one), and one row
+	 * per result: completed, or why not (read afresh: a concurrent edit
+	 * shows)
+	 */
+	{"complete_rest", true, false, NULL,
+		"WITH it AS (INSERT INTO {topics} (mention_id, topic_key) SELECT DISTINCT r.id, k.key "
+		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, topics text[]), unnest(r.topics) AS k(key) "
+		"  WHERE r.id = ANY (" SP_IDS("ids") ")), "
+		"ie AS (INSERT INTO {lane_or_embeddings} (entry_id, embedding) SELECT r.id, r.embedding "
+		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, embedding real[]) "
+		"  WHERE r.id = ANY (" SP_IDS("ids") ") AND r.embedding IS NOT NULL) "
+		"SELECT r.id, r.id = ANY (" SP_IDS("ids") "), CASE WHEN r.id = ANY (" SP_IDS("ids") ") THEN NULL "
+		"  WHEN s.{id} IS NULL THEN 'no such row' "
+		"  WHEN s.version <> r.version THEN 'version changed: the text was edited' "
+		"  WHEN s.processing_status <> 'processing' OR s.processing_claimed_by IS DISTINCT FROM $1->>'claim' "
+		"    THEN 'not claimed by this claimant (lease expired or claim returned)' "
+		"  ELSE 'changed concurrently' END "
+		"FROM jsonb_to_recordset($1->'results') AS r(id bigint, version integer) "
+		"LEFT JOIN {t} AS s ON s.{id} = r.id"},
+	/* sentiment_fail: the rows claimed by us, their topics and embedding gone */
+	{"fail", true, false, NULL,
+		"WITH u AS (UPDATE {t} AS s SET processing_status = 'failed', processing_error = $1->>'error', "
+		"  processing_completed_at = clock_timestamp(), "
+		"  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, "
+		"  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, "
+		"  processing_retry_at = CASE WHEN ($1->>'retry')::boolean THEN clock_timestamp() "
+		"    + {ext}.sentiment_retry_delay(s.processing_attempts::integer) END, "
+		"  processing_error_history = {ext}.sentiment_error_history_add(s.processing_error_history, "
+		"    s.processing_attempts::integer, $1->>'sqlstate', $1->>'error', "
+		"    current_setting('sentiment_proc.error_history')::integer) "
+		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") AND s.processing_status = 'processing' "
+		"  AND s.processing_claimed_by = $1->>'claim' "
+		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
+		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
+		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
+		"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"},
+	/* sentiment_renew: the rows whose lease was extended */
+	{"renew", true, false, NULL,
+		"WITH u AS (UPDATE {t} AS s SET processing_lease_until = clock_timestamp() + ($1->>'lease')::interval "
+		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") AND s.processing_status = 'processing' "
+		"  AND s.processing_claimed_by = $1->>'claim' "
+		"  RETURNING s.{id}::bigint AS id) SELECT COALESCE(array_agg(u.id ORDER BY u.id), '{}') FROM u"},
+	/* sentiment_release: back to pending, the claim's attempt taken back */
+	{"release", true, false, NULL,
+		"WITH u AS (UPDATE {t} AS s SET processing_status = 'pending', "
+		"  processing_attempts = greatest(s.processing_attempts - 1, 0), "
+		"  processing_lease_until = NULL, processing_claimed_by = NULL "
+		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") AND s.processing_status = 'processing' "
+		"  AND s.processing_claimed_by = $1->>'claim' "
+		"  RETURNING 1) SELECT count(*) FROM u"},
+	/*
+	 * sentiment_similar (sql/objects/65_similar.sql): $1->'entry' is the
+	 * row left out
+	 */
+	{"similar_entry", false, false, NULL,
+		"SELECT COALESCE((SELECT e.embedding::float4[] FROM {embeddings} e WHERE e.entry_id = ($1->>'entry')::int8), "
+		/* (processed, its embedding not indexed yet: in the lane) */
+		"  (SELECT l.embedding::float4[] FROM {lane_or_embeddings} l WHERE l.entry_id = ($1->>'entry')::int8))"},
+	/* (embeddings still in the lane, not searched yet: sentiment_similar says so) */
+	{"similar_waiting", false, false, NULL,
+		"SELECT EXISTS (SELECT FROM {lane_or_embeddings} ORDER BY entry_id LIMIT 1)"},
+	{"similar_real", false, false, NULL,
+		"SELECT n.entry_id::bigint, n.similarity, t.{text}::text "
+		"  FROM (SELECT e.entry_id, {ext}.sentiment_cosine(e.embedding, " SP_VECTOR ") AS similarity "
+		"          FROM {embeddings} e WHERE ($1->>'entry' IS NULL OR e.entry_id <> ($1->>'entry')::int8) "
+		"           AND cardinality(e.embedding) = jsonb_array_length($1->'vector') "
+		"         ORDER BY 2 DESC NULLS LAST, 1 LIMIT ($1->>'k')::int4) n "
+		"  JOIN {t} t ON t.{id} = n.entry_id "
+		" WHERE n.similarity IS NOT NULL "
+		" ORDER BY n.similarity DESC, n.entry_id"},
+	{"similar_vector", false, false, NULL,
+		"SELECT n.entry_id::bigint, n.similarity, t.{text}::text "
+		"  FROM (SELECT e.entry_id, {ext}.sentiment_cosine(e.embedding::float4[], " SP_VECTOR ") AS similarity "
+		"          FROM {embeddings} e WHERE $1->>'entry' IS NULL OR e.entry_id <> ($1->>'entry')::int8 "
+		"         ORDER BY e.embedding OPERATOR({vschema}.<=>) (" SP_VECTOR ")::{vtype} "
+		"         LIMIT ($1->>'k')::int4) n "
+		"  JOIN {t} t ON t.{id} = n.entry_id "
+		" WHERE n.similarity IS NOT NULL "
+		" ORDER BY n.similarity DESC, n.entry_id"},
+	/* (a stored real[] embedding of another length than the query's) */
+	{"similar_other_dims", false, false, NULL,
+		"SELECT cardinality(e.embedding) FROM {embeddings} e "
+		"WHERE cardinality(e.embedding) <> ($1->>'dims')::int4 LIMIT 1"},
 	/* sentiment_attach: the seed's migration rule on existing rows */
 	{"attach_results_done", true, true, NULL,
 		"WITH u AS (UPDATE {t} SET processing_status = 'completed' WHERE sentiment_label IS NOT NULL "
@@ -214,6 +362,7 @@ statement_sql(const SourceStatement *st, const char *names[][2], int nnames)
 typedef struct SourceRegistration
 {
 	char	   *id_column;
+	char	   *text_column;
 	Oid			topics;
 	Oid			embeddings;
 } SourceRegistration;
@@ -266,7 +415,7 @@ catalog_plan(int which, const char *schema)
 	{
 		case PLAN_REGISTRATION:
 			sql = psprintf("SELECT id_column::pg_catalog.text, topics_table::pg_catalog.oid, "
-						   "embeddings_table::pg_catalog.oid FROM %s.sentiment_sources "
+						   "embeddings_table::pg_catalog.oid, text_column::pg_catalog.text FROM %s.sentiment_sources "
 						   "WHERE source_table OPERATOR(pg_catalog.=) $1", quote_identifier(schema));
 			break;
 		case PLAN_COLUMNS:
@@ -434,6 +583,7 @@ registration(Oid source, const char *schema)
 	reg->id_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	reg->topics = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	reg->embeddings = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	reg->text_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 	return reg;
 }
 
@@ -637,6 +787,73 @@ lock_source(Oid source, bool write)
 }
 
 /*
+ * The rights on the side tables a statement needs of the caller: the owner
+ * writes (or reads) them, so sentiment_source_sql called directly must not
+ * do more than the caller could do itself.
+ */
+static const struct
+{
+	const char *name;
+	AclMode		rights;
+	bool		topics;			/* on the topics table too (else embeddings only) */
+}			side_rights[] = {
+	{"complete", ACL_DELETE, true},
+	{"complete_rest", ACL_INSERT, true},
+	{"fail", ACL_DELETE, true},
+	{"similar_entry", ACL_SELECT, false},
+	{"similar_waiting", ACL_SELECT, false},
+	{"similar_real", ACL_SELECT, false},
+	{"similar_vector", ACL_SELECT, false},
+	{"similar_other_dims", ACL_SELECT, false},
+};
+
+static void
+check_side_rights(const SourceStatement *st, SourceRegistration *src)
+{
+	for (int i = 0; i < lengthof(side_rights); i++)
+	{
+		Oid			rels[2];
+
+		if (strcmp(side_rights[i].name, st->name) != 0)
+			continue;
+		rels[0] = src->embeddings;
+		rels[1] = side_rights[i].topics ? src->topics : src->embeddings;
+		for (int r = 0; r < lengthof(rels); r++)
+			if (pg_class_aclcheck(rels[r], GetUserId(), side_rights[i].rights) != ACLCHECK_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied for table %s", get_rel_name(rels[r])),
+						 errdetail("Statement %s reads or writes it as the owner of the table.", st->name),
+						 errhint("GRANT the privilege ON %s TO the role that does it.", qualified(rels[r]))));
+	}
+}
+
+/*
+ * The type of the embedding column of an embeddings table, schema-qualified,
+ * and its schema (for pgvector's operators), both quoted.
+ */
+static void
+embedding_type(Oid embeddings, const char **type, const char **schema)
+{
+	AttrNumber	attnum = get_attnum(embeddings, "embedding");
+	HeapTuple	tup;
+	Oid			typid;
+
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("table %s has no column \"embedding\"", qualified(embeddings))));
+	typid = get_atttype(embeddings, attnum);
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	*type = quote_qualified_identifier(get_namespace_name(((Form_pg_type) GETSTRUCT(tup))->typnamespace),
+									   NameStr(((Form_pg_type) GETSTRUCT(tup))->typname));
+	*schema = quote_identifier(get_namespace_name(((Form_pg_type) GETSTRUCT(tup))->typnamespace));
+	ReleaseSysCache(tup);
+}
+
+/*
  * sentiment_source_sql(source regclass, statement text, args jsonb):
  * run the named statement on an attached table as its owner and return its
  * rows, which must match the caller's column definition list.
@@ -694,13 +911,41 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	else if (src == NULL)
 		sp_error_not_attached(source);
 	check_statement(st, source, src, schema);
+	if (src != NULL)
+		check_side_rights(st, src);
 
 	{
-		const char *names[4][2] = {
-			{"{t}", qualified(source)},
-			{"{id}", src ? quote_identifier(src->id_column) : "NULL"},
-			{"{topics}", src ? qualified(src->topics) : "NULL"},
-			{"{ext}", quote_identifier(schema)}};
+		const char *vtype = "NULL";
+		const char *vschema = "NULL";
+		const char *names[10][2];
+		Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
+
+		/* the embedding column's type, for the statements that name it */
+		if (src != NULL && strstr(st->sql, "{vtype}") != NULL)
+			embedding_type(src->embeddings, &vtype, &vschema);
+		names[0][0] = "{t}";
+		names[0][1] = qualified(source);
+		names[1][0] = "{id}";
+		names[1][1] = src ? quote_identifier(src->id_column) : "NULL";
+		names[2][0] = "{topics}";
+		names[2][1] = src ? qualified(src->topics) : "NULL";
+		names[3][0] = "{ext}";
+		names[3][1] = quote_identifier(schema);
+		names[4][0] = "{text}";
+		names[4][1] = src ? quote_identifier(src->text_column) : "NULL";
+		names[5][0] = "{embeddings}";
+		names[5][1] = src ? qualified(src->embeddings) : "NULL";
+		names[6][0] = "{vtype}";
+		names[6][1] = vtype;
+		names[7][0] = "{vschema}";
+		names[7][1] = vschema;
+		/* the embedding lane (embedding_lane.c), where the table has one */
+		names[8][0] = "{lane_or_embeddings}";
+		names[8][1] = OidIsValid(lane) ? qualified(lane) : names[5][1];
+		names[9][0] = "{lane_delete}";
+		names[9][1] = OidIsValid(lane)
+			? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))
+			: "";
 
 		sql = statement_sql(st, names, lengthof(names));
 	}

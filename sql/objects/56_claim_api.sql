@@ -44,6 +44,30 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_own_claim';
 
+-- The side tables of a source are written as its owner: the caller must
+-- hold the privileges (as when it wrote them itself), else 42501.
+CREATE FUNCTION @extschema@.sentiment_side_table_check(p_source regclass, p_privileges text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_denied	regclass;
+BEGIN
+	SELECT t.rel INTO v_denied
+	  FROM @extschema@.sentiment_sources s, LATERAL (VALUES (1, s.topics_table), (2, s.embeddings_table)) AS t(n, rel)
+	 WHERE s.source_table = p_source AND NOT has_table_privilege(t.rel, p_privileges)
+	 ORDER BY t.n LIMIT 1;
+	IF v_denied IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied for table %', v_denied
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'sentiment_complete replaces the topics and embeddings of the rows it completes; '
+						   'sentiment_fail deletes those of the rows it fails.',
+				  HINT = format('GRANT %s ON %s TO the role that does it.', p_privileges, v_denied);
+	END IF;
+END
+$body$;
+
 CREATE FUNCTION @extschema@.sentiment_claim(
 	n integer,
 	lease interval,
@@ -112,33 +136,28 @@ BEGIN
 		-- queued requests first, by priority, as a batch takes them (passed
 		-- over by other claims for the lease; rows another claimant holds
 		-- wait for it)
-		v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
-		RETURN QUERY EXECUTE format(
-			'WITH c AS ('
-			'  SELECT * FROM (SELECT s.%1$I AS cid FROM %2$s AS s '
-			'    WHERE s.%1$I = ANY ($5) AND s.processing_status <> ''processing'' '
-			'    ORDER BY array_position($5, s.%1$I::bigint) FOR NO KEY UPDATE OF s SKIP LOCKED) AS q '
-			'  UNION ALL '
-			'  SELECT * FROM (SELECT s.%1$I FROM %2$s AS s '
-			'    WHERE s.processing_status = ''failed'' AND s.processing_retry_at <= now() '
-			'    AND s.%1$I <> ALL ($5) '
-			'    ORDER BY s.processing_retry_at LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r '
-			'  UNION ALL '
-			'  SELECT * FROM (SELECT s.%1$I FROM %2$s AS s WHERE s.processing_status = ''pending'' '
-			'    AND s.%1$I <> ALL ($5) '
-			'    ORDER BY s.%1$I LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p '
-			'  LIMIT $1) '
-			'UPDATE %2$s AS s SET processing_status = ''processing'', '
-			'  processing_started_at = clock_timestamp(), processing_completed_at = NULL, '
-			'  processing_lease_until = clock_timestamp() + $2, processing_claimed_by = $3, '
-			'  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL '
-			'FROM c WHERE s.%1$I = c.cid '
-			'RETURNING $4, s.%1$I::bigint, s.%3$I::text, s.version::integer, s.processing_attempts::integer, '
-			'  $3, s.processing_lease_until, s.author_followers::bigint, s.likes::bigint, '
-			'  s.shares::bigint, s.replies::bigint',
-			v_src.id_column, v_src.source_table, v_src.text_column)
-			USING v_left, sentiment_claim.lease, v_claimant, v_src.source_table, v_queued;
-		GET DIAGNOSTICS v_n = ROW_COUNT;
+		-- (the rows written as the table's owner: sentiment_source_sql,
+		-- statement claim in src/source_sql.c)
+		BEGIN
+			v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
+			RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'claim',
+				jsonb_strip_nulls(jsonb_build_object('n', v_left, 'lease', sentiment_claim.lease, 'claim', v_claimant,
+								   'queued', to_jsonb(v_queued))))
+				AS c(source_table regclass, id bigint, text text, version integer, attempts integer, claim text,
+					 lease_until timestamptz, author_followers bigint, likes bigint, shares bigint, replies bigint);
+			GET DIAGNOSTICS v_n = ROW_COUNT;
+		EXCEPTION WHEN insufficient_privilege OR datatype_mismatch OR object_not_in_prerequisite_state
+			OR wrong_object_type OR lock_not_available THEN
+			-- without a source, a table that cannot be claimed as its owner
+			-- (columns changed, row-level security, deferrable triggers, a
+			-- lock held) is left alone with a warning, not the others
+			IF sentiment_claim.source IS NOT NULL THEN
+				RAISE;
+			END IF;
+			RAISE WARNING 'sentiment_claim skipped table %: %', v_src.source_table, SQLERRM
+				USING HINT = 'Claim from it with sentiment_claim(n, lease, source) to see the error in full.';
+			v_n := 0;
+		END;
 		v_left := v_left - v_n;
 	END LOOP;
 	PERFORM @extschema@.sentiment_report_denied('sentiment_claim', v_denied);
@@ -165,7 +184,6 @@ DECLARE
 	v_claim		text := @extschema@.sentiment_own_claim(sentiment_complete.claim);
 	v_src		record;
 	v_emb		record;
-	v_lane		regclass;
 	v_bad		record;
 	v_done		bigint[];
 	v_at		timestamptz[];
@@ -224,58 +242,26 @@ BEGIN
 								'or leave "embedding" out; nothing was written.', v_dims);
 	END IF;
 
-	-- The rows still claimed by us at the version we read.
-	EXECUTE format(
-		'WITH u AS (UPDATE %1$s AS s SET sentiment_label = r.sentiment_label, '
-		'  sentiment_score = r.sentiment_score, emotion_label = r.emotion_label, '
-		'  emotion_score = r.emotion_score, influence_weight = r.influence_weight, '
-		'  processing_status = ''completed'', processing_completed_at = clock_timestamp(), '
-		'  processing_error = NULL, processing_retry_at = NULL, '
-		'  processing_lease_until = NULL, processing_claimed_by = NULL%4$s '
-		'FROM %3$s WHERE s.%2$I = r.id AND s.version = r.version '
-		'  AND s.processing_status = ''processing'' AND s.processing_claimed_by = $2 '
-		'RETURNING s.%2$I::bigint AS id, s.processing_started_at AS at) '
-		'SELECT COALESCE(array_agg(u.id), ''{}''), COALESCE(array_agg(u.at), ''{}'') FROM u',
-		v_src.source_table, v_src.id_column, c_rows,
-		-- the text's language (1.3), where the table has the column
-		CASE WHEN EXISTS (SELECT FROM pg_attribute a
-						   WHERE a.attrelid = v_src.source_table AND a.attname = 'language'
-							 AND a.attnum > 0 AND NOT a.attisdropped
-							 AND a.atttypid IN ('text'::regtype, 'varchar'::regtype))
-			 THEN ', language = r.language' ELSE '' END)
-		INTO v_done, v_at USING sentiment_complete.results, v_claim;
+	-- (the side tables are written as the source's owner; the caller still
+	-- needs the rights, as when it wrote them itself)
+	PERFORM @extschema@.sentiment_side_table_check(v_src.source_table, 'INSERT, DELETE');
 
+	-- The rows still claimed by us at the version we read, their old topics
+	-- and embedding gone; every statement on the tables runs as their
+	-- owner (sentiment_source_sql, statements complete and complete_rest in
+	-- src/source_sql.c).
+	SELECT u.ids, u.ats INTO v_done, v_at
+	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'complete',
+			jsonb_build_object('results', sentiment_complete.results, 'claim', v_claim)) AS u(ids bigint[], ats timestamptz[]);
 	IF cardinality(v_done) > 0 THEN
 		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, false);
-		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
-		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
-		PERFORM @extschema@.sentiment_embedding_lane_forget(v_src.embeddings_table, v_done);
-		EXECUTE format(
-			'INSERT INTO %s (mention_id, topic_key) SELECT DISTINCT r.id, t.key FROM %s, unnest(r.topics) AS t(key) '
-			'WHERE r.id = ANY ($2)', v_src.topics_table, c_rows)
-			USING sentiment_complete.results, v_done;
-		-- real[] as given; cast, by its qualified name, to a pgvector type;
-		-- with an embedding lane into the lane, as real[] (the workers index it)
-		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
-		EXECUTE format(
-			'INSERT INTO %s (entry_id, embedding) SELECT r.id, r.embedding%s FROM %s '
-			'WHERE r.id = ANY ($2) AND r.embedding IS NOT NULL',
-			COALESCE(v_lane, v_src.embeddings_table),
-			CASE WHEN v_lane IS NULL THEN COALESCE('::' || v_emb.type_sql, '') ELSE '' END, c_rows)
-			USING sentiment_complete.results, v_done;
 	END IF;
 
-	-- The others, and why (read afresh: a concurrent edit shows).
-	RETURN QUERY EXECUTE format(
-		'SELECT r.id, r.id = ANY ($2), CASE WHEN r.id = ANY ($2) THEN NULL '
-		'  WHEN s.%2$I IS NULL THEN ''no such row'' '
-		'  WHEN s.version <> r.version THEN ''version changed: the text was edited'' '
-		'  WHEN s.processing_status <> ''processing'' OR s.processing_claimed_by IS DISTINCT FROM $3 '
-		'    THEN ''not claimed by this claimant (lease expired or claim returned)'' '
-		'  ELSE ''changed concurrently'' END '
-		'FROM %3$s LEFT JOIN %1$s AS s ON s.%2$I = r.id',
-		v_src.source_table, v_src.id_column, c_rows)
-		USING sentiment_complete.results, v_done, v_claim;
+	-- The new topics and embeddings; the others, and why (read afresh: a
+	-- concurrent edit shows).
+	RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'complete_rest',
+		jsonb_build_object('results', sentiment_complete.results, 'claim', v_claim, 'ids', to_jsonb(v_done)))
+		AS r(id bigint, completed boolean, reason text);
 END
 $body$;
 
@@ -355,27 +341,16 @@ BEGIN
 				  HINT = 'A SQLSTATE is five digits or upper-case letters, for example 22000.';
 	END IF;
 
-	EXECUTE format(
-		'WITH u AS (UPDATE %1$s AS s SET processing_status = ''failed'', processing_error = $2, '
-		'  processing_completed_at = clock_timestamp(), '
-		'  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, '
-		'  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, '
-		'  processing_retry_at = CASE WHEN $4 THEN clock_timestamp() '
-		'    + @extschema@.sentiment_retry_delay(s.processing_attempts::integer) END, '
-		'  processing_error_history = @extschema@.sentiment_error_history_add(s.processing_error_history, '
-		'    s.processing_attempts::integer, $3, $2, current_setting(''sentiment_proc.error_history'')::integer) '
-		'WHERE s.%2$I = ANY ($1) AND s.processing_status = ''processing'' AND s.processing_claimed_by = $5 '
-		'RETURNING s.%2$I::bigint AS id, s.processing_started_at AS at) '
-		'SELECT COALESCE(array_agg(u.id), ''{}''), COALESCE(array_agg(u.at), ''{}'') FROM u',
-		v_src.source_table, v_src.id_column)
-		INTO v_done, v_at
-		USING sentiment_fail.ids, sentiment_fail.error, sentiment_fail.sqlstate,
-			  COALESCE(sentiment_fail.retry, true), v_claim;
+	PERFORM @extschema@.sentiment_side_table_check(v_src.source_table, 'DELETE');
+
+	-- (as the table's owner: sentiment_source_sql, statement fail)
+	SELECT u.ids, u.ats INTO v_done, v_at
+	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'fail',
+			jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_fail.ids), 'error', sentiment_fail.error,
+							   'sqlstate', sentiment_fail.sqlstate, 'retry', COALESCE(sentiment_fail.retry, true),
+							   'claim', v_claim))) AS u(ids bigint[], ats timestamptz[]);
 	IF cardinality(v_done) > 0 THEN
 		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, true, sentiment_fail.error);
-		EXECUTE format('DELETE FROM %s WHERE mention_id = ANY ($1)', v_src.topics_table) USING v_done;
-		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_src.embeddings_table) USING v_done;
-		PERFORM @extschema@.sentiment_embedding_lane_forget(v_src.embeddings_table, v_done);
 	END IF;
 	RETURN cardinality(v_done);
 END

@@ -31,12 +31,11 @@ BEGIN
 				  HINT = 'Pass the time the analyser still needs for the rows, for example interval ''5 minutes''.';
 	END IF;
 	v_src := @extschema@.sentiment_registration(sentiment_renew.source);
-	EXECUTE format(
-		'WITH u AS (UPDATE %1$s AS s SET processing_lease_until = clock_timestamp() + $2 '
-		'WHERE s.%2$I = ANY ($1) AND s.processing_status = ''processing'' AND s.processing_claimed_by = $3 '
-		'RETURNING s.%2$I::bigint AS id) SELECT COALESCE(array_agg(u.id ORDER BY u.id), ''{}'') FROM u',
-		v_src.source_table, v_src.id_column)
-		INTO v_done USING sentiment_renew.ids, sentiment_renew.lease, v_claim;
+	-- (as the table's owner: sentiment_source_sql, statement renew)
+	SELECT u.ids INTO v_done
+	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'renew',
+			jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_renew.ids), 'lease', sentiment_renew.lease,
+							   'claim', v_claim))) AS u(ids bigint[]);
 	RETURN v_done;
 END
 $body$;
@@ -58,14 +57,10 @@ DECLARE
 	v_n			bigint;
 BEGIN
 	v_src := @extschema@.sentiment_registration(sentiment_release.source);
-	EXECUTE format(
-		'UPDATE %1$s AS s SET processing_status = ''pending'', '
-		'  processing_attempts = greatest(s.processing_attempts - 1, 0), '
-		'  processing_lease_until = NULL, processing_claimed_by = NULL '
-		'WHERE s.%2$I = ANY ($1) AND s.processing_status = ''processing'' AND s.processing_claimed_by = $2',
-		v_src.source_table, v_src.id_column)
-		USING sentiment_release.ids, v_claim;
-	GET DIAGNOSTICS v_n = ROW_COUNT;
+	-- (as the table's owner: sentiment_source_sql, statement release)
+	SELECT u.n INTO v_n
+	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'release',
+			jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_release.ids), 'claim', v_claim))) AS u(n bigint);
 	RETURN v_n;
 END
 $body$;

@@ -27,18 +27,25 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_dims() IS
 
 -- After a search: a notice when the embeddings table holds embeddings of
 -- another length than the query's, which the search left out.  Reads only
--- the first such row, through a scan the search has just warmed.
+-- the first such row, through a scan the search has just warmed, as the
+-- owner of the source (sentiment_source_sql, statement similar_other_dims).
 CREATE FUNCTION @extschema@.sentiment_similar_check_dims(p_embeddings regclass, p_dims integer)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
+	v_source regclass;
 	v_other integer;
 BEGIN
-	EXECUTE format('SELECT cardinality(e.embedding) FROM %s e WHERE cardinality(e.embedding) <> $1 LIMIT 1',
-				   p_embeddings)
-		INTO v_other USING p_dims;
+	SELECT s.source_table INTO v_source FROM @extschema@.sentiment_sources s
+	 WHERE s.embeddings_table = p_embeddings;
+	IF v_source IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT d.n INTO v_other
+	  FROM @extschema@.sentiment_source_sql(v_source, 'similar_other_dims',
+			jsonb_build_object('dims', p_dims)) AS d(n integer);
 	IF v_other IS NOT NULL THEN
 		RAISE NOTICE 'rows of % whose embedding has another length than % (for example %) were left out',
 			p_embeddings, p_dims, v_other
@@ -98,8 +105,10 @@ $body$;
 -- (approximate; hnsw.ef_search is raised to at least
 -- sentiment_proc's floor of 100 and to k for the call), their similarity
 -- computed as for real[]; rows whose embeddings still wait in the lane are
--- not searched, with a notice.  Runs with the caller's rights: the caller reads
--- the source and its embeddings table.  Ties in similarity go to the lower
+-- not searched, with a notice.  The caller needs SELECT on the source and
+-- its embeddings table; both (and the lane) are read as the source's owner
+-- (sentiment_source_sql, statements similar_* in src/source_sql.c), so the
+-- owner's casts and operators never run as the caller.  Ties in similarity go to the lower
 -- entry_id.  Stored real[] embeddings of another length (from an external
 -- analyser before 1.2 refused them) are left out, with a notice.
 --
@@ -123,6 +132,8 @@ DECLARE
 	v_vector	real[];
 	v_lane		regclass;
 	v_waiting	boolean;
+	v_args		jsonb;
+	v_denied	name;
 BEGIN
 	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
 		RAISE EXCEPTION 'k must be between 1 and 10000'
@@ -130,16 +141,20 @@ BEGIN
 				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
 	END IF;
 	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(p_source);
+	-- (the owner reads both tables: the caller must be able to, as when
+	-- it read them itself)
+	SELECT c.relname INTO v_denied FROM pg_class c
+	 WHERE c.oid IN (v_src.source_table, v_src.embeddings_table) AND NOT has_table_privilege(c.oid, 'SELECT')
+	 ORDER BY c.oid <> v_src.source_table LIMIT 1;
+	IF v_denied IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied for table %', v_denied
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	IF p_entry IS NOT NULL THEN
-		EXECUTE format('SELECT e.embedding::pg_catalog.float4[] FROM %s e WHERE e.entry_id = $1',
-					   v_src.embeddings_table)
-			INTO v_vector USING p_entry;
-		-- (processed, its embedding not indexed yet: it is in the lane)
-		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
-		IF v_vector IS NULL AND v_lane IS NOT NULL AND has_table_privilege(v_lane, 'SELECT') THEN
-			EXECUTE format('SELECT l.embedding FROM %s l WHERE l.entry_id = $1', v_lane)
-				INTO v_vector USING p_entry;
-		END IF;
+		-- (a row processed whose embedding is not indexed yet is found in the lane)
+		SELECT e.v INTO v_vector
+		  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_entry',
+				jsonb_build_object('entry', p_entry)) AS e(v real[]);
 		IF v_vector IS NULL THEN
 			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
 				USING ERRCODE = 'no_data_found',
@@ -156,6 +171,7 @@ BEGIN
 	ELSE
 		RETURN;
 	END IF;
+	v_args := jsonb_strip_nulls(jsonb_build_object('vector', to_jsonb(v_vector), 'k', p_k, 'entry', p_entry));
 	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
 	IF v_col.type_sql IS NOT NULL THEN
 		-- an all-zero query has no direction: nothing is similar to it
@@ -167,25 +183,15 @@ BEGIN
 		-- caller's higher value (undone at return, see above).
 		PERFORM set_config('hnsw.ef_search',
 			greatest(p_k + 1, 100, COALESCE(NULLIF(p_caller_ef, '')::integer, 0))::text, true);
-		RETURN QUERY EXECUTE format(
-			'SELECT n.entry_id::bigint, n.similarity, t.%1$I::text '
-			'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding::pg_catalog.float4[], $1) AS similarity '
-			'          FROM %2$s e WHERE $3 IS NULL OR e.entry_id <> $3 '
-			'         ORDER BY e.embedding OPERATOR(%5$I.<=>) $1::%6$s LIMIT $2) n '
-			'  JOIN %3$s t ON t.%4$I = n.entry_id '
-			' WHERE n.similarity IS NOT NULL '
-			' ORDER BY n.similarity DESC, n.entry_id',
-			v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column,
-			v_col.vector_schema, v_col.type_sql)
-			USING v_vector, p_k, p_entry;
+		RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_vector', v_args)
+			AS n(entry_id bigint, similarity double precision, text text);
 		-- Embeddings still in the lane (67_embedding_lane.sql) are not in
-		-- the index yet: say so (readers of the lane only).
+		-- the index yet: say so.  (A lane without pages, as vacuum leaves
+		-- an empty one, holds nothing: no query.)
 		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
-		-- (a lane without pages, as vacuum leaves an empty one, holds
-		-- nothing: no query; else through the key, where rows drained but
-		-- not vacuumed yet cost little)
-		IF v_lane IS NOT NULL AND pg_relation_size(v_lane) > 0 AND has_table_privilege(v_lane, 'SELECT') THEN
-			EXECUTE format('SELECT EXISTS (SELECT FROM %s ORDER BY entry_id LIMIT 1)', v_lane) INTO v_waiting;
+		IF v_lane IS NOT NULL AND pg_relation_size(v_lane) > 0 THEN
+			SELECT w.waiting INTO v_waiting
+			  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_waiting') AS w(waiting boolean);
 			IF v_waiting THEN
 				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
 					v_src.source_table
@@ -195,16 +201,8 @@ BEGIN
 		END IF;
 		RETURN;
 	END IF;
-	RETURN QUERY EXECUTE format(
-		'SELECT n.entry_id::bigint, n.similarity, t.%I::text '
-		'  FROM (SELECT e.entry_id, @extschema@.sentiment_cosine(e.embedding, $1) AS similarity '
-		'          FROM %s e WHERE ($3 IS NULL OR e.entry_id <> $3) AND cardinality(e.embedding) = cardinality($1) '
-		'         ORDER BY 2 DESC NULLS LAST, 1 LIMIT $2) n '
-		'  JOIN %s t ON t.%I = n.entry_id '
-		' WHERE n.similarity IS NOT NULL '
-		' ORDER BY n.similarity DESC, n.entry_id',
-		v_src.text_column, v_src.embeddings_table, v_src.source_table, v_src.id_column)
-		USING v_vector, p_k, p_entry;
+	RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_real', v_args)
+		AS n(entry_id bigint, similarity double precision, text text);
 	PERFORM @extschema@.sentiment_similar_check_dims(v_src.embeddings_table, cardinality(v_vector));
 END
 $body$;

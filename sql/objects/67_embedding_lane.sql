@@ -110,22 +110,6 @@ BEGIN
 END
 $body$;
 
--- Drop the staged embeddings of some rows (the two-phase API writing or
--- failing them: an older staged embedding must not overwrite theirs later).
-CREATE FUNCTION @extschema@.sentiment_embedding_lane_forget(p_table regclass, p_ids bigint[])
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_lane	regclass := @extschema@.sentiment_embedding_lane(p_table);
-BEGIN
-	IF v_lane IS NOT NULL THEN
-		EXECUTE format('DELETE FROM %s WHERE entry_id = ANY ($1)', v_lane) USING p_ids;
-	END IF;
-END
-$body$;
-
 -- The workers' drain on demand: up to max_rows staged embeddings of one
 -- source (NULL: of every source the caller may process) moved into the
 -- indexed tables, in the caller's transaction.  Returns the rows moved.

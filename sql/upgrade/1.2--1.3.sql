@@ -211,3 +211,14 @@ DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, int
 -- replace function: sentiment_fail
 -- replace function: sentiment_detach
 -- replace function: sentiment_similar
+-- security round three, part C
+-- the two-phase path and sentiment_similar read and write attached tables
+-- as their owner (sentiment_source_sql, src/source_sql.c)
+-- replace function: sentiment_side_table_check
+-- replace function: sentiment_claim
+-- replace function: sentiment_complete
+-- replace function: sentiment_fail
+-- replace function: sentiment_renew
+-- replace function: sentiment_release
+-- replace function: sentiment_similar_check_dims
+-- replace function: sentiment_similar_internal
