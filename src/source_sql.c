@@ -296,6 +296,12 @@ static const SourceStatement statements[] = {
 		"SELECT COALESCE((SELECT e.embedding::float4[] FROM {embeddings} e WHERE e.entry_id = ($1->>'entry')::int8), "
 		/* (processed, its embedding not indexed yet: in the lane) */
 		"  (SELECT l.embedding::float4[] FROM {lane_or_embeddings} l WHERE l.entry_id = ($1->>'entry')::int8))"},
+	/* sentiment_embedding_lane_flush: the lane emptied into the embeddings table (only with a lane) */
+	{"lane_flush", true, false, NULL,
+		"WITH moved AS (DELETE FROM {lane_or_embeddings} RETURNING entry_id, embedding), "
+		"ins AS (INSERT INTO {embeddings} (entry_id, embedding) SELECT m.entry_id, m.embedding FROM moved m "
+		"  ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding RETURNING 1) "
+		"SELECT count(*) FROM ins"},
 	/* (embeddings still in the lane, not searched yet: sentiment_similar says so) */
 	{"similar_waiting", false, false, NULL,
 		"SELECT EXISTS (SELECT FROM {lane_or_embeddings} ORDER BY entry_id LIMIT 1)"},
@@ -802,6 +808,7 @@ static const struct
 	{"fail", ACL_DELETE, true},
 	{"similar_entry", ACL_SELECT, false},
 	{"similar_waiting", ACL_SELECT, false},
+	{"lane_flush", ACL_INSERT, false},
 	{"similar_real", ACL_SELECT, false},
 	{"similar_vector", ACL_SELECT, false},
 	{"similar_other_dims", ACL_SELECT, false},
@@ -942,6 +949,10 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 		/* the embedding lane (embedding_lane.c), where the table has one */
 		names[8][0] = "{lane_or_embeddings}";
 		names[8][1] = OidIsValid(lane) ? qualified(lane) : names[5][1];
+		if (!OidIsValid(lane) && strcmp(st->name, "lane_flush") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s has no embedding lane", qualified(source))));
 		names[9][0] = "{lane_delete}";
 		names[9][1] = OidIsValid(lane)
 			? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))

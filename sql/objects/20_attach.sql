@@ -854,13 +854,23 @@ BEGIN
 				  HINT = 'Pass an attached table, see the sentiment_sources table.';
 	END IF;
 	v_embeddings := (SELECT s.embeddings_table FROM @extschema@.sentiment_sources s WHERE s.source_table = source);
+	-- no worker drains the embedding lane of a detached table: index what
+	-- it holds now, as the table's owner while it is still registered, and
+	-- drop it (67_embedding_lane.sql); a table that cannot be read so
+	-- (columns changed, locked) keeps its lane, with a warning
+	IF v_embeddings IS NOT NULL THEN
+		BEGIN
+			PERFORM @extschema@.sentiment_embedding_lane_flush(source, true);
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'the embeddings staged for % stay in %: %', source,
+				@extschema@.sentiment_embedding_lane(v_embeddings), SQLERRM
+				USING HINT = 'Move them into the embeddings table as its owner, then drop that table.';
+		END;
+	END IF;
 	IF NOT @extschema@.sentiment_unregister(source) THEN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;
-	-- no worker drains the embedding lane of a detached table: index what
-	-- it holds now, and drop it (67_embedding_lane.sql)
-	PERFORM @extschema@.sentiment_embedding_lane_flush(v_embeddings, true);
 	PERFORM @extschema@.sentiment_citus_allow_triggers(source);
 	-- the workers' wake-up triggers (src/worker.c) go with the registration,
 	-- the table's and its partitions'

@@ -212,7 +212,7 @@ BEGIN
 		END LOOP;
 		-- Embeddings staged in the lane go in first (no index to feed now);
 		-- real[] needs no lane.
-		PERFORM @extschema@.sentiment_embedding_lane_flush(v_src.embeddings_table, v_new = 'real[]');
+		PERFORM @extschema@.sentiment_embedding_lane_flush(v_src.source_table, v_new = 'real[]');
 		-- vector and halfvec go through real[]: pgvector casts both ways.
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN embedding TYPE %s USING embedding::pg_catalog.float4[]%s',
 					   v_src.embeddings_table, v_new,

@@ -80,29 +80,26 @@ BEGIN
 END
 $body$;
 
--- Move every staged embedding of an embeddings table into it at once (as
--- the caller, who owns it), and with p_drop drop the lane: before a
--- conversion to real[] and at detach, so that nothing stays behind in a
--- lane that no worker drains.  Returns the rows moved.
-CREATE FUNCTION @extschema@.sentiment_embedding_lane_flush(p_table regclass, p_drop boolean)
+-- Move every staged embedding of an attached table's embeddings table into
+-- it at once, and with p_drop drop the lane: before a conversion to real[]
+-- and at detach, so that nothing stays behind in a lane that no worker
+-- drains.  The rows are moved as the table's owner (sentiment_source_sql,
+-- statement lane_flush), so the owner's triggers on the embeddings table
+-- never run as a superuser who detaches.  Returns the rows moved.
+CREATE FUNCTION @extschema@.sentiment_embedding_lane_flush(p_source regclass, p_drop boolean)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_lane	regclass := @extschema@.sentiment_embedding_lane(p_table);
-	v_col	record;
+	v_lane	regclass := @extschema@.sentiment_embedding_lane(
+				(SELECT s.embeddings_table FROM @extschema@.sentiment_sources s WHERE s.source_table = p_source));
 	v_n		bigint;
 BEGIN
 	IF v_lane IS NULL THEN
 		RETURN 0;
 	END IF;
-	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(p_table);
-	EXECUTE format('WITH moved AS (DELETE FROM %s RETURNING entry_id, embedding) '
-				   'INSERT INTO %s (entry_id, embedding) SELECT m.entry_id, m.embedding%s FROM moved m '
-				   'ON CONFLICT (entry_id) DO UPDATE SET embedding = excluded.embedding',
-				   v_lane, p_table, COALESCE('::' || v_col.type_sql, ''));
-	GET DIAGNOSTICS v_n = ROW_COUNT;
+	SELECT f.n INTO v_n FROM @extschema@.sentiment_source_sql(p_source, 'lane_flush') AS f(n bigint);
 	IF p_drop THEN
 		EXECUTE format('DROP TABLE %s', v_lane);
 	END IF;

@@ -296,15 +296,23 @@ is($q->(q{SET ROLE alice;
    'to halfvec (twice: nothing to do the second time) and back to real[]: index and lane follow, staged rows kept');
 
 # Detach: no worker drains a detached table's lane, so what it holds is
-# indexed there and then, and the lane dropped.
+# indexed there and then, as the table's owner (alice's trigger on her
+# embeddings table never runs as the superuser who detaches), and the lane
+# dropped.
 is($q->(q{SET ROLE alice;
+		  CREATE TABLE public.who_flushed (u name);
+		  CREATE FUNCTION public.record_flusher() RETURNS trigger LANGUAGE plpgsql AS $$
+		  BEGIN INSERT INTO public.who_flushed VALUES (current_user); RETURN NULL; END $$;
+		  CREATE TRIGGER record_flusher AFTER INSERT OR UPDATE ON t_half_emb
+			FOR EACH ROW EXECUTE FUNCTION public.record_flusher();
 		  INSERT INTO t_half (text) VALUES ('staged at detach');
 		  SELECT sentiment_process_batch(10, 't_half');
 		  SELECT count(*) FROM t_half_emb_lane;
 		  RESET ROLE;
 		  SELECT sentiment_detach('t_half');
-		  SELECT to_regclass('t_half_emb_lane') IS NULL, (SELECT count(*) FROM t_half_emb WHERE entry_id = 401)}),
-   "1\n1\nt\nt|1", 'detach indexes the staged embeddings and drops the lane');
+		  SELECT to_regclass('t_half_emb_lane') IS NULL, (SELECT count(*) FROM t_half_emb WHERE entry_id = 401);
+		  SELECT string_agg(DISTINCT u::text, ',') FROM public.who_flushed}),
+   "1\n1\nt\nt|1\nalice", 'detach indexes the staged embeddings as the owner and drops the lane');
 
 # Dropping pgvector is refused while a side table uses its types.
 like(($node->psql('postgres', 'DROP EXTENSION vector'))[2], qr/cannot drop extension vector because other objects depend on it/,
