@@ -73,15 +73,6 @@ object_ownercheck(Oid classid, Oid objectid, Oid roleid)
 #endif
 
 /*
- * 16 gave stringToQualifiedNameList an escontext argument for soft errors
- * (NULL: raise them as before).
- */
-#if PG_VERSION_NUM < 160000
-#include "utils/varlena.h"
-#define stringToQualifiedNameList(string, escontext) stringToQualifiedNameList(string)
-#endif
-
-/*
  * 17 replaced BackendId (1 to MaxBackends, storage/backendid.h) with
  * ProcNumber (0-based, storage/procnumber.h): MyBackendId became
  * MyProcNumber.  A regular backend's or background worker's number is below
