@@ -44,7 +44,6 @@ typedef struct SpPlans
 	bool		legacy;			/* a source not yet upgraded (no retry columns) */
 	SPIPlanPtr	claim;
 	SPIPlanPtr	queue_take;		/* queue requests (run as the extension owner) */
-	SPIPlanPtr	claim_queued;	/* the rows those requests name */
 	SPIPlanPtr	exists;			/* which of some ids still exist */
 	SPIPlanPtr	update;
 	SPIPlanPtr	delete_topics;
@@ -83,8 +82,7 @@ typedef struct SpBatch
 	int			n;
 
 	/* claim: the rows, and the queue requests they came from */
-	SPITupleTable *claimed[2];	/* queued rows, then due retries and pending */
-	int			nclaimed[2];
+	SPITupleTable *claimed;		/* queued rows, then due retries and pending */
 	Datum	   *ids;
 	int64	   *request;		/* queue request, 0 if none */
 	int			nrequests;		/* requests taken, and of those: */
@@ -129,7 +127,9 @@ extern SPIPlanPtr sp_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 extern const char *sp_registry_schema(void);
 extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 
-/* batch_claim.c: claim up to limit rows into b; returns how many */
+/* batch_claim.c: the claim statement; claim up to limit rows into b, returns how many */
+extern char *sp_claim_sql(const char *cols, const char *rel, const char *id, const char *n,
+						  const char *queued, bool retries);
 extern int	sp_batch_claim(SpBatch *b, int limit);
 
 /* batch_analyse.c: analyse the claimed rows, then free the claim's tuples */
@@ -144,8 +144,10 @@ extern bool sp_citus_hold_shard(int64 shardid);
 extern int64 sp_citus_process_on_workers(Oid source, int batch_size);
 extern bool sp_citus_any_distributed(Oid only);
 
-/* queue.c: queue requests taken and finished by a batch */
-extern int	sp_queue_take(SpPlans *plans, Oid relid, int limit, int64 **req, int64 **ent);
+/* queue.c: queue requests taken (by a batch or a claim) and finished by a batch */
+extern bool sp_queue_has_claims(const char *schema);
+extern SPIPlanPtr sp_queue_take_plan(const char *schema, bool lease);
+extern int	sp_queue_take(SPIPlanPtr plan, Oid relid, int limit, Datum lease, int64 **req, int64 **ent);
 extern void sp_queue_finish(SpBatch *b);
 
 #endif							/* SP_BATCH_H */

@@ -153,9 +153,8 @@ sp_batch_analyse(SpBatch *b)
 
 	for (int i = 0; i < n; i++)
 	{
-		int			part = i < b->nclaimed[0] ? 0 : 1;
-		HeapTuple	tup = b->claimed[part]->vals[part == 0 ? i : i - b->nclaimed[0]];
-		TupleDesc	desc = b->claimed[part]->tupdesc;
+		HeapTuple	tup = b->claimed->vals[i];
+		TupleDesc	desc = b->claimed->tupdesc;
 		bool		isnull;
 		Datum		d;
 
@@ -181,8 +180,7 @@ sp_batch_analyse(SpBatch *b)
 	b->t_first[n] = ntopics;
 	b->finished = GetCurrentTimestamp();
 
-	for (int part = 0; part < 2; part++)
-		if (b->claimed[part] != NULL)
-			SPI_freetuptable(b->claimed[part]);
-	b->claimed[0] = b->claimed[1] = NULL;
+	if (b->claimed != NULL)
+		SPI_freetuptable(b->claimed);
+	b->claimed = NULL;
 }

@@ -1,99 +1,90 @@
 /*
- * batch_claim.c - the claim phase of a batch: which rows it takes.
+ * batch_claim.c - the claim: which rows a batch, or a two-phase claimant,
+ * takes, and in which order.
  *
- * In claim order: explicit requests of the processing queue (priority
- * order), then failed rows whose retry time has come, then pending rows,
- * each through its own partial index, all locked with FOR NO KEY UPDATE
- * SKIP LOCKED: concurrent processors take disjoint rows and never wait for
- * each other; inserts and readers are not blocked.  Rows held by a
- * two-phase claimant ('processing') are never taken.
+ * One statement says it (sp_claim_sql), for both paths: the batch prepares
+ * it (batch_plans.c) and sentiment_claim runs it as the table's owner
+ * (statement claim of sentiment_source_sql, source_sql.c), so the two take
+ * the same rows in the same order.  In claim order: the rows of the queued
+ * requests taken (in the queue's order, priority first), then failed rows
+ * whose retry time has come, then pending rows, each through its own
+ * partial index, all locked with FOR NO KEY UPDATE SKIP LOCKED: concurrent
+ * processors take disjoint rows and never wait for each other; inserts and
+ * readers are not blocked.  Rows held by a two-phase claimant
+ * ('processing') are never taken, and the queue requests a live claim took
+ * are not taken either (sp_queue_take, queue.c).
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "utils/lsyscache.h"
 
 #include "batch.h"
 
-/* The queued requests of the source and the rows they name. */
-static void
-claim_queued(SpBatch *b, int limit)
+/*
+ * The claim statement: up to n rows (n, an SQL expression) of rel (quoted),
+ * selecting cols of "s"; id is the quoted key column.  queued: an SQL
+ * expression of the int8[] of entry ids the queue requests taken name, in
+ * the order they were taken (NULL: no queue); retries false: pending rows
+ * only (a table still of the 1.0 shape, without retry times).
+ */
+char *
+sp_claim_sql(const char *cols, const char *rel, const char *id, const char *n,
+			 const char *queued, bool retries)
 {
-	int64	   *q_req = NULL;
-	int64	   *q_ent = NULL;
-	int			nq = sp_queue_take(b->plans, b->src->relid, limit, &q_req, &q_ent);
-	Datum	   *d;
-	Datum		a;
+	const char *lock = "FOR NO KEY UPDATE OF s SKIP LOCKED";
+	const char *not_queued = queued == NULL ? ""
+		: psprintf(" AND s.%s OPERATOR(pg_catalog.<>) ALL (%s)", id, queued);
+	StringInfoData sql;
 
-	b->nrequests = nq;
-	if (nq == 0)
-		return;
-	d = palloc(sizeof(Datum) * nq);
-	for (int i = 0; i < nq; i++)
-		d[i] = Int64GetDatum(q_ent[i]);
-	a = sp_array_datum(d, NULL, nq, INT8OID);
-	if (SPI_execute_plan(b->plans->claim_queued, &a, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not claim queued rows of %s", get_rel_name(b->src->relid));
-	b->claimed[0] = SPI_tuptable;
-	b->nclaimed[0] = (int) SPI_processed;
-
-	/* requests whose row was deleted fail; locked rows wait their turn */
-	if (b->nclaimed[0] < nq)
-	{
-		if (SPI_execute_plan(b->plans->exists, &a, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not look up queued rows of %s", get_rel_name(b->src->relid));
-		b->gone = palloc(sizeof(int64) * nq);
-		for (int i = 0; i < nq; i++)
-		{
-			bool		found = false;
-
-			for (uint64 j = 0; j < SPI_processed && !found; j++)
-			{
-				bool		isnull;
-
-				found = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc,
-													1, &isnull)) == q_ent[i];
-			}
-			if (!found)
-				b->gone[b->ngone++] = q_req[i];
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-
-	/* which request each claimed row came from */
-	b->request = palloc0(sizeof(int64) * (b->nclaimed[0] + 1));
-	for (int i = 0; i < b->nclaimed[0]; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(b->claimed[0]->vals[i], b->claimed[0]->tupdesc,
-													 CLAIM_ID, &isnull));
-
-		for (int k = 0; k < nq; k++)
-			if (q_ent[k] == id)
-				b->request[i] = q_req[k];
-	}
+	initStringInfo(&sql);
+	/* queued rows in the requests' order; rows a two-phase claimant holds wait for it */
+	if (queued != NULL)
+		appendStringInfo(&sql, "SELECT * FROM (SELECT %s FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY (%s) "
+						 "AND s.processing_status OPERATOR(pg_catalog.<>) 'processing' "
+						 "ORDER BY pg_catalog.array_position(%s, s.%s::pg_catalog.int8) %s) AS q UNION ALL ",
+						 cols, rel, id, queued, queued, id, lock);
+	/* due retries through the retry index, pending rows through the claim index */
+	if (retries)
+		appendStringInfo(&sql, "SELECT * FROM (SELECT %s FROM %s AS s "
+						 "WHERE s.processing_status OPERATOR(pg_catalog.=) 'failed' "
+						 "AND s.processing_retry_at OPERATOR(pg_catalog.<=) pg_catalog.now()%s "
+						 "ORDER BY s.processing_retry_at LIMIT %s %s) AS r UNION ALL ",
+						 cols, rel, not_queued, n, lock);
+	appendStringInfo(&sql, "SELECT * FROM (SELECT %s FROM %s AS s "
+					 "WHERE s.processing_status OPERATOR(pg_catalog.=) 'pending'%s "
+					 "ORDER BY s.%s LIMIT %s %s) AS p LIMIT %s",
+					 cols, rel, not_queued, id, n, lock, n);
+	return sql.data;
 }
 
-/* Due retries and pending rows, besides those already claimed. */
+/*
+ * The requests taken whose row no longer exists (they fail); those whose
+ * row is locked or held by a claimant stay queued and wait their turn.
+ */
 static void
-claim_due_and_pending(SpBatch *b, int limit)
+find_gone(SpBatch *b, Datum ids, int64 *q_req, int64 *q_ent, int nq)
 {
-	Datum		args[2];
-	Datum	   *d = palloc(sizeof(Datum) * (b->nclaimed[0] + 1));
-
-	for (int i = 0; i < b->nclaimed[0]; i++)
+	if (SPI_execute_plan(b->plans->exists, &ids, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up queued rows of %s", get_rel_name(b->src->relid));
+	b->gone = palloc(sizeof(int64) * nq);
+	for (int i = 0; i < nq; i++)
 	{
-		bool		isnull;
+		bool		found = false;
 
-		d[i] = SPI_getbinval(b->claimed[0]->vals[i], b->claimed[0]->tupdesc, CLAIM_ID, &isnull);
+		for (uint64 j = 0; j < SPI_processed && !found; j++)
+		{
+			bool		isnull;
+
+			found = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc,
+												1, &isnull)) == q_ent[i];
+		}
+		if (!found)
+			b->gone[b->ngone++] = q_req[i];
 	}
-	args[0] = Int32GetDatum(limit - b->nclaimed[0]);
-	args[1] = sp_array_datum(d, NULL, b->nclaimed[0], INT8OID);
-	if (SPI_execute_plan(b->plans->claim, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not claim rows of %s", get_rel_name(b->src->relid));
-	b->claimed[1] = SPI_tuptable;
-	b->nclaimed[1] = (int) SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
@@ -104,34 +95,50 @@ claim_due_and_pending(SpBatch *b, int limit)
 int
 sp_batch_claim(SpBatch *b, int limit)
 {
+	int64	   *q_req = NULL;
+	int64	   *q_ent = NULL;
+	int			nq = 0;
+	int			answered = 0;
+	Datum	   *d;
+	Datum		args[2];
 	int			n;
 
 	if (b->plans->queue_take)
-		claim_queued(b, limit);
-	if (b->nclaimed[0] < limit)
-		claim_due_and_pending(b, limit);
+		nq = sp_queue_take(b->plans->queue_take, b->src->relid, limit, (Datum) 0, &q_req, &q_ent);
+	b->nrequests = nq;
+	d = palloc(sizeof(Datum) * (nq + 1));
+	for (int i = 0; i < nq; i++)
+		d[i] = Int64GetDatum(q_ent[i]);
+	args[0] = Int32GetDatum(limit);
+	args[1] = sp_array_datum(d, NULL, nq, INT8OID);
+	if (SPI_execute_plan(b->plans->claim, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not claim rows of %s", get_rel_name(b->src->relid));
+	b->claimed = SPI_tuptable;
+	n = b->n = (int) SPI_processed;
 
-	n = b->n = b->nclaimed[0] + b->nclaimed[1];
 	b->ids = palloc(sizeof(Datum) * (n + 1));
 	b->attempts = palloc(sizeof(int) * (n + 1));
 	b->redo = palloc(sizeof(bool) * (n + 1));
-	if (b->request == NULL)
-		b->request = palloc0(sizeof(int64) * (n + 1));
-	else
-		b->request = repalloc(b->request, sizeof(int64) * (n + 1));
-	for (int i = b->nclaimed[0]; i < n; i++)
-		b->request[i] = 0;
-
+	b->request = palloc0(sizeof(int64) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
-		int			part = i < b->nclaimed[0] ? 0 : 1;
-		HeapTuple	tup = b->claimed[part]->vals[part == 0 ? i : i - b->nclaimed[0]];
-		TupleDesc	desc = b->claimed[part]->tupdesc;
+		HeapTuple	tup = b->claimed->vals[i];
+		TupleDesc	desc = b->claimed->tupdesc;
 		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, CLAIM_ID, &isnull));
 
-		b->ids[i] = Int64GetDatum(DatumGetInt64(SPI_getbinval(tup, desc, CLAIM_ID, &isnull)));
+		b->ids[i] = Int64GetDatum(id);
 		b->redo[i] = DatumGetBool(SPI_getbinval(tup, desc, CLAIM_REDO, &isnull));
 		b->attempts[i] = DatumGetInt32(SPI_getbinval(tup, desc, CLAIM_ATTEMPTS, &isnull));
+		/* which request the row answers (the queue has one per row) */
+		for (int k = 0; k < nq; k++)
+			if (q_ent[k] == id)
+			{
+				b->request[i] = q_req[k];
+				answered++;
+			}
 	}
+	if (answered < nq)
+		find_gone(b, args[1], q_req, q_ent, nq);
 	return n;
 }

@@ -151,7 +151,7 @@ static SpPlans *
 cache_entry(Oid relid, const char *key, bool *ready)
 {
 	SpPlans    *p;
-	SPIPlanPtr *all[9];
+	SPIPlanPtr *all[8];
 
 	for (p = plan_cache; p != NULL; p = p->next)
 		if (p->relid == relid)
@@ -169,13 +169,12 @@ cache_entry(Oid relid, const char *key, bool *ready)
 	}
 	all[0] = &p->claim;
 	all[1] = &p->queue_take;
-	all[2] = &p->claim_queued;
-	all[3] = &p->exists;
-	all[4] = &p->update;
-	all[5] = &p->delete_topics;
-	all[6] = &p->delete_embeddings;
-	all[7] = &p->insert_topics;
-	all[8] = &p->insert_embeddings;
+	all[2] = &p->exists;
+	all[3] = &p->update;
+	all[4] = &p->delete_topics;
+	all[5] = &p->delete_embeddings;
+	all[6] = &p->insert_topics;
+	all[7] = &p->insert_embeddings;
 	for (int i = 0; i < lengthof(all); i++)
 	{
 		if (*all[i] != NULL)
@@ -188,13 +187,15 @@ cache_entry(Oid relid, const char *key, bool *ready)
 	return p;
 }
 
-/* The claim statements: due retries and pending rows, queued requests. */
+/*
+ * The claim statement (batch_claim.c builds it: $1 the limit, $2 the rows
+ * the queue requests taken name), and the queue's take.
+ */
 static void
 prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 			   const char *ext, bool legacy, bool has_queue)
 {
 	Oid			claim_types[2] = {INT4OID, INT8ARRAYOID};
-	Oid			queue_types[2] = {OIDOID, INT4OID};
 	Oid			ids_types[1] = {INT8ARRAYOID};
 	char	   *sql;
 	const char *cols = psprintf("s.%s::pg_catalog.int8, s.%s::pg_catalog.text, "
@@ -203,46 +204,10 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 								"s.processing_completed_at IS NOT NULL, s.processing_attempts::pg_catalog.int4",
 								id, txt);
 
-	/*
-	 * Due retries, then pending rows, each through its own partial index
-	 * (the retry index and the claim index that sentiment_attach creates);
-	 * $2 holds rows this batch already took from the queue.
-	 */
-	if (legacy)
-		sql = psprintf("SELECT %s FROM %s AS s "
-					   "WHERE s.processing_status OPERATOR(pg_catalog.=) 'pending' "
-					   "AND s.%s OPERATOR(pg_catalog.<>) ALL ($2) "
-					   "ORDER BY s.%s LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED",
-					   cols, rel, id, id);
-	else
-	sql = psprintf("SELECT * FROM (SELECT %s FROM %s AS s "
-				   "WHERE s.processing_status OPERATOR(pg_catalog.=) 'failed' "
-				   "AND s.processing_retry_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
-				   "AND s.%s OPERATOR(pg_catalog.<>) ALL ($2) "
-				   "ORDER BY s.processing_retry_at LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r "
-				   "UNION ALL "
-				   "SELECT * FROM (SELECT %s FROM %s AS s "
-				   "WHERE s.processing_status OPERATOR(pg_catalog.=) 'pending' "
-				   "AND s.%s OPERATOR(pg_catalog.<>) ALL ($2) "
-				   "ORDER BY s.%s LIMIT $1 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p "
-				   "LIMIT $1",
-				   cols, rel, id, cols, rel, id, id);
-	p->claim = sp_prepare_kept(sql, 2, claim_types);
-
-	/* The queue is the extension's own table: quoted schema, fixed names. */
-	sql = psprintf("SELECT q.request_id, q.entry_id FROM %s.sentiment_processing_queue AS q "
-				   "WHERE q.status OPERATOR(pg_catalog.=) 'queued' "
-				   "AND q.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
-				   "ORDER BY q.priority DESC, q.request_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED",
-				   ext);
-	p->queue_take = has_queue && !legacy ? sp_prepare_kept(sql, 2, queue_types) : NULL;
-
-	/* rows held by a two-phase claimant wait for it */
-	sql = psprintf("SELECT %s FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1) "
-				   "AND s.processing_status OPERATOR(pg_catalog.<>) 'processing' "
-				   "ORDER BY s.%s FOR NO KEY UPDATE OF s SKIP LOCKED",
-				   cols, rel, id, id);
-	p->claim_queued = sp_prepare_kept(sql, 1, ids_types);
+	/* (a source not yet upgraded has neither retry times nor the queue) */
+	p->claim = sp_prepare_kept(sp_claim_sql(cols, rel, id, "$1", has_queue && !legacy ? "$2" : NULL, !legacy),
+							   2, claim_types);
+	p->queue_take = has_queue && !legacy ? sp_queue_take_plan(registry_schema, false) : NULL;
 
 	sql = psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s WHERE s.%s OPERATOR(pg_catalog.=) ANY ($1)",
 				   id, rel, id);
@@ -415,7 +380,8 @@ sp_source_plans(const SpSource *src)
 	lane_oid = sp_embedding_lane(src->embeddings);
 	lane = OidIsValid(lane_oid) ? qualified_name(lane_oid) : NULL;
 	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%s|%d%d%d%d", rel, topics, emb, emb_cast, lane ? lane : "", id, txt,
-				   registry_schema, legacy, has_queue, has_model, has_language);
+				   registry_schema, legacy, has_queue ? 1 + sp_queue_has_claims(registry_schema) : 0, has_model,
+				   has_language);
 
 	p = cache_entry(src->relid, key, &ready);
 	if (ready)

@@ -57,8 +57,8 @@ PG_FUNCTION_INFO_V1(sentiment_queue_finish);
  * Does the queue have the claimed_until column (1.2)?  The library may be
  * newer than the extension's SQL until ALTER EXTENSION ... UPDATE.
  */
-static bool
-queue_has_claims(const char *schema)
+bool
+sp_queue_has_claims(const char *schema)
 {
 	Oid			queue = get_relname_relid("sentiment_processing_queue", get_namespace_oid(schema, false));
 
@@ -162,7 +162,7 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)%s",
 						  quote_identifier(schema),
 						  /* taken by a claim: a new request, which the claim does not satisfy */
-						  queue_has_claims(schema) ?
+						  sp_queue_has_claims(schema) ?
 						  ", requested_at = CASE WHEN q.claimed_until IS NULL THEN q.requested_at "
 						  "ELSE excluded.requested_at END, claimed_until = NULL" : "");
 	for (;;)
@@ -269,20 +269,60 @@ sentiment_prune_queue(PG_FUNCTION_ARGS)
 /* ---- a batch's requests ---- */
 
 /*
- * Take up to limit queued requests of the source, as the extension owner.
- * Returns how many; their request and entry ids go to *req and *ent.
+ * The one take of queued requests, for batches and claims alike: up to $2
+ * requests of source $1, highest priority first, with SKIP LOCKED, passing
+ * over those a live claim took (claimed_until ahead: its claimant has the
+ * row).  With a lease ($3), what is taken is marked claimed until now +
+ * $3 (sentiment_queue_take); a batch's take (lease false) is kept for the
+ * backend, a claim's is prepared for the call.
+ */
+SPIPlanPtr
+sp_queue_take_plan(const char *schema, bool lease)
+{
+	Oid			types[3] = {OIDOID, INT4OID, INTERVALOID};
+	char	   *take = psprintf("SELECT q.request_id, q.entry_id, q.priority FROM %s.sentiment_processing_queue AS q "
+								"WHERE q.status OPERATOR(pg_catalog.=) 'queued' "
+								"AND q.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass%s "
+								"ORDER BY q.priority DESC, q.request_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED",
+								quote_identifier(schema),
+								sp_queue_has_claims(schema) ?
+								" AND (q.claimed_until IS NULL "
+								"OR q.claimed_until OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp())" : "");
+	SPIPlanPtr	plan;
+
+	if (lease)
+		take = psprintf("WITH c AS (%s), t AS (UPDATE %s.sentiment_processing_queue AS q "
+						"SET claimed_until = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) $3 "
+						"FROM c WHERE q.request_id OPERATOR(pg_catalog.=) c.request_id "
+						"RETURNING q.request_id, q.entry_id, q.priority) "
+						"SELECT t.request_id, t.entry_id FROM t ORDER BY t.priority DESC, t.request_id",
+						take, quote_identifier(schema));
+	if (!lease)
+		return sp_prepare_kept(take, 3, types);
+	plan = SPI_prepare(take, 3, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), take);
+	return plan;
+}
+
+/*
+ * Take up to limit queued requests of the source with plan (above), as the
+ * extension owner; lease: an interval Datum (a take without one ignores
+ * it).  Returns how many; their request and entry ids go to *req and *ent,
+ * in the order taken.
  */
 int
-sp_queue_take(SpPlans *plans, Oid relid, int limit, int64 **req, int64 **ent)
+sp_queue_take(SPIPlanPtr plan, Oid relid, int limit, Datum lease, int64 **req, int64 **ent)
 {
 	SpOwnerSwitch sw;
-	Datum		args[2] = {ObjectIdGetDatum(relid), Int32GetDatum(limit)};
+	Datum		args[3] = {ObjectIdGetDatum(relid), Int32GetDatum(limit), lease};
+	char		nulls[3] = {' ', ' ', lease == (Datum) 0 ? 'n' : ' '};
 	volatile int n = 0;
 
 	sp_as_extension_owner(&sw);
 	PG_TRY();
 	{
-		if (SPI_execute_plan(plans->queue_take, args, NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the processing queue");
 	}
 	PG_FINALLY();
@@ -382,12 +422,13 @@ sentiment_queue_take(PG_FUNCTION_ARGS)
 	char	   *schema = sp_extension_schema();
 	Oid			source;
 	int32		n;
-	Oid			types[3] = {OIDOID, INT4OID, INTERVALOID};
-	Datum		args[3];
 	Datum	   *ids;
-	SpOwnerSwitch sw;
-	int			ret;
-	uint64		got;
+	int64	   *req;
+	int64	   *ent;
+	int			got;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext old;
+	ArrayType  *result;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -411,39 +452,17 @@ sentiment_queue_take(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	args[0] = ObjectIdGetDatum(source);
-	args[1] = Int32GetDatum(n);
-	args[2] = PG_GETARG_DATUM(2);
 	/* the queue is the extension's own table; nothing else is read */
-	sp_as_extension_owner(&sw);
-	ret = SPI_execute_with_args(psprintf("WITH t AS (UPDATE %1$s.sentiment_processing_queue AS q "
-										 "SET claimed_until = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) $3 "
-										 "FROM (SELECT r.request_id FROM %1$s.sentiment_processing_queue AS r "
-										 "WHERE r.status OPERATOR(pg_catalog.=) 'queued' "
-										 "AND r.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
-										 "AND (r.claimed_until IS NULL "
-										 "OR r.claimed_until OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()) "
-										 "ORDER BY r.priority DESC, r.request_id LIMIT $2 "
-										 "FOR UPDATE OF r SKIP LOCKED) AS c "
-										 "WHERE q.request_id OPERATOR(pg_catalog.=) c.request_id "
-										 "RETURNING q.entry_id, q.priority, q.request_id) "
-										 "SELECT t.entry_id FROM t ORDER BY t.priority DESC, t.request_id",
-										 quote_identifier(schema)),
-								3, types, args, NULL, false, 0);
-	sp_restore_user(&sw);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the processing queue: %s", SPI_result_code_string(ret));
-	got = SPI_processed;
-	ids = palloc(sizeof(Datum) * (got + 1));
-	for (uint64 i = 0; i < got; i++)
-	{
-		bool		isnull;
-
-		ids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-	}
+	got = sp_queue_take(sp_queue_take_plan(schema, true), source, n, PG_GETARG_DATUM(2), &req, &ent);
 	/* the array outlives SPI: build it in the caller's context */
+	old = MemoryContextSwitchTo(caller);
+	ids = palloc(sizeof(Datum) * (got + 1));
+	for (int i = 0; i < got; i++)
+		ids[i] = Int64GetDatum(ent[i]);
+	result = construct_array(ids, got, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	MemoryContextSwitchTo(old);
 	SPI_finish();
-	PG_RETURN_ARRAYTYPE_P(construct_array(ids, (int) got, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	PG_RETURN_ARRAYTYPE_P(result);
 }
 
 /*

@@ -187,22 +187,12 @@ static const SourceStatement statements[] = {
 	 * rows written as the owner, so the owner's triggers, checks and casts
 	 * never run as the analyser.
 	 */
-	/* sentiment_claim: queued rows first, due retries, then pending rows */
+	/*
+	 * sentiment_claim: the rows a batch would take (sp_claim_sql,
+	 * batch_claim.c), returned in the order taken
+	 */
 	{"claim", true, false, NULL,
-		"WITH c AS ("
-		"  SELECT * FROM (SELECT s.{id} AS cid FROM {t} AS s "
-		"    WHERE s.{id} = ANY (" SP_IDS("queued") ") AND s.processing_status <> 'processing' "
-		"    ORDER BY array_position(" SP_IDS("queued") ", s.{id}::bigint) FOR NO KEY UPDATE OF s SKIP LOCKED) AS q "
-		"  UNION ALL "
-		"  SELECT * FROM (SELECT s.{id} FROM {t} AS s "
-		"    WHERE s.processing_status = 'failed' AND s.processing_retry_at <= now() "
-		"    AND s.{id} <> ALL (" SP_IDS("queued") ") "
-		"    ORDER BY s.processing_retry_at LIMIT ($1->>'n')::int4 FOR NO KEY UPDATE OF s SKIP LOCKED) AS r "
-		"  UNION ALL "
-		"  SELECT * FROM (SELECT s.{id} FROM {t} AS s WHERE s.processing_status = 'pending' "
-		"    AND s.{id} <> ALL (" SP_IDS("queued") ") "
-		"    ORDER BY s.{id} LIMIT ($1->>'n')::int4 FOR NO KEY UPDATE OF s SKIP LOCKED) AS p "
-		"  LIMIT ($1->>'n')::int4), "
+		"WITH c AS (SELECT k.cid, row_number() OVER () AS ord FROM ({claim_rows}) AS k), "
 		"u AS (UPDATE {t} AS s SET processing_status = 'processing', "
 		"  processing_started_at = clock_timestamp(), processing_completed_at = NULL, "
 		"  processing_lease_until = clock_timestamp() + ($1->>'lease')::interval, "
@@ -213,8 +203,9 @@ static const SourceStatement statements[] = {
 		"  s.version::integer AS version, s.processing_attempts::integer AS attempts, "
 		"  $1->>'claim' AS claim, s.processing_lease_until AS lease_until, "
 		"  s.author_followers::bigint AS author_followers, s.likes::bigint AS likes, "
-		"  s.shares::bigint AS shares, s.replies::bigint AS replies) "
-		"SELECT * FROM u"},
+		"  s.shares::bigint AS shares, s.replies::bigint AS replies, c.ord) "
+		"SELECT source_table, id, text, version, attempts, claim, lease_until, author_followers, likes, "
+		"shares, replies FROM u ORDER BY u.ord"},
 	/*
 	 * sentiment_complete, first: the rows still claimed by us at the version
 	 * read, and their old topics and embedding gone (ids, started at)
@@ -924,7 +915,7 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	{
 		const char *vtype = "NULL";
 		const char *vschema = "NULL";
-		const char *names[10][2];
+		const char *names[11][2];
 		Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
 
 		/* the embedding column's type, for the statements that name it */
@@ -957,6 +948,11 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 		names[9][1] = OidIsValid(lane)
 			? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))
 			: "";
+		/* the claim's rows: the batch's statement, with the args' n and queued ids */
+		names[10][0] = "{claim_rows}";
+		names[10][1] = src == NULL || strstr(st->sql, "{claim_rows}") == NULL ? "NULL"
+			: sp_claim_sql(psprintf("s.%s AS cid", names[1][1]), names[0][1], names[1][1],
+						   "($1->>'n')::int4", SP_IDS("queued"), true);
 
 		sql = statement_sql(st, names, lengthof(names));
 	}
