@@ -412,7 +412,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	if (SPI_connect_ext(sp_am_worker ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	sources = sp_load_sources(source, &nsources);
+	sources = sp_server_sources(sp_load_sources(source, &nsources), &nsources, source);
 	for (int i = 0; i < nsources && sp_am_worker; i++)
 		per_shard |= (sources[i].shardid != 0);
 	/* (a distributed table may have no shard on this node) */

@@ -34,6 +34,7 @@ typedef struct SpSource
 	char	   *model_name;		/* not yet resolved into model (NULL: resolved);
 								 * resolved in the source's own subtransaction */
 	double		foreign_grace_s;	/* its own grace for foreign claims, -1: none */
+	bool		external;		/* processor 'external': left to sentiment_claim */
 } SpSource;
 
 /* Prepared statements of one source, kept for the life of the backend. */
@@ -131,6 +132,7 @@ extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 extern char *sp_claim_sql(const char *cols, const char *rel, const char *id, const char *n,
 						  const char *queued, bool retries);
 extern int	sp_batch_claim(SpBatch *b, int limit);
+extern SpSource *sp_server_sources(SpSource *sources, int *count, Oid only);
 
 /* batch_analyse.c: analyse the claimed rows, then free the claim's tuples */
 extern void sp_batch_analyse(SpBatch *b);

@@ -19,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "batch.h"
@@ -141,4 +142,32 @@ sp_batch_claim(SpBatch *b, int limit)
 	if (answered < nq)
 		find_gone(b, args[1], q_req, q_ent, nq);
 	return n;
+}
+
+/*
+ * The sources the in-server processors (the workers, sentiment_process_batch)
+ * claim from: a table whose processor is 'external' (sentiment_set_processor)
+ * is left to sentiment_claim, and asked for by name (only) it is an error.
+ */
+SpSource *
+sp_server_sources(SpSource *sources, int *count, Oid only)
+{
+	int			n = 0;
+
+	for (int i = 0; i < *count; i++)
+	{
+		if (sources[i].external && OidIsValid(only))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s is analysed by external analysers only", get_rel_name(sources[i].logical)),
+					 errdetail("Its processor is 'external': the background workers and sentiment_process_batch "
+							   "leave it to sentiment_claim."),
+					 errhint("To analyse it in the server: SELECT sentiment_set_processor('%s', 'server');",
+							 DatumGetCString(DirectFunctionCall1(regclassout,
+																 ObjectIdGetDatum(sources[i].logical))))));
+		if (!sources[i].external)
+			sources[n++] = sources[i];
+	}
+	*count = n;
+	return sources;
 }

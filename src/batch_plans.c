@@ -27,6 +27,7 @@ static SpPlans *plan_cache = NULL;
 static SPIPlanPtr registry_plan = NULL;
 static char *registry_schema = NULL;
 static bool registry_has_model = false;
+static bool registry_has_processor = false;
 
 
 /*
@@ -79,17 +80,20 @@ sp_load_sources(Oid only, int *count)
 	 */
 	Oid			registry = get_relname_relid("sentiment_sources", get_namespace_oid(schema, false));
 	bool		has_model = get_attnum(registry, "sentiment_model") != InvalidAttrNumber;
+	/* (and before 1.3 no processor: the workers process every table) */
+	bool		has_processor = get_attnum(registry, "processor") != InvalidAttrNumber;
 
 	if (registry_plan == NULL || registry_schema == NULL || strcmp(registry_schema, schema) != 0 ||
-		registry_has_model != has_model)
+		registry_has_model != has_model || registry_has_processor != has_processor)
 	{
 		char	   *sql = psprintf("SELECT source_table::pg_catalog.oid, id_column::pg_catalog.text, "
 								   "text_column::pg_catalog.text, topics_table::pg_catalog.oid, "
-								   "embeddings_table::pg_catalog.oid, %s, %s "
+								   "embeddings_table::pg_catalog.oid, %s, %s, %s "
 								   "FROM %s.sentiment_sources ORDER BY 1",
 								   has_model ? "sentiment_model::pg_catalog.text" : "'vader'::pg_catalog.text",
 								   has_model ? "COALESCE(pg_catalog.date_part('epoch', foreign_claim_grace), -1)"
 								   : "-1::pg_catalog.float8",
+								   has_processor ? "processor OPERATOR(pg_catalog.=) 'external'" : "false",
 								   quote_identifier(schema));
 
 		if (registry_plan != NULL)
@@ -101,6 +105,7 @@ sp_load_sources(Oid only, int *count)
 		registry_plan = sp_prepare_kept(sql, 0, NULL);
 		registry_schema = MemoryContextStrdup(TopMemoryContext, schema);
 		registry_has_model = has_model;
+		registry_has_processor = has_processor;
 	}
 
 	if (SPI_execute_plan(registry_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
@@ -126,6 +131,7 @@ sp_load_sources(Oid only, int *count)
 		s->embeddings = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
 		s->model = sp_model_by_name(SPI_getvalue(tup, desc, 6));
 		s->foreign_grace_s = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
+		s->external = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 		n++;
 	}
 	SPI_freetuptable(SPI_tuptable);

@@ -13,8 +13,10 @@
  * extension's owner.  A user's relation is never read with the extension
  * owner's rights, nor with the caller's.
  *
- * The two-phase claim API (sql/objects/56_claim_api.sql, plpgsql running as
- * the caller) takes requests through sentiment_queue_take and finishes them
+ * Batches and the two-phase claim API (sql/objects/56_claim_api.sql, plpgsql
+ * running as the caller) take requests with the same statement
+ * (sp_queue_take_plan): the API through sentiment_queue_take, which marks
+ * them claimed for the lease, so that batches pass them over, and finishes them
  * through sentiment_queue_finish: the caller never writes the queue itself,
  * and these two read only the queue as the owner, never the source.
  */
@@ -69,6 +71,68 @@ sp_queue_has_claims(const char *schema)
 #define ENQUEUE_CHUNK 10000
 
 /*
+ * Queue the keys the cursor (opened as the table's owner) reads, a chunk at
+ * a time, writing the queue as the extension's owner; returns the requests
+ * queued or re-prioritised.
+ */
+static int64
+queue_keys(Portal keys, Oid source, int32 priority, const char *schema)
+{
+	Oid			ins_types[4] = {OIDOID, INT8ARRAYOID, INT4OID, NAMEOID};
+	SpOwnerSwitch owner;
+	int64		queued = 0;
+	char	   *insert_sql;
+
+	insert_sql = psprintf("INSERT INTO %s.sentiment_processing_queue AS q "
+						  "(source_table, entry_id, priority, requested_by) "
+						  "SELECT $1, k.id, $3, $4 FROM pg_catalog.unnest($2) AS k(id) "
+						  "ON CONFLICT (source_table, entry_id) WHERE status OPERATOR(pg_catalog.=) 'queued' "
+						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)%s",
+						  quote_identifier(schema),
+						  /* taken by a claim: a new request, which the claim does not satisfy */
+						  sp_queue_has_claims(schema) ?
+						  ", requested_at = CASE WHEN q.claimed_until IS NULL THEN q.requested_at "
+						  "ELSE excluded.requested_at END, claimed_until = NULL" : "");
+	for (;;)
+	{
+		Datum	   *ids;
+		Datum		ins_args[4];
+		SpOwnerSwitch sw;
+		uint64		n;
+		int			ret;
+
+		sp_as_table_owner(source, &owner);
+		SPI_cursor_fetch(keys, true, ENQUEUE_CHUNK);
+		sp_restore_user(&owner);
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		ids = palloc(sizeof(Datum) * n);
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			ids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		}
+		ins_args[0] = ObjectIdGetDatum(source);
+		ins_args[1] = PointerGetDatum(construct_array(ids, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		ins_args[2] = Int32GetDatum(priority);
+		ins_args[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+		SPI_freetuptable(SPI_tuptable);
+
+		/* the queue is the extension's own table */
+		sp_as_extension_owner(&sw);
+		ret = SPI_execute_with_args(insert_sql, 4, ins_types, ins_args, NULL, false, 0);
+		sp_restore_user(&sw);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not write the processing queue: %s", SPI_result_code_string(ret));
+		queued += (int64) SPI_processed;
+		pfree(ids);
+	}
+	return queued;
+}
+
+/*
  * sentiment_enqueue(source regclass, ids bigint[] DEFAULT NULL,
  * priority integer DEFAULT 0): queue rows of an attached table (ids NULL:
  * every row) for analysis before pending rows.  A row already queued keeps
@@ -84,7 +148,6 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 	char	   *id_column;
 	Oid			topics;
 	Oid			embeddings;
-	char	   *insert_sql;
 	Portal		keys;
 	int64		queued = 0;
 	SpSource   *src;
@@ -92,7 +155,6 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 	Oid			key_types[1] = {INT8ARRAYOID};
 	Datum		key_args[1];
 	char		key_nulls[1];
-	Oid			ins_types[4] = {OIDOID, INT8ARRAYOID, INT4OID, NAMEOID};
 	SpOwnerSwitch owner;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
@@ -155,52 +217,7 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 									 1, key_types, key_args, key_nulls, true, 0);
 	sp_restore_user(&owner);
 
-	insert_sql = psprintf("INSERT INTO %s.sentiment_processing_queue AS q "
-						  "(source_table, entry_id, priority, requested_by) "
-						  "SELECT $1, k.id, $3, $4 FROM pg_catalog.unnest($2) AS k(id) "
-						  "ON CONFLICT (source_table, entry_id) WHERE status OPERATOR(pg_catalog.=) 'queued' "
-						  "DO UPDATE SET priority = pg_catalog.int4larger(q.priority, excluded.priority)%s",
-						  quote_identifier(schema),
-						  /* taken by a claim: a new request, which the claim does not satisfy */
-						  sp_queue_has_claims(schema) ?
-						  ", requested_at = CASE WHEN q.claimed_until IS NULL THEN q.requested_at "
-						  "ELSE excluded.requested_at END, claimed_until = NULL" : "");
-	for (;;)
-	{
-		Datum	   *ids;
-		Datum		ins_args[4];
-		SpOwnerSwitch sw;
-		uint64		n;
-		int			ret;
-
-		sp_as_table_owner(source, &owner);
-		SPI_cursor_fetch(keys, true, ENQUEUE_CHUNK);
-		sp_restore_user(&owner);
-		n = SPI_processed;
-		if (n == 0)
-			break;
-		ids = palloc(sizeof(Datum) * n);
-		for (uint64 i = 0; i < n; i++)
-		{
-			bool		isnull;
-
-			ids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		}
-		ins_args[0] = ObjectIdGetDatum(source);
-		ins_args[1] = PointerGetDatum(construct_array(ids, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		ins_args[2] = Int32GetDatum(priority);
-		ins_args[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
-		SPI_freetuptable(SPI_tuptable);
-
-		/* the queue is the extension's own table */
-		sp_as_extension_owner(&sw);
-		ret = SPI_execute_with_args(insert_sql, 4, ins_types, ins_args, NULL, false, 0);
-		sp_restore_user(&sw);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not write the processing queue: %s", SPI_result_code_string(ret));
-		queued += (int64) SPI_processed;
-		pfree(ids);
-	}
+	queued = queue_keys(keys, source, priority, schema);
 	SPI_cursor_close(keys);
 	SPI_finish();
 
@@ -413,8 +430,9 @@ sp_queue_finish(SpBatch *b)
  * highest priority first, with SKIP LOCKED, as a batch takes them; requests
  * another claim took are passed over until its lease ends.  Each request
  * taken is marked claimed_until now + lease; it stays queued until
- * sentiment_queue_finish ends it (batches still take it, waiting for the
- * row).  The caller must be allowed to process the source (UPDATE on it).
+ * sentiment_queue_finish ends it, and batches pass it over until then (or
+ * until the lease ends).  The caller must be allowed to process the source
+ * (UPDATE on it).
  */
 Datum
 sentiment_queue_take(PG_FUNCTION_ARGS)

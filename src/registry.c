@@ -35,6 +35,7 @@
 PG_FUNCTION_INFO_V1(sentiment_register);
 PG_FUNCTION_INFO_V1(sentiment_unregister);
 PG_FUNCTION_INFO_V1(sentiment_register_grace);
+PG_FUNCTION_INFO_V1(sentiment_set_processor);
 PG_FUNCTION_INFO_V1(sentiment_registry_forget_trigger);
 PG_FUNCTION_INFO_V1(sentiment_check_attachable);
 
@@ -255,6 +256,56 @@ sentiment_register_grace(PG_FUNCTION_ARGS)
 					   2, types, values, nulls) == 0)
 		sp_error_not_attached(PG_GETARG_OID(0));
 	PG_RETURN_VOID();
+}
+
+/*
+ * sentiment_set_processor(source, processor): who analyses the table.
+ * 'server': the background workers and sentiment_process_batch (and any
+ * analyser calling sentiment_claim); 'external': only analysers calling
+ * sentiment_claim, which would otherwise compete with the workers for the
+ * rows.  Only the table's owner may set it (EXECUTE is not PUBLIC's).
+ * Returns the processor now in force.
+ */
+Datum
+sentiment_set_processor(PG_FUNCTION_ARGS)
+{
+	char	   *schema = sp_extension_schema();
+	char	   *processor;
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source and processor must not be null"),
+				 errhint("Pass an attached table and 'server' or 'external'.")));
+	processor = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(processor, "server") != 0 && strcmp(processor, "external") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid processor \"%s\"", processor),
+				 errdetail("With 'server' the background workers and sentiment_process_batch analyse the table; "
+						   "with 'external' only analysers calling sentiment_claim do."),
+				 errhint("Pass 'server' or 'external'.")));
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	check_owner(PG_GETARG_OID(0));
+	/* the nodes that hold a distributed table's rows process them; no claim can */
+	if (strcmp(processor, "external") == 0 && sp_citus_distributed(PG_GETARG_OID(0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s is distributed: it cannot be left to external analysers",
+						get_rel_name(PG_GETARG_OID(0))),
+				 errdetail("sentiment_claim does not take the rows of a distributed table.")));
+	if (registry_write(psprintf("UPDATE %s.sentiment_sources s SET processor = $2 "
+								"WHERE s.source_table OPERATOR(pg_catalog.=) $1",
+								quote_identifier(schema)),
+					   2, types, values, NULL) == 0)
+		sp_error_not_attached(PG_GETARG_OID(0));
+	/* rows left to external analysers until now are the workers' again */
+	if (strcmp(processor, "server") == 0)
+		sp_wake_all_at_commit();
+	PG_RETURN_TEXT_P(cstring_to_text(processor));
 }
 
 /*

@@ -21,7 +21,12 @@ CREATE TABLE @extschema@.sentiment_sources (
 	foreign_claim_grace interval CHECK (foreign_claim_grace BETWEEN interval '0' AND interval '7 days'),
 	-- the sentiment model the table's rows are analysed with
 	sentiment_model		text NOT NULL DEFAULT 'vader'
-						CONSTRAINT sentiment_sources_model_check CHECK (@extschema@.sentiment_model_check(sentiment_model))
+						CONSTRAINT sentiment_sources_model_check CHECK (@extschema@.sentiment_model_check(sentiment_model)),
+	-- who analyses the table: 'server' (the background workers and
+	-- sentiment_process_batch, and sentiment_claim) or 'external' (only
+	-- sentiment_claim); set by sentiment_set_processor (56_claim_api.sql)
+	processor			text NOT NULL DEFAULT 'server'
+						CONSTRAINT sentiment_sources_processor_check CHECK (processor IN ('server', 'external'))
 );
 
 COMMENT ON TABLE @extschema@.sentiment_sources IS

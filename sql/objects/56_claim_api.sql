@@ -133,11 +133,11 @@ BEGIN
 			v_denied := v_denied || v_src.source_table::text;
 			CONTINUE;
 		END IF;
-		-- queued requests first, by priority, as a batch takes them (passed
-		-- over by other claims for the lease; rows another claimant holds
-		-- wait for it)
-		-- (the rows written as the table's owner: sentiment_source_sql,
-		-- statement claim in src/source_sql.c)
+		-- the rows a batch would take, in its order: queued requests first,
+		-- by priority (passed over by other claims and batches for the
+		-- lease; rows another claimant holds wait for it), due retries,
+		-- pending rows (sp_claim_sql in src/batch_claim.c, run as the
+		-- table's owner: sentiment_source_sql, statement claim)
 		BEGIN
 			v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
 			RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'claim',
@@ -166,6 +166,20 @@ $body$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_claim(integer, interval, regclass) IS
 	'Two-phase path: claim up to n rows for an external analyser with a lease; returns them with version and claim';
+
+-- Who analyses a table (src/registry.c): 'server', the default (the
+-- background workers and sentiment_process_batch; sentiment_claim may take
+-- rows too), or 'external' (only analysers calling sentiment_claim: the
+-- workers and sentiment_process_batch leave the table alone).  Only the
+-- table's owner may set it; returns the processor now in force.
+CREATE FUNCTION @extschema@.sentiment_set_processor(source regclass, processor text)
+RETURNS text
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_set_processor';
+
+COMMENT ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) IS
+	'Choose who analyses an attached table: server (workers and sentiment_process_batch) or external (sentiment_claim only)';
 
 -- Store results of claimed rows.  results is a JSON array of objects with
 -- id, version, sentiment_label (negative, neutral, positive),
@@ -391,6 +405,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_reset_stuck(regclass, boolean) IS
 	'Return expired or orphaned two-phase claims (force: all claims) to pending; returns how many';
 
 REVOKE ALL ON FUNCTION @extschema@.sentiment_claim(integer, interval, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_complete(regclass, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_complete(regclass, bigint, integer, text, double precision, text, double precision, double precision, text[], real[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_fail(regclass, bigint[], text, text, boolean, text) FROM PUBLIC;

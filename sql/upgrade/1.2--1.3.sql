@@ -222,3 +222,11 @@ DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, int
 -- replace function: sentiment_release
 -- replace function: sentiment_similar_check_dims
 -- replace function: sentiment_similar_internal
+-- issue 28 (major 5): who analyses a table, in the server or external
+-- analysers only (sentiment_set_processor, src/registry.c)
+ALTER TABLE @extschema@.sentiment_sources ADD COLUMN processor text NOT NULL DEFAULT 'server'
+	CONSTRAINT sentiment_sources_processor_check CHECK (processor IN ('server', 'external'));
+-- replace function: sentiment_set_processor
+COMMENT ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) IS
+	'Choose who analyses an attached table: server (workers and sentiment_process_batch) or external (sentiment_claim only)';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM PUBLIC;

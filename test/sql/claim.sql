@@ -147,3 +147,55 @@ SELECT entry_id, processing_status, version FROM p_mentions ORDER BY 1;
 SELECT sentiment_detach('p_mentions');
 DROP TABLE p_mentions CASCADE;
 DROP TABLE p_topics, p_embeddings;
+
+-- Who analyses a table (issue 28): with sentiment_set_processor(t,
+-- 'external') the workers and sentiment_process_batch leave the table to
+-- the analysers that call sentiment_claim, instead of taking its rows first.
+SELECT sentiment_attach('x_mentions', topics_table => 'x_topics', embeddings_table => 'x_embeddings');
+SELECT sentiment_attach('s_mentions', topics_table => 's_topics', embeddings_table => 's_embeddings');
+INSERT INTO x_mentions (text) SELECT 'external only ' || g FROM generate_series(1, 3) g;
+INSERT INTO s_mentions (text) SELECT 'in the server ' || g FROM generate_series(1, 3) g;
+SELECT source_table, processor FROM sentiment_sources
+ WHERE source_table IN ('x_mentions'::regclass, 's_mentions'::regclass) ORDER BY 1;
+SELECT sentiment_set_processor('x_mentions', 'external');
+-- a batch without a source takes the other tables' rows, none of these
+-- (quiet: other tests' tables are in this database too)
+SET client_min_messages = error;
+SELECT sentiment_process_batch(10000) >= 3 AS batch;
+RESET client_min_messages;
+SELECT 'x' AS t, entry_id, processing_status FROM x_mentions
+UNION ALL SELECT 's', entry_id, processing_status FROM s_mentions ORDER BY 1, 2;
+-- named, it is refused, with the way back
+SELECT pg_temp.try('SELECT sentiment_process_batch(10, ''x_mentions'')');
+-- sentiment_claim still takes its rows
+SELECT id FROM sentiment_claim(2, interval '1 minute', 'x_mentions') ORDER BY id;
+-- back to the server: batches take the rest
+SELECT sentiment_set_processor('x_mentions', 'server');
+SELECT sentiment_process_batch(10, 'x_mentions') AS batch;
+SELECT entry_id, processing_status FROM x_mentions ORDER BY 1;
+-- Only the table's owner may choose (EXECUTE is not PUBLIC's; the admin
+-- role of docs/settings-and-roles.md has it), and only 'server' or 'external'.
+CREATE ROLE regress_sp_processor;
+SET ROLE regress_sp_processor;
+SELECT pg_temp.try('SELECT sentiment_set_processor(''x_mentions'', ''external'')');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION sentiment_set_processor(regclass, text) TO regress_sp_processor;
+SET ROLE regress_sp_processor;
+SELECT pg_temp.try('SELECT sentiment_set_processor(''x_mentions'', ''external'')');
+RESET ROLE;
+ALTER TABLE x_mentions OWNER TO regress_sp_processor;
+ALTER TABLE x_topics OWNER TO regress_sp_processor;
+ALTER TABLE x_embeddings OWNER TO regress_sp_processor;
+SET ROLE regress_sp_processor;
+SELECT sentiment_set_processor('x_mentions', 'external');
+RESET ROLE;
+SELECT q, pg_temp.try(q) FROM (VALUES
+	('SELECT sentiment_set_processor(''x_mentions'', ''both'')'),
+	('SELECT sentiment_set_processor(''x_mentions'', NULL)'),
+	('SELECT sentiment_set_processor(''pg_class'', ''external'')')
+) AS t(q);
+SELECT processor FROM sentiment_sources WHERE source_table = 'x_mentions'::regclass;
+SELECT sentiment_detach('x_mentions'), sentiment_detach('s_mentions');
+DROP TABLE x_mentions, x_topics, x_embeddings, s_mentions, s_topics, s_embeddings;
+REVOKE ALL ON FUNCTION sentiment_set_processor(regclass, text) FROM regress_sp_processor;
+DROP ROLE regress_sp_processor;

@@ -106,4 +106,31 @@ $node->safe_psql('postgres', "UPDATE parts SET text = 'edited' WHERE entry_id = 
 ok(done_soon("SELECT count(*) FROM parts WHERE processing_status = 'pending'", '0'),
 	'a text edit wakes the worker, which then processes every pending row');
 
+# A table whose processor is 'external' (issue 28) is left to the
+# analysers that call sentiment_claim: the worker, woken by rows of both
+# tables committed together, processes only the other table's.
+$node->safe_psql('postgres', q{
+CREATE TABLE ext (entry_id bigint PRIMARY KEY, text text);
+SELECT sentiment_attach('ext', topics_table => 'ext_topics', embeddings_table => 'ext_embeddings');
+SELECT sentiment_set_processor('ext', 'external');
+});
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO ext (entry_id, text) SELECT g, 'for the external analyser ' || g FROM generate_series(1, 20) g;
+INSERT INTO parts (entry_id, text) VALUES (5, 'for the worker');
+COMMIT;
+});
+ok(done_soon("SELECT processing_status FROM parts WHERE entry_id = 5", 'completed'),
+	'the worker woke and processed the in-server table');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ext WHERE processing_status = 'pending'"), '20',
+	'in the same batch it left the external table alone');
+is($node->safe_psql('postgres', "SELECT count(*) FROM sentiment_claim(20, interval '1 hour', 'ext')"), '20',
+	'sentiment_claim takes its rows');
+$node->safe_psql('postgres', q{
+SELECT sentiment_set_processor('ext', 'server');
+INSERT INTO ext (entry_id, text) VALUES (21, 'for the worker again');
+});
+ok(done_soon("SELECT processing_status FROM ext WHERE entry_id = 21", 'completed'),
+	'set back to the server, the table is the worker\'s again');
+
 done_testing();
