@@ -48,8 +48,9 @@ CREATE SCHEMA role_admin_space AUTHORIZATION regress_sp_admin;
 GRANT ALTER SYSTEM ON PARAMETER sentiment_proc.worker_batch_size, sentiment_proc.workers_per_database,
 	sentiment_proc.worker_poll_interval TO regress_sp_admin;
 GRANT EXECUTE ON FUNCTION pg_reload_conf() TO regress_sp_admin;
--- ... chooses its tables' model and foreign-claim grace (models.md, migration.md)
+-- ... chooses its tables' model, processor and foreign-claim grace (models.md, usage.md, migration.md)
 GRANT EXECUTE ON FUNCTION sentiment_set_model(regclass, text),
+	sentiment_set_processor(regclass, text),
 	sentiment_set_foreign_grace(regclass, interval),
 	sentiment_register_grace(regclass, interval) TO regress_sp_admin;
 -- ... and keeps the dictionaries, queueing re-analysis after a change
@@ -117,6 +118,7 @@ SELECT q, pg_temp.try(q, hint => false) FROM (VALUES
 	('SELECT sentiment_reanalyze(''role_mentions'')'),
 	('SELECT sentiment_set_model(''role_mentions'', ''social'')'),
 	('SELECT sentiment_set_foreign_grace(''role_mentions'', ''1 hour'')'),
+	('SELECT sentiment_set_processor(''role_mentions'', ''external'')'),
 	-- settings that change what the workers do are not a session's to change
 	('SET sentiment_proc.worker_batch_size = 10'),
 	('SET sentiment_proc.workers_per_database = 5')
@@ -134,6 +136,7 @@ INSERT INTO role_admin_space.admin_mentions (text) VALUES ('the admin attached t
 SELECT sentiment_process_batch(10, 'role_admin_space.admin_mentions') AS processed;
 SELECT sentiment_set_model('role_admin_space.admin_mentions', 'social') AS requeued;
 SELECT sentiment_set_foreign_grace('role_admin_space.admin_mentions', '30 minutes') AS grace;
+SELECT sentiment_set_processor('role_admin_space.admin_mentions', 'external') AS processor;
 SELECT sentiment_detach('role_admin_space.admin_mentions') AS detached;
 ALTER SYSTEM SET sentiment_proc.worker_batch_size = 250;
 SELECT pg_reload_conf() AS reloaded;
