@@ -125,9 +125,7 @@ extern void sp_refuse_in_source(const char *what);
 /* batch_plans.c */
 extern SpSource *sp_load_sources(Oid only, int *count);
 extern SpPlans *sp_source_plans(const SpSource *src);
-extern SPIPlanPtr sp_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 extern const char *sp_registry_schema(void);
-extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 
 /* batch_claim.c: claim up to limit rows into b; returns how many */
 extern int	sp_batch_claim(SpBatch *b, int limit);

@@ -31,6 +31,7 @@
 
 #include "analyzer.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 
 /*
  * Largest batch one call may claim.  It bounds the memory a batch holds
@@ -64,13 +65,21 @@ typedef struct SpAnalyzer
 
 extern SpAnalyzer *sp_analyzer(void);
 
+/* ---- statements and subtransactions (spi_util.c) ---- */
+
 /*
  * Run step(arg) in a subtransaction.  On an error that catch_it() accepts,
  * roll the subtransaction back and return the error; other errors are raised
- * again.  Returns NULL when the step succeeded (batch.c).
+ * again.  Returns NULL when the step succeeded.
  */
 extern ErrorData *sp_in_subtransaction(void (*step) (void *), void *arg,
 									   bool (*catch_it) (int sqlerrcode));
+
+/* A statement prepared with a generic plan and kept for the backend's life. */
+extern SPIPlanPtr sp_prepare_kept(const char *sql, int nargs, Oid *argtypes);
+
+/* A one-dimensional array of n values of elemtype. */
+extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 
 /*
  * Texts to and from the analyser's UTF-8 whatever the server encoding
