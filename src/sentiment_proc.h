@@ -65,6 +65,15 @@ typedef struct SpAnalyzer
 
 extern SpAnalyzer *sp_analyzer(void);
 
+/* ---- the analyser's names and failures (analyzer_glue.c) ---- */
+
+/* A sentiment model by name (an error for unknown ones), and its version string. */
+extern sa_model sp_model_by_name(const char *name);
+extern const char *sp_model_version(sa_model model);
+
+/* Raise the error matching an analyser failure that is not the row's fault. */
+extern void sp_analyzer_error(sa_error err, const char *what);
+
 /* ---- statements and subtransactions (spi_util.c) ---- */
 
 /*
@@ -89,19 +98,12 @@ extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 extern const char *sp_text_to_utf8(text *t, size_t *len);
 extern Datum sp_text_from_utf8(const char *s, size_t len);
 
-/* A sentiment model by name (an error for unknown ones), and its version string. */
-extern sa_model sp_model_by_name(const char *name);
-
 /* citus.c: Citus metadata, read without linking against Citus */
 extern bool sp_citus_present(void);
 extern bool sp_citus_is_coordinator(void);
 extern bool sp_citus_distributed(Oid relid);
 extern Oid	sp_citus_shard_parent(Oid relid);
 extern bool sp_citus_attached(Oid relid);
-extern const char *sp_model_version(sa_model model);
-
-/* Raise the error matching an analyser failure that is not the row's fault. */
-extern void sp_analyzer_error(sa_error err, const char *what);
 
 /*
  * Bring lexicon and topics up to date with the user's dictionary tables
