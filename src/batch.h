@@ -115,7 +115,7 @@ typedef struct SpBatch
 } SpBatch;
 
 /*
- * batch.c: run one source's work in a subtransaction with
+ * source_xact.c: run one source's work in a subtransaction with
  * sentiment_proc.source_timeout armed; NULL, or the error that belongs to
  * the source (any class; an interrupt of the batch itself is raised again).
  */
