@@ -44,6 +44,9 @@ static int	sp_source_lock_timeout_ms = 200;
 /* How long one source's share of a batch may run before it is given up. */
 int			sp_source_timeout_ms = 30000;
 
+/* Set in our own background workers: they may process every attached table. */
+bool		sp_am_worker = false;
+
 void
 sp_identity_init(void)
 {

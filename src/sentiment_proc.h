@@ -242,7 +242,7 @@ pg_noreturn extern void sp_error_not_attached(Oid relid);
 /* An attached source, or a partition of one? */
 extern bool sp_is_attached(Oid relid);
 
-/* True in sentiment_proc's own background workers (worker.c). */
+/* True in sentiment_proc's own background workers (set by worker.c). */
 extern bool sp_am_worker;
 
 /* ---- statistics and progress (stats.c) ---- */

@@ -150,9 +150,6 @@ static char *sp_worker_role = NULL;
 /* The source the latest batch skipped as broken or locked (empty: none). */
 static char skipped_source[SP_SKIPPED_ERROR_LEN];
 
-/* Set in our own background workers: they may process every attached table. */
-bool		sp_am_worker = false;
-
 static SpWorkerShared *sp_shared = NULL;
 static bool sp_preloaded = false;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
