@@ -244,6 +244,27 @@ process_source_isolated(const SpSource *src, int limit, char *skipped)
 	return 0;
 }
 
+/*
+ * The statement a Citus worker node runs for its share of a batch of the
+ * coordinator (sp_citus_process_on_workers): sentiment_process_batch there,
+ * for the same source (*arg; InvalidOid: all).
+ */
+static char *
+node_batch_command(int share, void *arg)
+{
+	Oid			source = *(Oid *) arg;
+	const char *schema = sp_registry_schema();
+
+	if (schema == NULL)
+		return NULL;
+	if (OidIsValid(source))
+		return psprintf("SELECT %s.sentiment_process_batch(%d, %s::pg_catalog.regclass)",
+						quote_identifier(schema), share,
+						quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+																	  get_rel_name(source))));
+	return psprintf("SELECT %s.sentiment_process_batch(%d)", quote_identifier(schema), share);
+}
+
 /* Name a source the caller may not process in the list of those skipped. */
 static void
 note_denied(StringInfo denied, int *ndenied, const SpSource *src)
@@ -378,7 +399,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	 */
 	if (done < batch_size && !sp_am_worker && sp_citus_present() && sp_citus_is_coordinator() &&
 		sp_citus_any_distributed(source))
-		done += sp_citus_process_on_workers(source, batch_size - (int) done);
+		done += sp_citus_process_on_workers(node_batch_command, &source, batch_size - (int) done);
 
 	/* as the SQL functions do without a source (sentiment_report_denied) */
 	if (denied.len > 0)

@@ -139,7 +139,8 @@ extern int64 sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed);
 /* citus.c: distributed sources, processed shard by shard where they are */
 extern SpSource *sp_citus_sources(SpSource *sources, int *count, Oid only);
 extern bool sp_citus_hold_shard(int64 shardid);
-extern int64 sp_citus_process_on_workers(Oid source, int batch_size);
+extern int64 sp_citus_process_on_workers(char *(*command) (int share, void *arg), void *arg,
+										 int batch_size);
 extern bool sp_citus_any_distributed(Oid only);
 
 /* queue.c: queue requests taken and finished by a batch */
