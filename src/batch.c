@@ -278,6 +278,66 @@ note_denied(StringInfo denied, int *ndenied, const SpSource *src)
 }
 
 /*
+ * Every source the caller may process, in fair shares: each gets up to
+ * batch_size / nsources rows, starting from a different source each batch;
+ * what is left goes to the sources that filled their share.  A flood of
+ * rows into one table, or a table its owner keeps locked, cannot hold up
+ * the others.  Sources the caller may not process are named in denied.
+ * Returns the rows done.
+ */
+static int64
+process_fair_shares(const SpSource *sources, int nsources, int batch_size, bool per_shard,
+					char *skipped, StringInfo denied, int *ndenied)
+{
+	/*
+	 * (A worker on a Citus node takes shard after shard, each with what
+	 * is left of the batch, in a transaction of its own: one table's
+	 * shards need no fair shares among themselves, and a batch split
+	 * into many small transactions would cost more than it gives.  The
+	 * rotation keeps it fair across batches.)
+	 */
+	int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
+	int			first;
+	bool	   *full = palloc0(sizeof(bool) * nsources);
+	int64		done = 0;
+
+	if (!rotation_started)
+	{
+		next_first_source = sp_am_worker ? pg_prng_uint32(&pg_global_prng_state) : 0;
+		rotation_started = true;
+	}
+	first = (int) (next_first_source++ % (uint32) nsources);
+
+	for (int k = 0; k < nsources && done < batch_size; k++)
+	{
+		int			i = (first + k) % nsources;
+		int64		got;
+
+		if (!sp_may_process(sources[i].logical))
+		{
+			note_denied(denied, ndenied, &sources[i]);
+			continue;
+		}
+		got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
+		full[i] = (got >= share);
+		done += got;
+		if (sp_am_worker)
+			commit_after_shard();
+	}
+	for (int k = 0; k < nsources && done < batch_size; k++)
+	{
+		int			i = (first + k) % nsources;
+
+		if (!full[i])
+			continue;
+		done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
+		if (sp_am_worker)
+			commit_after_shard();
+	}
+	return done;
+}
+
+/*
  * Process up to batch_size rows of one source (InvalidOid: of every source
  * the caller may process, in fair shares) in the caller's transaction.  A
  * source skipped as broken or locked is named in skipped (when not NULL;
@@ -338,59 +398,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		done = st.done;
 	}
 	else if (nsources >= 1)
-	{
-		/*
-		 * Fair shares: each source the caller may process gets up to
-		 * batch_size / nsources rows, starting from a different source each
-		 * batch; what is left goes to the sources that filled their share.
-		 * A flood of rows into one table, or a table its owner keeps
-		 * locked, cannot hold up the others.
-		 */
-		/*
-		 * (A worker on a Citus node takes shard after shard, each with what
-		 * is left of the batch, in a transaction of its own: one table's
-		 * shards need no fair shares among themselves, and a batch split
-		 * into many small transactions would cost more than it gives.  The
-		 * rotation keeps it fair across batches.)
-		 */
-		int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
-		int			first;
-		bool	   *full = palloc0(sizeof(bool) * nsources);
-
-		if (!rotation_started)
-		{
-			next_first_source = sp_am_worker ? pg_prng_uint32(&pg_global_prng_state) : 0;
-			rotation_started = true;
-		}
-		first = (int) (next_first_source++ % (uint32) nsources);
-
-		for (int k = 0; k < nsources && done < batch_size; k++)
-		{
-			int			i = (first + k) % nsources;
-			int64		got;
-
-			if (!sp_may_process(sources[i].logical))
-			{
-				note_denied(&denied, &ndenied, &sources[i]);
-				continue;
-			}
-			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
-			full[i] = (got >= share);
-			done += got;
-			if (sp_am_worker)
-				commit_after_shard();
-		}
-		for (int k = 0; k < nsources && done < batch_size; k++)
-		{
-			int			i = (first + k) % nsources;
-
-			if (!full[i])
-				continue;
-			done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
-			if (sp_am_worker)
-				commit_after_shard();
-		}
-	}
+		done = process_fair_shares(sources, nsources, batch_size, per_shard, skipped, &denied, &ndenied);
 
 	/*
 	 * The coordinator of a Citus cluster: the worker nodes process the
