@@ -332,6 +332,49 @@ worker_space_empty_batches(TimestampTz last_empty)
 	}
 }
 
+/* Connect to the worker's database as its role, with a pinned search_path. */
+static void
+worker_connect(Oid dboid, Oid roleoid, int index)
+{
+	BackgroundWorkerInitializeConnectionByOid(dboid, roleoid, 0);
+	pgstat_report_appname(SP_WORKER_TYPE);
+	sp_am_worker = true;
+
+	/*
+	 * Nothing the workers run resolves an unqualified name, and code a table
+	 * owner wrote runs under its own pinned path (identity.c); pin ours too
+	 * so that no schema's objects can be picked up by accident.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	ereport(DEBUG1,
+			(errmsg("sentiment_proc worker %d started in database %u", index, dboid)));
+}
+
+/* When the worker last drained staged embeddings (worker_drain). */
+static TimestampTz last_drain = 0;
+
+/*
+ * Staged embeddings into their HNSW indexes (embedding_lane.c): when no
+ * rows wait (!more), and every few seconds while rows keep coming, so that
+ * results never wait for the index and the index still keeps up.  A full
+ * chunk: more are likely; share them with a peer.  Returns more, or true
+ * after a full chunk.
+ */
+static bool
+worker_drain(bool more)
+{
+	if (!more || TimestampDifferenceExceeds(last_drain, GetCurrentTimestamp(), SP_DRAIN_WHILE_BUSY_MS))
+	{
+		bool		full_chunk = sp_worker_drain(SP_DRAIN_ROWS) >= SP_DRAIN_ROWS;
+
+		last_drain = GetCurrentTimestamp();
+		if (full_chunk && !more)
+			sp_wake_database(MyDatabaseId, sp_my_slot, false);
+		more |= full_chunk;
+	}
+	return more;
+}
+
 void
 sp_worker_main(Datum main_arg)
 {
@@ -341,7 +384,6 @@ sp_worker_main(Datum main_arg)
 	int			index;
 	volatile bool recovered = false;
 	volatile TimestampTz last_upkeep = 0;
-	volatile TimestampTz last_drain = 0;
 	volatile int error_backoff_ms = 0;
 	volatile TimestampTz last_empty = 0;
 	MemoryContext loop_ctx;
@@ -361,18 +403,7 @@ sp_worker_main(Datum main_arg)
 	 */
 	recovered = (index != 0);
 
-	BackgroundWorkerInitializeConnectionByOid(dboid, roleoid, 0);
-	pgstat_report_appname(SP_WORKER_TYPE);
-	sp_am_worker = true;
-
-	/*
-	 * Nothing the workers run resolves an unqualified name, and code a table
-	 * owner wrote runs under its own pinned path (identity.c); pin ours too
-	 * so that no schema's objects can be picked up by accident.
-	 */
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
-	ereport(DEBUG1,
-			(errmsg("sentiment_proc worker %d started in database %u", index, dboid)));
+	worker_connect(dboid, roleoid, index);
 
 	loop_ctx = AllocSetContextCreate(TopMemoryContext,
 									 "sentiment_proc worker loop",
@@ -438,22 +469,8 @@ sp_worker_main(Datum main_arg)
 			last_empty = (n == 0) ? GetCurrentTimestamp() : 0;
 		}
 
-		/*
-		 * Staged embeddings into their HNSW indexes (embedding_lane.c): when
-		 * no rows wait, and every few seconds while rows keep coming, so
-		 * that results never wait for the index and the index still keeps
-		 * up.  A full chunk: more are likely; share them with a peer.
-		 */
-		if (res == SP_STEP_DONE && recovered &&
-			(!more || TimestampDifferenceExceeds(last_drain, GetCurrentTimestamp(), SP_DRAIN_WHILE_BUSY_MS)))
-		{
-			bool		full_chunk = sp_worker_drain(SP_DRAIN_ROWS) >= SP_DRAIN_ROWS;
-
-			last_drain = GetCurrentTimestamp();
-			if (full_chunk && !more)
-				sp_wake_database(MyDatabaseId, sp_my_slot, false);
-			more |= full_chunk;
-		}
+		if (res == SP_STEP_DONE && recovered)
+			more = worker_drain(more);
 		MemoryContextReset(loop_ctx);
 
 		if (more)
