@@ -4,6 +4,11 @@
 #
 #   perl tools/call-graph.pl build/pg15/src        (or the .o files themselves)
 #
+# The unit list in src/sentiment_proc.h (beside this script, or --units
+# FILE) is checked against the graph: it names every file, lists each file
+# after the files it may call (its "->" line), and every call is one its
+# caller's entry names.
+#
 # scripts/test.sh runs it on the objects of the server build.  It first
 # tests itself on three small files of its own (so that it can fail).
 #
@@ -21,6 +26,7 @@ use strict;
 use warnings;
 use File::Basename qw(basename);
 use File::Temp qw(tempdir);
+use FindBin;
 
 my ($passed, $failed) = (0, 0);
 
@@ -164,11 +170,70 @@ sub check_graph
 		for my $v (sort grep { $layer{$_} == $l } keys %layer)
 		{
 			my @callees = sort keys %{ $g->{$v} };
-			printf "  %-16s%s\n", $v, @callees ? "calls " . join(' ', @callees) : "";
+			print @callees ? sprintf("  %-16scalls %s\n", $v, join(' ', @callees)) : "  $v\n";
 		}
 	}
 	return 1;
 }
+
+# The unit list of the header comment: [ [unit, [callees]], ... ] in order.
+sub read_units
+{
+	my ($file) = @_;
+	open(my $fh, '<', $file) or die "$file: $!\n";
+	my ($in, @units) = (0);
+	my $calls;
+	while (<$fh>)
+	{
+		$in = 1 if /Units of the server glue/;
+		next unless $in;
+		last if m{^ \*/};
+		if (/^ \*   (\w+)\.c\s/) { push @units, [ $1, [] ]; $calls = 0; }
+		elsif (@units && /^ \*\s+->\s*(.*)$/) { $calls = 1; push @{ $units[-1][1] }, split(' ', $1); }
+		elsif (@units && $calls && /^ \*\s+([\w ]+)$/) { push @{ $units[-1][1] }, split(' ', $1); }
+	}
+	close($fh);
+	return @units;
+}
+
+sub check_units
+{
+	my ($g, $file) = @_;
+	my @units = read_units($file);
+	my (%pos, %may, @bad);
+	for my $i (0 .. $#units) { $pos{ $units[$i][0] } = $i; $may{ $units[$i][0] } = { map { $_ => 1 } @{ $units[$i][1] } }; }
+
+	for my $u (sort keys %$g) { push @bad, "  src/$u.c is not in the list" unless defined $pos{$u}; }
+	for my $u (sort keys %pos) { push @bad, "  $u.c is listed but has no object file" unless exists $g->{$u}; }
+	print "$_\n" for @bad;
+	result(@units && !@bad, "the unit list in $file names every file of src/");
+
+	@bad = ();
+	for my $u (@units)
+	{
+		for my $c (@{ $u->[1] })
+		{
+			push @bad, "  $u->[0].c may call $c, which is not listed above it"
+				unless defined $pos{$c} && $pos{$c} < $pos{ $u->[0] };
+		}
+	}
+	print "$_\n" for @bad;
+	result(@units && !@bad, "the unit list lists each file after the files it may call");
+
+	@bad = ();
+	for my $u (sort keys %$g)
+	{
+		next unless defined $pos{$u};
+		for my $c (sort keys %{ $g->{$u} })
+		{
+			push @bad, "  $u.c calls $c.c (" . join(', ', sort @{ $g->{$u}{$c} }) . "), which its entry does not name"
+				unless $may{$u}{$c};
+		}
+	}
+	print "$_\n" for @bad;
+	result(@units && !@bad, "every call between files is one the unit list allows");
+}
+
 
 sub result
 {
@@ -200,13 +265,18 @@ sub self_test
 	result(check_graph($g, 1), "self-test: without b.c's call back, no cycle");
 }
 
+my $units_file = "$FindBin::Bin/../src/sentiment_proc.h";
+$units_file =~ s{^\Q$FindBin::Bin\E/\.\./}{} if -f "src/sentiment_proc.h";
+if (@ARGV >= 2 && $ARGV[0] eq '--units') { $units_file = $ARGV[1]; splice(@ARGV, 0, 2); }
 my @objs = grep { -f $_ } map { -d $_ ? sort(glob("$_/*.o")) : $_ } @ARGV;
-die "usage: $0 DIR|OBJ... (the server glue's object files, src/*.o of a build)\n" unless @ARGV;
+die "usage: $0 [--units FILE] DIR|OBJ... (the server glue's object files, src/*.o of a build)\n" unless @ARGV;
 self_test();
 if (@objs)
 {
-	result(check_graph(read_graph(@objs)),
+	my $g = read_graph(@objs);
+	result(check_graph($g),
 		"no cycle in the file-level call graph of " . scalar(@objs) . " files of src/");
+	check_units($g, $units_file);
 }
 else
 {
