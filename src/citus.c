@@ -436,14 +436,14 @@ sp_citus_hold_shard(int64 shardid)
 /*
  * On the coordinator: have every worker node process a batch of its shards,
  * each in its own transaction there (Citus's run_command_on_workers), up to
- * a share of batch_size each.  source: one attached distributed table, or
- * InvalidOid for all.  Returns the rows the nodes processed; a node that
- * fails is reported as a warning.
+ * a share of batch_size each.  command(share, arg) gives the statement a
+ * node runs for its share (the caller's: this unit knows no batch), which
+ * returns the rows it processed; NULL: none.  Returns the rows the nodes
+ * processed; a node that fails is reported as a warning.
  */
 int64
-sp_citus_process_on_workers(Oid source, int batch_size)
+sp_citus_process_on_workers(char *(*command) (int share, void *arg), void *arg, int batch_size)
 {
-	const char *schema = sp_registry_schema();
 	char	   *cmd;
 	int			nodes;
 	int64		done = 0;
@@ -457,17 +457,11 @@ sp_citus_process_on_workers(Oid source, int batch_size)
 		elog(ERROR, "could not read pg_dist_node");
 	nodes = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
-	if (nodes == 0 || schema == NULL)
+	if (nodes == 0)
 		return 0;
-
-	if (OidIsValid(source))
-		cmd = psprintf("SELECT %s.sentiment_process_batch(%d, %s::pg_catalog.regclass)",
-					   quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes),
-					   quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
-																	 get_rel_name(source))));
-	else
-		cmd = psprintf("SELECT %s.sentiment_process_batch(%d)",
-					   quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes));
+	cmd = command(Max(1, (batch_size + nodes - 1) / nodes), arg);
+	if (cmd == NULL)
+		return 0;
 	args[0] = CStringGetTextDatum(cmd);
 	if (SPI_execute_with_args("SELECT success, result, nodename OPERATOR(pg_catalog.||) ':' "
 							  "OPERATOR(pg_catalog.||) nodeport FROM pg_catalog.run_command_on_workers($1)",
@@ -496,7 +490,7 @@ sp_citus_process_on_workers(Oid source, int batch_size)
 bool
 sp_citus_any_distributed(Oid only)
 {
-	const char *schema = sp_registry_schema();
+	const char *schema = sp_extension_schema_name();
 	Oid			types[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(only)};
 	bool		isnull;
