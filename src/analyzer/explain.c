@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "language_internal.h"
+#include "models_internal.h"
 #include "workspace_internal.h"
 
 /* Insert (term, c) into the top-k list items[0..*n), by |c|, stable. */
@@ -89,10 +89,9 @@ static const char *const fixed_terms[] = {
  */
 static sa_error
 explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t len,
-			   sa_explain_item *items, size_t k, size_t *n, int lang)
+			   sa_explain_item *items, size_t k, size_t *n, sa_scorer scorer)
 {
-	/* lang >= 0: the multilingual model's slice of that language */
-	const sa_model_data *m = lang < 0 ? &sa_model_social_data : &sa_model_multilingual_data;
+	const sa_model_data *m = scorer.data;
 	sa_feat_layout layout = sa_model_layout(m);
 	sa_sentiment vader;
 	sa_scratch *sc;
@@ -113,8 +112,8 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	if (err == SA_OK)
 		err = sa_tokenize(sc, text, len);
 	if (err == SA_OK)
-		err = lang < 0 ? sa_features(sc, &layout, text, len, &vader, true)
-			: sa_ml_features(sc, &layout, (sa_lang) lang, text, len, &vader, true);
+		err = scorer.slice < 0 ? sa_features(sc, &layout, text, len, &vader, true)
+			: sa_ml_features(sc, &layout, (sa_lang) scorer.slice, text, len, &vader, true);
 	if (err != SA_OK)
 		return err;
 
@@ -232,6 +231,7 @@ sa_explain(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
 		   const char *text, size_t len,
 		   sa_explain_item *items, size_t k, size_t *n_items)
 {
+	const sa_model_def *def = sa_model_def_of(model);
 	sa_error	err;
 
 	if (n_items != NULL)
@@ -241,29 +241,16 @@ sa_explain(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
 		return SA_ERR_ARGUMENT;
 	if (len > SA_MAX_INPUT_BYTES)
 		return SA_ERR_TOO_LONG;
+	if (def == NULL)
+		return SA_ERR_ARGUMENT;
 	if (text == NULL)
 		text = "";
-	switch (model)
-	{
-		case SA_MODEL_VADER:
-			err = explain_vader(lex, ws, text, len, items, k, n_items);
-			break;
-		case SA_MODEL_SOCIAL:
-			err = explain_social(lex, ws, text, len, items, k, n_items, -1);
-			break;
-		case SA_MODEL_MULTILINGUAL:
-			{
-				sa_lang		lang = sa_lang_identify(text, len);
-
-				if (lang == SA_LANG_HI_DEVA)
-					lang = SA_LANG_HI;
-				err = explain_social(lex, ws, text, len, items, k, n_items,
-									 sa_multilingual_covers(lang) ? (int) lang : -1);
-			}
-			break;
-		default:
-			return SA_ERR_ARGUMENT;
-	}
+	if (def->data == NULL)
+		err = explain_vader(lex, ws, text, len, items, k, n_items);
+	else
+		err = explain_social(lex, ws, text, len, items, k, n_items,
+							 sa_model_scorer(def, def->route != NULL
+											 ? sa_lang_identify(text, len) : SA_LANG_UND));
 	if (err != SA_OK)
 		*n_items = 0;
 	return err;

@@ -176,21 +176,6 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 extern const sa_model_data sa_model_language_data;
 extern const sa_model_data sa_model_multilingual_data;
 
-/*
- * Multilingual sentiment of the text tokenised in sc, of language lang
- * (not English: that is the social model's), VADER scores given.
- */
-sa_error	sa_multilingual_classify(sa_scratch *sc, sa_lang lang, const char *text, size_t len,
-									 const sa_sentiment *vader, bool want_origin,
-									 sa_sentiment *out);
-
-/*
- * Multilingual sentiment of a text (VADER, tokens and all), in language
- * lang, or identified here when lang < 0.
- */
-sa_error	sa_multilingual_score(const sa_lexicon *lex, sa_workspace *ws, int lang,
-								  const char *text, size_t len, sa_sentiment *out);
-
 /* The language of a code sa_lang_code() returned (SA_LANG_UND if none). */
 sa_lang		sa_lang_from_code(const char *code);
 
