@@ -37,6 +37,7 @@ static const sa_model_def model_table[] = {
 
 #define MODEL_ROWS (sizeof(model_table) / sizeof(model_table[0]))
 
+/* the emotion row last; a constant without its row is caught by test_models */
 _Static_assert(MODEL_ROWS == SA_MODEL_COUNT + 1, "a row per sa_model, then the emotion model");
 
 /* The emotion model's row. */
