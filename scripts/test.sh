@@ -46,6 +46,9 @@ status=0
 echo "== analyser: build, unit tests, parity, fuzz"
 make -s -C src/analyzer check 2>&1 | tee -a "$log" || { status=1; echo "analyzer: 0 passed, 1 failed" >>"$log"; }
 
+echo "== function length: none over 120 lines in src/ and sql/objects/"
+tools/check-function-length.sh 2>&1 | tee -a "$log" || status=1
+
 echo "== server: build, install, regression, isolation, TAP on each major"
 scripts/test-server.sh "${majors[@]}" 2>&1 | tee -a "$log" || status=1
 

@@ -347,23 +347,20 @@ Datum
 sentiment_models(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	sa_model_info info;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i <= SA_MODEL_COUNT; i++)
+	/* the analyser's table of models: sentiment models, then emotion */
+	for (size_t i = 0; sa_model_list(i, &info) == SA_OK; i++)
 	{
-		sa_model_info info;
 		Datum		values[5];
 		bool		nulls[5] = {false};
-		sa_error	err = i < SA_MODEL_COUNT ? sa_model_get_info((sa_model) i, &info)
-			: sa_emotion_model_info(&info);
 
-		if (err != SA_OK)
-			continue;
 		values[0] = CStringGetTextDatum(info.name);
-		values[1] = CStringGetTextDatum(i < SA_MODEL_COUNT ? "sentiment" : "emotion");
+		values[1] = CStringGetTextDatum(info.kind);
 		values[2] = CStringGetTextDatum(info.version_string);
 		values[3] = Int64GetDatum((int64) info.file_bytes);
-		values[4] = BoolGetDatum(i == SA_MODEL_VADER);
+		values[4] = BoolGetDatum(info.is_default != 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

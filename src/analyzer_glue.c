@@ -32,12 +32,15 @@ sa_model
 sp_model_by_name(const char *name)
 {
 	sa_model	model;
+	char		names[256];
 
 	if (name == NULL || sa_model_from_name(name, strlen(name), &model) != SA_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown sentiment model \"%s\"", name ? name : "(null)"),
-				 errhint("The models are vader (the default), social and multilingual; see sentiment_models.")));
+				 sa_model_names_text(names, sizeof(names)) > 0
+				 ? errhint("The models are %s; see sentiment_models.", names)
+				 : errhint("See sentiment_models for the models.")));
 	return model;
 }
 
