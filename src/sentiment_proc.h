@@ -111,6 +111,9 @@ extern void sp_wakeup_at_commit(void);
 /* The same for every idle worker of this database. */
 extern void sp_wake_all_at_commit(void);
 
+/* Start a batch of this database once transaction xid has ended. */
+extern void sp_wake_after_xid(TransactionId xid);
+
 /* ---- the embedding lane (embedding_lane.c) ---- */
 
 /* The lane of an embeddings table (InvalidOid: none, written directly). */
