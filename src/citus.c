@@ -443,11 +443,11 @@ sp_citus_hold_shard(int64 shardid)
  * caller, in parallel), and add up the bigint each returns.  placed_only:
  * only the nodes holding shards of source (InvalidOid: of any attached
  * distributed table); otherwise every active worker node.  A node that
- * fails gets a warning ("what": what it could not do), never an error: the
- * other nodes did their part.
+ * fails gets a warning (what it could not do, and hint), never an error:
+ * the other nodes did their part.
  */
 static int64
-run_on_nodes(const char *cmd, bool placed_only, Oid source, const char *what)
+run_on_nodes(const char *cmd, bool placed_only, Oid source, const char *what, const char *hint)
 {
 	const char *schema = sp_extension_schema();
 	Oid			types[2] = {TEXTOID, OIDOID};
@@ -485,8 +485,8 @@ run_on_nodes(const char *cmd, bool placed_only, Oid source, const char *what)
 			ereport(WARNING,
 					(errmsg("sentiment_proc could not %s on node %s: %s",
 							what, SPI_getvalue(tup, desc, 3), result ? result : "unknown error"),
-					 errdetail("The other nodes did theirs."),
-					 errhint("The node's own background workers keep processing its shards; see its log.")));
+					 errdetail("The other nodes did their part."),
+					 errhint("%s", hint)));
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return done;
@@ -528,7 +528,8 @@ sp_citus_process_on_workers(Oid source, int batch_size)
 								 : "SELECT %s.sentiment_process_batch(%d)",
 								 quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes),
 								 source_literal(source)),
-						false, source, "process the shards");
+						false, source, "process the shards",
+						"The node's own background workers keep processing its shards; see its log.");
 }
 
 /*
@@ -544,7 +545,8 @@ sp_citus_reset_on_workers(Oid source, bool force)
 
 	return run_on_nodes(psprintf("SELECT %s.sentiment_reset_stuck(%s, %s)", quote_identifier(schema),
 								 source_literal(source), force ? "true" : "false"),
-						false, source, "return abandoned claims");
+						false, source, "return abandoned claims",
+						"The node's workers return them at their next upkeep (sentiment_proc.upkeep_interval); see its log.");
 }
 
 /*
@@ -582,7 +584,9 @@ sp_citus_wake_nodes(Oid source)
 		run_on_nodes(psprintf("SELECT %s.sentiment_citus_wake_after(%lld, %lld)",
 							  quote_identifier(sp_extension_schema()),
 							  (long long) gpid, (long long) (isnull ? 0 : number)),
-					 true, source, "wake the workers");
+					 true, source, "wake the workers",
+					 "Its rows wait for its poll interval (sentiment_proc.worker_poll_interval), "
+					 "or for SELECT sentiment_citus_wake_nodes() once it can be reached.");
 	}
 	SPI_finish();
 }
