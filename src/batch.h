@@ -141,6 +141,9 @@ extern SpSource *sp_citus_sources(SpSource *sources, int *count, Oid only);
 extern bool sp_citus_hold_shard(int64 shardid);
 extern int64 sp_citus_process_on_workers(char *(*command) (int share, void *arg), void *arg,
 										 int batch_size);
+extern int64 sp_citus_reset_on_workers(Oid source, bool force);
+extern void sp_citus_wake_nodes(Oid source);
+extern int64 sp_citus_requeue(Oid source, Datum ids, bool ids_null);
 extern bool sp_citus_any_distributed(Oid only);
 
 /* queue.c: queue requests taken and finished by a batch */

@@ -26,8 +26,8 @@
  *   citus.c           Citus metadata, read without linking against Citus:
  *                     shards processed where they are, batches fanned out
  *                     from the coordinator with the statement the caller
- *                     gives
- *                     -> identity spi_util
+ *                     gives, resets, re-queues and wake-ups on the nodes
+ *                     -> identity spi_util wakeup
  *   lane_lookup.c     the lane of an embeddings table, found by name
  *                     -> identity
  *   source_xact.c     a source's work in a subtransaction under
@@ -66,7 +66,7 @@
  *   embedding_lane.c  embeddings staged apart from an HNSW index, drained
  *                     -> batch_plans identity lane_lookup spi_util
  *   lease.c           two-phase claims and the reaper of abandoned ones
- *                     -> batch_plans identity retry source_xact wakeup
+ *                     -> batch_plans citus identity retry source_xact wakeup
  *   queue.c           the processing queue: enqueue, take, finish, prune
  *                     -> batch_plans citus identity registry source_sql
  *                        spi_util wakeup
@@ -187,6 +187,9 @@ extern void sp_wakeup_at_commit(void);
 
 /* The same for every idle worker of this database. */
 extern void sp_wake_all_at_commit(void);
+
+/* Start a batch of this database once transaction xid has ended. */
+extern void sp_wake_after_xid(TransactionId xid);
 
 /* ---- the embedding lane (embedding_lane.c) ---- */
 

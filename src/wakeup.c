@@ -169,6 +169,17 @@ sp_watch_prepared(Oid dboid, TransactionId xid)
 }
 
 /*
+ * Have the idle workers of this database start a batch once transaction
+ * xid has ended (citus.c: a coordinator's transaction as seen on this
+ * node, whose rows this node's workers cannot see before it commits).
+ */
+void
+sp_wake_after_xid(TransactionId xid)
+{
+	sp_watch_prepared(MyDatabaseId, xid);
+}
+
+/*
  * Watched prepared transactions of a database: returns true when one has
  * ended since (committed or rolled back: either way, a batch finds out),
  * taking it off the list; *watching tells whether any is still prepared.
