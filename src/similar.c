@@ -461,6 +461,12 @@ sentiment_similar_internal(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rs;
 	int			nest;
 
+	/* (the statements' rows are handed over in the caller's tuplestore) */
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize) ||
+		rsinfo->expectedDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
 	if (k < 1 || k > 10000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
