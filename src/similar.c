@@ -160,6 +160,7 @@ embeddings_of(Oid source, const char *schema)
 	{
 		if (plan != NULL)
 			SPI_freeplan(plan);
+		plan = NULL;
 		if (plan_schema != NULL)
 			pfree(plan_schema);
 		plan_schema = NULL;
