@@ -17,7 +17,6 @@
  *                     may process a table, sp_am_worker
  *   retry.c           attempts, backoff and error history of failed rows
  *   stats.c           statistics and batches in flight in shared memory
- *   similar.c         cosine of embeddings
  *   wakeup.c          the workers' slots in shared memory; wake-ups at
  *                     commit (the wake-up trigger, sentiment_wake_workers)
  *   launcher.c        the workers' settings; the launcher that starts and
@@ -53,6 +52,10 @@
  *   source_sql.c      the SQL functions' statements on attached tables, run
  *                     as the table's owner, and the checks made before
  *                     -> identity lane_lookup source_xact
+ *   similar.c         cosine of embeddings; sentiment_similar's search,
+ *                     read as the table's owner
+ *                     -> analyze analyzer_glue identity lane_lookup
+ *                        source_sql
  *   batch_record.c    the record phase: results and side rows written,
  *                     failing rows found and blamed (batch.h)
  *                     -> analyzer_glue retry spi_util

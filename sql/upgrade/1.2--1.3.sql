@@ -204,8 +204,7 @@ $part_d$;
 -- embedding lane
 -- replace function: sentiment_embedding_index
 -- replace function: sentiment_convert_embeddings
--- sentiment_similar_internal takes the caller's hnsw.ef_search (read by the wrappers)
-DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, integer);
+-- (sentiment_similar_internal: in C since, with 1.2's signature)
 -- replace function: sentiment_similar_internal
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
