@@ -15,7 +15,7 @@
 #             lookups of the source, its column type and lane, the dynamic
 #             SQL's planning;
 #   call 1.2 / wrapper 1.2  the same for 1.2's sentiment_similar: its
-#             sentiment_similar_internal (from the frozen
+#             internal search function (from the frozen
 #             sql/sentiment_proc--1.2.sql) under its SQL wrapper with a pinned
 #             search_path, as 1.2 had it: before and after in the same run.
 #
@@ -56,12 +56,14 @@ VACUUM ANALYZE search;
 VACUUM ANALYZE search_embeddings;
 SQL
 
-# The same call as 1.2 made it, for a before/after in one run: its
-# sentiment_similar_internal (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
-# the index query planned at every call) under another name.
-awk '/^CREATE FUNCTION @extschema@.sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
+# The same call as 1.2 made it, for a before/after in one run: 1.2's
+# internal search function (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
+# the index query planned at every call) under another name.  Its 1.2 name
+# is kept whatever 1.3 calls it (rename:keep).
+v12='sentiment_similar_internal'	# rename:keep
+awk -v n="$v12" 'index($0, "CREATE FUNCTION @extschema@." n "(") == 1 {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
 	sql/sentiment_proc--1.2.sql |
-	sed -e 's/@extschema@\.sentiment_similar_internal(/public.similar_before(/' -e 's/@extschema@/public/g' | psql_q
+	sed -e "s/@extschema@\.$v12(/public.similar_before(/" -e 's/@extschema@/public/g' | psql_q
 # and 1.2's sentiment_similar(text, k, source) wrapper around it (pinned path)
 psql_q <<'SQL'
 CREATE FUNCTION similar_before_call(query text, k integer DEFAULT 10, source regclass DEFAULT NULL)
