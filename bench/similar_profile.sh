@@ -59,11 +59,18 @@ SQL
 # The same call as 1.2 made it, for a before/after in one run: 1.2's
 # internal search function (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
 # the index query planned at every call) under another name.  Its 1.2 name
-# is kept whatever 1.3 calls it (rename:keep).
+# is kept whatever 1.3 calls it (rename:keep); the internal helpers it calls
+# are called by the names they have now (1.3 gave them the _sentiment_ prefix).
 v12='sentiment_similar_internal'	# rename:keep
-awk -v n="$v12" 'index($0, "CREATE FUNCTION @extschema@." n "(") == 1 {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
-	sql/sentiment_proc--1.2.sql |
-	sed -e "s/@extschema@\.$v12(/public.similar_before(/" -e 's/@extschema@/public/g' | psql_q
+before=$(awk -v n="$v12" 'index($0, "CREATE FUNCTION @extschema@." n "(") == 1 {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
+	sql/sentiment_proc--1.2.sql | sed -e "s/@extschema@\.$v12(/public.similar_before(/")
+for f in $(grep -o '@extschema@\.[a-z_0-9]*(' <<<"$before" | sed 's/^@extschema@\.//; s/($//' | sort -u); do
+	if [ "$(psql_v -c "SELECT NOT EXISTS (SELECT FROM pg_proc WHERE proname = '$f')
+						   AND EXISTS (SELECT FROM pg_proc WHERE proname = '_$f')")" = t ]; then
+		before=$(sed "s/@extschema@\.$f(/@extschema@._$f(/g" <<<"$before")
+	fi
+done
+sed 's/@extschema@/public/g' <<<"$before" | psql_q
 # and 1.2's sentiment_similar(text, k, source) wrapper around it (pinned path)
 psql_q <<'SQL'
 CREATE FUNCTION similar_before_call(query text, k integer DEFAULT 10, source regclass DEFAULT NULL)
