@@ -22,7 +22,7 @@
 #             its column type and lane, the owner-run statement's checks
 #             and planning (since 1.3 the search is C, src/similar.c);
 #   call 1.2 / wrapper 1.2  the same for 1.2's sentiment_similar: its
-#             sentiment_similar_internal (from the frozen
+#             internal search function (from the frozen
 #             sql/sentiment_proc--1.2.sql) under its SQL wrapper with a pinned
 #             search_path, as 1.2 had it: before and after in the same run;
 #   call REF / wrapper REF / call REF no SET  with BEFORE_REF=commit (a
@@ -69,12 +69,21 @@ VACUUM ANALYZE search;
 VACUUM ANALYZE search_embeddings;
 SQL
 
-# The same call as 1.2 made it, for a before/after in one run: its
-# sentiment_similar_internal (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
-# the index query planned at every call) under another name.
-awk '/^CREATE FUNCTION @extschema@.sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
-	sql/sentiment_proc--1.2.sql |
-	sed -e 's/@extschema@\.sentiment_similar_internal(/public.similar_before(/' -e 's/@extschema@/public/g' | psql_q
+# The same call as 1.2 made it, for a before/after in one run: 1.2's
+# internal search function (frozen in sql/sentiment_proc--1.2.sql: plpgsql,
+# the index query planned at every call) under another name.  Its 1.2 name
+# is kept whatever 1.3 calls it (rename:keep); the internal helpers it calls
+# are called by the names they have now (1.3 gave them the _sentiment_ prefix).
+v12='sentiment_similar_internal'	# rename:keep
+before=$(awk -v n="$v12" 'index($0, "CREATE FUNCTION @extschema@." n "(") == 1 {f = 1} f {print} f && /^\$body\$;$/ {exit}' \
+	sql/sentiment_proc--1.2.sql | sed -e "s/@extschema@\.$v12(/public.similar_before(/")
+for f in $(grep -o '@extschema@\.[a-z_0-9]*(' <<<"$before" | sed 's/^@extschema@\.//; s/($//' | sort -u); do
+	if [ "$(psql_v -c "SELECT NOT EXISTS (SELECT FROM pg_proc WHERE proname = '$f')
+						   AND EXISTS (SELECT FROM pg_proc WHERE proname = '_$f')")" = t ]; then
+		before=$(sed "s/@extschema@\.$f(/@extschema@._$f(/g" <<<"$before")
+	fi
+done
+sed 's/@extschema@/public/g' <<<"$before" | psql_q
 # and 1.2's sentiment_similar(text, k, source) wrapper around it (pinned path)
 psql_q <<'SQL'
 CREATE FUNCTION similar_before_call(query text, k integer DEFAULT 10, source regclass DEFAULT NULL)

@@ -11,6 +11,10 @@
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
 
+-- the scripts' grant-by-copy (10_registry.sql), used below and by the new objects
+-- replace function: _sentiment_grant_like
+REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regprocedure) FROM PUBLIC;
+
 -- security round three, part B
 -- claims bound to the role that made them (src/lease.c)
 -- replace function: sentiment_own_claim
@@ -63,21 +67,8 @@ CREATE POLICY sentiment_processing_queue_readable ON @extschema@.sentiment_proce
 -- the REVOKE on sentiment_set_foreign_grace); those granted
 -- sentiment_set_foreign_grace keep being able to use it.
 REVOKE ALL ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) FROM PUBLIC;
-DO $part_a$
-DECLARE
-	v_role name;
-BEGIN
-	FOR v_role IN
-		SELECT DISTINCT pg_get_userbyid(a.grantee)
-		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-		 WHERE p.oid = '@extschema@.sentiment_set_foreign_grace(regclass, interval)'::regprocedure
-		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) TO %I',
-					   v_role);
-	END LOOP;
-END
-$part_a$;
+SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_set_foreign_grace(regclass, interval)',
+										  '@extschema@.sentiment_register_grace(regclass, interval)');
 
 -- 1.1's roles recipe granted INSERT, UPDATE and DELETE on the registry to
 -- those who may attach; since 1.2 only src/registry.c writes it.  Those
@@ -111,20 +102,8 @@ $part_a$;
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) IS
 	'Stop processing a table and (drop_added) remove the columns, indexes and side tables attach added';
 REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) FROM PUBLIC;
-DO $$
-DECLARE
-	v_grantee name;
-BEGIN
-	FOR v_grantee IN
-		SELECT DISTINCT pg_get_userbyid(a.grantee)
-		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-		 WHERE p.oid = '@extschema@.sentiment_detach(regclass)'::regprocedure
-		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) TO %I', v_grantee);
-	END LOOP;
-END
-$$;
+SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_detach(regclass)',
+										  '@extschema@.sentiment_detach(regclass, boolean)');
 -- sentiment_throughput: no zero rows for minutes before a source's statistics began
 CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (
