@@ -5,6 +5,10 @@
 #   make installcheck     regression, isolation and TAP suites, each on its own
 #                         temporary instance preloaded with test/sentiment_proc.conf
 #   make installcheck-regress | installcheck-isolation | installcheck-tap
+#   make next-version NEXT=X.Y   start the next SQL version's parts
+#
+# Beside the build: mk/reliability.mk (make torture, installcheck-valgrind,
+# installcheck-tap-valgrind) and mk/packaging.mk (make deb, dist, distcheck).
 #
 # The install script is built by concatenating sql/objects/*.sql in name
 # order, so each part of the extension owns its own numbered file.
@@ -102,11 +106,6 @@ $(shlib): $(ANALYZER_LIB)
 next-version:
 	tools/new-version.sh $(NEXT)
 
-# The regression tests in order, for test/valgrind.sh.
-.PHONY: print-regress
-print-regress:
-	@echo $(REGRESS)
-
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap
 installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
@@ -117,65 +116,8 @@ installcheck-isolation: submake
 installcheck-tap:
 	$(prove_installcheck)
 
-# ---- reliability suite --------------------------------------------
-# make torture                 test/t/090_torture.pl at TORTURE_ROWS (1000000)
-# make installcheck-valgrind   the regression suite with the temporary
-#                              instance's postgres under valgrind (slow)
-# make installcheck-tap-valgrind [PROVE_TESTS=...]
-#                              the TAP tests (all by default) with every
-#                              node's postgres under valgrind (very slow)
-# Both build, install and, as root, run as user postgres on a copy of the tree
-# (scripts/as-postgres.sh).
-TORTURE_ROWS ?= 1000000
-.PHONY: torture torture-run installcheck-valgrind installcheck-valgrind-run
-torture:
-	scripts/as-postgres.sh torture-run TORTURE_ROWS=$(TORTURE_ROWS)
-torture-run:
-	SP_TORTURE_ROWS=$(TORTURE_ROWS) $(MAKE) installcheck-tap PROVE_TESTS=test/t/090_torture.pl PROVE_FLAGS=--verbose
-
-installcheck-valgrind:
-	scripts/as-postgres.sh installcheck-valgrind-run
-installcheck-valgrind-run:
-	test/valgrind.sh $(REGRESS)
-
-.PHONY: installcheck-tap-valgrind installcheck-tap-valgrind-run
-installcheck-tap-valgrind:
-	scripts/as-postgres.sh installcheck-tap-valgrind-run PROVE_TESTS="$(PROVE_TESTS)"
-installcheck-tap-valgrind-run:
-	PROVE_FLAGS="$(PROVE_FLAGS)" test/valgrind.sh --tap $(PROVE_TESTS)
-# ---- end of reliability suite -------------------------------------------------
-
-# ---- packaging: Debian package and PGXN release ------------------------------
-# make deb        Debian source package and postgresql-15-sentiment-proc .deb in
-#                 build/deb/: dpkg-buildpackage (pg_buildext) on a git archive of
-#                 HEAD; the lexicon comes from the build cache (DEB_CACHE, by
-#                 default SP_CACHE_DIR or ~/.cache/sentiment_proc), fetched with
-#                 npm when missing; DEB_CACHE= fetches afresh (docs/packaging.md)
-# make dist       sentiment_proc-$(EXTVERSION).zip for PGXN: git archive of HEAD
-# make distcheck  make dist, then check META.json and the archive
-DEB_DIR      = build/deb
-DEB_CACHE   := $(if $(SP_CACHE_DIR),$(SP_CACHE_DIR),$(HOME)/.cache/sentiment_proc)
-DIST_ZIP     = $(EXTENSION)-$(EXTVERSION).zip
-
-.PHONY: deb dist distcheck
-deb:
-	@v=$$(dpkg-parsechangelog -S Version) && case "$$v" in $(EXTVERSION)-*) ;; \
-	  *) echo "deb: debian/changelog is at $$v, the control file at $(EXTVERSION)" >&2; exit 1;; esac
-	rm -rf $(DEB_DIR)
-	mkdir -p $(DEB_DIR)
-	git archive --format=tar.gz --prefix=sentiment-proc-$(EXTVERSION)/ \
-	  -o $(DEB_DIR)/sentiment-proc_$(EXTVERSION).orig.tar.gz HEAD
-	tar -C $(DEB_DIR) -xzf $(DEB_DIR)/sentiment-proc_$(EXTVERSION).orig.tar.gz
-	cd $(DEB_DIR)/sentiment-proc-$(EXTVERSION) && \
-	  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u PG_CONFIG -u SP_CACHE_DIR \
-	  $(if $(DEB_CACHE),SP_CACHE_DIR='$(DEB_CACHE)') dpkg-buildpackage -us -uc
-	rm -rf $(DEB_DIR)/sentiment-proc-$(EXTVERSION)
-	@ls -1 $(DEB_DIR)/*.deb
-
-dist:
-	git archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(DIST_ZIP) HEAD
-	@echo "dist: $(DIST_ZIP)"
-
-distcheck: dist
-	perl contrib/pgxn/check_dist.pl META.json $(EXTENSION).control $(DIST_ZIP)
-# ---- end of packaging -------------------------------------------------------
+# Beside the build, in included makefiles: the reliability suite (make
+# torture, installcheck-valgrind, installcheck-tap-valgrind, print-regress)
+# and packaging (make deb, dist, distcheck).  -include: scripts/test-deb.sh
+# runs the regression suite from a copy holding this Makefile alone.
+-include mk/reliability.mk mk/packaging.mk

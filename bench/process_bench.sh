@@ -21,6 +21,9 @@
 # (SP_PG18_CONFIG names another; empty: none).
 #
 #   bench/process_bench.sh [ROWS [PG_CONFIG...]]   (ROWS: default 1000000; a multiple of 100000)
+#       BATCH=n (default 1000) rows per call, SLICE=n (default 50) batches
+#       per turn (even: two sessions share a slice): ROWS must be a
+#       multiple of 2 x SLICE x BATCH
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,9 +34,10 @@ if [ $# -eq 0 ]; then
 	pg18=${SP_PG18_CONFIG-/usr/local/pgsql-18/bin/pg_config}
 	[ -n "$pg18" ] && [ -x "$pg18" ] && set -- "$@" "$pg18"
 fi
-BATCH=1000
-SLICE=50			# batches per slice and kind (a new connection each: per-backend set-up is amortised)
-[ $((ROWS % (2 * SLICE * BATCH))) -eq 0 ] || { echo "ROWS must be a multiple of $((2 * SLICE * BATCH))" >&2; exit 2; }
+BATCH=${BATCH:-1000}
+SLICE=${SLICE:-50}	# batches per slice and kind (a new connection each: per-backend set-up is amortised)
+[ $((ROWS % (2 * SLICE * BATCH))) -eq 0 ] && [ $((SLICE % 2)) -eq 0 ] ||
+	{ echo "SLICE must be even and ROWS a multiple of $((2 * SLICE * BATCH))" >&2; exit 2; }
 
 . scripts/lib/tempdb.sh
 work=$(mktemp -d)

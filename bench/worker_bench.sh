@@ -14,13 +14,15 @@
 #    reload that starts the workers to the commit of the last batch.
 #    Target: 2 workers at least 1.5x one.
 #
-#   bench/worker_bench.sh [ROWS] [RATE] [SECONDS]   (defaults 1000000 200 30)
+#   bench/worker_bench.sh [ROWS] [RATE] [SECONDS]   (defaults 1000000 200 30;
+#       IDLE_SECONDS=n, default 10, the idle-cost window)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 ROWS=${1:-1000000}
 RATE=${2:-200}
 SECS=${3:-30}
+IDLE_SECONDS=${IDLE_SECONDS:-10}
 
 . scripts/lib/tempdb.sh
 echo "== build and install"
@@ -104,13 +106,13 @@ rss_anon() {
 rss_latency=$(rss_anon)
 echo "worker private memory after the latency runs: $rss_latency kB"
 
-echo "== idle cost: 2 idle workers over 10 s"
+echo "== idle cost: 2 idle workers over $IDLE_SECONDS s"
 pids=$(psql_v -c "SELECT string_agg(pid::text, ' ') FROM sentiment_workers WHERE kind = 'worker'")
 ticks() { local t=0 p; for p in $pids; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
-t0=$(ticks); sleep 10; t1=$(ticks)
+t0=$(ticks); sleep "$IDLE_SECONDS"; t1=$(ticks)
 hz=$(getconf CLK_TCK)
 idle_ms=$(( (t1 - t0) * 1000 / hz ))
-echo "idle workers used ${idle_ms} ms CPU in 10 s (poll interval $poll)"
+echo "idle workers used ${idle_ms} ms CPU in $IDLE_SECONDS s (poll interval $poll)"
 
 echo "== throughput: $ROWS rows"
 set_workers 0
@@ -170,12 +172,12 @@ read -r t2 s2 split2 <<<"$(throughput 2)"
 echo "2 workers: $t2 rows/s (${s2}s; rows by worker: $split2)"
 
 echo "== results"
-awk -v w99="$w99" -v w50="$w50" -v b99="$b99" -v t1="$t1" -v t2="$t2" -v idle="$idle_ms" 'BEGIN {
+awk -v w99="$w99" -v w50="$w50" -v b99="$b99" -v t1="$t1" -v t2="$t2" -v idle="$idle_ms" -v isecs="$IDLE_SECONDS" 'BEGIN {
 	printf "latency p99 %.1f ms (p50 %.1f ms); target < 50 ms: %s; poll-only baseline p99 %.1f ms = %.0fx slower\n",
 		w99, w50, (w99 < 50 ? "met" : "MISSED"), b99, (w99 > 0 ? b99 / w99 : 0)
 	printf "throughput 1 worker %d rows/s, 2 workers %d rows/s = %.2fx; target >= 1.5x: %s\n",
 		t1, t2, t2 / t1, (t2 / t1 >= 1.5 ? "met" : "MISSED")
-	printf "idle: %d ms CPU for 2 workers in 10 s\n", idle
+	printf "idle: %d ms CPU for 2 workers in %d s\n", idle, isecs
 }'
 mkdir -p "$root/bench/out"
 printf 'rate,p50_ms,p99_ms,max_ms,poll_p50_ms,poll_p99_ms,idle_cpu_ms_10s,rows,batch,workers1_rows_s,workers2_rows_s\n%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, builds, and runs every
 # suite (analyser unit tests, parity, fuzzing, then the server-side suites on
-# private temporary instances of PostgreSQL 15 and 18).  Ends with "tests: N passed, N failed" and
+# private temporary instances of PostgreSQL 15 and 18, every benchmark and
+# script at a smoke size, the PGXN archive and the Debian package).  Ends with "tests: N passed, N failed" and
 # exits non-zero when any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +47,22 @@ status=0
 echo "== analyser: build, unit tests, parity, fuzz"
 make -s -C src/analyzer check 2>&1 | tee -a "$log" || { status=1; echo "analyzer: 0 passed, 1 failed" >>"$log"; }
 
+echo "== function length: none over 120 lines in src/ and sql/objects/"
+tools/check-function-length.sh 2>&1 | tee -a "$log" || status=1
+
 echo "== server: build, install, regression, isolation, TAP on each major"
 scripts/test-server.sh "${majors[@]}" 2>&1 | tee -a "$log" || status=1
+
+# The glue's layers: no cycle in the file-level call graph of src/, read with
+# nm from the objects the first major's build left in build/pgNN.
+echo "== call graph: the layers of src/ (tools/call-graph.pl)"
+first=$("${majors[0]}" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+perl tools/call-graph.pl "build/pg$first/src" 2>&1 | tee -a "$log" || status=1
+
+# Every bench/ and scripts/ script at a smoke size, on the first major, whose
+# PostgreSQL test-server.sh left this build installed in (1-2 minutes).
+echo "== scripts: every benchmark and script at a smoke size"
+PG_CONFIG=${majors[0]} scripts/test-scripts.sh 2>&1 | tee -a "$log" || status=1
 
 # -- PGXN release and Debian package (make distcheck, scripts/test-deb.sh).
 # The package step comes last: installing the .deb replaces the files that

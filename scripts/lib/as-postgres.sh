@@ -13,6 +13,9 @@
 #   build_and_install        make, then make install (sudo only when the
 #                            PostgreSQL directories are not writable); with
 #                            SP_WERROR=1 warnings are errors (the test scripts)
+#   SP_INSTALLED=1           this build is installed in PG_CONFIG's PostgreSQL
+#                            already (scripts/test-scripts.sh): use_build_dir
+#                            and build_and_install do nothing
 #   stage_install DIR        a private copy of PG_CONFIG's PostgreSQL in DIR
 #                            with this build installed in it; prints its
 #                            install directory (see below)
@@ -50,6 +53,7 @@ pg_major() {
 # PostgreSQL: it is built once, in the checkout, and copied.
 use_build_dir() {
 	local major dir new
+	[ "${SP_INSTALLED:-}" = 1 ] && return 0
 	major=$(pg_major)
 	[ -n "$major" ] || { echo "use_build_dir: no PostgreSQL at PG_CONFIG=$PG_CONFIG" >&2; return 1; }
 	make -s -C "$SP_SRC/src/analyzer" lib >/dev/null || return 1
@@ -71,6 +75,7 @@ use_build_dir() {
 
 build_and_install() {
 	local sudo=""
+	[ "${SP_INSTALLED:-}" = 1 ] && return 0
 	make -s -C "$SP_ROOT" PG_CONFIG="$PG_CONFIG" WERROR="${SP_WERROR:-0}" >/dev/null || return 1
 	if [ "$(id -u)" -ne 0 ] &&
 		{ [ ! -w "$("$PG_CONFIG" --pkglibdir)" ] || [ ! -w "$("$PG_CONFIG" --sharedir)/extension" ]; }; then

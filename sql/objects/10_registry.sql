@@ -38,6 +38,30 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.sentiment_sources', '');
 -- the two functions below, which attach and detach call.
 GRANT SELECT ON @extschema@.sentiment_sources TO PUBLIC;
 
+-- For the extension's scripts: give EXECUTE on p_to to every role that was
+-- granted EXECUTE on p_from, so that whoever may do one thing may do the new
+-- one (on an update, the roles a DBA granted; on a fresh install nobody yet).
+CREATE FUNCTION @extschema@._sentiment_grant_like(p_from regprocedure, p_to regprocedure)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_role	name;
+BEGIN
+	FOR v_role IN
+		SELECT DISTINCT pg_get_userbyid(a.grantee)
+		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
+		 WHERE p.oid = p_from
+		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', p_to, v_role);
+	END LOOP;
+END
+$body$;
+
+REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regprocedure) FROM PUBLIC;
+
 -- The registration of an attached table: the one "is it attached" check of
 -- the SQL functions, raising an error with a hint when it is not.  A NULL
 -- source passes (NULL: every attached table, for the callers that allow it).

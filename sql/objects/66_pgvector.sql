@@ -231,18 +231,5 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_convert_embeddings(regclass, text) 
 
 -- Whoever may attach may also convert (on an update from 1.1, the roles a
 -- DBA granted attach to; on a fresh install nobody yet).
-DO $$
-DECLARE
-	v_role name;
-BEGIN
-	FOR v_role IN
-		SELECT DISTINCT pg_get_userbyid(a.grantee)
-		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-		 WHERE p.oid = '@extschema@.sentiment_attach(text, name, name, name, name, text)'::regprocedure
-		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_convert_embeddings(regclass, text) TO %I',
-					   v_role);
-	END LOOP;
-END
-$$;
+SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_attach(text, name, name, name, name, text)',
+										  '@extschema@.sentiment_convert_embeddings(regclass, text)');

@@ -169,18 +169,5 @@ GRANT SELECT ON @extschema@.sentiment_embedding_lag TO pg_monitor;
 -- (Sources that stored vector or halfvec before 1.3 get their lane from
 -- sentiment_convert_embeddings(source, 'vector'), run by their owner: a
 -- table made here would become a member of the extension.)
-DO $$
-DECLARE
-	v_role	name;
-BEGIN
-	FOR v_role IN
-		SELECT DISTINCT pg_get_userbyid(a.grantee)
-		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-		 WHERE p.oid = '@extschema@.sentiment_process_batch(integer, regclass)'::regprocedure
-		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_drain_embeddings(regclass, integer) TO %I',
-					   v_role);
-	END LOOP;
-END
-$$;
+SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_process_batch(integer, regclass)',
+										  '@extschema@.sentiment_drain_embeddings(regclass, integer)');

@@ -11,6 +11,10 @@
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
 
+-- the scripts' grant-by-copy (10_registry.sql), used below and by the new objects
+-- replace function: _sentiment_grant_like
+REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regprocedure) FROM PUBLIC;
+
 -- security round three, part B
 -- claims bound to the role that made them (src/lease.c)
 -- replace function: sentiment_own_claim
@@ -63,21 +67,8 @@ CREATE POLICY sentiment_processing_queue_readable ON @extschema@.sentiment_proce
 -- the REVOKE on sentiment_set_foreign_grace); those granted
 -- sentiment_set_foreign_grace keep being able to use it.
 REVOKE ALL ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) FROM PUBLIC;
-DO $part_a$
-DECLARE
-	v_role name;
-BEGIN
-	FOR v_role IN
-		SELECT DISTINCT pg_get_userbyid(a.grantee)
-		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-		 WHERE p.oid = '@extschema@.sentiment_set_foreign_grace(regclass, interval)'::regprocedure
-		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) TO %I',
-					   v_role);
-	END LOOP;
-END
-$part_a$;
+SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_set_foreign_grace(regclass, interval)',
+										  '@extschema@.sentiment_register_grace(regclass, interval)');
 
 -- 1.1's roles recipe granted INSERT, UPDATE and DELETE on the registry to
 -- those who may attach; since 1.2 only src/registry.c writes it.  Those
@@ -111,20 +102,8 @@ $part_a$;
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) IS
 	'Stop processing a table and (drop_added) remove the columns, indexes and side tables attach added';
 REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) FROM PUBLIC;
-DO $$
-DECLARE
-	v_grantee name;
-BEGIN
-	FOR v_grantee IN
-		SELECT DISTINCT pg_get_userbyid(a.grantee)
-		  FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a
-		 WHERE p.oid = '@extschema@.sentiment_detach(regclass)'::regprocedure
-		   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) TO %I', v_grantee);
-	END LOOP;
-END
-$$;
+SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_detach(regclass)',
+										  '@extschema@.sentiment_detach(regclass, boolean)');
 -- sentiment_throughput: no zero rows for minutes before a source's statistics began
 CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (
@@ -204,8 +183,7 @@ $part_d$;
 -- embedding lane
 -- replace function: sentiment_embedding_index
 -- replace function: sentiment_convert_embeddings
--- sentiment_similar_internal takes the caller's hnsw.ef_search (read by the wrappers)
-DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, integer);
+-- (sentiment_similar_internal: in C since, with 1.2's signature)
 -- replace function: sentiment_similar_internal
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
@@ -222,6 +200,17 @@ DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, int
 -- replace function: sentiment_release
 -- replace function: sentiment_similar_check_dims
 -- replace function: sentiment_similar_internal
+
+-- Citus: wake-ups across nodes (issue 27); sentiment_enqueue and
+-- sentiment_reset_stuck do theirs in C
+-- replace function: sentiment_citus_wake_nodes
+-- replace function: sentiment_citus_wake_after
+COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_nodes(regclass) IS
+	'On a Citus coordinator: wake the workers of the nodes holding shards of a table (NULL: of all) once this transaction has committed';
+COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_after(bigint, bigint) IS
+	'On a Citus worker node: start a batch once this node''s part of a Citus transaction has ended';
+-- replace function: sentiment_retry_failed
+
 -- issue 28 (major 5): who analyses a table, in the server or external
 -- analysers only (sentiment_set_processor, src/registry.c)
 ALTER TABLE @extschema@.sentiment_sources ADD COLUMN processor text NOT NULL DEFAULT 'server'
