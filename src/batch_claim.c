@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -59,6 +60,94 @@ sp_claim_sql(const char *cols, const char *rel, const char *id, const char *n,
 					 "ORDER BY s.%s LIMIT %s %s) AS p LIMIT %s",
 					 cols, rel, not_queued, id, n, lock, n);
 	return sql.data;
+}
+
+/*
+ * Does the queue have the claimed_until column (1.2)?  The library may be
+ * newer than the extension's SQL until ALTER EXTENSION ... UPDATE.
+ */
+bool
+sp_queue_has_claims(const char *schema)
+{
+	Oid			queue = get_relname_relid("sentiment_processing_queue", get_namespace_oid(schema, false));
+
+	return OidIsValid(queue) && get_attnum(queue, "claimed_until") != InvalidAttrNumber;
+}
+
+/*
+ * The one take of queued requests, for batches and claims alike: up to $2
+ * requests of source $1, highest priority first, with SKIP LOCKED, passing
+ * over those a live claim took (claimed_until ahead: its claimant has the
+ * row).  With a lease ($3), what is taken is marked claimed until now +
+ * $3 (sentiment_queue_take); a batch's take (lease false) is kept for the
+ * backend, a claim's is prepared for the call.
+ */
+SPIPlanPtr
+sp_queue_take_plan(const char *schema, bool lease)
+{
+	Oid			types[3] = {OIDOID, INT4OID, INTERVALOID};
+	char	   *take = psprintf("SELECT q.request_id, q.entry_id, q.priority FROM %s.sentiment_processing_queue AS q "
+								"WHERE q.status OPERATOR(pg_catalog.=) 'queued' "
+								"AND q.source_table OPERATOR(pg_catalog.=) $1::pg_catalog.regclass%s "
+								"ORDER BY q.priority DESC, q.request_id LIMIT $2 FOR UPDATE OF q SKIP LOCKED",
+								quote_identifier(schema),
+								sp_queue_has_claims(schema) ?
+								" AND (q.claimed_until IS NULL "
+								"OR q.claimed_until OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp())" : "");
+	SPIPlanPtr	plan;
+
+	if (lease)
+		take = psprintf("WITH c AS (%s), t AS (UPDATE %s.sentiment_processing_queue AS q "
+						"SET claimed_until = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) $3 "
+						"FROM c WHERE q.request_id OPERATOR(pg_catalog.=) c.request_id "
+						"RETURNING q.request_id, q.entry_id, q.priority) "
+						"SELECT t.request_id, t.entry_id FROM t ORDER BY t.priority DESC, t.request_id",
+						take, quote_identifier(schema));
+	if (!lease)
+		return sp_prepare_kept(take, 3, types);
+	plan = SPI_prepare(take, 3, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), take);
+	return plan;
+}
+
+/*
+ * Take up to limit queued requests of the source with plan (above), as the
+ * extension owner; lease: an interval Datum (a take without one ignores
+ * it).  Returns how many; their request and entry ids go to *req and *ent,
+ * in the order taken.
+ */
+int
+sp_queue_take(SPIPlanPtr plan, Oid relid, int limit, Datum lease, int64 **req, int64 **ent)
+{
+	SpOwnerSwitch sw;
+	Datum		args[3] = {ObjectIdGetDatum(relid), Int32GetDatum(limit), lease};
+	char		nulls[3] = {' ', ' ', lease == (Datum) 0 ? 'n' : ' '};
+	volatile int n = 0;
+
+	sp_as_extension_owner(&sw);
+	PG_TRY();
+	{
+		if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the processing queue");
+	}
+	PG_FINALLY();
+	{
+		sp_restore_user(&sw);
+	}
+	PG_END_TRY();
+	n = (int) SPI_processed;
+	*req = palloc(sizeof(int64) * (n + 1));
+	*ent = palloc(sizeof(int64) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*req)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		(*ent)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return n;
 }
 
 /*
