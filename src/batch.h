@@ -131,6 +131,10 @@ extern char *sp_claim_sql(const char *cols, const char *rel, const char *id, con
 						  const char *queued, bool retries);
 extern int	sp_batch_claim(SpBatch *b, int limit);
 extern SpSource *sp_server_sources(SpSource *sources, int *count, Oid only);
+/* ... and the one take of queue requests, for batches and claims */
+extern bool sp_queue_has_claims(const char *schema);
+extern SPIPlanPtr sp_queue_take_plan(const char *schema, bool lease);
+extern int	sp_queue_take(SPIPlanPtr plan, Oid relid, int limit, Datum lease, int64 **req, int64 **ent);
 
 /* batch_analyse.c: analyse the claimed rows, then free the claim's tuples */
 extern void sp_batch_analyse(SpBatch *b);
@@ -148,10 +152,7 @@ extern void sp_citus_wake_nodes(Oid source);
 extern int64 sp_citus_requeue(Oid source, Datum ids, bool ids_null);
 extern bool sp_citus_any_distributed(Oid only);
 
-/* queue.c: queue requests taken (by a batch or a claim) and finished by a batch */
-extern bool sp_queue_has_claims(const char *schema);
-extern SPIPlanPtr sp_queue_take_plan(const char *schema, bool lease);
-extern int	sp_queue_take(SPIPlanPtr plan, Oid relid, int limit, Datum lease, int64 **req, int64 **ent);
+/* queue.c: queue requests finished by a batch */
 extern void sp_queue_finish(SpBatch *b);
 
 #endif							/* SP_BATCH_H */

@@ -39,19 +39,26 @@
  *                     -> identity
  *   registry.c        the registry of attached tables: registrations
  *                     written (sentiment_register, sentiment_unregister,
- *                     sentiment_register_grace; the event trigger
+ *                     sentiment_register_grace, sentiment_set_processor;
+ *                     the event trigger
  *                     sentiment_forget_dropped deletes those of dropped
  *                     tables in SQL), and whether a table is attached
- *                     -> analyzer_glue citus identity stats
+ *                     -> analyzer_glue citus identity stats wakeup
  *   analyze.c         the analyser in a backend; sentiment_analyze, _scores
  *                     and the other SQL functions that call it directly
  *                     -> analyzer_glue dictionary spi_util
+ *   batch_claim.c     the claim: its one statement (queued requests, due
+ *                     retries, pending rows) for batches and sentiment_claim,
+ *                     the one take of queue requests, the claim phase
+ *                     (batch.h)
+ *                     -> identity spi_util
  *   batch_plans.c     the registry read, and the statements a batch runs,
  *                     prepared once per source (batch.h)
- *                     -> analyzer_glue citus identity lane_lookup spi_util
+ *                     -> analyzer_glue batch_claim citus identity lane_lookup
+ *                        spi_util
  *   source_sql.c      the SQL functions' statements on attached tables, run
  *                     as the table's owner, and the checks made before
- *                     -> identity lane_lookup source_xact
+ *                     -> batch_claim identity lane_lookup source_xact
  *   similar.c         cosine of embeddings; sentiment_similar's search,
  *                     read as the table's owner
  *                     -> analyze analyzer_glue identity lane_lookup
@@ -71,11 +78,8 @@
  *   lease.c           two-phase claims and the reaper of abandoned ones
  *                     -> batch_plans citus identity retry source_xact wakeup
  *   queue.c           the processing queue: enqueue, take, finish, prune
- *                     -> batch_plans citus identity registry source_sql
- *                        spi_util wakeup
- *   batch_claim.c     the claim phase: queued requests, due retries,
- *                     pending rows (batch.h)
- *                     -> queue spi_util
+ *                     -> batch_claim batch_plans citus identity registry
+ *                        source_sql spi_util wakeup
  *   batch.c           batches over every source in fair shares, each
  *                     source's claim, analysis and record in its own
  *                     subtransaction; sentiment_process_batch
