@@ -256,6 +256,8 @@ extern void sp_stats_batch_begin(Oid source, int batch_size);
 extern void sp_stats_batch_claimed(int nclaimed);
 extern void sp_stats_batch_analysed(void);
 extern void sp_stats_batch_end(int64 completed, int64 failed);
+/* rows finished by the two-phase API (two_phase.c), counted as external work */
+extern void sp_stats_external(Oid source, int64 completed, int64 failed);
 /* a source's registration went: drop its counters at commit */
 extern void sp_stats_forget_at_commit(Oid relid);
 
