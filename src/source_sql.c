@@ -59,6 +59,7 @@
 #include "utils/tuplestore.h"
 
 #include "batch.h"
+#include "result_row.h"
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_source_sql);
@@ -230,15 +231,8 @@ static const SourceStatement statements[] = {
 	 * read, and their old topics and embedding gone (ids, started at)
 	 */
 	{"complete", true, false, NULL,
-		"WITH u AS (UPDATE {t} AS s SET sentiment_label = r.sentiment_label, "
-		"  sentiment_score = r.sentiment_score, emotion_label = r.emotion_label, "
-		"  emotion_score = r.emotion_score, influence_weight = r.influence_weight, "
-		"  processing_status = 'completed', processing_completed_at = clock_timestamp(), "
-		"  processing_error = NULL, processing_retry_at = NULL, "
-		"  processing_lease_until = NULL, processing_claimed_by = NULL, language = r.language "
-		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, version integer, sentiment_label text, "
-		"    sentiment_score double precision, emotion_label text, emotion_score double precision, "
-		"    influence_weight double precision, language text) "
+		"WITH u AS (UPDATE {t} AS s SET {complete_set} "
+		"  FROM jsonb_to_recordset($1->'results') AS r({complete_record}) "
 		"  WHERE s.{id} = r.id AND s.version = r.version "
 		SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
@@ -889,7 +883,7 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 {
 	const char *vtype = "NULL";
 	const char *vschema = "NULL";
-	const char *names[10][2];
+	const char *names[12][2];
 	Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
 
 	/* the embedding column's type, for the statements that name it */
@@ -922,6 +916,11 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 	names[9][1] = OidIsValid(lane)
 		? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))
 		: "";
+	/* the result columns sentiment_complete writes (result_row.c) */
+	names[10][0] = "{complete_set}";
+	names[10][1] = strstr(st->sql, "{complete_set}") ? sp_result_complete_set() : "";
+	names[11][0] = "{complete_record}";
+	names[11][1] = strstr(st->sql, "{complete_record}") ? sp_result_complete_record() : "";
 	return statement_sql(st, names, lengthof(names));
 }
 
