@@ -113,72 +113,78 @@ written_rows(SPITupleTable *rows, Datum *ids, Datum *ats)
 
 /*
  * Every result checked before any is written: the first problem, by id,
- * raised.  As the caller; reads only the results.
+ * raised; then the first embedding of another length than the analyser's.
+ * As the caller, one pass over the results (they are parsed once); reads
+ * only them.
  */
 static void
 check_results(const char *ext, Datum results, Oid embeddings)
 {
-	Oid			types[2] = {JSONBOID, INT4OID};
-	Datum		values[2] = {results, (Datum) 0};
+	Oid			types[3] = {JSONBOID, INT4OID, INT4OID};
+	Datum		values[3] = {results, (Datum) 0, (Datum) 0};
 	Oid			emb_type[1] = {REGCLASSOID};
 	Datum		emb[1] = {ObjectIdGetDatum(embeddings)};
 	bool		isnull;
 	bool		dims_null;
-	const char *rows = "jsonb_to_recordset($1) AS r(id bigint, version integer, sentiment_label text, "
-		"sentiment_score double precision, emotion_label text, emotion_score double precision, "
-		"influence_weight double precision, topics text[], embedding real[], language text)";
 	char	   *sql;
 	int32		dims;
+	HeapTuple	row;
+	TupleDesc	desc;
 
 	/* the embeddings table's type (real[], or pgvector's with a dimension) */
 	values[1] = query_value(psprintf("SELECT dims FROM %s.sentiment_embedding_column($1)", ext), 1, emb_type,
 							emb, NULL, &dims_null);
-	sql = psprintf("SELECT p.id::text, p.problem FROM (SELECT r.id, CASE "
-				   "WHEN r.id IS NULL OR r.version IS NULL THEN 'id and version are required' "
-				   "WHEN count(*) OVER (PARTITION BY r.id) > 1 THEN 'the id appears more than once' "
-				   "WHEN r.sentiment_label IS NULL OR r.sentiment_label NOT IN ('negative', 'neutral', 'positive') "
-				   "  THEN 'sentiment_label must be negative, neutral or positive' "
-				   "WHEN r.sentiment_score IS NULL OR NOT r.sentiment_score BETWEEN -1 AND 1 "
-				   "  THEN 'sentiment_score must be between -1 and 1' "
-				   "WHEN r.emotion_score IS NOT NULL AND NOT r.emotion_score BETWEEN 0 AND 1 "
-				   "  THEN 'emotion_score must be between 0 and 1' "
-				   "WHEN r.influence_weight = 'NaN' OR r.influence_weight IN ('Infinity', '-Infinity') "
-				   "  THEN 'influence_weight must be a finite number' "
-				   "WHEN r.language IS NOT NULL AND r.language !~ '^([a-z]{2}|und)$' "
-				   "  THEN 'language must be an ISO 639-1 code or und' "
-				   "WHEN array_position(r.topics, NULL) IS NOT NULL THEN 'topics must not contain null' "
-				   "WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL "
-				   "  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN ('NaN', 'Infinity', '-Infinity')) "
-				   "  THEN 'embedding must be a non-empty array of finite numbers' "
-				   "WHEN cardinality(r.embedding) <> $2 THEN 'embedding must have ' || $2 || ' numbers' "
-				   "END AS problem FROM %s) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1", rows);
-	if (SPI_execute_with_args(sql, 2, types, values, dims_null ? " n" : "  ", true, 1) != SPI_OK_SELECT)
+	/* embeddings are compared with each other (sentiment_similar): one length */
+	dims = DatumGetInt32(query_value(psprintf("SELECT %s.sentiment_embedding_dims()", ext), 0, NULL, NULL,
+									 NULL, &isnull));
+	values[2] = Int32GetDatum(dims);
+	sql = "WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r(id bigint, version integer, "
+		"sentiment_label text, sentiment_score double precision, emotion_label text, "
+		"emotion_score double precision, influence_weight double precision, topics text[], "
+		"embedding real[], language text)) "
+		"SELECT p.id::text, p.problem, "
+		"  (SELECT r.id::text FROM r WHERE cardinality(r.embedding) <> $3 ORDER BY r.id LIMIT 1), "
+		"  (SELECT cardinality(r.embedding)::text FROM r WHERE cardinality(r.embedding) <> $3 "
+		"   ORDER BY r.id LIMIT 1) "
+		"FROM (SELECT r.id, CASE "
+		"WHEN r.id IS NULL OR r.version IS NULL THEN 'id and version are required' "
+		"WHEN count(*) OVER (PARTITION BY r.id) > 1 THEN 'the id appears more than once' "
+		"WHEN r.sentiment_label IS NULL OR r.sentiment_label NOT IN ('negative', 'neutral', 'positive') "
+		"  THEN 'sentiment_label must be negative, neutral or positive' "
+		"WHEN r.sentiment_score IS NULL OR NOT r.sentiment_score BETWEEN -1 AND 1 "
+		"  THEN 'sentiment_score must be between -1 and 1' "
+		"WHEN r.emotion_score IS NOT NULL AND NOT r.emotion_score BETWEEN 0 AND 1 "
+		"  THEN 'emotion_score must be between 0 and 1' "
+		"WHEN r.influence_weight = 'NaN' OR r.influence_weight IN ('Infinity', '-Infinity') "
+		"  THEN 'influence_weight must be a finite number' "
+		"WHEN r.language IS NOT NULL AND r.language !~ '^([a-z]{2}|und)$' "
+		"  THEN 'language must be an ISO 639-1 code or und' "
+		"WHEN array_position(r.topics, NULL) IS NOT NULL THEN 'topics must not contain null' "
+		"WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL "
+		"  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN ('NaN', 'Infinity', '-Infinity')) "
+		"  THEN 'embedding must be a non-empty array of finite numbers' "
+		"WHEN cardinality(r.embedding) <> $2 THEN 'embedding must have ' || $2 || ' numbers' "
+		"END AS problem FROM r) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1";
+	if (SPI_execute_with_args(sql, 3, types, values, dims_null ? " n " : "   ", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the results");
-	if (SPI_processed == 1 && SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) != NULL)
+	if (SPI_processed == 0)
+		return;					/* no results at all */
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	if (SPI_getvalue(row, desc, 2) != NULL)
 	{
-		char	   *id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *id = SPI_getvalue(row, desc, 1);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid result for id %s: %s", id ? id : "<NULL>",
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errmsg("invalid result for id %s: %s", id ? id : "<NULL>", SPI_getvalue(row, desc, 2)),
 				 errhint("Nothing was written; correct the result and call sentiment_complete again.")));
 	}
-
-	/* Embeddings are compared with each other (sentiment_similar): one length. */
-	dims = DatumGetInt32(query_value(psprintf("SELECT %s.sentiment_embedding_dims()", ext), 0, NULL, NULL,
-									 NULL, &isnull));
-	values[1] = Int32GetDatum(dims);
-	sql = psprintf("SELECT r.id::text, cardinality(r.embedding)::text FROM %s "
-				   "WHERE cardinality(r.embedding) <> $2 ORDER BY r.id LIMIT 1", rows);
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not check the results");
-	if (SPI_processed == 1)
+	if (SPI_getvalue(row, desc, 3) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("invalid result for id %s: embedding has %s dimensions, expected %d",
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), dims),
+						SPI_getvalue(row, desc, 3), SPI_getvalue(row, desc, 4), dims),
 				 errdetail("Stored embeddings are compared with each other and with those of sentiment_analyze()."),
 				 errhint("Send embeddings of %d dimensions (as sentiment_analyze(text).embedding has), "
 						 "or leave \"embedding\" out; nothing was written.", dims)));
