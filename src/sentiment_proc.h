@@ -219,7 +219,8 @@ extern void sp_source_check(Oid source, bool write);
  * Run a fixed statement of source_sql.c on an attached table as its owner,
  * after those checks; args is its $1 jsonb.  Its rows, until SPI_finish.
  */
-extern struct SPITupleTable *sp_source_statement(Oid source, const char *name, Datum args, bool args_null);
+extern struct SPITupleTable *sp_source_statement(Oid source, const char *name, Datum args, bool args_null,
+												 Datum results);
 
 /* Deferrable triggers and constraints of a table (NULL: none); SPI connected. */
 extern char *sp_deferred_code(Oid relid);

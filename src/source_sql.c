@@ -85,6 +85,8 @@ typedef struct SourceStatement
 /* the bigint[] of an array of args, and the query embedding of sentiment_similar */
 #define SP_IDS(key) "ARRAY(SELECT jsonb_array_elements_text($1->'" key "')::int8)"
 #define SP_VECTOR "ARRAY(SELECT jsonb_array_elements_text($1->'vector')::float4)"
+/* sentiment_complete's results: $3 from C (two_phase.c: not copied into $1), else $1->'results' */
+#define SP_RESULTS "COALESCE($3, $1->'results')"
 
 /*
  * A row still claimed by $1->>'claim'.  Hidden from the planner in a
@@ -232,7 +234,7 @@ static const SourceStatement statements[] = {
 	 */
 	{"complete", true, false, NULL,
 		"WITH u AS (UPDATE {t} AS s SET {complete_set} "
-		"  FROM jsonb_to_recordset($1->'results') AS r({complete_record}) "
+		"  FROM jsonb_to_recordset(" SP_RESULTS ") AS r({complete_record}) "
 		"  WHERE s.{id} = r.id AND s.version = r.version "
 		SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
@@ -248,10 +250,10 @@ static const SourceStatement statements[] = {
 	 */
 	{"complete_rest", true, false, NULL,
 		"WITH it AS (INSERT INTO {topics} (mention_id, topic_key) SELECT DISTINCT r.id, k.key "
-		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, topics text[]), unnest(r.topics) AS k(key) "
+		"  FROM jsonb_to_recordset(" SP_RESULTS ") AS r(id bigint, topics text[]), unnest(r.topics) AS k(key) "
 		"  WHERE r.id = ANY (" SP_IDS("ids") ")), "
 		"ie AS (INSERT INTO {lane_or_embeddings} (entry_id, embedding) SELECT r.id, r.embedding "
-		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, embedding real[]) "
+		"  FROM jsonb_to_recordset(" SP_RESULTS ") AS r(id bigint, embedding real[]) "
 		"  WHERE r.id = ANY (" SP_IDS("ids") ") AND r.embedding IS NOT NULL) "
 		"SELECT r.id, r.id = ANY (" SP_IDS("ids") "), CASE WHEN r.id = ANY (" SP_IDS("ids") ") THEN NULL "
 		"  WHEN s.{id} IS NULL THEN 'no such row' "
@@ -259,7 +261,7 @@ static const SourceStatement statements[] = {
 		"  WHEN s.processing_status <> 'processing' OR s.processing_claimed_by IS DISTINCT FROM $1->>'claim' "
 		"    THEN 'not claimed by this claimant (lease expired or claim returned)' "
 		"  ELSE 'changed concurrently' END "
-		"FROM jsonb_to_recordset($1->'results') AS r(id bigint, version integer) "
+		"FROM jsonb_to_recordset(" SP_RESULTS ") AS r(id bigint, version integer) "
 		"LEFT JOIN {t} AS s ON s.{id} = r.id"},
 	/* sentiment_fail: the rows claimed by us, their topics and embedding gone */
 	{"fail", true, false, NULL,
@@ -772,7 +774,7 @@ owner_run(void *arg)
 	 */
 	(void) find_all_inheritors(r->source, r->read_only ? AccessShareLock : RowExclusiveLock, NULL);
 	sp_check_partition_owners(r->source);
-	r->ret = SPI_execute_with_args(r->sql, 2, r->types, r->values, r->nulls, r->read_only, 0);
+	r->ret = SPI_execute_with_args(r->sql, 3, r->types, r->values, r->nulls, r->read_only, 0);
 	sp_restore_user(&sw);
 }
 
@@ -932,14 +934,14 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
  * (two_phase.c), run their statements through here.
  */
 SPITupleTable *
-sp_source_statement(Oid source, const char *name, Datum args, bool args_null)
+sp_source_statement(Oid source, const char *name, Datum args, bool args_null, Datum results)
 {
 	const SourceStatement *st = find_statement(name);
 	char	   *schema = sp_extension_schema();
 	SourceRegistration *src;
-	Oid			types[2] = {JSONBOID, REGCLASSOID};
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
+	Oid			types[3] = {JSONBOID, REGCLASSOID, JSONBOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
 	OwnerRun	run;
 	ErrorData  *edata;
 
@@ -966,6 +968,8 @@ sp_source_statement(Oid source, const char *name, Datum args, bool args_null)
 	values[0] = args;
 	nulls[0] = args_null ? 'n' : ' ';
 	values[1] = ObjectIdGetDatum(source);
+	values[2] = results;
+	nulls[2] = results == (Datum) 0 ? 'n' : ' ';
 
 	/*
 	 * As the owner, in a subtransaction under the source timeout: whatever
@@ -1015,7 +1019,7 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rows = sp_source_statement(PG_GETARG_OID(0), name, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
-							   PG_ARGISNULL(2));
+							   PG_ARGISNULL(2), (Datum) 0);
 
 	got = rows->tupdesc;
 	if (got->natts != rsinfo->setDesc->natts)

@@ -161,7 +161,7 @@ check_results(const char *ext, Datum results, Oid embeddings)
 		"  THEN 'language must be an ISO 639-1 code or und' "
 		"WHEN array_position(r.topics, NULL) IS NOT NULL THEN 'topics must not contain null' "
 		"WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL "
-		"  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN ('NaN', 'Infinity', '-Infinity')) "
+		"  OR r.embedding && '{NaN,Infinity,-Infinity}'::real[] "
 		"  THEN 'embedding must be a non-empty array of finite numbers' "
 		"WHEN cardinality(r.embedding) <> $2 THEN 'embedding must have ' || $2 || ' numbers' "
 		"END AS problem FROM r) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1";
@@ -258,9 +258,8 @@ sentiment_complete(PG_FUNCTION_ARGS)
 	 */
 	values[0] = results;
 	values[1] = claim;
-	args = args_object("jsonb_build_object('results', $1, 'claim', $2)", 2, types, values,
-					   claim_null ? " n" : "  ");
-	rows = sp_source_statement(source, "complete", args, false);
+	args = args_object("jsonb_build_object('claim', $2)", 2, types, values, claim_null ? " n" : "  ");
+	rows = sp_source_statement(source, "complete", args, false, results);
 	ndone = written_rows(rows, &ids, &ats);
 	if (ndone > 0)
 		queue_finish(ext, source, ids, ats, false, (Datum) 0);
@@ -271,9 +270,9 @@ sentiment_complete(PG_FUNCTION_ARGS)
 	 * concurrent edit shows).
 	 */
 	values[2] = ids;
-	args = args_object("jsonb_build_object('results', $1, 'claim', $2, 'ids', to_jsonb($3))", 3, types,
-					   values, claim_null ? " n " : "   ");
-	rows = sp_source_statement(source, "complete_rest", args, false);
+	args = args_object("jsonb_build_object('claim', $2, 'ids', to_jsonb($3))", 3, types, values,
+					   claim_null ? " n " : "   ");
+	rows = sp_source_statement(source, "complete_rest", args, false, results);
 	for (uint64 r = 0; r < rows->numvals; r++)
 		tuplestore_puttuple(rsinfo->setResult, rows->vals[r]);
 	SPI_finish();
@@ -328,7 +327,7 @@ sentiment_fail(PG_FUNCTION_ARGS)
 		args = args_object("jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb($1), 'error', $2, "
 						   "'sqlstate', $3, 'retry', $4, 'claim', $5))", 5, ftypes, fvalues, fnulls);
 	}
-	ndone = written_rows(sp_source_statement(source, "fail", args, false), &ids, &ats);
+	ndone = written_rows(sp_source_statement(source, "fail", args, false, (Datum) 0), &ids, &ats);
 	if (ndone > 0)
 		queue_finish(ext, source, ids, ats, true, CStringGetTextDatum(error));
 	sp_stats_external(source, 0, ndone);
