@@ -46,8 +46,17 @@ status=0
 echo "== analyser: build, unit tests, parity, fuzz"
 make -s -C src/analyzer check 2>&1 | tee -a "$log" || { status=1; echo "analyzer: 0 passed, 1 failed" >>"$log"; }
 
+echo "== function length: none over 120 lines in src/ and sql/objects/"
+tools/check-function-length.sh 2>&1 | tee -a "$log" || status=1
+
 echo "== server: build, install, regression, isolation, TAP on each major"
 scripts/test-server.sh "${majors[@]}" 2>&1 | tee -a "$log" || status=1
+
+# The glue's layers: no cycle in the file-level call graph of src/, read with
+# nm from the objects the first major's build left in build/pgNN.
+echo "== call graph: the layers of src/ (tools/call-graph.pl)"
+first=$("${majors[0]}" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+perl tools/call-graph.pl "build/pg$first/src" 2>&1 | tee -a "$log" || status=1
 
 # -- PGXN release and Debian package (make distcheck, scripts/test-deb.sh).
 # The package step comes last: installing the .deb replaces the files that

@@ -37,24 +37,6 @@ PG_FUNCTION_INFO_V1(sentiment_language);
 static SpAnalyzer analyzer;
 static bool analyzer_ready = false;
 
-void
-sp_analyzer_error(sa_error err, const char *what)
-{
-	if (err == SA_ERR_NOMEM)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory in the sentiment analyser while %s", what)));
-	if (err == SA_ERR_TOO_LONG)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("text is too long to analyse"),
-				 errdetail("The limit is %zu bytes.", (size_t) SA_MAX_INPUT_BYTES),
-				 errhint("Analyse a shorter excerpt of the text.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_INTERNAL_ERROR),
-			 errmsg("sentiment analyser failed while %s: %s", what, sa_strerror(err))));
-}
-
 /* The backend's analyser objects, built on first use, dictionaries refreshed when they changed. */
 SpAnalyzer *
 sp_analyzer(void)
@@ -91,31 +73,6 @@ sp_analyzer(void)
 	analyzer_ready = true;
 	sp_dictionary_refresh(&analyzer);
 	return &analyzer;
-}
-
-/* The sentiment model of a name ("vader", "social", "multilingual"); an error for others. */
-sa_model
-sp_model_by_name(const char *name)
-{
-	sa_model	model;
-
-	if (name == NULL || sa_model_from_name(name, strlen(name), &model) != SA_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown sentiment model \"%s\"", name ? name : "(null)"),
-				 errhint("The models are vader (the default), social and multilingual; see sentiment_models.")));
-	return model;
-}
-
-/* What a result of the model records: name, version and checksum prefix. */
-const char *
-sp_model_version(sa_model model)
-{
-	sa_model_info info;
-
-	if (sa_model_get_info(model, &info) != SA_OK)
-		elog(ERROR, "no information about sentiment model %d", (int) model);
-	return info.version_string;
 }
 
 /* The model argument of an SQL function (argno; absent or NULL: VADER). */
@@ -390,23 +347,20 @@ Datum
 sentiment_models(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	sa_model_info info;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i <= SA_MODEL_COUNT; i++)
+	/* the analyser's table of models: sentiment models, then emotion */
+	for (size_t i = 0; sa_model_list(i, &info) == SA_OK; i++)
 	{
-		sa_model_info info;
 		Datum		values[5];
 		bool		nulls[5] = {false};
-		sa_error	err = i < SA_MODEL_COUNT ? sa_model_get_info((sa_model) i, &info)
-			: sa_emotion_model_info(&info);
 
-		if (err != SA_OK)
-			continue;
 		values[0] = CStringGetTextDatum(info.name);
-		values[1] = CStringGetTextDatum(i < SA_MODEL_COUNT ? "sentiment" : "emotion");
+		values[1] = CStringGetTextDatum(info.kind);
 		values[2] = CStringGetTextDatum(info.version_string);
 		values[3] = Int64GetDatum((int64) info.file_bytes);
-		values[4] = BoolGetDatum(i == SA_MODEL_VADER);
+		values[4] = BoolGetDatum(info.is_default != 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -26,9 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
-#include "storage/latch.h"
 #include "tcop/utility.h"
-#include "utils/timeout.h"
 
 #include "batch.h"
 
@@ -75,61 +73,6 @@ process_source(const SpSource *src, int limit)
 	return written;
 }
 
-
-/*
- * Everything is caught in a source's subtransaction; what it caught is
- * then judged by source_owns_error().
- */
-static bool
-catch_all(int sqlerrcode)
-{
-	return true;
-}
-
-/*
- * Set by the source timeout (sentiment_proc.source_timeout): the cancel
- * that follows is the source's failure, not a cancel of the batch.
- */
-static volatile sig_atomic_t source_timed_out = false;
-static TimeoutId source_timeout_id = MAX_TIMEOUTS;
-static int	source_timeout_depth = 0;
-
-static void
-source_timeout_handler(void)
-{
-	/*
-	 * Fired again: the cancel was caught and ignored (a trigger's EXCEPTION
-	 * WHEN query_canceled in a loop).  A worker then ends, as at a
-	 * termination, and the launcher starts it again; elsewhere the cancel is
-	 * repeated at every interval.
-	 */
-	if (source_timed_out && sp_am_worker)
-		ProcDiePending = true;
-	source_timed_out = true;
-	InterruptPending = true;
-	QueryCancelPending = true;
-	SetLatch(MyLatch);
-}
-
-/*
- * Does an error caught in a source's subtransaction belong to that source?
- * Any error the source's work raised does, whatever its class: code the
- * table's owner wrote can raise any SQLSTATE (XX000, 57014, 40001, 53200,
- * ...), and must not stop the other tables.  What does not is an interrupt
- * of this process: a cancel of the worker or of the caller's statement,
- * its statement_timeout, a recovery conflict.  Those come from
- * ProcessInterrupts(), which no SQL can raise, except the source's own lock
- * timeout and source timeout.  (A shutdown is FATAL and never caught.)
- */
-static bool
-source_owns_error(const ErrorData *edata)
-{
-	if (edata->funcname == NULL || strcmp(edata->funcname, "ProcessInterrupts") != 0)
-		return true;
-	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-		return true;
-	return edata->sqlerrcode == ERRCODE_QUERY_CANCELED && source_timed_out;
-}
 
 /*
  * A background worker commits after each source.  On a Citus node a batch
@@ -187,74 +130,6 @@ source_step(void *arg)
 	if (src.shardid == 0 || sp_citus_hold_shard(src.shardid))
 		st->done = process_source(&src, st->limit);
 	sp_restore_user(&sw);
-}
-
-/*
- * Run step(arg), one source's work, in a subtransaction with the source
- * timeout armed.  Returns NULL when it went through, else the error it
- * raised, which belongs to the source (source_owns_error); an interrupt of
- * the batch itself is raised again.  Used by the batches and the reaper.
- */
-ErrorData *
-sp_in_source_subtransaction(void (*step) (void *), void *arg)
-{
-	ErrorData  *edata;
-	bool		outermost = (source_timeout_depth == 0);
-
-	/*
-	 * One timer per process: only the outermost call arms and disarms it.
-	 * (A nested call, from code a source runs, is refused in a
-	 * security-restricted operation, see sp_refuse_in_source; this keeps the
-	 * outer timeout whatever else may call in.)
-	 */
-	if (outermost)
-	{
-		if (source_timeout_id == MAX_TIMEOUTS)
-			source_timeout_id = RegisterTimeout(USER_TIMEOUT, source_timeout_handler);
-		source_timed_out = false;
-		if (sp_source_timeout_ms > 0)
-			enable_timeout_every(source_timeout_id,
-								 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sp_source_timeout_ms),
-								 sp_source_timeout_ms);
-	}
-	source_timeout_depth++;
-	edata = sp_in_subtransaction(step, arg, catch_all);
-	source_timeout_depth--;
-	if (outermost)
-	{
-		disable_timeout(source_timeout_id, false);
-		/* (a cancel of ours still pending: the source has had its failure) */
-		if (source_timed_out)
-			QueryCancelPending = false;
-	}
-	if (edata == NULL)
-		return NULL;
-	/* the outer source's timeout is the outer call's to judge */
-	if (!source_owns_error(edata) ||
-		(!outermost && source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED))
-		ReThrowError(edata);
-	if (source_timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-		edata->message = psprintf("processing took longer than sentiment_proc.source_timeout (%d ms)",
-								  sp_source_timeout_ms);
-	return edata;
-}
-
-/*
- * Processing (a batch, the reaper) is not run from inside a source's own
- * code: a table owner's trigger or policy, in the security-restricted
- * operation of a batch or of a statement run as the owner.  It would run
- * other tables' work in that table's subtransaction and under its timeout.
- */
-void
-sp_refuse_in_source(const char *what)
-{
-	if (InSecurityRestrictedOperation())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot run %s in a security-restricted operation", what),
-				 errdetail("It was called from code that runs as the owner of a table while that table is "
-						   "processed or read (a trigger, say)."),
-				 errhint("Call it from a session of its own, not from a table's triggers.")));
 }
 
 /*
@@ -369,6 +244,27 @@ process_source_isolated(const SpSource *src, int limit, char *skipped)
 	return 0;
 }
 
+/*
+ * The statement a Citus worker node runs for its share of a batch of the
+ * coordinator (sp_citus_process_on_workers): sentiment_process_batch there,
+ * for the same source (*arg; InvalidOid: all).
+ */
+static char *
+node_batch_command(int share, void *arg)
+{
+	Oid			source = *(Oid *) arg;
+	const char *schema = sp_registry_schema();
+
+	if (schema == NULL)
+		return NULL;
+	if (OidIsValid(source))
+		return psprintf("SELECT %s.sentiment_process_batch(%d, %s::pg_catalog.regclass)",
+						quote_identifier(schema), share,
+						quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+																	  get_rel_name(source))));
+	return psprintf("SELECT %s.sentiment_process_batch(%d)", quote_identifier(schema), share);
+}
+
 /* Name a source the caller may not process in the list of those skipped. */
 static void
 note_denied(StringInfo denied, int *ndenied, const SpSource *src)
@@ -379,6 +275,66 @@ note_denied(StringInfo denied, int *ndenied, const SpSource *src)
 	/* named as regclass names it, as the SQL functions do */
 	appendStringInfoString(denied, DatumGetCString(DirectFunctionCall1(regclassout,
 																	   ObjectIdGetDatum(src->logical))));
+}
+
+/*
+ * Every source the caller may process, in fair shares: each gets up to
+ * batch_size / nsources rows, starting from a different source each batch;
+ * what is left goes to the sources that filled their share.  A flood of
+ * rows into one table, or a table its owner keeps locked, cannot hold up
+ * the others.  Sources the caller may not process are named in denied.
+ * Returns the rows done.
+ */
+static int64
+process_fair_shares(const SpSource *sources, int nsources, int batch_size, bool per_shard,
+					char *skipped, StringInfo denied, int *ndenied)
+{
+	/*
+	 * (A worker on a Citus node takes shard after shard, each with what
+	 * is left of the batch, in a transaction of its own: one table's
+	 * shards need no fair shares among themselves, and a batch split
+	 * into many small transactions would cost more than it gives.  The
+	 * rotation keeps it fair across batches.)
+	 */
+	int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
+	int			first;
+	bool	   *full = palloc0(sizeof(bool) * nsources);
+	int64		done = 0;
+
+	if (!rotation_started)
+	{
+		next_first_source = sp_am_worker ? pg_prng_uint32(&pg_global_prng_state) : 0;
+		rotation_started = true;
+	}
+	first = (int) (next_first_source++ % (uint32) nsources);
+
+	for (int k = 0; k < nsources && done < batch_size; k++)
+	{
+		int			i = (first + k) % nsources;
+		int64		got;
+
+		if (!sp_may_process(sources[i].logical))
+		{
+			note_denied(denied, ndenied, &sources[i]);
+			continue;
+		}
+		got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
+		full[i] = (got >= share);
+		done += got;
+		if (sp_am_worker)
+			commit_after_shard();
+	}
+	for (int k = 0; k < nsources && done < batch_size; k++)
+	{
+		int			i = (first + k) % nsources;
+
+		if (!full[i])
+			continue;
+		done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
+		if (sp_am_worker)
+			commit_after_shard();
+	}
+	return done;
 }
 
 /*
@@ -442,59 +398,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		done = st.done;
 	}
 	else if (nsources >= 1)
-	{
-		/*
-		 * Fair shares: each source the caller may process gets up to
-		 * batch_size / nsources rows, starting from a different source each
-		 * batch; what is left goes to the sources that filled their share.
-		 * A flood of rows into one table, or a table its owner keeps
-		 * locked, cannot hold up the others.
-		 */
-		/*
-		 * (A worker on a Citus node takes shard after shard, each with what
-		 * is left of the batch, in a transaction of its own: one table's
-		 * shards need no fair shares among themselves, and a batch split
-		 * into many small transactions would cost more than it gives.  The
-		 * rotation keeps it fair across batches.)
-		 */
-		int			share = per_shard ? batch_size : Max(1, batch_size / nsources);
-		int			first;
-		bool	   *full = palloc0(sizeof(bool) * nsources);
-
-		if (!rotation_started)
-		{
-			next_first_source = sp_am_worker ? pg_prng_uint32(&pg_global_prng_state) : 0;
-			rotation_started = true;
-		}
-		first = (int) (next_first_source++ % (uint32) nsources);
-
-		for (int k = 0; k < nsources && done < batch_size; k++)
-		{
-			int			i = (first + k) % nsources;
-			int64		got;
-
-			if (!sp_may_process(sources[i].logical))
-			{
-				note_denied(&denied, &ndenied, &sources[i]);
-				continue;
-			}
-			got = process_source_isolated(&sources[i], (int) Min(share, batch_size - done), skipped);
-			full[i] = (got >= share);
-			done += got;
-			if (sp_am_worker)
-				commit_after_shard();
-		}
-		for (int k = 0; k < nsources && done < batch_size; k++)
-		{
-			int			i = (first + k) % nsources;
-
-			if (!full[i])
-				continue;
-			done += process_source_isolated(&sources[i], batch_size - (int) done, skipped);
-			if (sp_am_worker)
-				commit_after_shard();
-		}
-	}
+		done = process_fair_shares(sources, nsources, batch_size, per_shard, skipped, &denied, &ndenied);
 
 	/*
 	 * The coordinator of a Citus cluster: the worker nodes process the
@@ -503,7 +407,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 	 */
 	if (done < batch_size && !sp_am_worker && sp_citus_present() && sp_citus_is_coordinator() &&
 		sp_citus_any_distributed(source))
-		done += sp_citus_process_on_workers(source, batch_size - (int) done);
+		done += sp_citus_process_on_workers(node_batch_command, &source, batch_size - (int) done);
 
 	/* as the SQL functions do without a source (sentiment_report_denied) */
 	if (denied.len > 0)

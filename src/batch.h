@@ -115,7 +115,7 @@ typedef struct SpBatch
 } SpBatch;
 
 /*
- * batch.c: run one source's work in a subtransaction with
+ * source_xact.c: run one source's work in a subtransaction with
  * sentiment_proc.source_timeout armed; NULL, or the error that belongs to
  * the source (any class; an interrupt of the batch itself is raised again).
  */
@@ -125,9 +125,7 @@ extern void sp_refuse_in_source(const char *what);
 /* batch_plans.c */
 extern SpSource *sp_load_sources(Oid only, int *count);
 extern SpPlans *sp_source_plans(const SpSource *src);
-extern SPIPlanPtr sp_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 extern const char *sp_registry_schema(void);
-extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 
 /* batch_claim.c: claim up to limit rows into b; returns how many */
 extern int	sp_batch_claim(SpBatch *b, int limit);
@@ -141,7 +139,11 @@ extern int64 sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed);
 /* citus.c: distributed sources, processed shard by shard where they are */
 extern SpSource *sp_citus_sources(SpSource *sources, int *count, Oid only);
 extern bool sp_citus_hold_shard(int64 shardid);
-extern int64 sp_citus_process_on_workers(Oid source, int batch_size);
+extern int64 sp_citus_process_on_workers(char *(*command) (int share, void *arg), void *arg,
+										 int batch_size);
+extern int64 sp_citus_reset_on_workers(Oid source, bool force);
+extern void sp_citus_wake_nodes(Oid source);
+extern int64 sp_citus_requeue(Oid source, Datum ids, bool ids_null);
 extern bool sp_citus_any_distributed(Oid only);
 
 /* queue.c: queue requests taken and finished by a batch */

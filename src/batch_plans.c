@@ -30,25 +30,6 @@ static char *registry_schema = NULL;
 static bool registry_has_model = false;
 
 
-/*
- * Generic plans: the same shape for every batch, planned once.  A custom plan
- * would see the batch's arrays as constants and, on a table of moderate size,
- * may prefer hashing the whole table to probing its key once per row; the
- * generic plan's row estimate keeps the index probes.
- */
-SPIPlanPtr
-sp_prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed (%s) for: %s",
-			 SPI_result_code_string(SPI_result), sql);
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
 /* "schema"."name" of a relation, NULL when it is gone. */
 static char *
 qualified_name(Oid relid)
@@ -374,19 +355,4 @@ sp_source_plans(const SpSource *src)
 	p->shape = shape;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;
-}
-
-/* A one-dimensional array of n values of elemtype. */
-Datum
-sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype)
-{
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
-											  elemtype, typlen, typbyval, typalign));
 }

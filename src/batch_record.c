@@ -202,42 +202,6 @@ isolatable(int sqlerrcode)
 	}
 }
 
-/*
- * Run step(arg) in a subtransaction.  On an error that catch_it() accepts,
- * roll the subtransaction back and return the error; other errors are raised
- * again.  Returns NULL when the step succeeded.
- */
-ErrorData *
-sp_in_subtransaction(void (*step) (void *), void *arg, bool (*catch_it) (int sqlerrcode))
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *volatile edata = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		step(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (!catch_it(edata->sqlerrcode))
-			ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return edata;
-}
-
 typedef struct WriteStep
 {
 	SpBatch    *b;

@@ -31,6 +31,7 @@
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -41,6 +42,9 @@
 #include "utils/varlena.h"
 
 #include "batch.h"
+
+PG_FUNCTION_INFO_V1(sentiment_citus_wake_nodes);
+PG_FUNCTION_INFO_V1(sentiment_citus_wake_after);
 
 /* What a worker node reads of the published arguments, in this order. */
 #define SP_PUBLISHED_NARGS 5
@@ -434,21 +438,83 @@ sp_citus_hold_shard(int64 shardid)
 }
 
 /*
+ * On the coordinator: run cmd on worker nodes, each in a transaction of its
+ * own there (Citus's master_run_on_worker, over its connections, as the
+ * caller, in parallel), and add up the bigint each returns.  placed_only:
+ * only the nodes holding shards of source (InvalidOid: of any attached
+ * distributed table); otherwise every active worker node.  A node that
+ * fails gets a warning (what it could not do, and hint), never an error:
+ * the other nodes did their part.
+ */
+static int64
+run_on_nodes(const char *cmd, bool placed_only, Oid source, const char *what, const char *hint)
+{
+	const char *schema = sp_extension_schema();
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		args[2] = {CStringGetTextDatum(cmd), ObjectIdGetDatum(source)};
+	int64		done = 0;
+	bool		isnull;
+	char	   *sql;
+
+	if (schema == NULL)
+		return 0;
+	sql = psprintf(
+		"SELECT r.success, r.result, r.node_name OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) r.node_port "
+		"FROM (SELECT pg_catalog.array_agg(n.nodename::pg_catalog.text ORDER BY n.nodeid) AS names, "
+		"  pg_catalog.array_agg(n.nodeport ORDER BY n.nodeid) AS ports, "
+		"  pg_catalog.array_agg($1 ORDER BY n.nodeid) AS cmds "
+		"  FROM pg_catalog.pg_dist_node n WHERE n.noderole OPERATOR(pg_catalog.=) 'primary' AND n.isactive "
+		"  AND n.groupid OPERATOR(pg_catalog.<>) 0 AND (%s OR EXISTS (SELECT FROM pg_catalog.pg_dist_placement p "
+		"    JOIN pg_catalog.pg_dist_shard s ON s.shardid OPERATOR(pg_catalog.=) p.shardid "
+		"    WHERE p.groupid OPERATOR(pg_catalog.=) n.groupid AND (s.logicalrelid OPERATOR(pg_catalog.=) $2 "
+		"    OR $2 OPERATOR(pg_catalog.=) 0 AND s.logicalrelid IN (SELECT source_table FROM %s.sentiment_sources))))) a, "
+		"LATERAL pg_catalog.master_run_on_worker(a.names, a.ports, a.cmds, true) r "
+		"WHERE a.names IS NOT NULL",
+		placed_only ? "false" : "true", quote_identifier(schema));
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run commands on the worker nodes");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *result = SPI_getvalue(tup, desc, 2);
+
+		if (DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull)))
+			done += (result && *result) ? pg_strtoint64(result) : 0;
+		else
+			ereport(WARNING,
+					(errmsg("sentiment_proc could not %s on node %s: %s",
+							what, SPI_getvalue(tup, desc, 3), result ? result : "unknown error"),
+					 errdetail("The other nodes did their part."),
+					 errhint("%s", hint)));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return done;
+}
+
+/* The name of source for a command, quoted as a literal; "NULL" for none. */
+static char *
+source_literal(Oid source)
+{
+	if (!OidIsValid(source))
+		return "NULL";
+	return psprintf("%s::pg_catalog.regclass",
+					quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+																  get_rel_name(source))));
+}
+
+/*
  * On the coordinator: have every worker node process a batch of its shards,
- * each in its own transaction there (Citus's run_command_on_workers), up to
- * a share of batch_size each.  source: one attached distributed table, or
- * InvalidOid for all.  Returns the rows the nodes processed; a node that
- * fails is reported as a warning.
+ * each in its own transaction there, up to a share of batch_size each.
+ * command(share, arg) gives the statement a node runs for its share (the
+ * caller's: this unit knows no batch), which returns the rows it processed;
+ * NULL: none.  Returns the rows the nodes processed.
  */
 int64
-sp_citus_process_on_workers(Oid source, int batch_size)
+sp_citus_process_on_workers(char *(*command) (int share, void *arg), void *arg, int batch_size)
 {
-	const char *schema = sp_registry_schema();
 	char	   *cmd;
 	int			nodes;
-	int64		done = 0;
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1];
 	bool		isnull;
 
 	if (SPI_execute("SELECT pg_catalog.count(*)::pg_catalog.int4 FROM pg_catalog.pg_dist_node "
@@ -457,46 +523,170 @@ sp_citus_process_on_workers(Oid source, int batch_size)
 		elog(ERROR, "could not read pg_dist_node");
 	nodes = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
-	if (nodes == 0 || schema == NULL)
+	if (nodes == 0)
 		return 0;
+	cmd = command(Max(1, (batch_size + nodes - 1) / nodes), arg);
+	if (cmd == NULL)
+		return 0;
+	return run_on_nodes(cmd, false, InvalidOid, "process the shards",
+						"The node's own background workers keep processing its shards; see its log.");
+}
 
-	if (OidIsValid(source))
-		cmd = psprintf("SELECT %s.sentiment_process_batch(%d, %s::pg_catalog.regclass)",
-					   quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes),
-					   quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
-																	 get_rel_name(source))));
-	else
-		cmd = psprintf("SELECT %s.sentiment_process_batch(%d)",
-					   quote_identifier(schema), Max(1, (batch_size + nodes - 1) / nodes));
-	args[0] = CStringGetTextDatum(cmd);
-	if (SPI_execute_with_args("SELECT success, result, nodename OPERATOR(pg_catalog.||) ':' "
-							  "OPERATOR(pg_catalog.||) nodeport FROM pg_catalog.run_command_on_workers($1)",
-							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not run batches on the worker nodes");
+/*
+ * On the coordinator: sentiment_reset_stuck on every worker node, for the
+ * claims of the shards it holds (the coordinator holds none), each in its
+ * own transaction there, which wakes that node's workers as it commits.
+ * Returns the claims the nodes returned.
+ */
+int64
+sp_citus_reset_on_workers(Oid source, bool force)
+{
+	const char *schema = sp_extension_schema();
+
+	return run_on_nodes(psprintf("SELECT %s.sentiment_reset_stuck(%s, %s)", quote_identifier(schema),
+								 source_literal(source), force ? "true" : "false"),
+						false, source, "return abandoned claims",
+						"The node's workers return them at their next upkeep (sentiment_proc.upkeep_interval); see its log.");
+}
+
+/*
+ * On the coordinator, after rows of distributed tables went back to pending
+ * in the current transaction (sentiment_retry_failed, sentiment_enqueue):
+ * wake the workers of the nodes holding their shards once it commits.  The
+ * nodes cannot be told at commit (nothing may fail then), so each node is
+ * told now which Citus transaction to wait for
+ * (sentiment_citus_wake_after); its workers start a batch as soon as that
+ * transaction's part on the node has ended, committed or not.  A node that
+ * cannot be told gets a warning; its rows wait for its poll interval.
+ */
+void
+sp_citus_wake_nodes(Oid source)
+{
+	int64		gpid;
+	int64		number;
+	bool		isnull;
+
+	if (!sp_citus_present() || sp_am_worker)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* (only the nodes holding shards of source are asked: run_on_nodes) */
+	if (local_group() == 0)
+	{
+		/* (the nodes know the transaction by this backend's global pid and its number) */
+		if (SPI_execute("SELECT pg_catalog.citus_backend_gpid(), transaction_number "
+						"FROM pg_catalog.get_current_transaction_id()", true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not read the Citus transaction");
+		gpid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		number = isnull ? 0 : DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		run_on_nodes(psprintf("SELECT %s.sentiment_citus_wake_after(%lld, %lld)",
+							  quote_identifier(sp_extension_schema()),
+							  (long long) gpid, (long long) (isnull ? 0 : number)),
+					 true, source, "wake the workers",
+					 "Its rows wait for its poll interval (sentiment_proc.worker_poll_interval), "
+					 "or for SELECT sentiment_citus_wake_nodes() once it can be reached.");
+	}
+	SPI_finish();
+}
+
+/*
+ * sentiment_enqueue of a distributed table, on the coordinator.  The
+ * processing queue is not distributed, so the rows asked for (ids; NULL:
+ * every row) that are completed or failed go back to pending, through
+ * Citus, as the table's owner (sentiment_source_sql statement requeue,
+ * which checks the caller's UPDATE on the table), and their nodes' workers
+ * are woken once the transaction commits.  Returns the rows set back.
+ */
+int64
+sp_citus_requeue(Oid source, Datum ids, bool ids_null)
+{
+	Oid			types[2] = {REGCLASSOID, INT8ARRAYOID};
+	Datum		args[2] = {ObjectIdGetDatum(source), ids};
+	char		nulls[2] = {' ', ids_null ? 'n' : ' '};
+	bool		isnull;
+	int64		n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(psprintf("SELECT u.n FROM %s.sentiment_source_sql($1, 'requeue', "
+									   "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('ids', "
+									   "pg_catalog.to_jsonb($2)))) AS u(n pg_catalog.int8)",
+									   quote_identifier(sp_extension_schema())),
+							  2, types, args, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not set the rows of %s back to pending", get_rel_name(source));
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (n > 0)
+		sp_citus_wake_nodes(source);
+	return n;
+}
+
+/* sentiment_citus_wake_nodes(source regclass DEFAULT NULL): the same, from SQL */
+Datum
+sentiment_citus_wake_nodes(PG_FUNCTION_ARGS)
+{
+	sp_citus_wake_nodes(PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * sentiment_citus_wake_after(global_pid bigint, transaction_number bigint),
+ * on a worker node: start a batch here once this node's part of that Citus
+ * transaction (of the coordinator's backend global_pid) has ended (its local transactions, prepared ones until
+ * COMMIT PREPARED).  With none in progress (it wrote nothing here, or has
+ * committed already), at once.  Only wakes: anyone may call it.
+ */
+Datum
+sentiment_citus_wake_after(PG_FUNCTION_ARGS)
+{
+	Oid			types[3] = {INT8OID, INT8OID, OIDOID};
+	Datum		args[3] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), ObjectIdGetDatum(MyDatabaseId)};
+	SpOwnerSwitch sw;
+	uint64		watched = 0;
+	int			ret;
+
+	if (!sp_citus_present() || PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_GETARG_INT64(1) == 0)
+	{
+		sp_wake_all_at_commit();
+		PG_RETURN_VOID();
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* the transaction's backends here run as whoever wrote (a table's owner) */
+	sp_as_extension_owner(&sw);
+	ret = SPI_execute_with_args("SELECT a.backend_xid FROM pg_catalog.get_all_active_transactions() t "
+								"JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) t.process_id "
+								"WHERE t.datid OPERATOR(pg_catalog.=) $3 "
+								"AND t.global_pid OPERATOR(pg_catalog.=) $1 "
+								"AND t.transaction_number OPERATOR(pg_catalog.=) $2 AND a.backend_xid IS NOT NULL",
+								3, types, args, NULL, true, 0);
+	sp_restore_user(&sw);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the Citus transactions");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *result = SPI_getvalue(tup, desc, 2);
+		bool		isnull;
+		Datum		xid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 
-		if (DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull)))
-			done += pg_strtoint64(result);
-		else
-			ereport(WARNING,
-					(errmsg("sentiment_proc could not process the shards on node %s: %s",
-							SPI_getvalue(tup, desc, 3), result ? result : "unknown error"),
-					 errdetail("The other nodes were processed."),
-					 errhint("The node's own background workers keep processing its shards; see its log.")));
+		if (!isnull)
+		{
+			sp_wake_after_xid(DatumGetTransactionId(xid));
+			watched++;
+		}
 	}
-	SPI_freetuptable(SPI_tuptable);
-	return done;
+	SPI_finish();
+	if (watched == 0)
+		sp_wake_all_at_commit();
+	PG_RETURN_VOID();
 }
 
 /* Has the coordinator's registry a distributed source (only: that one)? */
 bool
 sp_citus_any_distributed(Oid only)
 {
-	const char *schema = sp_registry_schema();
+	const char *schema = sp_extension_schema_name();
 	Oid			types[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(only)};
 	bool		isnull;

@@ -486,7 +486,7 @@ static bool xact_callback_registered = false;
 
 /*
  * The transactional invalidation goes out after the commit became visible,
- * and after the commit woke the workers (worker.c, at XACT_EVENT_COMMIT): a
+ * and after the commit woke the workers (wakeup.c, at XACT_EVENT_COMMIT): a
  * worker could claim a row inserted together with a dictionary change
  * before hearing of the change.  So one more message goes out just before
  * the commit: whoever sees the commit has received it, and whoever reads

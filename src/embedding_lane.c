@@ -20,8 +20,8 @@
  * The lane is found by name beside the embeddings table and must be a table
  * of the same owner with a real[] embedding column (anything else is no
  * lane, and embeddings are written straight into the indexed table as
- * before).  Drains run as the tables' owner in a security-restricted
- * operation, like batches (identity.c).
+ * before; lane_lookup.c).  Drains run as the tables' owner in a
+ * security-restricted operation, like batches (identity.c).
  */
 #include "postgres.h"
 
@@ -43,38 +43,6 @@
 
 PG_FUNCTION_INFO_V1(sentiment_embedding_lane);
 PG_FUNCTION_INFO_V1(sentiment_drain_embeddings);
-
-#define LANE_SUFFIX "_lane"
-
-/*
- * The lane of an embeddings table, InvalidOid when it has none: the table
- * named after it with "_lane" (the name cut to fit) in its schema, a table
- * of the same owner whose embedding column is real[].
- */
-Oid
-sp_embedding_lane(Oid embeddings)
-{
-	char	   *name = get_rel_name(embeddings);
-	char		lane_name[NAMEDATALEN];
-	int			keep;
-	Oid			lane;
-	AttrNumber	att;
-
-	if (name == NULL)
-		return InvalidOid;
-	keep = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1 - strlen(LANE_SUFFIX));
-	snprintf(lane_name, sizeof(lane_name), "%.*s%s", keep, name, LANE_SUFFIX);
-	lane = get_relname_relid(lane_name, get_rel_namespace(embeddings));
-	if (!OidIsValid(lane) || lane == embeddings ||
-		get_rel_relkind(lane) != RELKIND_RELATION ||
-		sp_relation_owner(lane) != sp_relation_owner(embeddings))
-		return InvalidOid;
-	att = get_attnum(lane, "embedding");
-	if (att == InvalidAttrNumber || get_atttype(lane, att) != FLOAT4ARRAYOID ||
-		get_attnum(lane, "entry_id") == InvalidAttrNumber)
-		return InvalidOid;
-	return lane;
-}
 
 /* sentiment_embedding_lane(regclass): the lane of an embeddings table, or NULL. */
 Datum

@@ -44,6 +44,9 @@ static int	sp_source_lock_timeout_ms = 200;
 /* How long one source's share of a batch may run before it is given up. */
 int			sp_source_timeout_ms = 30000;
 
+/* Set in our own background workers: they may process every attached table. */
+bool		sp_am_worker = false;
+
 void
 sp_identity_init(void)
 {
@@ -359,48 +362,4 @@ sp_error_not_attached(Oid relid)
 			 errmsg("table %s is not attached to sentiment_proc", name),
 			 errhint("Attach it first with SELECT sentiment_attach('%s'); see sentiment_sources for the attached tables.",
 					 name)));
-}
-
-/*
- * Is relid an attached source, or a partition of one?  Reads the registry
- * directly through its primary key (no SPI), so a row trigger can ask.
- */
-bool
-sp_is_attached(Oid relid)
-{
-	Oid			nsp;
-	Oid			registry;
-	Oid			registry_key;
-	List	   *rels;
-	ListCell   *lc;
-	bool		found = false;
-	Relation	rel;
-
-	if (!installed_extension(&nsp, NULL))
-		return false;
-	registry = get_relname_relid("sentiment_sources", nsp);
-	registry_key = get_relname_relid("sentiment_sources_pkey", nsp);
-	if (!OidIsValid(registry) || !OidIsValid(registry_key))
-		return false;
-
-	rels = list_make1_oid(relid);
-	if (get_rel_relispartition(relid))
-		rels = list_concat(rels, get_partition_ancestors(relid));
-
-	rel = table_open(registry, AccessShareLock);
-	foreach(lc, rels)
-	{
-		ScanKeyData key;
-		SysScanDesc scan;
-
-		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
-		scan = systable_beginscan(rel, registry_key, true, NULL, 1, &key);
-		found = HeapTupleIsValid(systable_getnext(scan));
-		systable_endscan(scan);
-		if (found)
-			break;
-	}
-	table_close(rel, AccessShareLock);
-	/* a distributed table as a worker node sees it, or a shard of one */
-	return found || sp_citus_attached(relid);
 }

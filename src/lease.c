@@ -333,6 +333,9 @@ sp_reap_claims(Oid source, bool force)
 				 errhint("They are returned by a later pass.")));
 		FreeErrorData(edata);
 	}
+	/* a distributed table's claims are on the worker nodes (which wake their workers) */
+	if (!sp_am_worker && sp_citus_present() && sp_citus_is_coordinator() && sp_citus_any_distributed(source))
+		total += sp_citus_reset_on_workers(source, force);
 	SPI_finish();
 	/* rows back to pending: the wake-up trigger fires only for new text */
 	if (total > 0)

@@ -103,14 +103,9 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 	source = PG_GETARG_OID(0);
 	priority = PG_GETARG_INT32(2);
 
-	/* the queue lives on one node; a distributed table's rows are elsewhere */
+	/* the queue lives on one node: a distributed table's rows go back to pending */
 	if (sp_citus_distributed(source))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("table %s is distributed: its rows cannot be queued", get_rel_name(source)),
-				 errdetail("The processing queue is not distributed; the nodes that hold the rows process them."),
-				 errhint("Set the rows back to pending instead: UPDATE %s SET processing_status = 'pending' WHERE ...;",
-						 quote_identifier(get_rel_name(source)))));
+		PG_RETURN_INT64(sp_citus_requeue(source, PG_GETARG_DATUM(1), PG_ARGISNULL(1)));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

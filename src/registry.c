@@ -16,7 +16,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -28,6 +31,7 @@
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
 #include "sentiment_proc.h"
@@ -286,4 +290,49 @@ sentiment_registry_forget_trigger(PG_FUNCTION_ARGS)
 	if (!isnull)
 		sp_stats_forget_at_commit(DatumGetObjectId(relid));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * Is relid an attached source, or a partition of one?  Reads the registry
+ * directly through its primary key (no SPI), so a row trigger can ask.
+ */
+bool
+sp_is_attached(Oid relid)
+{
+	Oid			nsp;
+	Oid			registry;
+	Oid			registry_key;
+	List	   *rels;
+	ListCell   *lc;
+	bool		found = false;
+	Relation	rel;
+
+	nsp = sp_extension_namespace();
+	if (!OidIsValid(nsp))
+		return false;
+	registry = get_relname_relid("sentiment_sources", nsp);
+	registry_key = get_relname_relid("sentiment_sources_pkey", nsp);
+	if (!OidIsValid(registry) || !OidIsValid(registry_key))
+		return false;
+
+	rels = list_make1_oid(relid);
+	if (get_rel_relispartition(relid))
+		rels = list_concat(rels, get_partition_ancestors(relid));
+
+	rel = table_open(registry, AccessShareLock);
+	foreach(lc, rels)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(rel, registry_key, true, NULL, 1, &key);
+		found = HeapTupleIsValid(systable_getnext(scan));
+		systable_endscan(scan);
+		if (found)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	/* a distributed table as a worker node sees it, or a shard of one */
+	return found || sp_citus_attached(relid);
 }

@@ -1,26 +1,95 @@
 /*
  * sentiment_proc.h - shared declarations of the server glue.
  *
- * Each concern lives in its own file:
- *   sentiment_proc.c  module entry point (_PG_init)
- *   identity.c        the extension's identity; whose rights code runs with
- *   registry.c        the only writer of the registry of attached tables
- *   batch.c           batches over every source, in fair shares (batch.h:
- *                     batch_claim.c, batch_analyse.c, batch_record.c and
- *                     the prepared statements in batch_plans.c)
+ * Units of the server glue, one concern a file, from the bottom up: what
+ * each file owns, and after "->" the files it may call, all of them listed
+ * above it, so the glue has no cycle.  tools/call-graph.pl, run by the test
+ * command, reads this list and fails when a file is missing from it or
+ * calls a file its entry does not name.  The analyser itself is the pure C
+ * library in src/analyzer/, below them all.
+ *
+ *   spi_util.c        statements prepared and kept, parameter arrays, a step
+ *                     run in a subtransaction
+ *   analyzer_glue.c   the analyser's models by name and version, its
+ *                     failures raised as errors
+ *   identity.c        the extension's identity (schema, owner, ready);
+ *                     whose rights code runs with: the owner switches, who
+ *                     may process a table, sp_am_worker
  *   retry.c           attempts, backoff and error history of failed rows
- *   lease.c           two-phase claims and the reaper of abandoned ones
- *   queue.c           the processing queue: enqueue, take, finish, prune
- *   edit_trigger.c    a changed text re-queues its row
- *   analyze.c         the analyser in a backend; sentiment_analyze/scores
- *   dictionary.c      the user's lexicon overrides and topic dictionary
- *   similar.c         cosine of embeddings
- *   embedding_lane.c  embeddings staged apart from an HNSW index, drained
- *   worker.c          launcher and background workers, wake-up at commit
  *   stats.c           statistics and batches in flight in shared memory
- *   citus.c           distributed tables on Citus: shards processed where
- *                     they are, batches fanned out from the coordinator
- * The analyser itself is the pure C library in src/analyzer/.
+ *   wakeup.c          the workers' slots in shared memory; wake-ups at
+ *                     commit (the wake-up trigger, sentiment_wake_workers)
+ *   launcher.c        the workers' settings; the launcher that starts and
+ *                     stops them
+ *                     -> wakeup
+ *   citus.c           Citus metadata, read without linking against Citus:
+ *                     shards processed where they are, batches fanned out
+ *                     from the coordinator with the statement the caller
+ *                     gives, resets, re-queues and wake-ups on the nodes
+ *                     -> identity spi_util wakeup
+ *   lane_lookup.c     the lane of an embeddings table, found by name
+ *                     -> identity
+ *   source_xact.c     a source's work in a subtransaction under
+ *                     sentiment_proc.source_timeout; processing refused
+ *                     inside a source's own code
+ *                     -> identity spi_util
+ *   dictionary.c      the user's lexicon overrides and topic dictionary
+ *                     -> analyzer_glue identity
+ *   partitions.c      the wake-up trigger on partitions added later
+ *                     -> identity
+ *   registry.c        the registry of attached tables: registrations
+ *                     written (sentiment_register, sentiment_unregister,
+ *                     sentiment_register_grace; the event trigger
+ *                     sentiment_forget_dropped deletes those of dropped
+ *                     tables in SQL), and whether a table is attached
+ *                     -> analyzer_glue citus identity stats
+ *   analyze.c         the analyser in a backend; sentiment_analyze, _scores
+ *                     and the other SQL functions that call it directly
+ *                     -> analyzer_glue dictionary spi_util
+ *   batch_plans.c     the registry read, and the statements a batch runs,
+ *                     prepared once per source (batch.h)
+ *                     -> analyzer_glue citus identity lane_lookup spi_util
+ *   source_sql.c      the SQL functions' statements on attached tables, run
+ *                     as the table's owner, and the checks made before
+ *                     -> identity lane_lookup source_xact
+ *   similar.c         cosine of embeddings; sentiment_similar's search,
+ *                     read as the table's owner
+ *                     -> analyze analyzer_glue identity lane_lookup
+ *                        source_sql
+ *   batch_record.c    the record phase: results and side rows written,
+ *                     failing rows found and blamed (batch.h)
+ *                     -> analyzer_glue retry spi_util
+ *   batch_analyse.c   the analyse phase: every claimed row in C (batch.h)
+ *                     -> analyze analyzer_glue
+ *   edit_trigger.c    a changed text re-queues its row
+ *                     -> registry
+ *   script_guard.c    the extension's scripts write users' tables as their
+ *                     owners
+ *                     -> identity source_sql
+ *   embedding_lane.c  embeddings staged apart from an HNSW index, drained
+ *                     -> batch_plans identity lane_lookup spi_util
+ *   lease.c           two-phase claims and the reaper of abandoned ones
+ *                     -> batch_plans citus identity retry source_xact wakeup
+ *   queue.c           the processing queue: enqueue, take, finish, prune
+ *                     -> batch_plans citus identity registry source_sql
+ *                        spi_util wakeup
+ *   batch_claim.c     the claim phase: queued requests, due retries,
+ *                     pending rows (batch.h)
+ *                     -> queue spi_util
+ *   batch.c           batches over every source in fair shares, each
+ *                     source's claim, analysis and record in its own
+ *                     subtransaction; sentiment_process_batch
+ *                     -> analyzer_glue batch_analyse batch_claim batch_plans
+ *                        batch_record citus identity queue registry
+ *                        source_xact stats
+ *   worker.c          a background worker's loop and upkeep;
+ *                     sentiment_worker_status (worker.h: with wakeup.c and
+ *                     launcher.c)
+ *                     -> batch embedding_lane identity launcher lease queue
+ *                        wakeup
+ *   sentiment_proc.c  module entry point (_PG_init): every unit's settings
+ *                     -> identity launcher lease queue retry script_guard
+ *                        stats
  */
 #ifndef SENTIMENT_PROC_H
 #define SENTIMENT_PROC_H
@@ -31,6 +100,7 @@
 
 #include "analyzer.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 
 /*
  * Largest batch one call may claim.  It bounds the memory a batch holds
@@ -64,13 +134,30 @@ typedef struct SpAnalyzer
 
 extern SpAnalyzer *sp_analyzer(void);
 
+/* ---- the analyser's names and failures (analyzer_glue.c) ---- */
+
+/* A sentiment model by name (an error for unknown ones), and its version string. */
+extern sa_model sp_model_by_name(const char *name);
+extern const char *sp_model_version(sa_model model);
+
+/* Raise the error matching an analyser failure that is not the row's fault. */
+extern void sp_analyzer_error(sa_error err, const char *what);
+
+/* ---- statements and subtransactions (spi_util.c) ---- */
+
 /*
  * Run step(arg) in a subtransaction.  On an error that catch_it() accepts,
  * roll the subtransaction back and return the error; other errors are raised
- * again.  Returns NULL when the step succeeded (batch.c).
+ * again.  Returns NULL when the step succeeded.
  */
 extern ErrorData *sp_in_subtransaction(void (*step) (void *), void *arg,
 									   bool (*catch_it) (int sqlerrcode));
+
+/* A statement prepared with a generic plan and kept for the backend's life. */
+extern SPIPlanPtr sp_prepare_kept(const char *sql, int nargs, Oid *argtypes);
+
+/* A one-dimensional array of n values of elemtype. */
+extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 
 /*
  * Texts to and from the analyser's UTF-8 whatever the server encoding
@@ -80,19 +167,12 @@ extern ErrorData *sp_in_subtransaction(void (*step) (void *), void *arg,
 extern const char *sp_text_to_utf8(text *t, size_t *len);
 extern Datum sp_text_from_utf8(const char *s, size_t len);
 
-/* A sentiment model by name (an error for unknown ones), and its version string. */
-extern sa_model sp_model_by_name(const char *name);
-
 /* citus.c: Citus metadata, read without linking against Citus */
 extern bool sp_citus_present(void);
 extern bool sp_citus_is_coordinator(void);
 extern bool sp_citus_distributed(Oid relid);
 extern Oid	sp_citus_shard_parent(Oid relid);
 extern bool sp_citus_attached(Oid relid);
-extern const char *sp_model_version(sa_model model);
-
-/* Raise the error matching an analyser failure that is not the row's fault. */
-extern void sp_analyzer_error(sa_error err, const char *what);
 
 /*
  * Bring lexicon and topics up to date with the user's dictionary tables
@@ -100,7 +180,7 @@ extern void sp_analyzer_error(sa_error err, const char *what);
  */
 extern void sp_dictionary_refresh(SpAnalyzer *an);
 
-/* ---- background workers (worker.c) ---- */
+/* ---- background workers: the launcher (launcher.c), the wake-ups (wakeup.c) ---- */
 
 /* From _PG_init: worker settings; shared memory and launcher when preloaded. */
 extern void sp_worker_init(void);
@@ -111,9 +191,12 @@ extern void sp_wakeup_at_commit(void);
 /* The same for every idle worker of this database. */
 extern void sp_wake_all_at_commit(void);
 
+/* Start a batch of this database once transaction xid has ended. */
+extern void sp_wake_after_xid(TransactionId xid);
+
 /* ---- the embedding lane (embedding_lane.c) ---- */
 
-/* The lane of an embeddings table (InvalidOid: none, written directly). */
+/* The lane of an embeddings table (InvalidOid: none, written directly; lane_lookup.c). */
 extern Oid	sp_embedding_lane(Oid embeddings);
 
 /* Move up to max_rows staged embeddings into their indexed tables. */
@@ -177,7 +260,7 @@ extern Oid	sp_extension_namespace(void);
 extern char *sp_extension_schema(void);
 extern char *sp_extension_schema_name(void);
 
-/* sentiment_proc.source_timeout, in ms (0: none); see batch.c. */
+/* sentiment_proc.source_timeout, in ms (0: none); see source_xact.c. */
 extern int	sp_source_timeout_ms;
 
 /* An identity switch, undone by sp_restore_user(). */
@@ -235,10 +318,10 @@ extern void sp_check_may_process(Oid relid);
 /* Raise "table is not attached" with its hint. */
 pg_noreturn extern void sp_error_not_attached(Oid relid);
 
-/* An attached source, or a partition of one? */
+/* An attached source, or a partition of one?  (registry.c) */
 extern bool sp_is_attached(Oid relid);
 
-/* True in sentiment_proc's own background workers (worker.c). */
+/* True in sentiment_proc's own background workers (set by worker.c). */
 extern bool sp_am_worker;
 
 /* ---- statistics and progress (stats.c) ---- */

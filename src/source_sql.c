@@ -195,6 +195,13 @@ static const SourceStatement statements[] = {
 		"  AND ($1->>'pattern' IS NULL OR processing_error LIKE $1->>'pattern') "
 		"  AND ($1->>'sqlstate' IS NULL OR processing_error_history -> -1 ->> 'sqlstate' = $1->>'sqlstate') "
 		"  RETURNING 1) SELECT count(*) FROM u"},
+	/* sentiment_enqueue of a distributed table (no queue on its nodes, citus.c) */
+	{"requeue", true, false, NULL,
+		"WITH u AS (UPDATE {t} SET processing_status = 'pending', processing_attempts = 0, "
+		"  processing_retry_at = NULL, processing_error = NULL "
+		"  WHERE processing_status IN ('completed', 'failed') "
+		"  AND ($1->'ids' IS NULL OR {id} = ANY (ARRAY(SELECT jsonb_array_elements_text($1->'ids')::int8))) "
+		"  RETURNING 1) SELECT count(*) FROM u"},
 	/*
 	 * The two-phase path (sql/objects/56_claim_api.sql, 58_claim_lease.sql):
 	 * rows written as the owner, so the owner's triggers, checks and casts

@@ -164,6 +164,34 @@ BEGIN
 END
 $body$;
 
+-- Wake-ups across nodes (src/citus.c).  On the coordinator, after rows of
+-- distributed tables went back to pending in the current transaction
+-- (sentiment_retry_failed; sentiment_enqueue and sentiment_reset_stuck do
+-- it in C): tell each worker node holding shards of the table (NULL: of any
+-- attached distributed table) to start a batch once its part of this
+-- transaction has ended.  A node that cannot be told gets a warning.
+CREATE FUNCTION @extschema@.sentiment_citus_wake_nodes(p_source regclass DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_citus_wake_nodes';
+
+-- On a worker node: start a batch once this node's part of the Citus
+-- transaction (the coordinator backend's global pid, the transaction's
+-- number) has ended; at once when it
+-- has none in progress.  It only wakes workers, so anyone may call it (the
+-- coordinator calls it as whoever called sentiment_retry_failed).
+CREATE FUNCTION @extschema@.sentiment_citus_wake_after(p_global_pid bigint, p_transaction_number bigint)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_citus_wake_after';
+
+COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_nodes(regclass) IS
+	'On a Citus coordinator: wake the workers of the nodes holding shards of a table (NULL: of all) once this transaction has committed';
+COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_after(bigint, bigint) IS
+	'On a Citus worker node: start a batch once this node''s part of a Citus transaction has ended';
+
 -- ---- cluster-wide monitoring, from the coordinator -------------------------
 
 -- The background workers of every node: this node's, then each worker

@@ -74,9 +74,11 @@ BEGIN
 		END LOOP;
 		PERFORM @extschema@.sentiment_report_denied('sentiment_retry_failed', v_denied);
 	END IF;
-	-- the wake-up trigger fires only for new or edited text
+	-- the wake-up trigger fires only for new or edited text; on Citus the
+	-- rows of distributed tables wait on the worker nodes
 	IF v_total > 0 THEN
 		PERFORM @extschema@.sentiment_wake_workers();
+		PERFORM @extschema@.sentiment_citus_wake_nodes(sentiment_retry_failed.source);
 	END IF;
 	RETURN v_total;
 END

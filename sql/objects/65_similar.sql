@@ -103,7 +103,7 @@ $body$;
 -- sort (exact, fine up to a few million rows).  Stored as pgvector's vector
 -- or halfvec: the k nearest by cosine distance through the HNSW index
 -- (approximate; hnsw.ef_search is raised to at least
--- sentiment_proc's floor of 100 and to k for the call), their similarity
+-- sentiment_proc's floor of 100 and to k + 1 for the call), their similarity
 -- computed as for real[]; rows whose embeddings still wait in the lane are
 -- not searched, with a notice.  The caller needs SELECT on the source and
 -- its embeddings table; both (and the lane) are read as the source's owner
@@ -112,100 +112,17 @@ $body$;
 -- entry_id.  Stored real[] embeddings of another length (from an external
 -- analyser before 1.2 refused them) are left out, with a notice.
 --
--- hnsw.ef_search: the SET clause gives the setting a level of its own in
--- this function, so PostgreSQL puts the caller's value back when the call
--- returns, and an error undoes it with the (sub)transaction: the raised
--- value can never outlive the call (set_config in a function without that
--- clause would last until the end of the caller's transaction).  The
--- caller's value (p_caller_ef) is read by the wrappers, inlined into the
--- caller's query, before the clause applies.
+-- In C (src/similar.c), no longer plpgsql: the wrapper cost more than the
+-- index scan at 100,000 rows.  It pins search_path and raises
+-- hnsw.ef_search at a GUC nest level of its own, as a function-level SET
+-- clause would (without that clause's cost per call): PostgreSQL's
+-- (sub)transaction abort undoes both when the call fails, and the call puts
+-- them back when it returns, so the raised value never outlives the call.
 CREATE FUNCTION @extschema@.sentiment_similar_internal(
-	p_source regclass, p_query text, p_entry bigint, p_k integer, p_caller_ef text)
+	p_source regclass, p_query text, p_entry bigint, p_k integer)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-SET hnsw.ef_search = 100
-AS $body$
-DECLARE
-	v_src		record;
-	v_col		record;
-	v_vector	real[];
-	v_lane		regclass;
-	v_waiting	boolean;
-	v_args		jsonb;
-	v_denied	name;
-BEGIN
-	IF p_k IS NULL OR p_k < 1 OR p_k > 10000 THEN
-		RAISE EXCEPTION 'k must be between 1 and 10000'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Ask for the number of neighbours wanted, 10 by default.';
-	END IF;
-	SELECT * INTO v_src FROM @extschema@.sentiment_similar_source(p_source);
-	-- (the owner reads both tables: the caller must be able to, as when
-	-- it read them itself)
-	SELECT c.relname INTO v_denied FROM pg_class c
-	 WHERE c.oid IN (v_src.source_table, v_src.embeddings_table) AND NOT has_table_privilege(c.oid, 'SELECT')
-	 ORDER BY c.oid <> v_src.source_table LIMIT 1;
-	IF v_denied IS NOT NULL THEN
-		RAISE EXCEPTION 'permission denied for table %', v_denied
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF p_entry IS NOT NULL THEN
-		-- (a row processed whose embedding is not indexed yet is found in the lane)
-		SELECT e.v INTO v_vector
-		  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_entry',
-				jsonb_build_object('entry', p_entry)) AS e(v real[]);
-		IF v_vector IS NULL THEN
-			RAISE EXCEPTION 'row % of % has no embedding', p_entry, v_src.source_table
-				USING ERRCODE = 'no_data_found',
-					  HINT = 'A row gets its embedding when it is processed; check that it exists and is completed.';
-		END IF;
-		IF cardinality(v_vector) IS DISTINCT FROM @extschema@.sentiment_embedding_dims() THEN
-			RAISE EXCEPTION 'the embedding of row % of % has % dimensions, expected %', p_entry,
-				v_src.source_table, COALESCE(cardinality(v_vector), 0), @extschema@.sentiment_embedding_dims()
-				USING ERRCODE = 'data_exception',
-					  HINT = 'It was stored by an external analyser; re-analyse the row with sentiment_enqueue().';
-		END IF;
-	ELSIF p_query IS NOT NULL THEN
-		v_vector := (@extschema@.sentiment_analyze(p_query)).embedding;
-	ELSE
-		RETURN;
-	END IF;
-	v_args := jsonb_strip_nulls(jsonb_build_object('vector', to_jsonb(v_vector), 'k', p_k, 'entry', p_entry));
-	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
-	IF v_col.type_sql IS NOT NULL THEN
-		-- an all-zero query has no direction: nothing is similar to it
-		IF @extschema@.sentiment_cosine(v_vector, v_vector) IS NULL THEN
-			RETURN;
-		END IF;
-		-- An HNSW scan returns at most hnsw.ef_search rows, and recall
-		-- grows with it: at least k + 1 and 100 for this query, or the
-		-- caller's higher value (undone at return, see above).
-		PERFORM set_config('hnsw.ef_search',
-			greatest(p_k + 1, 100, COALESCE(NULLIF(p_caller_ef, '')::integer, 0))::text, true);
-		RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_vector', v_args)
-			AS n(entry_id bigint, similarity double precision, text text);
-		-- Embeddings still in the lane (67_embedding_lane.sql) are not in
-		-- the index yet: say so.  (A lane without pages, as vacuum leaves
-		-- an empty one, holds nothing: no query.)
-		v_lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
-		IF v_lane IS NOT NULL AND pg_relation_size(v_lane) > 0 THEN
-			SELECT w.waiting INTO v_waiting
-			  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_waiting') AS w(waiting boolean);
-			IF v_waiting THEN
-				RAISE NOTICE 'some rows of % were left out: their embeddings are waiting for the HNSW index',
-					v_src.source_table
-					USING HINT = 'The workers index them when they have no rows to process; '
-								 'sentiment_embedding_lag shows how many wait and since when.';
-			END IF;
-		END IF;
-		RETURN;
-	END IF;
-	RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'similar_real', v_args)
-		AS n(entry_id bigint, similarity double precision, text text);
-	PERFORM @extschema@.sentiment_similar_check_dims(v_src.embeddings_table, cardinality(v_vector));
-END
-$body$;
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'sentiment_similar_internal';
 
 -- The k rows of a source most similar to a text (the source: the given
 -- one, else the attached sentiment_data on the caller's search_path, else
@@ -213,9 +130,7 @@ $body$;
 -- sentiment_data).  No pinned search_path in the two wrappers: they resolve
 -- the name sentiment_data as the caller would and name everything else
 -- fully, and without a SET clause PostgreSQL inlines them into the
--- caller's query (with it, every call ran an SQL function of its own),
--- where they also read the caller's hnsw.ef_search for
--- sentiment_similar_internal.
+-- caller's query (with it, every call ran an SQL function of its own).
 CREATE FUNCTION @extschema@.sentiment_similar(
 	query text,
 	k integer DEFAULT 10,
@@ -225,8 +140,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM @extschema@.sentiment_similar_internal(
 		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
-						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k,
-		pg_catalog.current_setting('hnsw.ef_search', true))
+						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
@@ -242,8 +156,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM @extschema@.sentiment_similar_internal(
 		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
-						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k,
-		pg_catalog.current_setting('hnsw.ef_search', true))
+						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS

@@ -241,8 +241,7 @@ $part_d$;
 -- embedding lane
 -- replace function: sentiment_embedding_index
 -- replace function: sentiment_convert_embeddings
--- sentiment_similar_internal takes the caller's hnsw.ef_search (read by the wrappers)
-DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, integer);
+-- (sentiment_similar_internal: in C since, with 1.2's signature)
 -- replace function: sentiment_similar_internal
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
@@ -259,3 +258,13 @@ DROP FUNCTION @extschema@.sentiment_similar_internal(regclass, text, bigint, int
 -- replace function: sentiment_release
 -- replace function: sentiment_similar_check_dims
 -- replace function: sentiment_similar_internal
+
+-- Citus: wake-ups across nodes (issue 27); sentiment_enqueue and
+-- sentiment_reset_stuck do theirs in C
+-- replace function: sentiment_citus_wake_nodes
+-- replace function: sentiment_citus_wake_after
+COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_nodes(regclass) IS
+	'On a Citus coordinator: wake the workers of the nodes holding shards of a table (NULL: of all) once this transaction has committed';
+COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_after(bigint, bigint) IS
+	'On a Citus worker node: start a batch once this node''s part of a Citus transaction has ended';
+-- replace function: sentiment_retry_failed

@@ -7,7 +7,8 @@
  * social model, and always an input of the emotion model.  The social
  * model, emotion, topics and embedding share one pass of our tokeniser
  * (tokenize.c).  The language (language.c, no memory of its own) is
- * identified for every text; SA_MODEL_MULTILINGUAL picks its model by it.
+ * identified for every text; a model that reads it (multilingual) picks
+ * the scorer of that language (the table of models, model.c).
  * All memory is scratch kept in the workspace, so once the
  * buffers have grown to the texts seen, a call allocates nothing.  Every
  * step is linear in the text.  On any error the result is cleared to a
@@ -16,7 +17,7 @@
  */
 #include <string.h>
 
-#include "language_internal.h"
+#include "models_internal.h"
 #include "workspace_internal.h"
 
 static void
@@ -46,16 +47,17 @@ sa_error
 sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *ws,
 				 sa_model model, const char *text, size_t len, sa_analysis *out)
 {
+	const sa_model_def *def = sa_model_def_of(model);
 	sa_scratch *sc;
 	sa_sentiment vader;
+	sa_scorer	scorer;
 	sa_lang		lang;
 	sa_error	err;
 
 	if (out == NULL)
 		return SA_ERR_ARGUMENT;
 	clear_result(out);
-	if (lex == NULL || ws == NULL || (text == NULL && len > 0) ||
-		(int) model < 0 || model >= SA_MODEL_COUNT)
+	if (lex == NULL || ws == NULL || (text == NULL && len > 0) || def == NULL)
 		return SA_ERR_ARGUMENT;
 	if (len > SA_MAX_INPUT_BYTES)
 		return SA_ERR_TOO_LONG;
@@ -84,16 +86,15 @@ sa_analyze_model(const sa_lexicon *lex, const sa_topics *topics, sa_workspace *w
 		goto fail;
 	lang = sa_lang_identify(text, len);
 	out->language = sa_lang_code(lang);
-	if (model == SA_MODEL_MULTILINGUAL && sa_multilingual_covers(lang))
-		err = sa_multilingual_classify(sc, lang, text, len, &vader, false, &out->sentiment);
-	else if (model == SA_MODEL_SOCIAL || model == SA_MODEL_MULTILINGUAL)
-		err = sa_social_classify(sc, text, len, &vader, &out->sentiment);
+	scorer = sa_model_scorer(def, lang);
+	if (scorer.data != NULL)
+		err = sa_linear_classify(sc, scorer, text, len, &vader, false, &out->sentiment);
 	else
 		out->sentiment = vader;
 	if (err != SA_OK)
 		goto fail;
 	/* the emotion model reads English: no guess for other languages */
-	if (model == SA_MODEL_MULTILINGUAL && lang != SA_LANG_EN && lang != SA_LANG_UND)
+	if (def->route != NULL && lang != SA_LANG_EN && lang != SA_LANG_UND)
 	{
 		out->emotion = SA_EMOTION_NONE;
 		out->emotion_score = 0.0;

@@ -113,10 +113,18 @@ typedef enum sa_model
 const char *sa_model_name(sa_model model);
 /* Model by name (exact, lower case); SA_ERR_ARGUMENT when unknown. */
 sa_error	sa_model_from_name(const char *name, size_t len, sa_model *out);
+/*
+ * The sentiment models' names for a message, from the table of models:
+ * "vader (the default), social and multilingual".  Written NUL-terminated
+ * into buf; returns its length, 0 (and "") when cap is too small.
+ */
+size_t		sa_model_names_text(char *buf, size_t cap);
 
 typedef struct sa_model_info
 {
 	const char *name;			/* "vader", "social", "emotion" */
+	const char *kind;			/* "sentiment" or "emotion" */
+	int			is_default;		/* 1 for the default sentiment model (VADER) */
 	uint32_t	version;		/* model version (trained models: file header) */
 	const char *version_string; /* e.g. "social-1-3f2a9c1d": name, version,
 								 * first 8 hex digits of the file checksum;
@@ -126,6 +134,11 @@ typedef struct sa_model_info
 } sa_model_info;
 
 sa_error	sa_model_get_info(sa_model model, sa_model_info *out);
+/*
+ * Every model of the library by index, for listings: the sentiment models
+ * in sa_model order, then the emotion model; SA_ERR_ARGUMENT past the end.
+ */
+sa_error	sa_model_list(size_t i, sa_model_info *out);
 sa_error	sa_emotion_model_info(sa_model_info *out);
 /*
  * Recompute the checksum of the linked-in model file and compare it with

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "language_internal.h"
+#include "models_internal.h"
 #include "workspace_internal.h"
 
 /* Insert (term, c) into the top-k list items[0..*n), by |c|, stable. */
@@ -83,59 +83,22 @@ static const char *const fixed_terms[] = {
 	"[vader compound]", "[vader pos]", "[vader neu]", "[vader neg]", "[!]", "[?]",
 };
 
-/*
- * Slots of the per-term sums: word i at i, bigram ending at token i at
- * ntoks + i, the fixed inputs after them.
- */
-static sa_error
-explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t len,
-			   sa_explain_item *items, size_t k, size_t *n, int lang)
+/* Per token i: its previous kept token << 2 | how the model sees it (T_*). */
+static void
+token_kinds(const sa_scratch *sc, const sa_feat_layout *layout, const char *text, size_t len,
+			uint32_t *info)
 {
-	/* lang >= 0: the multilingual model's slice of that language */
-	const sa_model_data *m = lang < 0 ? &sa_model_social_data : &sa_model_multilingual_data;
-	sa_feat_layout layout = sa_model_layout(m);
-	sa_sentiment vader;
-	sa_scratch *sc;
-	double	   *sum;
-	uint32_t   *info;			/* per token: previous kept token << 2 | T_* */
 	size_t		link_end = 0,
 				prev = 0;
-	double		root;
-	size_t		nt,
-				nslots,
-				bytes;
-	char	   *out;
-	sa_error	err;
 
-	err = sa_sentiment_score(lex, ws, text, len, &vader);
-	if (err == SA_OK)
-		err = sa_model_scratch(ws, &sc);
-	if (err == SA_OK)
-		err = sa_tokenize(sc, text, len);
-	if (err == SA_OK)
-		err = lang < 0 ? sa_features(sc, &layout, text, len, &vader, true)
-			: sa_ml_features(sc, &layout, (sa_lang) lang, text, len, &vader, true);
-	if (err != SA_OK)
-		return err;
-
-	nt = sc->ntoks;
-	nslots = 2 * nt + 6;
-	ws->ext[SA_WS_EXT_SPARE1].len = 0;
-	if (nt >= (size_t) 1 << 30 ||
-		sa_buf_reserve(&ws->ext[SA_WS_EXT_SPARE1],
-					   nslots * sizeof(double) + nt * sizeof(uint32_t)) != 0)
-		return SA_ERR_NOMEM;
-	sum = (double *) ws->ext[SA_WS_EXT_SPARE1].data;
-	info = (uint32_t *) (sum + nslots);
-	memset(sum, 0, nslots * sizeof(double));
-	for (size_t i = 0; i < nt; i++)
+	for (size_t i = 0; i < sc->ntoks; i++)
 	{
 		const sa_token *t = &sc->toks[i];
 		uint32_t	kind = T_RAW;
 
-		if ((layout.flags & SA_FEAT_SOCIAL) && t->src < link_end)
+		if ((layout->flags & SA_FEAT_SOCIAL) && t->src < link_end)
 			kind = T_SKIP;
-		else if ((layout.flags & SA_FEAT_SOCIAL) && (t->flags & SA_TOK_ASCII) &&
+		else if ((layout->flags & SA_FEAT_SOCIAL) && (t->flags & SA_TOK_ASCII) &&
 				 t->src < len && sa_link_at(text, len, t->src))
 		{
 			kind = T_URL;
@@ -143,15 +106,24 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 				 link_end++)
 				;
 		}
-		else if ((layout.flags & SA_FEAT_SOCIAL) && (t->flags & SA_TOK_MENTION))
+		else if ((layout->flags & SA_FEAT_SOCIAL) && (t->flags & SA_TOK_MENTION))
 			kind = T_USER;
 		info[i] = (uint32_t) (prev << 2) | kind;
 		if (kind != T_SKIP)
 			prev = i;
 	}
+}
 
-	/* each feature's share of logit(positive) - logit(negative) */
-	root = (m->flags & SA_FEAT_NORM) && sc->nfeats > 0 ? sqrt((double) sc->nfeats) : 1.0;
+/*
+ * Each feature's share of logit(positive) - logit(negative), added to the
+ * slot of its origin: word i at i, bigram ending at token i at nt + i, the
+ * fixed inputs after them.
+ */
+static void
+sum_contributions(const sa_model_data *m, const sa_scratch *sc, size_t nt, double *sum)
+{
+	double		root = (m->flags & SA_FEAT_NORM) && sc->nfeats > 0 ? sqrt((double) sc->nfeats) : 1.0;
+
 	for (size_t f = 0; f < sc->nfeats; f++)
 	{
 		const int8_t *w = m->table + (size_t) sc->feats[f] * m->lanes;
@@ -178,24 +150,20 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 				break;
 		}
 	}
+}
 
-	/* words and the pairs ending at them, in text order, then the inputs */
-	for (size_t i = 0; i < nt; i++)
-	{
-		const char *term;
-		size_t		tl;
+/*
+ * Spell out the pairs among the top items (term NULL, term_len the index of
+ * their second token): "first second", in workspace memory.
+ */
+static sa_error
+spell_pairs(sa_workspace *ws, const sa_scratch *sc, const uint32_t *info,
+			sa_explain_item *items, size_t n)
+{
+	size_t		bytes = 0;
+	char	   *out;
 
-		term_of(sc, info, i, &term, &tl);
-		offer(items, k, n, term, tl, sum[i]);
-		/* a pair's term is made below, once it is among the top k */
-		offer(items, k, n, NULL, i, sum[nt + i]);
-	}
-	for (size_t j = 0; j < 6; j++)
-		offer(items, k, n, fixed_terms[j], strlen(fixed_terms[j]), sum[2 * nt + j]);
-
-	/* spell out the pairs: "first second" */
-	bytes = 0;
-	for (size_t j = 0; j < *n; j++)
+	for (size_t j = 0; j < n; j++)
 		if (items[j].term == NULL)
 		{
 			size_t		i = items[j].term_len;
@@ -206,7 +174,7 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	if (sa_buf_reserve(&ws->ext[SA_WS_EXT_SPARE2], bytes + 1) != 0)
 		return SA_ERR_NOMEM;
 	out = ws->ext[SA_WS_EXT_SPARE2].data;
-	for (size_t j = 0; j < *n; j++)
+	for (size_t j = 0; j < n; j++)
 		if (items[j].term == NULL)
 		{
 			size_t		i = items[j].term_len;
@@ -227,11 +195,67 @@ explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t
 	return SA_OK;
 }
 
+/* A linear model's explanation: per-term sums of its features' shares. */
+static sa_error
+explain_social(const sa_lexicon *lex, sa_workspace *ws, const char *text, size_t len,
+			   sa_explain_item *items, size_t k, size_t *n, sa_scorer scorer)
+{
+	const sa_model_data *m = scorer.data;
+	sa_feat_layout layout = sa_model_layout(m);
+	sa_sentiment vader;
+	sa_scratch *sc;
+	double	   *sum;
+	uint32_t   *info;			/* per token: previous kept token << 2 | T_* */
+	size_t		nt,
+				nslots;
+	sa_error	err;
+
+	err = sa_sentiment_score(lex, ws, text, len, &vader);
+	if (err == SA_OK)
+		err = sa_model_scratch(ws, &sc);
+	if (err == SA_OK)
+		err = sa_tokenize(sc, text, len);
+	if (err == SA_OK)
+		err = scorer.slice < 0 ? sa_features(sc, &layout, text, len, &vader, true)
+			: sa_ml_features(sc, &layout, (sa_lang) scorer.slice, text, len, &vader, true);
+	if (err != SA_OK)
+		return err;
+
+	nt = sc->ntoks;
+	nslots = 2 * nt + 6;
+	ws->ext[SA_WS_EXT_SPARE1].len = 0;
+	if (nt >= (size_t) 1 << 30 ||
+		sa_buf_reserve(&ws->ext[SA_WS_EXT_SPARE1],
+					   nslots * sizeof(double) + nt * sizeof(uint32_t)) != 0)
+		return SA_ERR_NOMEM;
+	sum = (double *) ws->ext[SA_WS_EXT_SPARE1].data;
+	info = (uint32_t *) (sum + nslots);
+	memset(sum, 0, nslots * sizeof(double));
+	token_kinds(sc, &layout, text, len, info);
+	sum_contributions(m, sc, nt, sum);
+
+	/* words and the pairs ending at them, in text order, then the inputs */
+	for (size_t i = 0; i < nt; i++)
+	{
+		const char *term;
+		size_t		tl;
+
+		term_of(sc, info, i, &term, &tl);
+		offer(items, k, n, term, tl, sum[i]);
+		/* a pair's term is made below, once it is among the top k */
+		offer(items, k, n, NULL, i, sum[nt + i]);
+	}
+	for (size_t j = 0; j < 6; j++)
+		offer(items, k, n, fixed_terms[j], strlen(fixed_terms[j]), sum[2 * nt + j]);
+	return spell_pairs(ws, sc, info, items, *n);
+}
+
 sa_error
 sa_explain(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
 		   const char *text, size_t len,
 		   sa_explain_item *items, size_t k, size_t *n_items)
 {
+	const sa_model_def *def = sa_model_def_of(model);
 	sa_error	err;
 
 	if (n_items != NULL)
@@ -241,29 +265,16 @@ sa_explain(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
 		return SA_ERR_ARGUMENT;
 	if (len > SA_MAX_INPUT_BYTES)
 		return SA_ERR_TOO_LONG;
+	if (def == NULL)
+		return SA_ERR_ARGUMENT;
 	if (text == NULL)
 		text = "";
-	switch (model)
-	{
-		case SA_MODEL_VADER:
-			err = explain_vader(lex, ws, text, len, items, k, n_items);
-			break;
-		case SA_MODEL_SOCIAL:
-			err = explain_social(lex, ws, text, len, items, k, n_items, -1);
-			break;
-		case SA_MODEL_MULTILINGUAL:
-			{
-				sa_lang		lang = sa_lang_identify(text, len);
-
-				if (lang == SA_LANG_HI_DEVA)
-					lang = SA_LANG_HI;
-				err = explain_social(lex, ws, text, len, items, k, n_items,
-									 sa_multilingual_covers(lang) ? (int) lang : -1);
-			}
-			break;
-		default:
-			return SA_ERR_ARGUMENT;
-	}
+	if (def->data == NULL)
+		err = explain_vader(lex, ws, text, len, items, k, n_items);
+	else
+		err = explain_social(lex, ws, text, len, items, k, n_items,
+							 sa_model_scorer(def, def->route != NULL
+											 ? sa_lang_identify(text, len) : SA_LANG_UND));
 	if (err != SA_OK)
 		*n_items = 0;
 	return err;

@@ -116,6 +116,157 @@ bin_of(double x, double lo, int nbins)
 	return (uint32_t) b;
 }
 
+/*
+ * Room for the features of the tokens in sc: per token a word, a bigram
+ * and an elongation feature, per byte of "\2word\3" one n-gram of each
+ * length; 8 fixed ones.  And sc->norm for the longest token plus its marks.
+ */
+static sa_error
+reserve(sa_scratch *sc, const sa_feat_layout *layout, bool want_origin)
+{
+	size_t		need = sc->ntoks * 6 + 8;
+
+	if (layout->flags & SA_FEAT_CHAR)
+		need += (sc->lower.len + 2 * sc->ntoks) * (layout->char_max - layout->char_min + 1);
+	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0)
+		return SA_ERR_NOMEM;
+	if (want_origin &&
+		sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, need, sizeof(uint32_t)) != 0)
+		return SA_ERR_NOMEM;
+	if (sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
+		return SA_ERR_NOMEM;
+	return SA_OK;
+}
+
+/* A token as the features read it. */
+typedef struct feat_word
+{
+	const unsigned char *wb;	/* the word after normalising */
+	size_t		wl;
+	size_t		nl;				/* nb holds "\2word\3" when nl > 0 */
+	uint32_t	h;
+	bool		elongated;
+	bool		chars;			/* char n-grams of it wanted */
+} feat_word;
+
+/*
+ * SA_FEAT_SOCIAL's normalising of token t (lower-cased bytes w) into fw,
+ * nb the scratch for its normalised bytes: a link is one "<url>" token
+ * (*link_end the end of the link), a user name "@user", digits 0 and runs
+ * of one byte cut to two.  False for a token inside a link: no features.
+ */
+static inline bool
+social_word(const sa_token *t, const unsigned char *w, unsigned char *nb,
+			const char *text, size_t len, size_t *link_end, feat_word *fw)
+{
+	size_t		j;
+
+	/* the tokens of a link are one "<url>" token */
+	if (t->src < *link_end)
+		return false;
+	if ((t->flags & SA_TOK_ASCII) && t->src < len && sa_link_at(text, len, t->src))
+	{
+		size_t		e = t->src;
+
+		while (e < len && !sa_is_space((unsigned char) text[e]) && text[e] != '\n')
+			e++;
+		*link_end = e;
+		fw->h = sa_fnv1a("<url>", 5);
+		fw->chars = false;
+		fw->wl = 0;
+		return true;
+	}
+	if (t->flags & SA_TOK_MENTION)
+	{
+		fw->h = sa_fnv1a("@user", 5);
+		fw->chars = false;
+		fw->wl = 0;
+		return true;
+	}
+	/* most words have no digit and no run of 3: nothing to do */
+	for (j = 0; j < t->len; j++)
+	{
+		unsigned char c = w[j];
+
+		if ((unsigned) (c - '0') < 10u || (j >= 2 && c == w[j - 1] && c == w[j - 2]))
+			break;
+	}
+	if (j < t->len)
+	{
+		size_t		nl = 0;
+
+		/* digits to 0, runs of one byte cut to two */
+		nb[nl++] = BOW;
+		for (j = 0; j < t->len; j++)
+		{
+			unsigned char c = w[j];
+
+			if (c >= '0' && c <= '9')
+				c = '0';
+			if (nl >= 3 && nb[nl - 1] == c && nb[nl - 2] == c)
+			{
+				fw->elongated = true;
+				continue;
+			}
+			nb[nl++] = c;
+		}
+		nb[nl++] = EOW;
+		fw->nl = nl;
+		fw->wb = nb + 1;
+		fw->wl = nl - 2;
+		fw->h = sa_fnv1a(fw->wb, fw->wl);
+	}
+	return true;
+}
+
+/* Byte n-grams (nmin..nmax) of "\2word\3", built in nb unless there. */
+static inline void
+emit_chars(feat_out *o, const feat_word *fw, unsigned char *nb, uint32_t nmin, uint32_t nmax,
+		   uint32_t bits, uint32_t i)
+{
+	size_t		nl = fw->nl;
+
+	if (nl == 0)
+	{
+		nb[nl++] = BOW;
+		memcpy(nb + nl, fw->wb, fw->wl);
+		nl += fw->wl;
+		nb[nl++] = EOW;
+	}
+	for (size_t p = 0; p + nmin <= nl; p++)
+	{
+		uint32_t	ch = SA_FNV_SEED;
+
+		for (uint32_t n = 1; n <= nmax && p + n <= nl; n++)
+		{
+			ch = (ch ^ nb[p + n - 1]) * 0x01000193u;
+			if (n >= nmin)
+				emit(o, row_of(ch, K_CHAR + n, bits), SA_FO_CHAR, i);
+		}
+	}
+}
+
+/* The text's own features: VADER's scores in bins, "!" and "?". */
+static inline void
+emit_text(feat_out *o, uint32_t flags, uint32_t bits, const char *text, size_t len,
+		  const sa_sentiment *vader)
+{
+	if ((flags & SA_FEAT_VADER) && vader != NULL)
+	{
+		emit(o, row_of(bin_of(vader->compound, -1.0, 21), K_VADER + 0, bits), SA_FO_VADER, 0);
+		emit(o, row_of(bin_of(vader->pos, 0.0, 11), K_VADER + 1, bits), SA_FO_VADER, 1);
+		emit(o, row_of(bin_of(vader->neu, 0.0, 11), K_VADER + 2, bits), SA_FO_VADER, 2);
+		emit(o, row_of(bin_of(vader->neg, 0.0, 11), K_VADER + 3, bits), SA_FO_VADER, 3);
+	}
+	if (flags & SA_FEAT_PUNCT)
+	{
+		if (memchr(text, '!', len) != NULL)
+			emit(o, row_of(0, K_PUNCT + 0, bits), SA_FO_PUNCT, 0);
+		if (memchr(text, '?', len) != NULL)
+			emit(o, row_of(0, K_PUNCT + 1, bits), SA_FO_PUNCT, 1);
+	}
+}
+
 sa_error
 sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			const char *text, size_t len, const sa_sentiment *vader,
@@ -125,32 +276,19 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	uint32_t	bits = layout->bits;
 	uint32_t	nmin = layout->char_min,
 				nmax = layout->char_max;
-	size_t		need;
 	feat_out	o;
 	size_t		link_end = 0;
 	uint32_t	prev_h = 0;
 	bool		have_prev = false;
 	uint32_t	neg = 0;
+	sa_error	err;
 
 	sc->nfeats = 0;
 	if (bits < 8 || bits > 24 || (flags & SA_FEAT_CHAR && (nmin < 1 || nmax < nmin || nmax > 8)))
 		return SA_ERR_ARGUMENT;
-
-	/*
-	 * Upper bound: per token a word, a bigram and an elongation feature,
-	 * per byte of "\2word\3" one n-gram of each length; 8 fixed ones.
-	 */
-	need = sc->ntoks * 6 + 8;
-	if (flags & SA_FEAT_CHAR)
-		need += (sc->lower.len + 2 * sc->ntoks) * (nmax - nmin + 1);
-	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0)
-		return SA_ERR_NOMEM;
-	if (want_origin &&
-		sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, need, sizeof(uint32_t)) != 0)
-		return SA_ERR_NOMEM;
-	/* the longest token plus its two marks */
-	if (sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
-		return SA_ERR_NOMEM;
+	err = reserve(sc, layout, want_origin);
+	if (err != SA_OK)
+		return err;
 	o.feats = sc->feats;
 	o.origin = want_origin ? sc->forigin : NULL;
 	o.n = 0;
@@ -160,138 +298,45 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 		const sa_token *t = &sc->toks[i];
 		const unsigned char *w = (const unsigned char *) sc->lower.data + t->off;
 		unsigned char *nb = (unsigned char *) sc->norm.data;
-		const unsigned char *wb = w;	/* the word after normalising */
-		size_t		wl = t->len;
-		size_t		nl = 0;		/* nb holds "\2word\3" when nl > 0 */
-		uint32_t	h = t->hash;
-		bool		elongated = false;
-		bool		chars = (flags & SA_FEAT_CHAR) && !(t->flags & SA_TOK_SYMBOL);
+		feat_word	fw = {.wb = w, .wl = t->len, .h = t->hash,
+		.chars = (flags & SA_FEAT_CHAR) && !(t->flags & SA_TOK_SYMBOL)};
 
 		if (t->flags & SA_TOK_BREAK)
 		{
 			neg = 0;
 			have_prev = false;
 		}
-
-		if (flags & SA_FEAT_SOCIAL)
-		{
-			size_t		j;
-
-			/* the tokens of a link are one "<url>" token */
-			if (t->src < link_end)
-				continue;
-			if ((t->flags & SA_TOK_ASCII) && t->src < len && sa_link_at(text, len, t->src))
-			{
-				size_t		e = t->src;
-
-				while (e < len && !sa_is_space((unsigned char) text[e]) && text[e] != '\n')
-					e++;
-				link_end = e;
-				h = sa_fnv1a("<url>", 5);
-				chars = false;
-				wl = 0;
-			}
-			else if (t->flags & SA_TOK_MENTION)
-			{
-				h = sa_fnv1a("@user", 5);
-				chars = false;
-				wl = 0;
-			}
-			else
-			{
-				/* most words have no digit and no run of 3: nothing to do */
-				for (j = 0; j < t->len; j++)
-				{
-					unsigned char c = w[j];
-
-					if ((unsigned) (c - '0') < 10u || (j >= 2 && c == w[j - 1] && c == w[j - 2]))
-						break;
-				}
-				if (j < t->len)
-				{
-					/* digits to 0, runs of one byte cut to two */
-					nb[nl++] = BOW;
-					for (j = 0; j < t->len; j++)
-					{
-						unsigned char c = w[j];
-
-						if (c >= '0' && c <= '9')
-							c = '0';
-						if (nl >= 3 && nb[nl - 1] == c && nb[nl - 2] == c)
-						{
-							elongated = true;
-							continue;
-						}
-						nb[nl++] = c;
-					}
-					nb[nl++] = EOW;
-					wb = nb + 1;
-					wl = nl - 2;
-					h = sa_fnv1a(wb, wl);
-				}
-			}
-		}
+		if ((flags & SA_FEAT_SOCIAL) && !social_word(t, w, nb, text, len, &link_end, &fw))
+			continue;
 
 		if (flags & SA_FEAT_WORD)
-			emit(&o, row_of(h, (neg > 0 && (flags & SA_FEAT_NEG)) ? K_NEGWORD : K_WORD, bits),
+			emit(&o, row_of(fw.h, (neg > 0 && (flags & SA_FEAT_NEG)) ? K_NEGWORD : K_WORD, bits),
 				 SA_FO_WORD, (uint32_t) i);
-		if (elongated)
+		if (fw.elongated)
 			emit(&o, row_of(0, K_ELONG, bits), SA_FO_WORD, (uint32_t) i);
 		if ((flags & SA_FEAT_BIGRAM) && have_prev)
-			emit(&o, row_of(prev_h * 0x01000193u ^ h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
-		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && wl > 4)
+			emit(&o, row_of(prev_h * 0x01000193u ^ fw.h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
+		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && fw.wl > 4)
 		{
-			uint32_t	h4 = sa_fnv1a(wb, 4);
+			uint32_t	h4 = sa_fnv1a(fw.wb, 4);
 
 			emit(&o, row_of(h4, K_PREFIX + 4, bits), SA_FO_CHAR, (uint32_t) i);
-			if (wl > 5)
-				emit(&o, row_of(sa_fnv1a_update(h4, wb + 4, 1), K_PREFIX + 5, bits),
+			if (fw.wl > 5)
+				emit(&o, row_of(sa_fnv1a_update(h4, fw.wb + 4, 1), K_PREFIX + 5, bits),
 					 SA_FO_CHAR, (uint32_t) i);
-			emit(&o, row_of(sa_fnv1a(wb + wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR, (uint32_t) i);
+			emit(&o, row_of(sa_fnv1a(fw.wb + fw.wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR,
+				 (uint32_t) i);
 		}
-		if (chars)
-		{
-			if (nl == 0)
-			{
-				nb[nl++] = BOW;
-				memcpy(nb + nl, wb, wl);
-				nl += wl;
-				nb[nl++] = EOW;
-			}
-			for (size_t p = 0; p + nmin <= nl; p++)
-			{
-				uint32_t	ch = SA_FNV_SEED;
-
-				for (uint32_t n = 1; n <= nmax && p + n <= nl; n++)
-				{
-					ch = (ch ^ nb[p + n - 1]) * 0x01000193u;
-					if (n >= nmin)
-						emit(&o, row_of(ch, K_CHAR + n, bits), SA_FO_CHAR, (uint32_t) i);
-				}
-			}
-		}
-		prev_h = h;
+		if (fw.chars)
+			emit_chars(&o, &fw, nb, nmin, nmax, bits, (uint32_t) i);
+		prev_h = fw.h;
 		have_prev = true;
 		if (neg > 0)
 			neg--;
 		if ((flags & SA_FEAT_NEG) && is_negation((const char *) w, t->len))
 			neg = layout->neg_scope;
 	}
-
-	if ((flags & SA_FEAT_VADER) && vader != NULL)
-	{
-		emit(&o, row_of(bin_of(vader->compound, -1.0, 21), K_VADER + 0, bits), SA_FO_VADER, 0);
-		emit(&o, row_of(bin_of(vader->pos, 0.0, 11), K_VADER + 1, bits), SA_FO_VADER, 1);
-		emit(&o, row_of(bin_of(vader->neu, 0.0, 11), K_VADER + 2, bits), SA_FO_VADER, 2);
-		emit(&o, row_of(bin_of(vader->neg, 0.0, 11), K_VADER + 3, bits), SA_FO_VADER, 3);
-	}
-	if (flags & SA_FEAT_PUNCT)
-	{
-		if (memchr(text, '!', len) != NULL)
-			emit(&o, row_of(0, K_PUNCT + 0, bits), SA_FO_PUNCT, 0);
-		if (memchr(text, '?', len) != NULL)
-			emit(&o, row_of(0, K_PUNCT + 1, bits), SA_FO_PUNCT, 1);
-	}
+	emit_text(&o, flags, bits, text, len, vader);
 	sc->nfeats = o.n;
 	return SA_OK;
 }

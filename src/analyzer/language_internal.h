@@ -113,6 +113,9 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 			   const char *text, size_t len, const sa_sentiment *vader, bool want_origin)
 {
 	sa_feat_layout own = *layout;
+	/* in locals: stores to sc->feats may not be taken to change them */
+	const uint32_t flags = layout->flags,
+				bits = layout->bits;
 	sa_error	err;
 	size_t		n,
 				total,
@@ -128,8 +131,8 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 	if (err != SA_OK)
 		return err;
 	n = sc->nfeats;
-	total = (layout->flags & SA_FEAT_SHARED) ? 2 * n + 1 : n + 1;
-	if (layout->flags & SA_FEAT_MLLEX)
+	total = (flags & SA_FEAT_SHARED) ? 2 * n + 1 : n + 1;
+	if (flags & SA_FEAT_MLLEX)
 		need = total + 2 * sc->ntoks;
 	else
 		need = total;
@@ -137,19 +140,19 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 		(want_origin &&
 		 sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, need, sizeof(uint32_t)) != 0))
 		return SA_ERR_NOMEM;
-	if (layout->flags & SA_FEAT_SHARED)
+	if (flags & SA_FEAT_SHARED)
 	{
 		memcpy(sc->feats + n, sc->feats, n * sizeof(uint32_t));
 		if (want_origin)
 			memcpy(sc->forigin + n, sc->forigin, n * sizeof(uint32_t));
 	}
 	for (size_t i = 0; i < n; i++)
-		sc->feats[i] = sa_ml_row(sc->feats[i], (uint32_t) lang, layout->bits);
-	sc->feats[total - 1] = sa_ml_row(0xFFFFFFFFu, (uint32_t) lang, layout->bits);
+		sc->feats[i] = sa_ml_row(sc->feats[i], (uint32_t) lang, bits);
+	sc->feats[total - 1] = sa_ml_row(0xFFFFFFFFu, (uint32_t) lang, bits);
 	if (want_origin)
 		sc->forigin[total - 1] = SA_FO_LANG << SA_FO_SHIFT;
 	/* listed sentiment words: one feature of the language, one shared */
-	if (layout->flags & SA_FEAT_MLLEX)
+	if (flags & SA_FEAT_MLLEX)
 		for (size_t i = 0; i < sc->ntoks; i++)
 		{
 			int			p = sa_ml_polarity(lang, sc->lower.data + sc->toks[i].off, sc->toks[i].len);
@@ -157,13 +160,13 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 
 			if (p == 0)
 				continue;
-			sc->feats[total] = sa_ml_row(key, (uint32_t) lang, layout->bits);
+			sc->feats[total] = sa_ml_row(key, (uint32_t) lang, bits);
 			if (want_origin)
 				sc->forigin[total] = (SA_FO_WORD << SA_FO_SHIFT) | (uint32_t) i;
 			total++;
-			if (layout->flags & SA_FEAT_SHARED)
+			if (flags & SA_FEAT_SHARED)
 			{
-				sc->feats[total] = sa_ml_row(key, 99, layout->bits);
+				sc->feats[total] = sa_ml_row(key, 99, bits);
 				if (want_origin)
 					sc->forigin[total] = (SA_FO_WORD << SA_FO_SHIFT) | (uint32_t) i;
 				total++;
@@ -175,21 +178,6 @@ sa_ml_features(sa_scratch *sc, const sa_feat_layout *layout, sa_lang lang,
 
 extern const sa_model_data sa_model_language_data;
 extern const sa_model_data sa_model_multilingual_data;
-
-/*
- * Multilingual sentiment of the text tokenised in sc, of language lang
- * (not English: that is the social model's), VADER scores given.
- */
-sa_error	sa_multilingual_classify(sa_scratch *sc, sa_lang lang, const char *text, size_t len,
-									 const sa_sentiment *vader, bool want_origin,
-									 sa_sentiment *out);
-
-/*
- * Multilingual sentiment of a text (VADER, tokens and all), in language
- * lang, or identified here when lang < 0.
- */
-sa_error	sa_multilingual_score(const sa_lexicon *lex, sa_workspace *ws, int lang,
-								  const char *text, size_t len, sa_sentiment *out);
 
 /* The language of a code sa_lang_code() returned (SA_LANG_UND if none). */
 sa_lang		sa_lang_from_code(const char *code);

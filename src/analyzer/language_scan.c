@@ -273,116 +273,97 @@ noise_word(const char *t, size_t pos, size_t e)
 		(n == 5 && memcmp(w, "https", 5) == 0);
 }
 
-/*
- * The scan, always inlined so that the scoring caller (rows NULL) and the
- * dumping caller each get their own straight code.
- */
-static inline __attribute__((always_inline)) sa_lang
-scan(const char *text, size_t len, lang_scan *s)
+/* One ASCII byte at text[pos] (or the link or user name it starts); the next pos. */
+static inline __attribute__((always_inline)) size_t
+scan_ascii(const char *text, size_t len, size_t pos, lang_scan *s, uint32_t *letters)
 {
 	const unsigned char *p = (const unsigned char *) text;
-	uint32_t	letters[SC_COUNT] = {0};
+	unsigned char c = p[pos];
+
+	if (ascii_alpha(c))
+	{
+		if (!s->in_word)
+		{
+			size_t		e = pos;
+
+			/* a link, to the next white space */
+			if (sa_link_at(text, len, pos))
+			{
+				while (pos < len && !sa_is_space(p[pos]))
+					pos++;
+				return pos;
+			}
+			while (e < len && ascii_alpha(p[e]))
+				e++;
+			if ((e == len || p[e] < 0x80) && noise_word(text, pos, e))
+				return e;
+			start_word(s);
+		}
+		letters[SC_LATIN]++;
+		push_byte(s, c | 0x20);
+		return pos + 1;
+	}
+	if (c == '@' && pos + 1 < len && name_char(p[pos + 1]))
+	{
+		/* a user name: left out whole */
+		end_word(s);
+		pos++;
+		while (pos < len && name_char(p[pos]))
+			pos++;
+		return pos;
+	}
+	if (c == '\'' && s->in_word && pos + 1 < len && (ascii_alpha(p[pos + 1]) || p[pos + 1] >= 0xC0))
+		push_byte(s, '\'');
+	else
+		end_word(s);
+	return pos + 1;
+}
+
+/* One non-ASCII character at text[pos]; the next pos. */
+static inline __attribute__((always_inline)) size_t
+scan_other(const char *text, size_t len, size_t pos, lang_scan *s, uint32_t *letters)
+{
+	const unsigned char *p = (const unsigned char *) text;
+	uint32_t	cp = sa_utf8_next(p, len, &pos);
+	uint32_t	sc;
+
+	if (cp == 0x2019 && s->in_word && pos < len && (ascii_alpha(p[pos]) || p[pos] >= 0xC0))
+	{
+		push_byte(s, '\'');
+		return pos;
+	}
+	sc = script_of(cp);
+	if (sc == SC_LATIN || (sc == SC_MARK && s->in_word))
+	{
+		char		buf[4];
+		size_t		nb;
+
+		if (sc == SC_LATIN)
+		{
+			letters[SC_LATIN]++;
+			cp = latin_lower(cp);
+		}
+		start_word(s);
+		nb = sa_utf8_put(buf, cp);
+		for (size_t i = 0; i < nb; i++)
+			push_byte(s, (unsigned char) buf[i]);
+	}
+	else
+	{
+		end_word(s);
+		if (sc < SC_NONE)
+			letters[sc]++;
+	}
+	return pos;
+}
+
+/* The verdict from the letters of each script (kana makes Han Japanese). */
+static sa_lang
+verdict(uint32_t *letters)
+{
 	uint32_t	total = 0,
 				best;
-	size_t		pos = 0;
 
-	s->win = ' ';
-	s->fill = 1;
-	s->in_word = false;
-	s->n = 0;
-	s->pending = 0;
-	s->z = (v8si) {0};
-	s->z16 = (v8hi) {0};
-
-	while (pos < len)
-	{
-		unsigned char c = p[pos];
-
-		if (c < 0x80)
-		{
-			if (ascii_alpha(c))
-			{
-				if (!s->in_word)
-				{
-					size_t		e = pos;
-
-					/* a link, to the next white space */
-					if (sa_link_at(text, len, pos))
-					{
-						while (pos < len && !sa_is_space(p[pos]))
-							pos++;
-						continue;
-					}
-					while (e < len && ascii_alpha(p[e]))
-						e++;
-					if ((e == len || p[e] < 0x80) && noise_word(text, pos, e))
-					{
-						pos = e;
-						continue;
-					}
-					start_word(s);
-				}
-				letters[SC_LATIN]++;
-				push_byte(s, c | 0x20);
-				pos++;
-			}
-			else if (c == '@' && pos + 1 < len && name_char(p[pos + 1]))
-			{
-				/* a user name: left out whole */
-				end_word(s);
-				pos++;
-				while (pos < len && name_char(p[pos]))
-					pos++;
-			}
-			else if (c == '\'' && s->in_word && pos + 1 < len && (ascii_alpha(p[pos + 1]) || p[pos + 1] >= 0xC0))
-			{
-				push_byte(s, '\'');
-				pos++;
-			}
-			else
-			{
-				end_word(s);
-				pos++;
-			}
-		}
-		else
-		{
-			uint32_t	cp = sa_utf8_next(p, len, &pos);
-			uint32_t	sc;
-
-			if (cp == 0x2019 && s->in_word && pos < len && (ascii_alpha(p[pos]) || p[pos] >= 0xC0))
-			{
-				push_byte(s, '\'');
-				continue;
-			}
-			sc = script_of(cp);
-			if (sc == SC_LATIN || (sc == SC_MARK && s->in_word))
-			{
-				char		buf[4];
-				size_t		nb;
-
-				if (sc == SC_LATIN)
-				{
-					letters[SC_LATIN]++;
-					cp = latin_lower(cp);
-				}
-				start_word(s);
-				nb = sa_utf8_put(buf, cp);
-				for (size_t i = 0; i < nb; i++)
-					push_byte(s, (unsigned char) buf[i]);
-			}
-			else
-			{
-				end_word(s);
-				if (sc < SC_NONE)
-					letters[sc]++;
-			}
-		}
-	}
-	end_word(s);
-	flush_sums(s);
-
-	/* kana makes Han Japanese */
 	if (letters[SA_LANG_JA] > 0)
 	{
 		letters[SA_LANG_JA] += letters[SA_LANG_ZH];
@@ -403,6 +384,31 @@ scan(const char *text, size_t len, lang_scan *s)
 	return SA_LANG_BY_MODEL;
 }
 
+/*
+ * The scan, always inlined so that the scoring caller (rows NULL) and the
+ * dumping caller each get their own straight code.
+ */
+static inline __attribute__((always_inline)) sa_lang
+scan(const char *text, size_t len, lang_scan *s)
+{
+	uint32_t	letters[SC_COUNT] = {0};
+	size_t		pos = 0;
+
+	s->win = ' ';
+	s->fill = 1;
+	s->in_word = false;
+	s->n = 0;
+	s->pending = 0;
+	s->z = (v8si) {0};
+	s->z16 = (v8hi) {0};
+
+	while (pos < len)
+		pos = (unsigned char) text[pos] < 0x80 ? scan_ascii(text, len, pos, s, letters)
+			: scan_other(text, len, pos, s, letters);
+	end_word(s);
+	flush_sums(s);
+	return verdict(letters);
+}
 
 size_t
 sa_lang_max_rows(size_t len)

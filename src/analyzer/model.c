@@ -1,27 +1,62 @@
 /*
- * model.c - the registry of sentiment models (VADER and the trained ones),
- * their versions and self-check, and the linear scoring the trained models
- * share.  The weights themselves are the files in models/, linked in at build
- * time (model.mk); their layout is in model_internal.h.
+ * model.c - the table of models (VADER and the trained ones, see
+ * models_internal.h), their names, versions and self-check, and the linear
+ * scoring the trained models share.  The weights themselves are the files
+ * in models/, linked in at build time (model.mk); their layout is in
+ * model_internal.h.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "language_internal.h"
+#include "models_internal.h"
 #include "workspace_internal.h"
 
-static const char *const model_names[SA_MODEL_COUNT] = {
-	[SA_MODEL_VADER] = "vader",
-	[SA_MODEL_SOCIAL] = "social",
-	[SA_MODEL_MULTILINGUAL] = "multilingual",
+/*
+ * The table of models (models_internal.h): the sentiment models in
+ * sa_model order, then the rows only sa_model_list() shows.
+ */
+static const sa_model_def model_table[] = {
+	[SA_MODEL_VADER] = {
+		.name = "vader", .kind = "sentiment", .is_default = true,
+		.version_string = "vader-3.3.2", .version = 3,
+	},
+	[SA_MODEL_SOCIAL] = {
+		.name = "social", .kind = "sentiment", .data = &sa_model_social_data,
+	},
+	[SA_MODEL_MULTILINGUAL] = {
+		/* English and the languages it has no slice for go to social */
+		.name = "multilingual", .kind = "sentiment", .data = &sa_model_multilingual_data,
+		.reads = {&sa_model_social_data, &sa_model_language_data},
+		.route = sa_multilingual_route,
+	},
+	[SA_MODEL_COUNT] = {
+		.name = "emotion", .kind = "emotion", .data = &sa_model_emotion_data,
+	},
 };
+
+#define MODEL_ROWS (sizeof(model_table) / sizeof(model_table[0]))
+
+/* the emotion row last; a constant without its row is caught by test_models */
+_Static_assert(MODEL_ROWS == SA_MODEL_COUNT + 1, "a row per sa_model, then the emotion model");
+
+/* The emotion model's row. */
+#define EMOTION_ROW (&model_table[SA_MODEL_COUNT])
+
+const sa_model_def *
+sa_model_def_of(sa_model model)
+{
+	if ((int) model < 0 || model >= SA_MODEL_COUNT)
+		return NULL;
+	return &model_table[model];
+}
 
 const char *
 sa_model_name(sa_model model)
 {
-	if ((int) model < 0 || model >= SA_MODEL_COUNT)
-		return "unknown";
-	return model_names[model];
+	const sa_model_def *d = sa_model_def_of(model);
+
+	return d == NULL ? "unknown" : d->name;
 }
 
 sa_error
@@ -30,12 +65,36 @@ sa_model_from_name(const char *name, size_t len, sa_model *out)
 	if (name == NULL || out == NULL)
 		return SA_ERR_ARGUMENT;
 	for (int m = 0; m < SA_MODEL_COUNT; m++)
-		if (strlen(model_names[m]) == len && memcmp(model_names[m], name, len) == 0)
+		if (strlen(model_table[m].name) == len && memcmp(model_table[m].name, name, len) == 0)
 		{
 			*out = (sa_model) m;
 			return SA_OK;
 		}
 	return SA_ERR_ARGUMENT;
+}
+
+size_t
+sa_model_names_text(char *buf, size_t cap)
+{
+	size_t		n = 0;
+
+	if (buf == NULL || cap == 0)
+		return 0;
+	buf[0] = '\0';
+	for (int m = 0; m < SA_MODEL_COUNT; m++)
+	{
+		const char *sep = m == 0 ? "" : m == SA_MODEL_COUNT - 1 ? " and " : ", ";
+		int			w = snprintf(buf + n, cap - n, "%s%s%s", sep, model_table[m].name,
+								 model_table[m].is_default ? " (the default)" : "");
+
+		if (w < 0 || (size_t) w >= cap - n)
+		{
+			buf[0] = '\0';		/* too small: nothing rather than a cut list */
+			return 0;
+		}
+		n += (size_t) w;
+	}
+	return n;
 }
 
 uint64_t
@@ -56,38 +115,37 @@ sa_model_file_checksum(const unsigned char *file, size_t len)
 }
 
 static void
-info_of(const sa_model_data *m, sa_model_info *out)
+info_of(const sa_model_def *d, sa_model_info *out)
 {
-	out->name = m->name;
-	out->version = m->version;
-	out->version_string = m->version_string;
-	out->checksum = m->checksum;
-	out->file_bytes = m->file_len;
+	const sa_model_data *m = d->data;
+
+	out->name = d->name;
+	out->kind = d->kind;
+	out->is_default = d->is_default;
+	out->version = m != NULL ? m->version : d->version;
+	out->version_string = m != NULL ? m->version_string : d->version_string;
+	out->checksum = m != NULL ? m->checksum : 0;
+	out->file_bytes = m != NULL ? m->file_len : 0;
 }
 
 sa_error
 sa_model_get_info(sa_model model, sa_model_info *out)
 {
-	if (out == NULL)
+	const sa_model_def *d = sa_model_def_of(model);
+
+	if (out == NULL || d == NULL)
 		return SA_ERR_ARGUMENT;
-	switch (model)
-	{
-		case SA_MODEL_VADER:
-			out->name = "vader";
-			out->version = 3;
-			out->version_string = "vader-3.3.2";
-			out->checksum = 0;
-			out->file_bytes = 0;
-			return SA_OK;
-		case SA_MODEL_SOCIAL:
-			info_of(&sa_model_social_data, out);
-			return SA_OK;
-		case SA_MODEL_MULTILINGUAL:
-			info_of(&sa_model_multilingual_data, out);
-			return SA_OK;
-		default:
-			return SA_ERR_ARGUMENT;
-	}
+	info_of(d, out);
+	return SA_OK;
+}
+
+sa_error
+sa_model_list(size_t i, sa_model_info *out)
+{
+	if (out == NULL || i >= MODEL_ROWS)
+		return SA_ERR_ARGUMENT;
+	info_of(&model_table[i], out);
+	return SA_OK;
 }
 
 sa_error
@@ -95,7 +153,7 @@ sa_emotion_model_info(sa_model_info *out)
 {
 	if (out == NULL)
 		return SA_ERR_ARGUMENT;
-	info_of(&sa_model_emotion_data, out);
+	info_of(EMOTION_ROW, out);
 	return SA_OK;
 }
 
@@ -105,29 +163,28 @@ verify(const sa_model_data *m)
 	return sa_model_file_checksum(m->file, m->file_len) == m->checksum ? SA_OK : SA_ERR_SYNTAX;
 }
 
+/* The row's file and every file it reads (none for VADER). */
+static sa_error
+verify_row(const sa_model_def *d)
+{
+	for (size_t i = 0; i < sizeof(d->reads) / sizeof(d->reads[0]) && d->reads[i] != NULL; i++)
+		if (verify(d->reads[i]) != SA_OK)
+			return SA_ERR_SYNTAX;
+	return d->data == NULL ? SA_OK : verify(d->data);
+}
+
 sa_error
 sa_model_verify(sa_model model)
 {
-	switch (model)
-	{
-		case SA_MODEL_VADER:
-			return SA_OK;
-		case SA_MODEL_SOCIAL:
-			return verify(&sa_model_social_data);
-		case SA_MODEL_MULTILINGUAL:
-			/* it routes English to social and reads the language model */
-			if (verify(&sa_model_social_data) != SA_OK || verify(&sa_model_language_data) != SA_OK)
-				return SA_ERR_SYNTAX;
-			return verify(&sa_model_multilingual_data);
-		default:
-			return SA_ERR_ARGUMENT;
-	}
+	const sa_model_def *d = sa_model_def_of(model);
+
+	return d == NULL ? SA_ERR_ARGUMENT : verify_row(d);
 }
 
 sa_error
 sa_emotion_model_verify(void)
 {
-	return verify(&sa_model_emotion_data);
+	return verify_row(EMOTION_ROW);
 }
 
 void

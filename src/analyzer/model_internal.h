@@ -150,10 +150,6 @@ void		sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logi
  */
 double		sa_model_top_score(const sa_model_data *m, const double *z, int n, int best);
 
-/* Social sentiment of the text tokenised in sc, VADER scores given. */
-sa_error	sa_social_classify(sa_scratch *sc, const char *text, size_t len,
-							   const sa_sentiment *vader, sa_sentiment *out);
-
 /* The model's scratch hung off a workspace (created on first use). */
 sa_error	sa_model_scratch(sa_workspace *ws, sa_scratch **out);
 

@@ -396,6 +396,46 @@ high_space(const unsigned char *p, size_t len, size_t pos, size_t *next)
 }
 
 /*
+ * Push the ASCII token [start, end), lower-cased in lower, hashed whole
+ * (h_full) and from its first to its last non-punctuation byte (first,
+ * last, h_last; first SIZE_MAX when it has none): stripped unless that
+ * leaves 2 characters or fewer, as VADER does.
+ */
+static inline __attribute__((always_inline)) void
+push_ascii_token(const sa_lexicon *lex, sa_workspace *ws, scan_state *st, const char *lower,
+				 size_t start, size_t end, size_t first, size_t last,
+				 uint32_t h_full, uint32_t h_last, unsigned any_apos, bool upper_only)
+{
+	uint8_t		flags = 0;
+	size_t		off,
+				tl;
+	uint32_t	hash;
+
+	if (first == SIZE_MAX || last + 1 - first <= 2)
+	{
+		off = start;
+		tl = end - start;
+		hash = h_full;
+	}
+	else
+	{
+		off = first;
+		tl = last + 1 - first;
+		hash = h_last;
+	}
+	if (any_apos)
+		for (size_t i = off + 2; i < off + tl; i++)
+			if (lower[i] == 't' && lower[i - 1] == '\'' && lower[i - 2] == 'n')
+			{
+				flags |= SA_T_NT;
+				break;
+			}
+	if (upper_only)
+		flags |= SA_T_UPPER;
+	push_token(lex, ws, st, off, tl, hash, flags);
+}
+
+/*
  * The tokeniser, fused with the per-token work for the common case.  s is
  * valid UTF-8 (step 1 made sure).  Each byte is read once: ASCII bytes are
  * lower-cased into ws->lower at the same offset and hashed twice, over the
@@ -437,10 +477,6 @@ tokenize_fast(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 					any_lower = 0,
 					any_apos = 0,
 					any_high = 0;
-		uint8_t		flags = 0;
-		size_t		off,
-					tl;
-		uint32_t	hash;
 		int			k = byte_class[p[pos]];
 
 		if (k == BC_SPACE)
@@ -506,29 +542,8 @@ tokenize_fast(const sa_lexicon *lex, sa_workspace *ws, scan_state *st,
 			continue;
 		}
 
-		/* keep the whole token when stripping leaves 2 characters or fewer */
-		if (first == SIZE_MAX || last + 1 - first <= 2)
-		{
-			off = start;
-			tl = pos - start;
-			hash = h_full;
-		}
-		else
-		{
-			off = first;
-			tl = last + 1 - first;
-			hash = h_last;
-		}
-		if (any_apos)
-			for (size_t i = off + 2; i < off + tl; i++)
-				if (lower[i] == 't' && lower[i - 1] == '\'' && lower[i - 2] == 'n')
-				{
-					flags |= SA_T_NT;
-					break;
-				}
-		if (any_upper && !any_lower)
-			flags |= SA_T_UPPER;
-		push_token(lex, ws, st, off, tl, hash, flags);
+		push_ascii_token(lex, ws, st, lower, start, pos, first, last, h_full, h_last, any_apos,
+						 any_upper && !any_lower);
 	}
 	st->n_excl += n_excl;
 	st->n_quest += n_quest;

@@ -1,22 +1,23 @@
 /*
- * social.c - the trained social-media sentiment model (SA_MODEL_SOCIAL) and
- * sa_sentiment_score_model(), which picks VADER or it.
+ * social.c - the trained three-class sentiment models (social, and the
+ * multilingual model's slices) and sa_sentiment_score_model(), which scores
+ * a text with any row of the table of models (models_internal.h).
  *
- * The model is a three-class (negative, neutral, positive) softmax
- * regression over the features of features.c, VADER's own scores among
- * them, so VADER always runs first.  Classes are in that order in the model
- * file (checked at build time).
+ * A trained sentiment model is a three-class (negative, neutral, positive)
+ * softmax regression over the features of features.c, VADER's own scores
+ * among them, so VADER always runs first.  Classes are in that order in
+ * the model file (checked at build time, model.mk).
  */
 #include <math.h>
 #include <string.h>
 
-#include "language_internal.h"
+#include "models_internal.h"
 
 sa_error
-sa_social_classify(sa_scratch *sc, const char *text, size_t len,
-				   const sa_sentiment *vader, sa_sentiment *out)
+sa_linear_classify(sa_scratch *sc, sa_scorer s, const char *text, size_t len,
+				   const sa_sentiment *vader, bool want_origin, sa_sentiment *out)
 {
-	const sa_model_data *m = &sa_model_social_data;
+	const sa_model_data *m = s.data;
 	sa_feat_layout layout = sa_model_layout(m);
 	double		z[SA_MODEL_MAX_CLASSES];
 	double		p[3],
@@ -25,7 +26,8 @@ sa_social_classify(sa_scratch *sc, const char *text, size_t len,
 	int			best = 0;
 	sa_error	err;
 
-	err = sa_features(sc, &layout, text, len, vader, false);
+	err = s.slice < 0 ? sa_features(sc, &layout, text, len, vader, want_origin)
+		: sa_ml_features(sc, &layout, (sa_lang) s.slice, text, len, vader, want_origin);
 	if (err != SA_OK)
 		return err;
 	sa_model_logits(m, sc, z);
@@ -48,38 +50,49 @@ sa_social_classify(sa_scratch *sc, const char *text, size_t len,
 }
 
 sa_error
-sa_sentiment_score_model(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
-						 const char *text, size_t len, sa_sentiment *out)
+sa_model_score(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
+			   const char *language, const char *text, size_t len, sa_sentiment *out)
 {
+	const sa_model_def *d = sa_model_def_of(model);
 	sa_sentiment vader;
+	sa_scorer	s;
 	sa_scratch *sc;
 	sa_error	err;
 
-	if (out == NULL)
+	if (d == NULL)
 		return SA_ERR_ARGUMENT;
-	memset(out, 0, sizeof(*out));
-	out->label = SA_LABEL_NEUTRAL;
-	if (model == SA_MODEL_VADER)
+	if (d->data == NULL)
 		return sa_sentiment_score(lex, ws, text, len, out);
-	if (model == SA_MODEL_MULTILINGUAL)
-		return sa_multilingual_score(lex, ws, -1, text, len, out);
-	if (model != SA_MODEL_SOCIAL)
-		return SA_ERR_ARGUMENT;
-
 	err = sa_sentiment_score(lex, ws, text, len, &vader);
 	if (err != SA_OK)
 		return err;
 	if (text == NULL)
 		text = "";
+	if (d->route == NULL)
+		s = sa_model_scorer(d, SA_LANG_UND);
+	else
+		s = sa_model_scorer(d, language != NULL ? sa_lang_from_code(language)
+							: sa_lang_identify(text, len));
 	err = sa_model_scratch(ws, &sc);
 	if (err == SA_OK)
 		err = sa_tokenize(sc, text, len);
 	if (err == SA_OK)
-		err = sa_social_classify(sc, text, len, &vader, out);
+		err = sa_linear_classify(sc, s, text, len, &vader, false, out);
 	if (err != SA_OK)
 	{
 		memset(out, 0, sizeof(*out));
 		out->label = SA_LABEL_NEUTRAL;
 	}
 	return err;
+}
+
+sa_error
+sa_sentiment_score_model(const sa_lexicon *lex, sa_workspace *ws, sa_model model,
+						 const char *text, size_t len, sa_sentiment *out)
+{
+	if (out == NULL)
+		return SA_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	out->label = SA_LABEL_NEUTRAL;
+	return sa_model_score(lex, ws, model, NULL, text, len, out);
 }

@@ -240,6 +240,48 @@ dot_ends_clause(const unsigned char *s, size_t len, size_t pos)
 	return sa_is_space(sa_utf8_next(s, len, &pos));
 }
 
+/*
+ * A character the ASCII classes do not place (at text offset at), by its
+ * Unicode category: a letter or digit is part of a word, a combining mark
+ * of the open word, an other symbol (emoji) a token of its own, the rest
+ * ends the word.  -1 when out of memory.
+ */
+static inline int
+other_char(tok_state *st, size_t at, uint32_t cp, uint32_t prev)
+{
+	sa_scratch *sc = st->sc;
+	int8_t		cat = u_charType((UChar32) cp);
+
+	if (cat == U_UPPERCASE_LETTER || cat == U_LOWERCASE_LETTER ||
+		cat == U_TITLECASE_LETTER || cat == U_MODIFIER_LETTER ||
+		cat == U_OTHER_LETTER || cat == U_DECIMAL_DIGIT_NUMBER)
+	{
+		start_word(st, at, prev);
+		sc->lower.len += sa_utf8_put(sc->lower.data + sc->lower.len,
+									 (uint32_t) u_tolower((UChar32) cp));
+	}
+	else if (cat == U_NON_SPACING_MARK || cat == U_COMBINING_SPACING_MARK)
+	{
+		if (st->in_word)
+			sc->lower.len += sa_utf8_put(sc->lower.data + sc->lower.len, cp);
+	}
+	else
+	{
+		if (flush_word(st, at) != 0)
+			return -1;
+		if (cat == U_OTHER_SYMBOL)
+		{
+			size_t		off = sc->lower.len;
+
+			sc->lower.len += sa_utf8_put(sc->lower.data + off, cp);
+			if (push_token(st, off, sc->lower.len - off, st->flags | SA_TOK_SYMBOL, at) != 0)
+				return -1;
+			st->flags = 0;
+		}
+	}
+	return 0;
+}
+
 sa_error
 sa_tokenize(sa_scratch *sc, const char *text, size_t len)
 {
@@ -330,38 +372,8 @@ sa_tokenize(sa_scratch *sc, const char *text, size_t len)
 				}
 				break;
 			default:
-				{
-					int8_t		cat = u_charType((UChar32) cp);
-
-					if (cat == U_UPPERCASE_LETTER || cat == U_LOWERCASE_LETTER ||
-						cat == U_TITLECASE_LETTER || cat == U_MODIFIER_LETTER ||
-						cat == U_OTHER_LETTER || cat == U_DECIMAL_DIGIT_NUMBER)
-					{
-						start_word(&st, at, prev);
-						sc->lower.len += sa_utf8_put(sc->lower.data + sc->lower.len,
-													 (uint32_t) u_tolower((UChar32) cp));
-					}
-					else if (cat == U_NON_SPACING_MARK || cat == U_COMBINING_SPACING_MARK)
-					{
-						if (st.in_word)
-							sc->lower.len += sa_utf8_put(sc->lower.data + sc->lower.len, cp);
-					}
-					else
-					{
-						if (flush_word(&st, at) != 0)
-							return SA_ERR_NOMEM;
-						if (cat == U_OTHER_SYMBOL)
-						{
-							size_t		off = sc->lower.len;
-
-							sc->lower.len += sa_utf8_put(sc->lower.data + off, cp);
-							if (push_token(&st, off, sc->lower.len - off,
-										   st.flags | SA_TOK_SYMBOL, at) != 0)
-								return SA_ERR_NOMEM;
-							st.flags = 0;
-						}
-					}
-				}
+				if (other_char(&st, at, cp, prev) != 0)
+					return SA_ERR_NOMEM;
 				break;
 		}
 		prev = cp;

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "language_internal.h"
+#include "models_internal.h"
 
 /* Limits on dictionary entries, so a bad row cannot bloat every worker. */
 #define SA_TOPIC_KEY_MAX		128 /* bytes */
@@ -382,12 +382,9 @@ clause_compound(sa_scratch *sc, uint32_t ci, const sa_lexicon *lex,
 		else
 		{
 			sa_sentiment s;
-			/* multilingual: in the language of the whole text */
-			sa_error	err = model == SA_MODEL_MULTILINGUAL
-				? sa_multilingual_score(lex, ws, (int) sa_lang_from_code(language),
-										text + cl->start, cl->end - cl->start, &s)
-				: sa_sentiment_score_model(lex, ws, model, text + cl->start,
-										   cl->end - cl->start, &s);
+			/* a model that reads the language: that of the whole text */
+			sa_error	err = sa_model_score(lex, ws, model, language, text + cl->start,
+											 cl->end - cl->start, &s);
 
 			if (err != SA_OK)
 				return err;

@@ -66,6 +66,15 @@ SELECT q, pg_temp.try(q) FROM (VALUES
 	('SELECT * FROM sentiment_similar(999999, 5, ''sim_mentions'')')
 ) v(q);
 
+-- The search pins search_path for its own call only (src/similar.c): the
+-- caller's path is back after it returns and after it fails.
+SET search_path = public, pg_catalog;
+SELECT count(*) AS found FROM sentiment_similar('phone', 3, 'sim_mentions');
+SHOW search_path;
+SELECT pg_temp.try('SELECT * FROM sentiment_similar(999999, 5, ''sim_mentions'')') IS NOT NULL AS failed;
+SHOW search_path;
+RESET search_path;
+
 -- Without a source: the only attached table, else the attached table named
 -- sentiment_data, else an error (tried in a transaction rolled back, so the
 -- other tests' registrations stay).

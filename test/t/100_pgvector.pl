@@ -164,6 +164,9 @@ is($q->(q{SELECT count(*) FROM sentiment_similar('', 5, 'sentiment_data')}), '0'
 is($q->(q{SET hnsw.ef_search = 5; SELECT count(*) FROM sentiment_similar('love pizza', 30, 'sentiment_data');
 		  SHOW hnsw.ef_search}),
    "30\n5", 'k above hnsw.ef_search still gives k rows, and the setting is restored');
+is($q->(q{SET search_path = public, vec; SELECT count(*) FROM sentiment_similar('love pizza', 3, 'sentiment_data');
+		  SHOW search_path}),
+   "3\npublic, vec", 'the search_path the search pins is the caller\'s again after the call');
 # The raised hnsw.ef_search never outlives the call: not after it returns in
 # a transaction, not after it failed inside a savepoint or an exception block.
 is($q->(q{BEGIN; SET LOCAL hnsw.ef_search = 7;

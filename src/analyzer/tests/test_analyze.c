@@ -58,6 +58,62 @@ is_cleared(const sa_analysis *a)
 		a->sentiment.compound == 0.0 && a->sentiment.label == SA_LABEL_NEUTRAL;
 }
 
+/* Control characters, random bytes, the largest text and token; then txt as before. */
+static void
+test_hostile(const sa_topics *t, sa_workspace *ws2, const char *txt)
+{
+	static sa_analysis a,
+				b;
+
+	/* ---- hostile input ---- */
+	{
+		const char	ctrl[] = "bad\x01\x02\x1b[31m text\0with NUL\x7f\xC2\x85 #tag\0#x";
+
+		CHECK(sa_analyze(lex, t, ws, ctrl, sizeof(ctrl) - 1, &a) == SA_OK);
+		check_sane(&a, "control characters");
+		CHECK(a.n_topics == 2);	/* #tag, and #x after the NUL */
+	}
+	{
+		unsigned char junk[4096];
+		uint32_t	x = 2463534242u;
+
+		for (int round = 0; round < 50; round++)
+		{
+			for (size_t i = 0; i < sizeof(junk); i++)
+			{
+				x ^= x << 13;
+				x ^= x >> 17;
+				x ^= x << 5;
+				junk[i] = (unsigned char) x;
+			}
+			CHECK(sa_analyze(lex, t, ws, (const char *) junk, sizeof(junk), &a) == SA_OK);
+			check_sane(&a, "random bytes");
+		}
+	}
+	{
+		/* Exactly the maximum size is accepted; one 4 MB token too. */
+		static const char pat[] = "Great #deal, awful docs! but wow \xF0\x9F\x98\x82. ";
+		char	   *big = malloc(SA_MAX_INPUT_BYTES);
+
+		for (size_t i = 0; i < SA_MAX_INPUT_BYTES; i++)
+			big[i] = pat[i % (sizeof(pat) - 1)];
+		CHECK(sa_analyze(lex, t, ws, big, SA_MAX_INPUT_BYTES, &a) == SA_OK);
+		check_sane(&a, "4 MB text");
+		/* "deal" and "docs", each merged ~100k times (the cut may leave "#de") */
+		CHECK(a.n_topics >= 2 && a.topics[0].key_len == 4 && memcmp(a.topics[0].key, "deal", 4) == 0 &&
+			  a.topics[0].weight > 100000);
+		CHECK(a.n_topics >= 2 && a.topics[1].key_len == 4 && memcmp(a.topics[1].key, "docs", 4) == 0);
+		memset(big, 'z', SA_MAX_INPUT_BYTES);
+		CHECK(sa_analyze(lex, t, ws, big, SA_MAX_INPUT_BYTES, &a) == SA_OK);
+		check_sane(&a, "4 MB token");
+		free(big);
+		/* ... and the next small text is analysed as before */
+		CHECK(sa_analyze(lex, t, ws, txt, strlen(txt), &a) == SA_OK);
+		CHECK(sa_analyze(lex, t, ws2, txt, strlen(txt), &b) == SA_OK);
+		CHECK(memcmp(a.embedding, b.embedding, sizeof(a.embedding)) == 0 && a.n_topics == b.n_topics);
+	}
+}
+
 int
 main(void)
 {
@@ -137,53 +193,7 @@ main(void)
 				  a.topics[k].sentiment == b.topics[k].sentiment);
 	}
 
-	/* ---- hostile input ---- */
-	{
-		const char	ctrl[] = "bad\x01\x02\x1b[31m text\0with NUL\x7f\xC2\x85 #tag\0#x";
-
-		CHECK(sa_analyze(lex, t, ws, ctrl, sizeof(ctrl) - 1, &a) == SA_OK);
-		check_sane(&a, "control characters");
-		CHECK(a.n_topics == 2);	/* #tag, and #x after the NUL */
-	}
-	{
-		unsigned char junk[4096];
-		uint32_t	x = 2463534242u;
-
-		for (int round = 0; round < 50; round++)
-		{
-			for (size_t i = 0; i < sizeof(junk); i++)
-			{
-				x ^= x << 13;
-				x ^= x >> 17;
-				x ^= x << 5;
-				junk[i] = (unsigned char) x;
-			}
-			CHECK(sa_analyze(lex, t, ws, (const char *) junk, sizeof(junk), &a) == SA_OK);
-			check_sane(&a, "random bytes");
-		}
-	}
-	{
-		/* Exactly the maximum size is accepted; one 4 MB token too. */
-		static const char pat[] = "Great #deal, awful docs! but wow \xF0\x9F\x98\x82. ";
-		char	   *big = malloc(SA_MAX_INPUT_BYTES);
-
-		for (size_t i = 0; i < SA_MAX_INPUT_BYTES; i++)
-			big[i] = pat[i % (sizeof(pat) - 1)];
-		CHECK(sa_analyze(lex, t, ws, big, SA_MAX_INPUT_BYTES, &a) == SA_OK);
-		check_sane(&a, "4 MB text");
-		/* "deal" and "docs", each merged ~100k times (the cut may leave "#de") */
-		CHECK(a.n_topics >= 2 && a.topics[0].key_len == 4 && memcmp(a.topics[0].key, "deal", 4) == 0 &&
-			  a.topics[0].weight > 100000);
-		CHECK(a.n_topics >= 2 && a.topics[1].key_len == 4 && memcmp(a.topics[1].key, "docs", 4) == 0);
-		memset(big, 'z', SA_MAX_INPUT_BYTES);
-		CHECK(sa_analyze(lex, t, ws, big, SA_MAX_INPUT_BYTES, &a) == SA_OK);
-		check_sane(&a, "4 MB token");
-		free(big);
-		/* ... and the next small text is analysed as before */
-		CHECK(sa_analyze(lex, t, ws, txt, strlen(txt), &a) == SA_OK);
-		CHECK(sa_analyze(lex, t, ws2, txt, strlen(txt), &b) == SA_OK);
-		CHECK(memcmp(a.embedding, b.embedding, sizeof(a.embedding)) == 0 && a.n_topics == b.n_topics);
-	}
+	test_hostile(t, ws2, txt);
 
 	sa_topics_destroy(t);
 	sa_workspace_destroy(ws2);

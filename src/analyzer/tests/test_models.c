@@ -128,6 +128,33 @@ test_registry(void)
 	CHECK(sa_model_get_info(SA_MODEL_SOCIAL, NULL) == SA_ERR_ARGUMENT);
 	CHECK(sa_emotion_model_info(NULL) == SA_ERR_ARGUMENT);
 
+	/* the listing (sentiment_models()): each sentiment model, then emotion */
+	for (int i = 0; i < SA_MODEL_COUNT; i++)
+	{
+		sa_model_info one;
+
+		/* a constant without its row would have no name */
+		CHECK(sa_model_list((size_t) i, &info) == SA_OK && sa_model_get_info((sa_model) i, &one) == SA_OK &&
+			  info.name != NULL && info.kind != NULL && info.version_string != NULL &&
+			  strcmp(info.name, sa_model_name((sa_model) i)) == 0 && strcmp(info.name, one.name) == 0 &&
+			  strcmp(info.kind, "sentiment") == 0 && strcmp(info.version_string, one.version_string) == 0 &&
+			  info.is_default == (i == SA_MODEL_VADER));
+	}
+	CHECK(sa_model_list(SA_MODEL_COUNT, &info) == SA_OK && strcmp(info.name, "emotion") == 0 &&
+		  strcmp(info.kind, "emotion") == 0 && !info.is_default &&
+		  strncmp(info.version_string, "emotion-", 8) == 0);
+	CHECK(sa_model_list(SA_MODEL_COUNT + 1, &info) == SA_ERR_ARGUMENT);
+	CHECK(sa_model_list(0, NULL) == SA_ERR_ARGUMENT);
+	/* the hint naming the models, and a buffer too small for it */
+	{
+		char		buf[64];
+
+		CHECK(sa_model_names_text(buf, sizeof(buf)) == strlen(buf) &&
+			  strcmp(buf, "vader (the default), social and multilingual") == 0);
+		CHECK(sa_model_names_text(buf, 10) == 0 && buf[0] == '\0');
+		CHECK(sa_model_names_text(NULL, 10) == 0);
+	}
+
 	/* the linked-in bytes are the checked file */
 	CHECK(sa_model_verify(SA_MODEL_SOCIAL) == SA_OK);
 	CHECK(sa_model_verify(SA_MODEL_VADER) == SA_OK);

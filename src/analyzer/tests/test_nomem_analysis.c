@@ -107,29 +107,13 @@ fill(sa_topics *t)
 	return SA_OK;
 }
 
-int
-main(void)
+/* sa_analyze on a fresh workspace, the k-th allocation failing. */
+static void
+nomem_analyze(const sa_lexicon *lex, const sa_topics *topics, const sa_analysis *ref)
 {
-	static sa_analysis ref[NTEXTS],
-				social_ref[NTEXTS],
-				a;
-	sa_lexicon *lex;
-	sa_topics  *topics;
-	sa_workspace *ws;
-	sa_workspace *ref_ws[NTEXTS];
+	static sa_analysis a;
 	int			nomem_seen = 0;
 	long		k;
-
-	CHECK(sa_lexicon_create(&lex) == SA_OK);
-	CHECK(sa_topics_create(&topics) == SA_OK);
-	CHECK(fill(topics) == SA_OK);
-	/* one workspace per reference: hashtag keys live in the workspace */
-	for (size_t i = 0; i < NTEXTS; i++)
-	{
-		CHECK(sa_workspace_create(&ref_ws[i]) == SA_OK);
-		CHECK(sa_analyze(lex, topics, ref_ws[i], texts[i], strlen(texts[i]), &ref[i]) == SA_OK);
-	}
-	CHECK(sa_workspace_create(&ws) == SA_OK);
 
 	/* ---- sa_analyze on a fresh workspace, k-th allocation failing ---- */
 	for (k = 0; k < 10000; k++)
@@ -165,12 +149,21 @@ main(void)
 	}
 	CHECK(k < 10000 && k > 0);
 	CHECK(nomem_seen > 0);
+}
+
+/* The social model and explain, the k-th allocation failing. */
+static void
+nomem_social(const sa_lexicon *lex, const sa_topics *topics, sa_workspace **ref_ws,
+			 sa_analysis *social_ref)
+{
+	static sa_analysis a;
+	int			nomem_seen = 0;
+	long		k;
 
 	/* ---- the social model and explain, k-th allocation failing ---- */
 	for (size_t i = 0; i < NTEXTS; i++)
 		CHECK(sa_analyze_model(lex, topics, ref_ws[i], SA_MODEL_SOCIAL, texts[i], strlen(texts[i]),
 							   &social_ref[i]) == SA_OK);
-	nomem_seen = 0;
 	for (k = 0; k < 10000; k++)
 	{
 		sa_workspace *w;
@@ -206,6 +199,14 @@ main(void)
 	}
 	CHECK(k < 10000 && k > 0);
 	CHECK(nomem_seen > 0);
+}
+
+/* The dictionary: create and add under failure; ws analyses with it. */
+static void
+nomem_dictionary(const sa_lexicon *lex, sa_workspace *ws, const sa_analysis *ref)
+{
+	static sa_analysis a;
+	long		k;
 
 	/* ---- the dictionary: create and add under failure ---- */
 	for (k = 0; k < 10000; k++)
@@ -237,6 +238,32 @@ main(void)
 			break;
 	}
 	CHECK(k < 10000 && k > 0);
+}
+
+int
+main(void)
+{
+	static sa_analysis ref[NTEXTS],
+				social_ref[NTEXTS];
+	sa_lexicon *lex;
+	sa_topics  *topics;
+	sa_workspace *ws;
+	sa_workspace *ref_ws[NTEXTS];
+
+	CHECK(sa_lexicon_create(&lex) == SA_OK);
+	CHECK(sa_topics_create(&topics) == SA_OK);
+	CHECK(fill(topics) == SA_OK);
+	/* one workspace per reference: hashtag keys live in the workspace */
+	for (size_t i = 0; i < NTEXTS; i++)
+	{
+		CHECK(sa_workspace_create(&ref_ws[i]) == SA_OK);
+		CHECK(sa_analyze(lex, topics, ref_ws[i], texts[i], strlen(texts[i]), &ref[i]) == SA_OK);
+	}
+	CHECK(sa_workspace_create(&ws) == SA_OK);
+
+	nomem_analyze(lex, topics, ref);
+	nomem_social(lex, topics, ref_ws, social_ref);
+	nomem_dictionary(lex, ws, ref);
 
 	sa_workspace_destroy(ws);
 	for (size_t i = 0; i < NTEXTS; i++)

@@ -47,16 +47,12 @@ compound_of(const char *s, size_t len)
 	return r.compound;
 }
 
-int
-main(void)
+/* Creation, argument and syntax errors of the dictionary. */
+static void
+test_dictionary_errors(void)
 {
 	sa_topics  *t;
-	sa_analysis *a;
-	const sa_topic_match *m;
 	char		buf[2048];
-
-	if (sa_lexicon_create(&lex) != SA_OK || sa_workspace_create(&ws) != SA_OK)
-		return 1;
 
 	/* ---- creation and argument errors ---- */
 	CHECK(sa_topics_create(NULL) == SA_ERR_ARGUMENT);
@@ -100,9 +96,16 @@ main(void)
 	buf[513] = '\0';
 	CHECK(add(t, "key", buf, 1.0) == SA_ERR_SYNTAX);
 	sa_topics_destroy(t);
+}
+
+/* Keywords and phrases of the dictionary t (empty when called). */
+static void
+test_keywords(sa_topics *t)
+{
+	sa_analysis *a;
+	const sa_topic_match *m;
 
 	/* Refused entries leave no trace. */
-	CHECK(sa_topics_create(&t) == SA_OK);
 	CHECK(add(t, "", "postgres", 1.0) == SA_ERR_SYNTAX);
 	CHECK(add(t, "db", "postgres", NAN) == SA_ERR_ARGUMENT);
 	a = run(t, "postgres is great");
@@ -163,6 +166,14 @@ main(void)
 	CHECK(add(t, "oss", "postgres", 1.0) == SA_OK);
 	a = run(t, "postgres");
 	CHECK(a->n_topics == 2 && find(a, "oss") != NULL && find(a, "databases") != NULL);
+}
+
+/* Hashtags, and the clause sentiment of a match, with the dictionary t. */
+static void
+test_hashtags_and_clauses(sa_topics *t)
+{
+	sa_analysis *a;
+	const sa_topic_match *m;
 
 	/* ---- hashtags ---- */
 	a = run(NULL, "#Love #love #LOVE and #Caf\xC3\xA9");
@@ -224,6 +235,14 @@ main(void)
 		CHECK(m != NULL && m->weight == 2.0);
 		CHECK(m != NULL && fabs(m->sentiment - (s1 + s2) / 2) < 1e-12);
 	}
+}
+
+/* The limits: topics per text, a long hashtag, a large dictionary. */
+static void
+test_limits(sa_topics *t)
+{
+	sa_analysis *a;
+	char		buf[2048];
 
 	/* ---- limits ---- */
 	{
@@ -267,6 +286,20 @@ main(void)
 		CHECK(a->n_topics == 2 && find(a, "k121") != NULL && find(a, "k17") != NULL);
 		sa_topics_destroy(t2);
 	}
+}
+
+int
+main(void)
+{
+	sa_topics  *t;
+
+	if (sa_lexicon_create(&lex) != SA_OK || sa_workspace_create(&ws) != SA_OK)
+		return 1;
+	test_dictionary_errors();
+	CHECK(sa_topics_create(&t) == SA_OK);
+	test_keywords(t);
+	test_hashtags_and_clauses(t);
+	test_limits(t);
 
 	sa_topics_destroy(t);
 	sa_workspace_destroy(ws);
