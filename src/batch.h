@@ -42,7 +42,7 @@ typedef struct SpPlans
 {
 	Oid			relid;
 	char	   *key;			/* the names they were built from */
-	bool		legacy;			/* a source not yet upgraded (no retry columns) */
+	int			shape;			/* its columns' version (SpShape, result_row.h) */
 	SPIPlanPtr	claim;
 	SPIPlanPtr	queue_take;		/* queue requests (run as the extension owner) */
 	SPIPlanPtr	exists;			/* which of some ids still exist */
