@@ -19,7 +19,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_lane(regclass) IS
 
 -- Give an embeddings table of type vector or halfvec its lane (nothing for
 -- real[], nor when it has one).  Runs as the caller, who owns the table
--- (attach, convert): the lane gets the table's owner, its foreign key to the
+-- (attach, convert) or is the superuser updating the extension: the lane gets the table's owner, its foreign key to the
 -- source (so a deleted row's staged embedding goes too) and the SELECT
 -- grants of the embeddings table (readers of sentiment_similar and the
 -- monitoring see the lag).  Not on Citus yet: the nodes process shard by
