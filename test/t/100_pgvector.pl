@@ -4,7 +4,9 @@
 # two-phase API with vectors, converting a real[] side table in place, bad
 # input, and the roles: a non-superuser owner attaches and converts, and
 # processing (as that owner, search_path pinned) finds pgvector in a schema
-# of its own.  Skipped where pgvector is not installed.
+# of its own; the embedding lane: staging, draining exactly once (also after
+# kill -9), and every vector/halfvec table given its lane by the update from
+# 1.2, by adoption and by re-attach.  Skipped where pgvector is not installed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
