@@ -217,7 +217,8 @@ BEGIN
 	END LOOP;
 END
 $part_d$;
--- embedding lane
+-- embedding lane (the lanes of tables already vector/halfvec are made at the
+-- end of 67_embedding_lane.sql, which runs after this part)
 -- replace function: sentiment_embedding_index
 -- replace function: sentiment_convert_embeddings
 -- (sentiment_similar_internal: in C since, with 1.2's signature)
