@@ -164,6 +164,17 @@ float4_array(const float *values, int n)
 	return result;
 }
 
+/* A composite result type of an SQL function, blessed. */
+static TupleDesc
+result_type(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return BlessTupleDesc(tupdesc);
+}
+
 Datum
 sentiment_analyze(PG_FUNCTION_ARGS)
 {
@@ -245,17 +256,6 @@ sentiment_scores(PG_FUNCTION_ARGS)
 	values[3] = Float8GetDatum(res.neg);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/* A composite result type of an SQL function, blessed. */
-static TupleDesc
-result_type(FunctionCallInfo fcinfo)
-{
-	TupleDesc	tupdesc;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	return BlessTupleDesc(tupdesc);
 }
 
 /*
