@@ -25,6 +25,10 @@ REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regproced
 -- replace function: sentiment_release
 -- no temporary tables, no partitions of another owner (src/registry.c)
 -- replace function: sentiment_check_attachable
+-- attach's steps split out of sentiment_attach_internal (issue 23; executable
+-- by PUBLIC like the other steps, as a fresh installation has them)
+-- replace function: _sentiment_attach_relation
+-- replace function: _sentiment_attach_side_table
 -- replace function: sentiment_attach_internal
 -- sentiment_similar's default source: the sentiment_data on the caller's path
 -- replace function: sentiment_similar_source
