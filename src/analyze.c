@@ -182,7 +182,7 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	SpAnalyzer *an = sp_analyzer();
 	sa_analysis *res = palloc(sizeof(sa_analysis));
 	sa_error	err;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = result_type(fcinfo);
 	Datum		values[9];
 	bool		nulls[9] = {false};
 	Datum	   *topics;
@@ -194,9 +194,6 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	input = PG_GETARG_TEXT_PP(0);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 
 	utf8 = sp_text_to_utf8(input, &len);
 	err = sa_analyze_model(an->lexicon, an->topics, an->workspace, model_arg(fcinfo, 1), utf8, len, res);
@@ -235,15 +232,11 @@ sentiment_scores(PG_FUNCTION_ARGS)
 	SpAnalyzer *an = sp_analyzer();
 	sa_sentiment res;
 	sa_error	err;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = result_type(fcinfo);
 	Datum		values[4];
 	bool		nulls[4] = {false};
 	const char *utf8;
 	size_t		len;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 
 	utf8 = sp_text_to_utf8(input, &len);
 	err = sa_sentiment_score(an->lexicon, an->workspace, utf8, len, &res);
