@@ -49,6 +49,10 @@ DELETE FROM @extschema@.sentiment_sources s
 -- replace function: sentiment_source_problem
 -- replace function: sentiment_source_sql
 -- replace function: sentiment_report_denied
+-- the loop of sentiment_retry_failed and sentiment_reanalyze without a source (issue 23)
+-- replace function: _sentiment_for_each_updatable
+-- the loop of the functions that read every readable source (issue 23)
+-- replace function: _sentiment_readable_rows
 -- replace function: sentiment_attach_status_columns
 -- replace function: sentiment_requeue_for_model
 -- replace function: sentiment_retry_failed
