@@ -35,6 +35,10 @@ REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regproced
 -- replace function: sentiment_similar
 -- Citus: attach says which grant the worker nodes need
 -- replace function: sentiment_citus_check_source
+-- the cluster-wide monitoring asks the worker nodes through one helper (issue 23)
+-- replace function: _sentiment_on_worker_nodes
+-- replace function: sentiment_cluster_workers
+-- replace function: sentiment_cluster_stats
 -- Registrations a temporary table left behind (its session ended, which no
 -- event trigger sees), and those of temporary tables, which 1.3 refuses.
 DELETE FROM @extschema@.sentiment_sources s
