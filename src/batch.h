@@ -41,7 +41,7 @@ typedef struct SpPlans
 {
 	Oid			relid;
 	char	   *key;			/* the names they were built from */
-	bool		legacy;			/* a source not yet upgraded (no retry columns) */
+	int			shape;			/* its columns' version (SpShape, result_row.h) */
 	SPIPlanPtr	claim;
 	SPIPlanPtr	queue_take;		/* queue requests (run as the extension owner) */
 	SPIPlanPtr	claim_queued;	/* the rows those requests name */

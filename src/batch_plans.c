@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 
 #include "batch.h"
+#include "result_row.h"
 
 static SpPlans *plan_cache = NULL;
 
@@ -231,60 +232,21 @@ prepare_claims(SpPlans *p, const char *rel, const char *id, const char *txt,
 
 }
 
-/* The write statements: results and statuses, side rows. */
+/* The write statements: results and statuses (result_row.c), side rows. */
 static void
 prepare_writes(SpPlans *p, const char *rel, const char *topics, const char *emb,
-			   const char *lane, const char *emb_cast, const char *id, const char *ext, bool legacy, bool has_model,
-			   bool has_language)
+			   const char *lane, const char *emb_cast, const char *id, const char *ext, SpShape shape)
 {
-	Oid			update_types[15] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4OID, TEXTOID, TEXTARRAYOID};
 	Oid			delete_types[1] = {INT8ARRAYOID};
 	Oid			topic_types[4] = {INT8ARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID};
 	Oid			emb_types[4] = {INT8ARRAYOID, FLOAT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+	Oid		   *update_types;
+	int			nupdate;
 	char	   *sql;
 
-	/*
-	 * Failed rows get a retry time ($11, NULL: not retried automatically)
-	 * and an entry in their bounded error history ($12 SQLSTATE, $13 cap).
-	 */
-	if (legacy)
-		sql = psprintf("UPDATE %s AS s SET "
-					   "sentiment_label = u.label, sentiment_score = u.score, "
-					   "emotion_label = u.emotion, emotion_score = u.emotion_score, "
-					   "influence_weight = u.influence, processing_status = u.status, "
-					   "processing_started_at = $9, processing_completed_at = $10, "
-					   "processing_error = u.error, "
-					   "processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) 1 "
-					   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-					   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
-					   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12)) "
-					   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code) "
-					   "WHERE s.%s OPERATOR(pg_catalog.=) u.id AND $13 IS NOT NULL AND $14 IS NOT NULL "
-					   "AND $15 IS NOT NULL",
-					   rel, id);
-	else
-	sql = psprintf("UPDATE %s AS s SET "
-				   "sentiment_label = u.label, sentiment_score = u.score, "
-				   "emotion_label = u.emotion, emotion_score = u.emotion_score, "
-				   "influence_weight = u.influence, processing_status = u.status, "
-				   "processing_started_at = $9, processing_completed_at = $10, "
-				   "processing_error = u.error, processing_retry_at = u.retry, %s%s"
-				   "processing_attempts = s.processing_attempts OPERATOR(pg_catalog.+) 1, "
-				   "processing_error_history = CASE WHEN u.error IS NULL THEN s.processing_error_history "
-				   "ELSE %s.sentiment_error_history_add(s.processing_error_history, "
-				   "(s.processing_attempts OPERATOR(pg_catalog.+) 1)::pg_catalog.int4, u.code, u.error, $13) END "
-				   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-				   "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
-				   "pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($11), pg_catalog.unnest($12), "
-				   "pg_catalog.unnest($15)) "
-				   "AS u(id, label, score, emotion, emotion_score, influence, status, error, retry, code, lang) "
-				   "WHERE s.%s OPERATOR(pg_catalog.=) u.id",
-				   rel, has_model ? "sentiment_model = CASE WHEN u.error IS NULL THEN $14 END, " : "",
-				   has_language ? "language = u.lang, " : "",
-				   ext, id);
-	p->update = sp_prepare_kept(sql, 15, update_types);
+	/* the columns a table of this shape has, as result_row.c describes them */
+	sql = sp_result_update_sql(rel, id, ext, shape, &nupdate, &update_types);
+	p->update = sp_prepare_kept(sql, nupdate, update_types);
 
 	sql = psprintf("DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) ANY ($1)", topics);
 	p->delete_topics = sp_prepare_kept(sql, 1, delete_types);
@@ -360,10 +322,7 @@ sp_source_plans(const SpSource *src)
 	char	   *emb_cast;
 	Oid			lane_oid;
 	char	   *lane;
-	bool		legacy;
-	bool		has_queue;
-	bool		has_model;
-	bool		has_language;
+	SpShape		shape;
 	char	   *key;
 	SpPlans    *p;
 	bool		ready;
@@ -375,35 +334,25 @@ sp_source_plans(const SpSource *src)
 
 	/*
 	 * Between installing a new library and ALTER EXTENSION ... UPDATE, the
-	 * sources and the extension have their 1.0 shape: process them as 1.0
-	 * did (no retry times, no error history, no queue) until the update.
+	 * sources and the extension have their old shape: process them as that
+	 * version did (1.0: no retry times, no error history, no queue) until
+	 * the update.
 	 */
-	legacy = get_attnum(src->relid, "processing_retry_at") == InvalidAttrNumber;
-	/* the column recording which model wrote a result (since 1.2) */
-	has_model = get_attnum(src->relid, "sentiment_model") != InvalidAttrNumber;
-	/* the text's language (since 1.3), when the table has it as text */
-	{
-		AttrNumber	att = get_attnum(src->relid, "language");
-		Oid			type = att != InvalidAttrNumber ? get_atttype(src->relid, att) : InvalidOid;
-
-		has_language = type == TEXTOID || type == VARCHAROID;
-	}
-	has_queue = OidIsValid(get_relname_relid("sentiment_processing_queue",
-											 get_namespace_oid(registry_schema, false)));
+	shape = sp_table_shape(src->relid);
 	/* a converted embeddings column (sentiment_convert_embeddings) is a new key */
 	emb_cast = embedding_cast(src->embeddings);
 	/* so is a lane made or dropped (embedding_lane.c) */
 	lane_oid = sp_embedding_lane(src->embeddings);
 	lane = OidIsValid(lane_oid) ? qualified_name(lane_oid) : NULL;
-	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%s|%d%d%d%d", rel, topics, emb, emb_cast, lane ? lane : "", id, txt,
-				   registry_schema, legacy, has_queue, has_model, has_language);
+	key = psprintf("%s|%s|%s|%s|%s|%s|%s|%s|%d", rel, topics, emb, emb_cast, lane ? lane : "", id, txt,
+				   registry_schema, (int) shape);
 
 	p = cache_entry(src->relid, key, &ready);
 	if (ready)
 		return p;
-	prepare_claims(p, rel, id, txt, ext, legacy, has_queue);
-	prepare_writes(p, rel, topics, emb, lane, emb_cast, id, ext, legacy, has_model, has_language);
-	p->legacy = legacy;
+	prepare_claims(p, rel, id, txt, ext, shape < SP_SHAPE_1_1, shape >= SP_SHAPE_1_1);
+	prepare_writes(p, rel, topics, emb, lane, emb_cast, id, ext, shape);
+	p->shape = shape;
 	p->key = MemoryContextStrdup(TopMemoryContext, key);
 	return p;
 }

@@ -32,6 +32,7 @@
 #include "utils/resowner.h"
 
 #include "batch.h"
+#include "result_row.h"
 
 
 /* A real[] straight from a float buffer, without a Datum per element. */
@@ -61,68 +62,14 @@ execute(SPIPlanPtr plan, Datum *args, int expected)
 		elog(ERROR, "sentiment_proc write failed: %s", SPI_result_code_string(ret));
 }
 
-/* The results, statuses and errors of the listed rows: one UPDATE. */
+/* The results, statuses and errors of the listed rows: one UPDATE (result_row.c). */
 static void
 write_results(SpBatch *b, const int *rows, int nrows)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * nrows);
-	Datum	   *labels = palloc(sizeof(Datum) * nrows);
-	Datum	   *scores = palloc(sizeof(Datum) * nrows);
-	Datum	   *emotions = palloc(sizeof(Datum) * nrows);
-	Datum	   *emotion_scores = palloc(sizeof(Datum) * nrows);
-	Datum	   *languages = palloc(sizeof(Datum) * nrows);
-	Datum	   *influences = palloc(sizeof(Datum) * nrows);
-	Datum	   *statuses = palloc(sizeof(Datum) * nrows);
-	Datum	   *errors = palloc0(sizeof(Datum) * nrows);
-	Datum	   *codes = palloc0(sizeof(Datum) * nrows);
-	Datum	   *retries = palloc0(sizeof(Datum) * nrows);
-	bool	   *result_nulls = palloc(sizeof(bool) * nrows);
-	bool	   *emotion_nulls = palloc(sizeof(bool) * nrows);
-	bool	   *error_nulls = palloc(sizeof(bool) * nrows);
-	bool	   *retry_nulls = palloc(sizeof(bool) * nrows);
-	Datum		args[15];
+	Datum		args[32];
 
-	for (int k = 0; k < nrows; k++)
-	{
-		int			i = rows[k];
-		bool		failed = b->failed[i];
-
-		ids[k] = b->ids[i];
-		statuses[k] = failed ? b->status_failed : b->status_completed;
-		result_nulls[k] = failed;
-		/* emotion (Datum) 0: not judged, the text is not English */
-		emotion_nulls[k] = failed || b->emotions[i] == (Datum) 0;
-		labels[k] = failed ? (Datum) 0 : b->labels[i];
-		scores[k] = failed ? (Datum) 0 : b->scores[i];
-		emotions[k] = failed ? (Datum) 0 : b->emotions[i];
-		emotion_scores[k] = failed ? (Datum) 0 : b->emotion_scores[i];
-		languages[k] = failed ? (Datum) 0 : b->languages[i];
-		influences[k] = failed ? (Datum) 0 : b->influences[i];
-		error_nulls[k] = !failed;
-		retry_nulls[k] = !failed || b->retry[i] == 0;
-		if (failed)
-		{
-			errors[k] = CStringGetTextDatum(b->error[i]);
-			codes[k] = CStringGetTextDatum(b->code[i]);
-			retries[k] = TimestampTzGetDatum(b->retry[i]);
-		}
-	}
-
-	args[0] = sp_array_datum(ids, NULL, nrows, INT8OID);
-	args[1] = sp_array_datum(labels, result_nulls, nrows, TEXTOID);
-	args[2] = sp_array_datum(scores, result_nulls, nrows, FLOAT8OID);
-	args[3] = sp_array_datum(emotions, emotion_nulls, nrows, TEXTOID);
-	args[4] = sp_array_datum(emotion_scores, emotion_nulls, nrows, FLOAT8OID);
-	args[5] = sp_array_datum(influences, result_nulls, nrows, FLOAT8OID);
-	args[6] = sp_array_datum(statuses, NULL, nrows, TEXTOID);
-	args[7] = sp_array_datum(errors, error_nulls, nrows, TEXTOID);
-	args[8] = TimestampTzGetDatum(b->started);
-	args[9] = TimestampTzGetDatum(b->finished);
-	args[10] = sp_array_datum(retries, retry_nulls, nrows, TIMESTAMPTZOID);
-	args[11] = sp_array_datum(codes, error_nulls, nrows, TEXTOID);
-	args[12] = Int32GetDatum(sp_error_history_setting());
-	args[13] = CStringGetTextDatum(sp_model_version(b->src->model));
-	args[14] = sp_array_datum(languages, result_nulls, nrows, TEXTOID);
+	Assert(sp_nresult_columns < lengthof(args));
+	sp_result_update_args(b, (SpShape) b->plans->shape, rows, nrows, args);
 	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not write results of %s", get_rel_name(b->plans->relid));
 }

@@ -37,6 +37,11 @@
  *                     -> analyzer_glue identity
  *   partitions.c      the wake-up trigger on partitions added later
  *                     -> identity
+ *   result_row.c      the result row: its columns described once, and what
+ *                     is built from them (attach's column list, the batch's
+ *                     result UPDATE and its arguments, sentiment_complete's
+ *                     SET list, a table's shape)
+ *                     -> analyzer_glue spi_util
  *   registry.c        the registry of attached tables: registrations
  *                     written (sentiment_register, sentiment_unregister,
  *                     sentiment_register_grace; the event trigger
@@ -48,17 +53,22 @@
  *                     -> analyzer_glue dictionary spi_util
  *   batch_plans.c     the registry read, and the statements a batch runs,
  *                     prepared once per source (batch.h)
- *                     -> analyzer_glue citus identity lane_lookup spi_util
+ *                     -> analyzer_glue citus identity lane_lookup result_row
+ *                        spi_util
  *   source_sql.c      the SQL functions' statements on attached tables, run
  *                     as the table's owner, and the checks made before
- *                     -> identity lane_lookup source_xact
+ *                     -> identity lane_lookup result_row source_xact
+ *   two_phase.c       sentiment_complete and sentiment_fail: checked as the
+ *                     caller, written as the table's owner, counted as
+ *                     external work
+ *                     -> identity source_sql stats
  *   similar.c         cosine of embeddings; sentiment_similar's search,
  *                     read as the table's owner
  *                     -> analyze analyzer_glue identity lane_lookup
  *                        source_sql
  *   batch_record.c    the record phase: results and side rows written,
  *                     failing rows found and blamed (batch.h)
- *                     -> analyzer_glue retry spi_util
+ *                     -> analyzer_glue result_row retry spi_util
  *   batch_analyse.c   the analyse phase: every claimed row in C (batch.h)
  *                     -> analyze analyzer_glue
  *   edit_trigger.c    a changed text re-queues its row
@@ -298,6 +308,13 @@ extern void sp_check_partition_owners(Oid relid);
  */
 extern void sp_source_check(Oid source, bool write);
 
+/*
+ * Run a fixed statement of source_sql.c on an attached table as its owner,
+ * after those checks; args is its $1 jsonb.  Its rows, until SPI_finish.
+ */
+extern struct SPITupleTable *sp_source_statement(Oid source, const char *name, Datum args, bool args_null,
+												 Datum results);
+
 /* Deferrable triggers and constraints of a table (NULL: none); SPI connected. */
 extern char *sp_deferred_code(Oid relid);
 
@@ -333,6 +350,8 @@ extern void sp_stats_batch_begin(Oid source, int batch_size);
 extern void sp_stats_batch_claimed(int nclaimed);
 extern void sp_stats_batch_analysed(void);
 extern void sp_stats_batch_end(int64 completed, int64 failed);
+/* rows finished by the two-phase API (two_phase.c), counted as external work */
+extern void sp_stats_external(Oid source, int64 completed, int64 failed);
 /* a source's registration went: drop its counters at commit */
 extern void sp_stats_forget_at_commit(Oid relid);
 

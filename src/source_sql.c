@@ -59,6 +59,7 @@
 #include "utils/tuplestore.h"
 
 #include "batch.h"
+#include "result_row.h"
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_source_sql);
@@ -84,6 +85,18 @@ typedef struct SourceStatement
 /* the bigint[] of an array of args, and the query embedding of sentiment_similar */
 #define SP_IDS(key) "ARRAY(SELECT jsonb_array_elements_text($1->'" key "')::int8)"
 #define SP_VECTOR "ARRAY(SELECT jsonb_array_elements_text($1->'vector')::float4)"
+/* sentiment_complete's results: $3 from C (two_phase.c: not copied into $1), else $1->'results' */
+#define SP_RESULTS "COALESCE($3, $1->'results')"
+
+/*
+ * A row still claimed by $1->>'claim'.  Hidden from the planner in a
+ * COALESCE: statistics taken between claims show next to no 'processing'
+ * rows, and the planner would then start from the partial index of those
+ * and rescan the results for each (a nested loop: 0.2 to 0.85 s for 1,000
+ * rows); this way the rows are found by the primary key.
+ */
+#define SP_STILL_CLAIMED \
+	"  AND COALESCE(s.processing_status = 'processing' AND s.processing_claimed_by = $1->>'claim', false) "
 
 static const SourceStatement statements[] = {
 	/* sentiment_queue_status: counts through the partial indexes, estimate */
@@ -227,17 +240,10 @@ static const SourceStatement statements[] = {
 	 * read, and their old topics and embedding gone (ids, started at)
 	 */
 	{"complete", true, false, NULL,
-		"WITH u AS (UPDATE {t} AS s SET sentiment_label = r.sentiment_label, "
-		"  sentiment_score = r.sentiment_score, emotion_label = r.emotion_label, "
-		"  emotion_score = r.emotion_score, influence_weight = r.influence_weight, "
-		"  processing_status = 'completed', processing_completed_at = clock_timestamp(), "
-		"  processing_error = NULL, processing_retry_at = NULL, "
-		"  processing_lease_until = NULL, processing_claimed_by = NULL, language = r.language "
-		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, version integer, sentiment_label text, "
-		"    sentiment_score double precision, emotion_label text, emotion_score double precision, "
-		"    influence_weight double precision, language text) "
+		"WITH u AS (UPDATE {t} AS s SET {complete_set} "
+		"  FROM jsonb_to_recordset(" SP_RESULTS ") AS r({complete_record}) "
 		"  WHERE s.{id} = r.id AND s.version = r.version "
-		"  AND s.processing_status = 'processing' AND s.processing_claimed_by = $1->>'claim' "
+		SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
 		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
 		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
@@ -251,10 +257,10 @@ static const SourceStatement statements[] = {
 	 */
 	{"complete_rest", true, false, NULL,
 		"WITH it AS (INSERT INTO {topics} (mention_id, topic_key) SELECT DISTINCT r.id, k.key "
-		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, topics text[]), unnest(r.topics) AS k(key) "
+		"  FROM jsonb_to_recordset(" SP_RESULTS ") AS r(id bigint, topics text[]), unnest(r.topics) AS k(key) "
 		"  WHERE r.id = ANY (" SP_IDS("ids") ")), "
 		"ie AS (INSERT INTO {lane_or_embeddings} (entry_id, embedding) SELECT r.id, r.embedding "
-		"  FROM jsonb_to_recordset($1->'results') AS r(id bigint, embedding real[]) "
+		"  FROM jsonb_to_recordset(" SP_RESULTS ") AS r(id bigint, embedding real[]) "
 		"  WHERE r.id = ANY (" SP_IDS("ids") ") AND r.embedding IS NOT NULL) "
 		"SELECT r.id, r.id = ANY (" SP_IDS("ids") "), CASE WHEN r.id = ANY (" SP_IDS("ids") ") THEN NULL "
 		"  WHEN s.{id} IS NULL THEN 'no such row' "
@@ -262,7 +268,7 @@ static const SourceStatement statements[] = {
 		"  WHEN s.processing_status <> 'processing' OR s.processing_claimed_by IS DISTINCT FROM $1->>'claim' "
 		"    THEN 'not claimed by this claimant (lease expired or claim returned)' "
 		"  ELSE 'changed concurrently' END "
-		"FROM jsonb_to_recordset($1->'results') AS r(id bigint, version integer) "
+		"FROM jsonb_to_recordset(" SP_RESULTS ") AS r(id bigint, version integer) "
 		"LEFT JOIN {t} AS s ON s.{id} = r.id"},
 	/* sentiment_fail: the rows claimed by us, their topics and embedding gone */
 	{"fail", true, false, NULL,
@@ -275,8 +281,7 @@ static const SourceStatement statements[] = {
 		"  processing_error_history = {ext}.sentiment_error_history_add(s.processing_error_history, "
 		"    s.processing_attempts::integer, $1->>'sqlstate', $1->>'error', "
 		"    current_setting('sentiment_proc.error_history')::integer) "
-		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") AND s.processing_status = 'processing' "
-		"  AND s.processing_claimed_by = $1->>'claim' "
+		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") " SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
 		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
 		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
@@ -776,7 +781,7 @@ owner_run(void *arg)
 	 */
 	(void) find_all_inheritors(r->source, r->read_only ? AccessShareLock : RowExclusiveLock, NULL);
 	sp_check_partition_owners(r->source);
-	r->ret = SPI_execute_with_args(r->sql, 2, r->types, r->values, r->nulls, r->read_only, 0);
+	r->ret = SPI_execute_with_args(r->sql, 3, r->types, r->values, r->nulls, r->read_only, 0);
 	sp_restore_user(&sw);
 }
 
@@ -867,52 +872,91 @@ embedding_type(Oid embeddings, const char **type, const char **schema)
 	ReleaseSysCache(tup);
 }
 
-/*
- * sentiment_source_sql(source regclass, statement text, args jsonb):
- * run the named statement on an attached table as its owner and return its
- * rows, which must match the caller's column definition list.
- */
-Datum
-sentiment_source_sql(PG_FUNCTION_ARGS)
+/* The statement of that name; an error when there is none. */
+static const SourceStatement *
+find_statement(const char *name)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *schema = sp_extension_schema();
-	const SourceStatement *st = NULL;
-	char	   *name;
-	Oid			source;
-	SourceRegistration *src;
-	char	   *sql;
-	Oid			types[2] = {JSONBOID, REGCLASSOID};
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
-	OwnerRun	run;
-	ErrorData  *edata;
-	TupleDesc	got;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source and statement must not be null")));
-	source = PG_GETARG_OID(0);
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	for (int i = 0; i < lengthof(statements); i++)
 		if (strcmp(statements[i].name, name) == 0)
-			st = &statements[i];
-	if (st == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown statement \"%s\"", name),
-				 errdetail("sentiment_source_sql runs only the statements of src/source_sql.c.")));
+			return &statements[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown statement \"%s\"", name),
+			 errdetail("sentiment_source_sql runs only the statements of src/source_sql.c.")));
+	pg_unreachable();
+}
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+/* The statement's SQL for this table: its names (see SourceStatement) filled in. */
+static char *
+source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *src, const char *schema)
+{
+	const char *vtype = "NULL";
+	const char *vschema = "NULL";
+	const char *names[12][2];
+	Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
+
+	/* the embedding column's type, for the statements that name it */
+	if (src != NULL && strstr(st->sql, "{vtype}") != NULL)
+		embedding_type(src->embeddings, &vtype, &vschema);
+	names[0][0] = "{t}";
+	names[0][1] = qualified(source);
+	names[1][0] = "{id}";
+	names[1][1] = src ? quote_identifier(src->id_column) : "NULL";
+	names[2][0] = "{topics}";
+	names[2][1] = src ? qualified(src->topics) : "NULL";
+	names[3][0] = "{ext}";
+	names[3][1] = quote_identifier(schema);
+	names[4][0] = "{text}";
+	names[4][1] = src ? quote_identifier(src->text_column) : "NULL";
+	names[5][0] = "{embeddings}";
+	names[5][1] = src ? qualified(src->embeddings) : "NULL";
+	names[6][0] = "{vtype}";
+	names[6][1] = vtype;
+	names[7][0] = "{vschema}";
+	names[7][1] = vschema;
+	/* the embedding lane (embedding_lane.c), where the table has one */
+	names[8][0] = "{lane_or_embeddings}";
+	names[8][1] = OidIsValid(lane) ? qualified(lane) : names[5][1];
+	if (!OidIsValid(lane) && strcmp(st->name, "lane_flush") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has no embedding lane", qualified(source))));
+	names[9][0] = "{lane_delete}";
+	names[9][1] = OidIsValid(lane)
+		? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))
+		: "";
+	/* the result columns sentiment_complete writes (result_row.c) */
+	names[10][0] = "{complete_set}";
+	names[10][1] = strstr(st->sql, "{complete_set}") ? sp_result_complete_set() : "";
+	names[11][0] = "{complete_record}";
+	names[11][1] = strstr(st->sql, "{complete_record}") ? sp_result_complete_record() : "";
+	return statement_sql(st, names, lengthof(names));
+}
+
+/*
+ * Run the named statement on an attached table as its owner, after the
+ * checks made as the caller (see the head of the file); args is its $1
+ * (NULL: none).  Returns its rows, valid until SPI_finish; needs SPI
+ * connected.  sentiment_source_sql, and the two-phase writes in C
+ * (two_phase.c), run their statements through here.
+ */
+SPITupleTable *
+sp_source_statement(Oid source, const char *name, Datum args, bool args_null, Datum results)
+{
+	const SourceStatement *st = find_statement(name);
+	char	   *schema = sp_extension_schema();
+	SourceRegistration *src;
+	Oid			types[3] = {JSONBOID, REGCLASSOID, JSONBOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	OwnerRun	run;
+	ErrorData  *edata;
 
 	/* (only a table the caller may use at all is locked: the checks below say why not) */
 	if (get_rel_name(source) != NULL &&
 		pg_class_aclcheck(source, GetUserId(), ACL_SELECT | ACL_UPDATE) == ACLCHECK_OK)
 		lock_source(source, st->write);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	src = registration(source, schema);
 	if (st->attach)
 	{
@@ -928,48 +972,11 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	if (src != NULL)
 		check_side_rights(st, src);
 
-	{
-		const char *vtype = "NULL";
-		const char *vschema = "NULL";
-		const char *names[10][2];
-		Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
-
-		/* the embedding column's type, for the statements that name it */
-		if (src != NULL && strstr(st->sql, "{vtype}") != NULL)
-			embedding_type(src->embeddings, &vtype, &vschema);
-		names[0][0] = "{t}";
-		names[0][1] = qualified(source);
-		names[1][0] = "{id}";
-		names[1][1] = src ? quote_identifier(src->id_column) : "NULL";
-		names[2][0] = "{topics}";
-		names[2][1] = src ? qualified(src->topics) : "NULL";
-		names[3][0] = "{ext}";
-		names[3][1] = quote_identifier(schema);
-		names[4][0] = "{text}";
-		names[4][1] = src ? quote_identifier(src->text_column) : "NULL";
-		names[5][0] = "{embeddings}";
-		names[5][1] = src ? qualified(src->embeddings) : "NULL";
-		names[6][0] = "{vtype}";
-		names[6][1] = vtype;
-		names[7][0] = "{vschema}";
-		names[7][1] = vschema;
-		/* the embedding lane (embedding_lane.c), where the table has one */
-		names[8][0] = "{lane_or_embeddings}";
-		names[8][1] = OidIsValid(lane) ? qualified(lane) : names[5][1];
-		if (!OidIsValid(lane) && strcmp(st->name, "lane_flush") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table %s has no embedding lane", qualified(source))));
-		names[9][0] = "{lane_delete}";
-		names[9][1] = OidIsValid(lane)
-			? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))
-			: "";
-
-		sql = statement_sql(st, names, lengthof(names));
-	}
-	values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[0] = args;
+	nulls[0] = args_null ? 'n' : ' ';
 	values[1] = ObjectIdGetDatum(source);
+	values[2] = results;
+	nulls[2] = results == (Datum) 0 ? 'n' : ' ';
 
 	/*
 	 * As the owner, in a subtransaction under the source timeout: whatever
@@ -978,7 +985,7 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	 * statement (or its statement_timeout) is raised as it is and ends the
 	 * call.
 	 */
-	run = (OwnerRun) {source, sql, types, values, nulls, !st->write, 0};
+	run = (OwnerRun) {source, source_statement_sql(st, source, src, schema), types, values, nulls, !st->write, 0};
 	edata = sp_in_source_subtransaction(owner_run, &run);
 	if (edata != NULL)
 	{
@@ -992,22 +999,50 @@ sentiment_source_sql(PG_FUNCTION_ARGS)
 	}
 	if (run.ret != SPI_OK_SELECT)
 		elog(ERROR, "statement %s failed: %s", st->name, SPI_result_code_string(run.ret));
+	return SPI_tuptable;
+}
 
-	got = SPI_tuptable->tupdesc;
+/*
+ * sentiment_source_sql(source regclass, statement text, args jsonb):
+ * run the named statement on an attached table as its owner and return its
+ * rows, which must match the caller's column definition list.
+ */
+Datum
+sentiment_source_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	SPITupleTable *rows;
+	TupleDesc	got;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source and statement must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	(void) find_statement(name);
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rows = sp_source_statement(PG_GETARG_OID(0), name, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
+							   PG_ARGISNULL(2), (Datum) 0);
+
+	got = rows->tupdesc;
 	if (got->natts != rsinfo->setDesc->natts)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("statement %s returns %d columns, not %d", st->name, got->natts,
+				 errmsg("statement %s returns %d columns, not %d", name, got->natts,
 						rsinfo->setDesc->natts)));
 	for (int i = 0; i < got->natts; i++)
 		if (TupleDescAttr(got, i)->atttypid != TupleDescAttr(rsinfo->setDesc, i)->atttypid)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column %d of statement %s has type %s, not %s", i + 1, st->name,
+					 errmsg("column %d of statement %s has type %s, not %s", i + 1, name,
 							format_type_be(TupleDescAttr(got, i)->atttypid),
 							format_type_be(TupleDescAttr(rsinfo->setDesc, i)->atttypid))));
-	for (uint64 r = 0; r < SPI_processed; r++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[r]);
+	for (uint64 r = 0; r < rows->numvals; r++)
+		tuplestore_puttuple(rsinfo->setResult, rows->vals[r]);
 	SPI_finish();
 	return (Datum) 0;
 }

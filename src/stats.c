@@ -60,7 +60,7 @@
 #include "sentiment_proc.h"
 
 #define SP_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/sentiment_proc.stat"
-#define SP_STATS_MAGIC		0x53505331	/* "SPS1": bump when SpStatsEntry changes */
+#define SP_STATS_MAGIC		0x53505332	/* "SPS2": bump when SpStatsEntry changes */
 #define SP_MINUTES			60
 
 /* Key: a source of a database; relid InvalidOid is the database's total. */
@@ -76,6 +76,8 @@ typedef struct SpMinute
 	int64		rows_completed;
 	int64		rows_failed;
 	int64		batches;
+	int64		external_completed;	/* of the rows, those finished by the two-phase API */
+	int64		external_failed;
 } SpMinute;
 
 /* What one batch, or several of one source, adds to the counters. */
@@ -92,6 +94,8 @@ typedef struct SpCounters
 	TimestampTz last_batch_at;	/* when the last batch ended */
 	int64		last_batch_rows;
 	int64		last_batch_us;
+	int64		external_completed;	/* of rows_completed, finished through sentiment_complete */
+	int64		external_failed;	/* of rows_failed, through sentiment_fail */
 } SpCounters;
 
 typedef struct SpStatsEntry
@@ -184,6 +188,7 @@ static struct
 PG_FUNCTION_INFO_V1(sentiment_stats_internal);
 PG_FUNCTION_INFO_V1(sentiment_stats_reset);
 PG_FUNCTION_INFO_V1(sentiment_throughput_internal);
+PG_FUNCTION_INFO_V1(sentiment_external_internal);
 PG_FUNCTION_INFO_V1(sentiment_batch_progress_internal);
 
 /* ------------------------------------------------------------------------
@@ -392,6 +397,8 @@ add_counters(SpCounters *dst, const SpCounters *src)
 	dst->claim_us += src->claim_us;
 	dst->analyse_us += src->analyse_us;
 	dst->write_us += src->write_us;
+	dst->external_completed += src->external_completed;
+	dst->external_failed += src->external_failed;
 	if (src->last_batch_at != 0 && src->last_batch_at >= dst->last_batch_at)
 	{
 		dst->last_batch_at = src->last_batch_at;
@@ -402,8 +409,11 @@ add_counters(SpCounters *dst, const SpCounters *src)
 
 /* Add a batch's counts to the per-minute ring of an entry (for sentiment_throughput). */
 static void
-add_minute(SpStatsEntry *e, int64 minute, int64 completed, int64 failed, int64 batches)
+add_minute(SpStatsEntry *e, int64 minute, const SpCounters *c)
 {
+	int64		completed = c->rows_completed;
+	int64		failed = c->rows_failed;
+	int64		batches = c->batches;
 	SpMinute   *m;
 
 	if (minute <= 0 || (completed == 0 && failed == 0 && batches == 0))
@@ -419,6 +429,8 @@ add_minute(SpStatsEntry *e, int64 minute, int64 completed, int64 failed, int64 b
 	m->rows_completed += completed;
 	m->rows_failed += failed;
 	m->batches += batches;
+	m->external_completed += c->external_completed;
+	m->external_failed += c->external_failed;
 }
 
 /* The shared entry of a source (relid InvalidOid: the database total), created on first use; NULL when the table is full. */
@@ -474,8 +486,7 @@ flush_pending(void)
 				if (e == NULL)
 					continue;
 				add_counters(&e->c, &p->c);
-				add_minute(e, p->minute, p->c.rows_completed, p->c.rows_failed,
-						   p->c.batches);
+				add_minute(e, p->minute, &p->c);
 			}
 		}
 		LWLockRelease(sp_stats->lock);
@@ -501,8 +512,11 @@ roll_back_pending(int level)
 		if (p->nestlevel < level)
 			continue;
 		p->c.batches_rolled_back += p->c.batches;
-		p->c.rows_rolled_back += p->c.rows_completed + p->c.rows_failed;
+		/* (rows of a two-phase write rolled back are the analyser's again, not pending) */
+		p->c.rows_rolled_back += p->c.rows_completed - p->c.external_completed
+			+ p->c.rows_failed - p->c.external_failed;
 		p->c.batches = p->c.rows_completed = p->c.rows_failed = 0;
+		p->c.external_completed = p->c.external_failed = 0;
 		/* the times describe committed batches: mean_batch_time stays honest */
 		p->c.claim_us = p->c.analyse_us = p->c.write_us = 0;
 		p->c.last_batch_at = 0;
@@ -664,6 +678,45 @@ publish_phase(SpPhase phase, TimestampTz now)
  * ------------------------------------------------------------------------
  */
 
+/* The transaction callbacks that flush or roll back the pending records, once per backend. */
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(sp_stats_xact_callback, NULL);
+	RegisterSubXactCallback(sp_stats_subxact_callback, NULL);
+	before_shmem_exit(sp_stats_backend_exit, (Datum) 0);
+	callbacks_registered = true;
+}
+
+/* The pending record of a source at this nesting level and minute, made on first use. */
+static SpPending *
+pending_record(Oid relid, int64 minute)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+	SpPending  *p;
+	MemoryContext old;
+
+	foreach(lc, pending)
+	{
+		SpPending  *q = lfirst(lc);
+
+		if (q->relid == relid && q->nestlevel == level && q->minute == minute)
+			return q;
+	}
+	/* the list outlives the statement that made it */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	p = palloc0(sizeof(SpPending));
+	p->relid = relid;
+	p->nestlevel = level;
+	p->minute = minute;
+	pending = lappend(pending, p);
+	MemoryContextSwitchTo(old);
+	return p;
+}
+
 void
 sp_stats_batch_begin(Oid source, int batch_size)
 {
@@ -671,13 +724,7 @@ sp_stats_batch_begin(Oid source, int batch_size)
 
 	if (sp_stats == NULL)
 		return;
-	if (!callbacks_registered)
-	{
-		RegisterXactCallback(sp_stats_xact_callback, NULL);
-		RegisterSubXactCallback(sp_stats_subxact_callback, NULL);
-		before_shmem_exit(sp_stats_backend_exit, (Datum) 0);
-		callbacks_registered = true;
-	}
+	register_callbacks();
 
 	now = GetCurrentTimestamp();
 	cur.active = true;
@@ -725,39 +772,12 @@ void
 sp_stats_batch_end(int64 completed, int64 failed)
 {
 	TimestampTz now;
-	SpPending  *p = NULL;
-	ListCell   *lc;
-	int			level;
-	int64		minute;
+	SpPending  *p;
 
 	if (!cur.active)
 		return;
 	now = GetCurrentTimestamp();
-	level = GetCurrentTransactionNestLevel();
-	minute = now / USECS_PER_MINUTE;
-
-	foreach(lc, pending)
-	{
-		SpPending  *q = lfirst(lc);
-
-		if (q->relid == cur.relid && q->nestlevel == level && q->minute == minute)
-		{
-			p = q;
-			break;
-		}
-	}
-	if (p == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		/* the list outlives the statement that made it */
-		p = palloc0(sizeof(SpPending));
-		p->relid = cur.relid;
-		p->nestlevel = level;
-		p->minute = minute;
-		pending = lappend(pending, p);
-		MemoryContextSwitchTo(old);
-	}
+	p = pending_record(cur.relid, now / USECS_PER_MINUTE);
 
 	p->c.batches++;
 	p->c.rows_completed += completed;
@@ -773,6 +793,28 @@ sp_stats_batch_end(int64 completed, int64 failed)
 }
 
 /*
+ * Rows an external analyser finished through the two-phase API
+ * (sentiment_complete, sentiment_fail; two_phase.c): counted in the rows
+ * completed and failed of the source and in its throughput, and apart as
+ * external, when the transaction commits.  Not a batch: no batch count or
+ * times.
+ */
+void
+sp_stats_external(Oid source, int64 completed, int64 failed)
+{
+	SpPending  *p;
+
+	if (sp_stats == NULL || (completed == 0 && failed == 0))
+		return;
+	register_callbacks();
+	p = pending_record(source, GetCurrentTimestamp() / USECS_PER_MINUTE);
+	p->c.rows_completed += completed;
+	p->c.rows_failed += failed;
+	p->c.external_completed += completed;
+	p->c.external_failed += failed;
+}
+
+/*
  * Forget the counters of a source when this transaction commits: its
  * registration was removed (sentiment_detach, or the table was dropped).
  * Called by the registry's delete trigger (registry.c).
@@ -785,13 +827,7 @@ sp_stats_forget_at_commit(Oid relid)
 
 	if (sp_stats == NULL)
 		return;
-	if (!callbacks_registered)
-	{
-		RegisterXactCallback(sp_stats_xact_callback, NULL);
-		RegisterSubXactCallback(sp_stats_subxact_callback, NULL);
-		before_shmem_exit(sp_stats_backend_exit, (Datum) 0);
-		callbacks_registered = true;
-	}
+	register_callbacks();
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	f = palloc(sizeof(SpForget));
 	f->relid = relid;
@@ -974,6 +1010,50 @@ sentiment_throughput_internal(PG_FUNCTION_ARGS)
 			values[2] = Int64GetDatum(m->rows_completed);
 			values[3] = Int64GetDatum(m->rows_failed);
 			values[4] = Int64GetDatum(m->batches);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * sentiment_external_internal(): of the rows counted, those finished through
+ * the two-phase API, per source: since the statistics began (minute NULL),
+ * then per minute of the last hour that had any.
+ */
+Datum
+sentiment_external_internal(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		now_minute = GetCurrentTimestamp() / USECS_PER_MINUTE;
+	SpStatsEntry *entries;
+	int			n;
+
+	sp_stats_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+
+	entries = visible_entries(&n);
+	for (int j = 0; j < n; j++)
+	{
+		SpStatsEntry *e = &entries[j];
+		Datum		values[4];
+		bool		nulls[4] = {!OidIsValid(e->key.relid), true, false, false};
+
+		values[0] = ObjectIdGetDatum(e->key.relid);
+		values[2] = Int64GetDatum(e->c.external_completed);
+		values[3] = Int64GetDatum(e->c.external_failed);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		for (int k = 0; k < SP_MINUTES; k++)
+		{
+			SpMinute   *m = &e->minutes[k];
+
+			if (m->minute <= now_minute - SP_MINUTES || m->minute > now_minute ||
+				(m->external_completed == 0 && m->external_failed == 0))
+				continue;
+			nulls[1] = false;
+			values[1] = TimestampTzGetDatum(m->minute * USECS_PER_MINUTE);
+			values[2] = Int64GetDatum(m->external_completed);
+			values[3] = Int64GetDatum(m->external_failed);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

@@ -166,38 +166,14 @@ $body$;
 -- Status and result columns every source carries: name, type, clause used
 -- when adding it, kind for checking an existing one (as for
 -- sentiment_column_type_ok).  Constant defaults only: adding them is a
--- catalogue change, never a rewrite.
+-- catalogue change, never a rewrite.  In C, from the one description of
+-- the result row (src/result_row.c), which the writers are built from too.
 CREATE FUNCTION @extschema@.sentiment_status_columns(
 	OUT n integer, OUT column_name name, OUT column_type text, OUT add_clause text, OUT kind text)
 RETURNS SETOF record
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE C IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$
-	VALUES
-		(1, 'sentiment_label'::name,	'text',				'',								'string'),
-		(2, 'sentiment_score',			'double precision',	'',								'number'),
-		(3, 'emotion_label',			'text',				'',								'string'),
-		(4, 'emotion_score',			'double precision',	'',								'number'),
-		(5, 'influence_weight',			'double precision',	'',								'number'),
-		(6, 'author_followers',			'bigint',			'',								'integer'),
-		(7, 'likes',					'bigint',			'',								'integer'),
-		(8, 'shares',					'bigint',			'',								'integer'),
-		(9, 'replies',					'bigint',			'',								'integer'),
-		(10, 'processing_status',		'text',				' NOT NULL DEFAULT ''pending''', 'string'),
-		(11, 'processing_started_at',	'timestamptz',		'',								'timestamp'),
-		(12, 'processing_completed_at', 'timestamptz',		'',								'timestamp'),
-		(13, 'processing_error',		'text',				'',								'string'),
-		(14, 'processing_attempts',		'integer',			' NOT NULL DEFAULT 0',			'integer'),
-		(15, 'version',					'integer',			' NOT NULL DEFAULT 0',			'integer'),
-		(16, 'processing_retry_at',		'timestamptz',		'',								'timestamp'),
-		(17, 'processing_lease_until',	'timestamptz',		'',								'timestamp'),
-		(18, 'processing_claimed_by',	'text',				'',								'string'),
-		(19, 'processing_error_history', 'jsonb',			'',								'jsonb'),
-		-- which model (and version) wrote the row's result
-		(20, 'sentiment_model',			'text',				'',								'string'),
-		-- the text's language (ISO 639-1 or und), from every batch (since 1.3)
-		(21, 'language',				'text',				'',								'string')
-$$;
+AS 'MODULE_PATHNAME', 'sentiment_status_columns';
 
 -- What keeps sentiment_proc from reading an attached table as its owner
 -- (NULL: nothing): a column attach created (sentiment_status_columns), or

@@ -172,98 +172,16 @@ COMMENT ON FUNCTION @extschema@.sentiment_claim(integer, interval, regclass) IS
 -- sentiment_score (-1..1) and optionally emotion_label, emotion_score,
 -- influence_weight, topics (array of keys) and embedding (array of
 -- numbers).  Returns one row per input row: completed, or why not.
+-- (src/two_phase.c: checked as the caller, written as the table's owner,
+-- counted in the statistics as external work)
 CREATE FUNCTION @extschema@.sentiment_complete(
 	source regclass,
 	results jsonb,
 	claim text DEFAULT NULL)
 RETURNS TABLE (id bigint, completed boolean, reason text)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_claim		text := @extschema@.sentiment_own_claim(sentiment_complete.claim);
-	v_src		record;
-	v_emb		record;
-	v_bad		record;
-	v_done		bigint[];
-	v_at		timestamptz[];
-	v_dims		integer := @extschema@.sentiment_embedding_dims();
-	c_rows CONSTANT text := 'jsonb_to_recordset($1) AS r(id bigint, version integer, sentiment_label text, '
-		'sentiment_score double precision, emotion_label text, emotion_score double precision, '
-		'influence_weight double precision, topics text[], embedding real[], language text)';
-BEGIN
-	v_src := @extschema@.sentiment_registration(sentiment_complete.source);
-	IF jsonb_typeof(sentiment_complete.results) IS DISTINCT FROM 'array'
-		OR EXISTS (SELECT FROM jsonb_array_elements(sentiment_complete.results) e WHERE jsonb_typeof(e) <> 'object') THEN
-		RAISE EXCEPTION 'results must be a JSON array of objects'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass [{"id": 1, "version": 0, "sentiment_label": "positive", "sentiment_score": 0.8}, ...].';
-	END IF;
-
-	-- The embeddings table's type (real[], or pgvector's with a dimension).
-	SELECT * INTO v_emb FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
-
-	-- Check every row before writing any.
-	EXECUTE 'SELECT * FROM (SELECT r.id, CASE '
-		'WHEN r.id IS NULL OR r.version IS NULL THEN ''id and version are required'' '
-		'WHEN count(*) OVER (PARTITION BY r.id) > 1 THEN ''the id appears more than once'' '
-		'WHEN r.sentiment_label IS NULL OR r.sentiment_label NOT IN (''negative'', ''neutral'', ''positive'') '
-		'  THEN ''sentiment_label must be negative, neutral or positive'' '
-		'WHEN r.sentiment_score IS NULL OR NOT r.sentiment_score BETWEEN -1 AND 1 '
-		'  THEN ''sentiment_score must be between -1 and 1'' '
-		'WHEN r.emotion_score IS NOT NULL AND NOT r.emotion_score BETWEEN 0 AND 1 '
-		'  THEN ''emotion_score must be between 0 and 1'' '
-		'WHEN r.influence_weight = ''NaN'' OR r.influence_weight IN (''Infinity'', ''-Infinity'') '
-		'  THEN ''influence_weight must be a finite number'' '
-		'WHEN r.language IS NOT NULL AND r.language !~ ''^([a-z]{2}|und)$'' '
-		'  THEN ''language must be an ISO 639-1 code or und'' '
-		'WHEN array_position(r.topics, NULL) IS NOT NULL THEN ''topics must not contain null'' '
-		'WHEN cardinality(r.embedding) = 0 OR array_position(r.embedding, NULL) IS NOT NULL '
-		'  OR EXISTS (SELECT FROM unnest(r.embedding) x WHERE x IN (''NaN'', ''Infinity'', ''-Infinity'')) '
-		'  THEN ''embedding must be a non-empty array of finite numbers'' '
-		'WHEN cardinality(r.embedding) <> $2 THEN ''embedding must have '' || $2 || '' numbers'' '
-		'END AS problem FROM ' || c_rows || ') AS p ORDER BY p.problem IS NULL, p.id LIMIT 1'
-		INTO v_bad USING sentiment_complete.results, v_emb.dims;
-	IF v_bad.problem IS NOT NULL THEN
-		RAISE EXCEPTION 'invalid result for id %: %', v_bad.id, v_bad.problem
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Nothing was written; correct the result and call sentiment_complete again.';
-	END IF;
-	-- Embeddings are compared with each other (sentiment_similar): one length.
-	EXECUTE 'SELECT r.id, cardinality(r.embedding) AS dims FROM ' || c_rows
-		|| ' WHERE cardinality(r.embedding) <> $2 ORDER BY r.id LIMIT 1'
-		INTO v_bad USING sentiment_complete.results, v_dims;
-	IF v_bad.id IS NOT NULL THEN
-		RAISE EXCEPTION 'invalid result for id %: embedding has % dimensions, expected %',
-			v_bad.id, v_bad.dims, v_dims
-			USING ERRCODE = 'data_exception',
-				  DETAIL = 'Stored embeddings are compared with each other and with those of sentiment_analyze().',
-				  HINT = format('Send embeddings of %s dimensions (as sentiment_analyze(text).embedding has), '
-								'or leave "embedding" out; nothing was written.', v_dims);
-	END IF;
-
-	-- (the side tables are written as the source's owner; the caller still
-	-- needs the rights, as when it wrote them itself)
-	PERFORM @extschema@.sentiment_side_table_check(v_src.source_table, 'INSERT, DELETE');
-
-	-- The rows still claimed by us at the version we read, their old topics
-	-- and embedding gone; every statement on the tables runs as their
-	-- owner (sentiment_source_sql, statements complete and complete_rest in
-	-- src/source_sql.c).
-	SELECT u.ids, u.ats INTO v_done, v_at
-	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'complete',
-			jsonb_build_object('results', sentiment_complete.results, 'claim', v_claim)) AS u(ids bigint[], ats timestamptz[]);
-	IF cardinality(v_done) > 0 THEN
-		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, false);
-	END IF;
-
-	-- The new topics and embeddings; the others, and why (read afresh: a
-	-- concurrent edit shows).
-	RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'complete_rest',
-		jsonb_build_object('results', sentiment_complete.results, 'claim', v_claim, 'ids', to_jsonb(v_done)))
-		AS r(id bigint, completed boolean, reason text);
-END
-$body$;
+AS 'MODULE_PATHNAME', 'sentiment_complete';
 
 COMMENT ON FUNCTION @extschema@.sentiment_complete(regclass, jsonb, text) IS
 	'Two-phase path: store results of claimed rows whose version and claim still hold; one row per result with the outcome';
@@ -312,6 +230,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_complete(regclass, bigint, integer, te
 -- Record a failure of claimed rows: 'failed' with the error and, unless
 -- retry is false or the attempts are used up, a retry time.  Returns the
 -- rows recorded (rows no longer claimed by the caller are left alone).
+-- (src/two_phase.c, as sentiment_complete)
 CREATE FUNCTION @extschema@.sentiment_fail(
 	source regclass,
 	ids bigint[],
@@ -320,41 +239,9 @@ CREATE FUNCTION @extschema@.sentiment_fail(
 	retry boolean DEFAULT true,
 	claim text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_claim		text := @extschema@.sentiment_own_claim(sentiment_fail.claim);
-	v_src		record;
-	v_done		bigint[];
-	v_at		timestamptz[];
-BEGIN
-	v_src := @extschema@.sentiment_registration(sentiment_fail.source);
-	IF sentiment_fail.error IS NULL OR btrim(sentiment_fail.error) = '' THEN
-		RAISE EXCEPTION 'error must not be null or empty'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Say what went wrong; it is shown in sentiment_failures.';
-	END IF;
-	IF sentiment_fail.sqlstate IS NOT NULL AND sentiment_fail.sqlstate !~ '^[0-9A-Z]{5}$' THEN
-		RAISE EXCEPTION 'invalid SQLSTATE "%"', sentiment_fail.sqlstate
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'A SQLSTATE is five digits or upper-case letters, for example 22000.';
-	END IF;
-
-	PERFORM @extschema@.sentiment_side_table_check(v_src.source_table, 'DELETE');
-
-	-- (as the table's owner: sentiment_source_sql, statement fail)
-	SELECT u.ids, u.ats INTO v_done, v_at
-	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'fail',
-			jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_fail.ids), 'error', sentiment_fail.error,
-							   'sqlstate', sentiment_fail.sqlstate, 'retry', COALESCE(sentiment_fail.retry, true),
-							   'claim', v_claim))) AS u(ids bigint[], ats timestamptz[]);
-	IF cardinality(v_done) > 0 THEN
-		PERFORM @extschema@.sentiment_queue_finish(v_src.source_table, v_done, v_at, true, sentiment_fail.error);
-	END IF;
-	RETURN cardinality(v_done);
-END
-$body$;
+AS 'MODULE_PATHNAME', 'sentiment_fail';
 
 COMMENT ON FUNCTION @extschema@.sentiment_fail(regclass, bigint[], text, text, boolean, text) IS
 	'Two-phase path: record a failure of claimed rows (retried after a backoff unless retry is false); returns rows recorded';

@@ -19,7 +19,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_lane(regclass) IS
 
 -- Give an embeddings table of type vector or halfvec its lane (nothing for
 -- real[], nor when it has one).  Runs as the caller, who owns the table
--- (attach, convert): the lane gets the table's owner, its foreign key to the
+-- (attach, convert) or is the superuser updating the extension: the lane gets the table's owner, its foreign key to the
 -- source (so a deleted row's staged embedding goes too) and the SELECT
 -- grants of the embeddings table (readers of sentiment_similar and the
 -- monitoring see the lag).  Not on Citus yet: the nodes process shard by
@@ -166,8 +166,41 @@ GRANT SELECT ON @extschema@.sentiment_embedding_lag TO pg_monitor;
 
 -- Whoever may process may drain (on an update from 1.2, the roles a DBA
 -- granted sentiment_process_batch to; on a fresh install nobody yet).
--- (Sources that stored vector or halfvec before 1.3 get their lane from
--- sentiment_convert_embeddings(source, 'vector'), run by their owner: a
--- table made here would become a member of the extension.)
 SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_process_batch(integer, regclass)',
 										  '@extschema@.sentiment_drain_embeddings(regclass, integer)');
+
+-- On an update from 1.2: every attached table whose embeddings table stores
+-- vector or halfvec gets its lane now, as attach would give it (owned by the
+-- table's owner, with the embeddings table's SELECT grants; nothing of the
+-- tenant's runs: DDL only, no row written).  A table made in this script
+-- would become a member of the extension (dropped with it, left out of
+-- pg_dump, its grants taken for the extension's initial ones): ALTER
+-- EXTENSION ... DROP TABLE makes it the user's table attach makes.  A
+-- relation already holding the lane's name, or an embeddings table without
+-- its column, is passed over with a warning: that table keeps writing into
+-- its index directly until sentiment_convert_embeddings adds the lane.  On
+-- a fresh install there is no source yet.
+DO $lanes$
+DECLARE
+	v_emb	regclass;
+	v_lane	regclass;
+BEGIN
+	FOR v_emb IN
+		SELECT s.embeddings_table FROM @extschema@.sentiment_sources s
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.embeddings_table::pg_catalog.oid
+		 ORDER BY s.source_table::pg_catalog.oid
+	LOOP
+		CONTINUE WHEN @extschema@.sentiment_embedding_lane(v_emb) IS NOT NULL;
+		BEGIN
+			v_lane := @extschema@.sentiment_embedding_lane_create(v_emb);
+		EXCEPTION WHEN duplicate_table OR undefined_column THEN
+			RAISE WARNING 'no embedding lane for %: %', v_emb, SQLERRM
+				USING HINT = 'Its embeddings go into the HNSW index in each batch, as in 1.2; fix the cause, then run sentiment_convert_embeddings as the owner to add the lane.';
+			CONTINUE;
+		END;
+		IF v_lane IS NOT NULL THEN
+			EXECUTE pg_catalog.format('ALTER EXTENSION sentiment_proc DROP TABLE %s', v_lane);
+		END IF;
+	END LOOP;
+END
+$lanes$;

@@ -48,9 +48,27 @@ LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_stats_internal';
 
+-- Of the rows counted, those an external analyser finished through the
+-- two-phase API (sentiment_complete, sentiment_fail): per source since its
+-- statistics began (minute NULL), and per minute of the last hour.
+CREATE FUNCTION @extschema@.sentiment_external_internal(
+	OUT source regclass,
+	OUT minute timestamptz,
+	OUT rows_completed bigint,
+	OUT rows_failed bigint)
+RETURNS SETOF record
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_external_internal';
+
 -- Times are milliseconds, spent in committed batches.  rows_per_second is
 -- the rate while busy (rows over the time spent in batches), not over
--- wall-clock time: see sentiment_throughput for that.
+-- wall-clock time: see sentiment_throughput for that.  rows_completed and
+-- rows_failed count every row finished, by the workers and
+-- sentiment_process_batch (in the server) and by external analysers
+-- (sentiment_complete, sentiment_fail); external_rows_completed and
+-- external_rows_failed are the external share.  Batches, times and
+-- rows_per_second are the in-server work's.
 CREATE VIEW @extschema@.sentiment_stats AS
 	SELECT s.source,
 		   s.batches,
@@ -64,14 +82,19 @@ CREATE VIEW @extschema@.sentiment_stats AS
 		   CASE WHEN s.batches > 0
 				THEN (s.claim_time + s.analyse_time + s.write_time) / s.batches END AS mean_batch_time,
 		   CASE WHEN s.claim_time + s.analyse_time + s.write_time > 0
-				THEN pg_catalog.round(((s.rows_completed + s.rows_failed)
+				THEN pg_catalog.round(((s.rows_completed + s.rows_failed
+						 - COALESCE(e.rows_completed + e.rows_failed, 0))
 					 / ((s.claim_time + s.analyse_time + s.write_time) / 1000.0))::numeric, 1) END
 				AS rows_per_second,
 		   s.last_batch_at,
 		   s.last_batch_rows,
 		   s.last_batch_time,
-		   s.stats_since
+		   s.stats_since,
+		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
+		   COALESCE(e.rows_failed, 0) AS external_rows_failed
 	  FROM @extschema@.sentiment_stats_internal() s
+	  LEFT JOIN @extschema@.sentiment_external_internal() e
+		ON e.source IS NOT DISTINCT FROM s.source AND e.minute IS NULL
 	 ORDER BY s.source NULLS FIRST;
 
 COMMENT ON VIEW @extschema@.sentiment_stats IS
@@ -117,14 +140,18 @@ CREATE VIEW @extschema@.sentiment_throughput AS
 		   COALESCE(t.rows_completed, 0) AS rows_completed,
 		   COALESCE(t.rows_failed, 0) AS rows_failed,
 		   COALESCE(t.batches, 0) AS batches,
-		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second
+		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second,
+		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
+		   COALESCE(e.rows_failed, 0) AS external_rows_failed
 	  FROM sources s
 	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
 	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
+	  LEFT JOIN @extschema@.sentiment_external_internal() e
+		ON e.source IS NOT DISTINCT FROM s.source AND e.minute = m.minute
 	 ORDER BY s.source NULLS FIRST, m.minute;
 
 COMMENT ON VIEW @extschema@.sentiment_throughput IS
-	'Rows finished per minute over the last hour, per source (source NULL: the database total)';
+	'Rows finished per minute over the last hour, in the server and externally (external_*), per source (source NULL: the database total)';
 
 -- Batches in flight, in every database, with their phase.
 CREATE FUNCTION @extschema@.sentiment_batch_progress_internal(
@@ -430,6 +457,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
 
 REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_throughput_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.sentiment_external_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_batch_progress_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_failures_internal() FROM PUBLIC;
@@ -438,6 +466,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_reset(regclass) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stats_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_throughput_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_external_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_batch_progress_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_failures_internal() TO pg_monitor;

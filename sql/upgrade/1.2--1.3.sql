@@ -116,7 +116,11 @@ COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) IS
 REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) FROM PUBLIC;
 SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_detach(regclass)',
 										  '@extschema@.sentiment_detach(regclass, boolean)');
--- sentiment_throughput: no zero rows for minutes before a source's statistics began
+-- sentiment_throughput: no zero rows for minutes before a source's statistics began;
+-- rows finished through the two-phase API counted, apart as external (issue 28, major 6)
+-- replace function: sentiment_external_internal
+REVOKE ALL ON FUNCTION @extschema@.sentiment_external_internal() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.sentiment_external_internal() TO pg_monitor;
 CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (
 		SELECT * FROM @extschema@.sentiment_throughput_internal()
@@ -134,11 +138,44 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 		   COALESCE(t.rows_completed, 0) AS rows_completed,
 		   COALESCE(t.rows_failed, 0) AS rows_failed,
 		   COALESCE(t.batches, 0) AS batches,
-		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second
+		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second,
+		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
+		   COALESCE(e.rows_failed, 0) AS external_rows_failed
 	  FROM sources s
 	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
 	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
+	  LEFT JOIN @extschema@.sentiment_external_internal() e
+		ON e.source IS NOT DISTINCT FROM s.source AND e.minute = m.minute
 	 ORDER BY s.source NULLS FIRST, m.minute;
+CREATE OR REPLACE VIEW @extschema@.sentiment_stats AS
+	SELECT s.source,
+		   s.batches,
+		   s.rows_completed,
+		   s.rows_failed,
+		   s.batches_rolled_back,
+		   s.rows_rolled_back,
+		   s.claim_time,
+		   s.analyse_time,
+		   s.write_time,
+		   CASE WHEN s.batches > 0
+				THEN (s.claim_time + s.analyse_time + s.write_time) / s.batches END AS mean_batch_time,
+		   CASE WHEN s.claim_time + s.analyse_time + s.write_time > 0
+				THEN pg_catalog.round(((s.rows_completed + s.rows_failed
+						 - COALESCE(e.rows_completed + e.rows_failed, 0))
+					 / ((s.claim_time + s.analyse_time + s.write_time) / 1000.0))::numeric, 1) END
+				AS rows_per_second,
+		   s.last_batch_at,
+		   s.last_batch_rows,
+		   s.last_batch_time,
+		   s.stats_since,
+		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
+		   COALESCE(e.rows_failed, 0) AS external_rows_failed
+	  FROM @extschema@.sentiment_stats_internal() s
+	  LEFT JOIN @extschema@.sentiment_external_internal() e
+		ON e.source IS NOT DISTINCT FROM s.source AND e.minute IS NULL
+	 ORDER BY s.source NULLS FIRST;
+COMMENT ON VIEW @extschema@.sentiment_throughput IS
+	'Rows finished per minute over the last hour, in the server and externally (external_*), per source (source NULL: the database total)';
 -- an empty table name gives the same error on every supported PostgreSQL major (issue 21)
 -- replace function: sentiment_attach
 -- multilingual
@@ -192,7 +229,8 @@ BEGIN
 	END LOOP;
 END
 $part_d$;
--- embedding lane
+-- embedding lane (the lanes of tables already vector/halfvec are made at the
+-- end of 67_embedding_lane.sql, which runs after this part)
 -- replace function: sentiment_embedding_index
 -- replace function: sentiment_convert_embeddings
 -- (sentiment_similar_internal: in C since, with 1.2's signature)

@@ -172,6 +172,30 @@ RESET ROLE;
 SELECT sentiment_process_batch(100) AS after_reset;
 SELECT source, batches, rows_completed, rows_failed FROM sentiment_stats;
 
+-- Rows an external analyser finishes through the two-phase API count too,
+-- apart as external (issue 28, major 6): no batch, no batch time; a call
+-- that rolls back counts nothing.
+INSERT INTO mentions (text) SELECT 'external #demo ' || g FROM generate_series(1, 3) g;
+CREATE TEMP TABLE ext_claimed AS SELECT id, version FROM sentiment_claim(3, '5 minutes', 'mentions');
+CREATE TEMP VIEW ext_results AS
+SELECT jsonb_agg(jsonb_build_object('id', id, 'version', version, 'sentiment_label', 'positive',
+									'sentiment_score', 0.5)) AS results
+  FROM ext_claimed WHERE id < (SELECT max(id) FROM ext_claimed);
+BEGIN;
+SELECT count(*) FILTER (WHERE completed) AS rolled_back
+  FROM sentiment_complete('mentions', (SELECT results FROM ext_results));
+ROLLBACK;
+SELECT count(*) FILTER (WHERE completed) AS completed
+  FROM sentiment_complete('mentions', (SELECT results FROM ext_results));
+SELECT sentiment_fail('mentions', ARRAY(SELECT max(id) FROM ext_claimed), 'the analyser gave up',
+					  retry => false) AS failed;
+SELECT source, batches, rows_completed, rows_failed, external_rows_completed, external_rows_failed,
+	   rows_rolled_back, rows_per_second > 0 AS rate
+  FROM sentiment_stats;
+SELECT source, sum(rows_completed) AS completed, sum(rows_failed) AS failed,
+	   sum(external_rows_completed) AS external_completed, sum(external_rows_failed) AS external_failed
+  FROM sentiment_throughput GROUP BY source ORDER BY source NULLS FIRST;
+
 -- The summary: every row of the source accounted for by status, the
 -- completed ones by sentiment and by emotion, and the top topics.
 SELECT section, item, rows, value FROM sentiment_summary() WHERE section IN ('source', 'status', 'topic');

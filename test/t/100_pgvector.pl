@@ -4,7 +4,9 @@
 # two-phase API with vectors, converting a real[] side table in place, bad
 # input, and the roles: a non-superuser owner attaches and converts, and
 # processing (as that owner, search_path pinned) finds pgvector in a schema
-# of its own.  Skipped where pgvector is not installed.
+# of its own; the embedding lane: staging, draining exactly once (also after
+# kill -9), and every vector/halfvec table given its lane by the update from
+# 1.2, by adoption and by re-attach.  Skipped where pgvector is not installed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -320,6 +322,112 @@ is($q->(q{SET ROLE alice;
 # Dropping pgvector is refused while a side table uses its types.
 like(($node->psql('postgres', 'DROP EXTENSION vector'))[2], qr/cannot drop extension vector because other objects depend on it/,
 	 'pgvector stays while side tables use it');
+
+# ---- every vector/halfvec table gets its lane without a manual step ---------
+# The rows of an embeddings table, each written how many times: a ledger
+# filled by the owner's trigger on it (a drain runs as the owner).
+my $ledger = sub {
+	my ($table) = @_;
+	return qq{CREATE TABLE ${table}_ledger (entry_id bigint NOT NULL);
+		CREATE FUNCTION ${table}_ledger_add() RETURNS trigger LANGUAGE plpgsql AS \$\$
+		BEGIN INSERT INTO public.${table}_ledger VALUES (NEW.entry_id); RETURN NULL; END \$\$;
+		CREATE TRIGGER ledger AFTER INSERT OR UPDATE ON $table FOR EACH ROW EXECUTE FUNCTION ${table}_ledger_add();};
+};
+# Where a lane stands: its owner, bob's SELECT, whether it is a member of
+# the extension or has initial privileges recorded (pg_dump would then
+# leave it or its grants out), its foreign key to the source.
+my $lane_facts = sub {
+	my ($lane) = @_;
+	return qq{SELECT pg_get_userbyid(c.relowner), has_table_privilege('bob', c.oid, 'SELECT'),
+			(SELECT count(*) FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'),
+			(SELECT count(*) FROM pg_init_privs p WHERE p.classoid = 'pg_class'::regclass AND p.objoid = c.oid),
+			(SELECT string_agg(k.confrelid::regclass::text, ',') FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f')
+		  FROM pg_class c WHERE c.oid = to_regclass('$lane')};
+};
+
+# The update from 1.2: tables attached under 1.2 with vector and halfvec
+# embeddings (written straight into the index then) get their lane; a name
+# taken by another table is passed over with a warning.
+$node->safe_psql('postgres', 'CREATE DATABASE up12');
+my $u = sub { $node->safe_psql('up12', $_[0]) };
+$u->(q{
+CREATE SCHEMA vec;
+CREATE EXTENSION vector SCHEMA vec;
+CREATE EXTENSION sentiment_proc VERSION '1.2';
+GRANT CREATE ON SCHEMA public TO alice;
+GRANT USAGE ON SCHEMA vec TO alice;
+GRANT EXECUTE ON FUNCTION sentiment_attach(text, name, name, name, name, text),
+	sentiment_text_edit_trigger(), sentiment_wakeup_trigger(),
+	sentiment_convert_embeddings(regclass, text), sentiment_process_batch(integer, regclass) TO alice;
+SET ROLE alice;
+SELECT sentiment_attach('old_vec', topics_table => 'old_vec_topics', embeddings_table => 'old_vec_emb');
+SELECT sentiment_attach('old_half', topics_table => 'old_half_topics', embeddings_table => 'old_half_emb');
+SELECT sentiment_convert_embeddings('old_half', 'halfvec');
+SELECT sentiment_attach('old_clash', topics_table => 'old_clash_topics', embeddings_table => 'old_clash_emb');
+CREATE TABLE old_clash_emb_lane (note text);
+GRANT SELECT ON old_vec_emb TO bob;
+} . $ledger->('old_vec_emb') . $ledger->('old_half_emb') . q{
+INSERT INTO old_vec (text) SELECT 'before the update ' || g || ' love the pizza' FROM generate_series(1, 40) g;
+INSERT INTO old_half (text) SELECT 'before the update ' || g || ' hate the train' FROM generate_series(1, 40) g;
+SELECT sentiment_process_batch(1000, 'old_vec'), sentiment_process_batch(1000, 'old_half');
+});
+is($u->(q{SELECT (SELECT count(*) FROM old_vec_emb), (SELECT count(*) FROM old_half_emb),
+				 to_regclass('old_vec_emb_lane') IS NULL}),
+   '40|40|t', 'under 1.2 the embeddings go straight into the indexed tables, no lane');
+($rc, $out, $err) = $node->psql('up12', 'ALTER EXTENSION sentiment_proc UPDATE', on_error_stop => 1);
+is($rc, 0, 'the update from 1.2 succeeds');
+like($err, qr/WARNING:  no embedding lane for old_clash_emb: relation public\.old_clash_emb_lane exists and is not the embedding lane/,
+	 'a name taken by another table is passed over with a warning');
+is($u->($lane_facts->('old_vec_emb_lane')), 'alice|t|0|0|old_vec', 'vector: a lane owned by the owner, with the SELECT grants, not a member of the extension');
+is($u->($lane_facts->('old_half_emb_lane')), 'alice|f|0|0|old_half', 'halfvec: a lane too');
+is($u->(q{SELECT sentiment_embedding_lane('old_clash_emb') IS NULL, to_regclass('old_vec_emb_lane') = sentiment_embedding_lane('old_vec_emb')}),
+   't|t', 'the lanes made are the ones the batch finds; the clashing table is none');
+is($u->(q{
+GRANT EXECUTE ON FUNCTION sentiment_drain_embeddings(regclass, integer) TO alice;
+SET ROLE alice;
+INSERT INTO old_vec (text) SELECT 'after the update ' || g || ' love the pizza' FROM generate_series(1, 60) g;
+INSERT INTO old_half (text) SELECT 'after the update ' || g || ' hate the train' FROM generate_series(1, 60) g;
+INSERT INTO old_clash (text) SELECT 'clash ' || g FROM generate_series(1, 5) g;
+SELECT sentiment_process_batch(1000, 'old_vec'), sentiment_process_batch(1000, 'old_half'), sentiment_process_batch(1000, 'old_clash');
+SELECT (SELECT count(*) FROM old_vec WHERE processing_status = 'completed'),
+	   (SELECT count(*) FROM old_half WHERE processing_status = 'completed'),
+	   (SELECT count(*) FROM old_vec_emb_lane), (SELECT count(*) FROM old_half_emb_lane),
+	   (SELECT count(*) FROM old_clash_emb);
+SELECT sentiment_drain_embeddings(NULL, 100000);
+SELECT (SELECT count(*) || ' ' || count(DISTINCT entry_id) FROM old_vec_emb_ledger),
+	   (SELECT count(*) || ' ' || count(DISTINCT entry_id) FROM old_half_emb_ledger),
+	   (SELECT count(*) FROM old_vec_emb), (SELECT count(*) FROM old_half_emb),
+	   (SELECT count(*) FROM old_vec_emb_lane) + (SELECT count(*) FROM old_half_emb_lane)}),
+   "60|60|5\n100|100|60|60|5\n120\n100 100|100 100|100|100|0",
+   'after the update: rows complete, embeddings staged in the lanes, drained into the index exactly once');
+# Re-attach: a lane that went is made again, as the owner's, also when a
+# superuser attaches; one that is there stays.
+is($u->(q{CREATE TEMP TABLE lane_before AS SELECT sentiment_embedding_lane('old_vec_emb')::oid AS lane;
+		  SELECT sentiment_attach('old_vec', topics_table => 'old_vec_topics', embeddings_table => 'old_vec_emb');
+		  SELECT sentiment_embedding_lane('old_vec_emb')::oid = lane FROM lane_before;
+		  SET ROLE alice; DROP TABLE old_half_emb_lane; RESET ROLE;
+		  SELECT sentiment_attach('old_half', topics_table => 'old_half_topics', embeddings_table => 'old_half_emb');}
+		. $lane_facts->('old_half_emb_lane')),
+   "old_vec\nt\nold_half\nalice|f|0|0|old_half", 're-attach keeps a lane, and makes a missing one owned by the owner');
+
+# Adoption: attach finds an embeddings table of vector already there.
+is($q->(q{SET ROLE alice;
+		  CREATE TABLE adopt_src (entry_id bigint PRIMARY KEY, text text);
+		  CREATE TABLE adopt_emb (entry_id bigint PRIMARY KEY REFERENCES adopt_src ON DELETE CASCADE,
+								  embedding vec.vector(256) NOT NULL);
+		  GRANT SELECT ON adopt_emb TO bob;}
+		. $ledger->('adopt_emb') . q{
+		  SELECT sentiment_attach('adopt_src', topics_table => 'adopt_topics', embeddings_table => 'adopt_emb');
+		  INSERT INTO adopt_src SELECT g, 'adopted ' || g || ' enjoy the coffee' FROM generate_series(1, 50) g;
+		  SELECT sentiment_process_batch(1000, 'adopt_src');
+		  SELECT (SELECT count(*) FROM adopt_src WHERE processing_status = 'completed'),
+				 (SELECT count(*) FROM adopt_emb_lane), (SELECT count(*) FROM adopt_emb);
+		  SELECT sentiment_drain_embeddings('adopt_src');
+		  SELECT count(*), count(DISTINCT entry_id), (SELECT count(*) FROM adopt_emb), (SELECT count(*) FROM adopt_emb_lane)
+			FROM adopt_emb_ledger;
+		  RESET ROLE;} . $lane_facts->('adopt_emb_lane')),
+   "adopt_src\n50\n50|50|0\n50\n50|50|50|0\nalice|t|0|0|adopt_src",
+   'an adopted vector table gets its lane (owner, grants, foreign key); rows complete, embeddings indexed once');
 
 # ---- the workers drain the lane, exactly once, even after kill -9 -----------
 # A ledger counts every committed write into the indexed table; its trigger

@@ -189,6 +189,11 @@ is($m->{'sentiment_stats_rows_completed_total{datname=postgres,source=reviews}'}
 is($m->{'sentiment_database_rows_completed_total{datname=postgres}'}, $done + $reviews,
 	'the database total');
 is($m->{'sentiment_database_rows_failed_total{datname=postgres}'}, $bad, 'the database total of failures');
+# who did the work: here the server alone (test/sql/monitoring.sql counts external work)
+is($m->{'sentiment_processor_rows_completed_total{datname=postgres,processor=in_server,source=sentiment_data}'},
+	$done, 'rows of sentiment_data completed in the server');
+is($m->{'sentiment_processor_rows_completed_total{datname=postgres,processor=external,source=sentiment_data}'},
+	0, 'none of them by an external analyser');
 
 # the queue
 for my $src ('sentiment_data', 'reviews')

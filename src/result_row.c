@@ -1,0 +1,342 @@
+/*
+ * result_row.c - the result row's columns (see result_row.h), and what is
+ * built from them: attach's column list, a table's shape, the batch's
+ * result UPDATE and its arguments, and sentiment_complete's SET list.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "result_row.h"
+
+PG_FUNCTION_INFO_V1(sentiment_status_columns);
+
+/* the values of a batch's rows: a failed row has no result */
+static Datum
+v_label(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = b->failed[i];
+	return *isnull ? (Datum) 0 : b->labels[i];
+}
+
+static Datum
+v_score(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = b->failed[i];
+	return *isnull ? (Datum) 0 : b->scores[i];
+}
+
+/* (emotion (Datum) 0: not judged, the text is not English) */
+static Datum
+v_emotion(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = b->failed[i] || b->emotions[i] == (Datum) 0;
+	return *isnull ? (Datum) 0 : b->emotions[i];
+}
+
+static Datum
+v_emotion_score(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = b->failed[i] || b->emotions[i] == (Datum) 0;
+	return *isnull ? (Datum) 0 : b->emotion_scores[i];
+}
+
+static Datum
+v_influence(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = b->failed[i];
+	return *isnull ? (Datum) 0 : b->influences[i];
+}
+
+static Datum
+v_language(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = b->failed[i];
+	return *isnull ? (Datum) 0 : b->languages[i];
+}
+
+static Datum
+v_status(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = false;
+	return b->failed[i] ? b->status_failed : b->status_completed;
+}
+
+static Datum
+v_error(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = !b->failed[i];
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(b->error[i]);
+}
+
+/* (the error history's new entry: the failed row's SQLSTATE) */
+static Datum
+v_code(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = !b->failed[i];
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(b->code[i]);
+}
+
+static Datum
+v_retry(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = !b->failed[i] || b->retry[i] == 0;
+	return *isnull ? (Datum) 0 : TimestampTzGetDatum(b->retry[i]);
+}
+
+static Datum
+v_started(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = false;
+	return TimestampTzGetDatum(b->started);
+}
+
+static Datum
+v_finished(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = false;
+	return TimestampTzGetDatum(b->finished);
+}
+
+static Datum
+v_model(const SpBatch *b, int i, bool *isnull)
+{
+	*isnull = false;
+	return CStringGetTextDatum(sp_model_version(b->src->model));
+}
+
+#define NOTHING InvalidOid, NULL, NULL, NULL
+
+/* In attach's order (n in sentiment_status_columns). */
+const SpResultColumn sp_result_columns[] = {
+	{"sentiment_label", "text", "", "string", SP_SHAPE_1_0, SP_FROM_RESULT,
+	TEXTOID, "u.sentiment_label", "r.sentiment_label", v_label},
+	{"sentiment_score", "double precision", "", "number", SP_SHAPE_1_0, SP_FROM_RESULT,
+	FLOAT8OID, "u.sentiment_score", "r.sentiment_score", v_score},
+	{"emotion_label", "text", "", "string", SP_SHAPE_1_0, SP_FROM_RESULT,
+	TEXTOID, "u.emotion_label", "r.emotion_label", v_emotion},
+	{"emotion_score", "double precision", "", "number", SP_SHAPE_1_0, SP_FROM_RESULT,
+	FLOAT8OID, "u.emotion_score", "r.emotion_score", v_emotion_score},
+	{"influence_weight", "double precision", "", "number", SP_SHAPE_1_0, SP_FROM_RESULT,
+	FLOAT8OID, "u.influence_weight", "r.influence_weight", v_influence},
+	{"author_followers", "bigint", "", "integer", SP_SHAPE_1_0, SP_FROM_INPUT, NOTHING},
+	{"likes", "bigint", "", "integer", SP_SHAPE_1_0, SP_FROM_INPUT, NOTHING},
+	{"shares", "bigint", "", "integer", SP_SHAPE_1_0, SP_FROM_INPUT, NOTHING},
+	{"replies", "bigint", "", "integer", SP_SHAPE_1_0, SP_FROM_INPUT, NOTHING},
+	{"processing_status", "text", " NOT NULL DEFAULT 'pending'", "string", SP_SHAPE_1_0, SP_FROM_STATUS,
+	TEXTOID, "u.processing_status", "'completed'", v_status},
+	{"processing_started_at", "timestamptz", "", "timestamp", SP_SHAPE_1_0, SP_FROM_WRITE,
+	TIMESTAMPTZOID, "$", NULL, v_started},
+	{"processing_completed_at", "timestamptz", "", "timestamp", SP_SHAPE_1_0, SP_FROM_WRITE,
+	TIMESTAMPTZOID, "$", "clock_timestamp()", v_finished},
+	{"processing_error", "text", "", "string", SP_SHAPE_1_0, SP_FROM_FAILURE,
+	TEXTOID, "u.processing_error", "NULL", v_error},
+	{"processing_attempts", "integer", " NOT NULL DEFAULT 0", "integer", SP_SHAPE_1_0, SP_FROM_ROW,
+	InvalidOid, "s.processing_attempts OPERATOR(pg_catalog.+) 1", NULL, NULL},
+	{"version", "integer", " NOT NULL DEFAULT 0", "integer", SP_SHAPE_1_0, SP_FROM_CLAIM, NOTHING},
+	{"processing_retry_at", "timestamptz", "", "timestamp", SP_SHAPE_1_1, SP_FROM_FAILURE,
+	TIMESTAMPTZOID, "u.processing_retry_at", "NULL", v_retry},
+	{"processing_lease_until", "timestamptz", "", "timestamp", SP_SHAPE_1_1, SP_FROM_CLAIM,
+	InvalidOid, NULL, "NULL", NULL},
+	{"processing_claimed_by", "text", "", "string", SP_SHAPE_1_1, SP_FROM_CLAIM,
+	InvalidOid, NULL, "NULL", NULL},
+	/* (the batch's argument: the failed row's SQLSTATE, the new entry's) */
+	{"processing_error_history", "jsonb", "", "jsonb", SP_SHAPE_1_1, SP_FROM_FAILURE,
+		TEXTOID, "CASE WHEN u.processing_error IS NULL THEN s.processing_error_history "
+		"ELSE {ext}.sentiment_error_history_add(s.processing_error_history, "
+		"(s.processing_attempts OPERATOR(pg_catalog.+) 1)::pg_catalog.int4, u.processing_error_history, "
+		"u.processing_error, pg_catalog.current_setting('sentiment_proc.error_history')::pg_catalog.int4) END",
+	NULL, v_code},
+	/* which model (and version) wrote the row's result */
+	{"sentiment_model", "text", "", "string", SP_SHAPE_1_2, SP_FROM_WRITE,
+	TEXTOID, "CASE WHEN u.processing_error IS NULL THEN $ END", NULL, v_model},
+	/* the text's language (ISO 639-1 or und), from every batch */
+	{"language", "text", "", "string", SP_SHAPE_1_3, SP_FROM_RESULT,
+	TEXTOID, "u.language", "r.language", v_language},
+};
+const int	sp_nresult_columns = lengthof(sp_result_columns);
+
+/*
+ * The shape of a table: the last version whose columns it all has.  A
+ * table not yet upgraded (a new library before ALTER EXTENSION ... UPDATE)
+ * is written as its version wrote it.  The language is written only into a
+ * text column.
+ */
+SpShape
+sp_table_shape(Oid relid)
+{
+	SpShape		shape = SP_SHAPE_1_3;
+
+	for (int i = 0; i < sp_nresult_columns; i++)
+	{
+		const SpResultColumn *c = &sp_result_columns[i];
+		AttrNumber	att = get_attnum(relid, c->name);
+		bool		has = att != InvalidAttrNumber;
+
+		if (has && c->since == SP_SHAPE_1_3 && strcmp(c->type, "text") == 0)
+		{
+			Oid			type = get_atttype(relid, att);
+
+			has = type == TEXTOID || type == VARCHAROID;
+		}
+		if (!has && c->since > SP_SHAPE_1_0 && c->since - 1 < shape)
+			shape = c->since - 1;
+	}
+	return shape;
+}
+
+/* A batch_value with $ and {ext} filled in. */
+static void
+append_value(StringInfo buf, const char *value, int arg, const char *ext)
+{
+	for (const char *p = value; *p; p++)
+	{
+		if (*p == '$')
+			appendStringInfo(buf, "$%d", arg);
+		else if (strncmp(p, "{ext}", 5) == 0)
+		{
+			appendStringInfoString(buf, ext);
+			p += 4;
+		}
+		else
+			appendStringInfoChar(buf, *p);
+	}
+}
+
+/* Does the batch's UPDATE of a table of this shape set column c? */
+static bool
+batch_sets(const SpResultColumn *c, SpShape shape)
+{
+	return c->batch_value != NULL && c->since <= shape;
+}
+
+char *
+sp_result_update_sql(const char *rel, const char *id, const char *ext, SpShape shape,
+					 int *nargs, Oid **argtypes)
+{
+	StringInfoData set;
+	StringInfoData from;
+	StringInfoData names;
+	int			n = 1;
+
+	*argtypes = palloc(sizeof(Oid) * (sp_nresult_columns + 1));
+	(*argtypes)[0] = INT8ARRAYOID;
+	initStringInfo(&set);
+	initStringInfo(&from);
+	initStringInfo(&names);
+	appendStringInfoString(&from, "pg_catalog.unnest($1)");
+	appendStringInfoString(&names, "id");
+	for (int i = 0; i < sp_nresult_columns; i++)
+	{
+		const SpResultColumn *c = &sp_result_columns[i];
+
+		if (!batch_sets(c, shape))
+			continue;
+		if (OidIsValid(c->arg_elem))
+		{
+			n++;
+			if (c->from == SP_FROM_WRITE)
+				(*argtypes)[n - 1] = c->arg_elem;
+			else
+			{
+				(*argtypes)[n - 1] = get_array_type(c->arg_elem);
+				appendStringInfo(&from, ", pg_catalog.unnest($%d)", n);
+				appendStringInfo(&names, ", %s", c->name);
+			}
+		}
+		appendStringInfo(&set, "%s%s = ", set.len > 0 ? ", " : "", c->name);
+		append_value(&set, c->batch_value, n, ext);
+	}
+	*nargs = n;
+	return psprintf("UPDATE %s AS s SET %s FROM ROWS FROM (%s) AS u(%s) WHERE s.%s OPERATOR(pg_catalog.=) u.id",
+					rel, set.data, from.data, names.data, id);
+}
+
+void
+sp_result_update_args(SpBatch *b, SpShape shape, const int *rows, int nrows, Datum *args)
+{
+	Datum	   *values = palloc(sizeof(Datum) * nrows);
+	bool	   *nulls = palloc(sizeof(bool) * nrows);
+	int			n = 1;
+
+	for (int k = 0; k < nrows; k++)
+		values[k] = b->ids[rows[k]];
+	args[0] = sp_array_datum(values, NULL, nrows, INT8OID);
+	for (int i = 0; i < sp_nresult_columns; i++)
+	{
+		const SpResultColumn *c = &sp_result_columns[i];
+		bool		isnull;
+
+		if (!batch_sets(c, shape) || !OidIsValid(c->arg_elem))
+			continue;
+		if (c->from == SP_FROM_WRITE)
+		{
+			args[n++] = c->value(b, -1, &isnull);
+			continue;
+		}
+		for (int k = 0; k < nrows; k++)
+			values[k] = c->value(b, rows[k], &nulls[k]);
+		args[n++] = sp_array_datum(values, nulls, nrows, c->arg_elem);
+	}
+}
+
+/* sentiment_complete's SET list: the columns it writes, as it writes them. */
+char *
+sp_result_complete_set(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < sp_nresult_columns; i++)
+		if (sp_result_columns[i].complete_value != NULL)
+			appendStringInfo(&buf, "%s%s = %s", buf.len > 0 ? ", " : "", sp_result_columns[i].name,
+							 sp_result_columns[i].complete_value);
+	return buf.data;
+}
+
+/* The fields of a result sentiment_complete reads: the key, then the result columns. */
+char *
+sp_result_complete_record(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "id bigint, version integer");
+	for (int i = 0; i < sp_nresult_columns; i++)
+		if (sp_result_columns[i].from == SP_FROM_RESULT)
+			appendStringInfo(&buf, ", %s %s", sp_result_columns[i].name, sp_result_columns[i].type);
+	return buf.data;
+}
+
+/*
+ * sentiment_status_columns(): the columns attach adds (n, column_name,
+ * column_type, add_clause, kind), in its order.
+ */
+Datum
+sentiment_status_columns(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < sp_nresult_columns; i++)
+	{
+		const SpResultColumn *c = &sp_result_columns[i];
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = DirectFunctionCall1(namein, CStringGetDatum(c->name));
+		values[2] = CStringGetTextDatum(c->type);
+		values[3] = CStringGetTextDatum(c->add_clause);
+		values[4] = CStringGetTextDatum(c->kind);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
