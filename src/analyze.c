@@ -164,6 +164,17 @@ float4_array(const float *values, int n)
 	return result;
 }
 
+/* A composite result type of an SQL function, blessed. */
+static TupleDesc
+result_type(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return BlessTupleDesc(tupdesc);
+}
+
 Datum
 sentiment_analyze(PG_FUNCTION_ARGS)
 {
@@ -171,7 +182,7 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	SpAnalyzer *an = sp_analyzer();
 	sa_analysis *res = palloc(sizeof(sa_analysis));
 	sa_error	err;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = result_type(fcinfo);
 	Datum		values[9];
 	bool		nulls[9] = {false};
 	Datum	   *topics;
@@ -183,9 +194,6 @@ sentiment_analyze(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	input = PG_GETARG_TEXT_PP(0);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 
 	utf8 = sp_text_to_utf8(input, &len);
 	err = sa_analyze_model(an->lexicon, an->topics, an->workspace, model_arg(fcinfo, 1), utf8, len, res);
@@ -224,15 +232,11 @@ sentiment_scores(PG_FUNCTION_ARGS)
 	SpAnalyzer *an = sp_analyzer();
 	sa_sentiment res;
 	sa_error	err;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = result_type(fcinfo);
 	Datum		values[4];
 	bool		nulls[4] = {false};
 	const char *utf8;
 	size_t		len;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
 
 	utf8 = sp_text_to_utf8(input, &len);
 	err = sa_sentiment_score(an->lexicon, an->workspace, utf8, len, &res);
@@ -245,17 +249,6 @@ sentiment_scores(PG_FUNCTION_ARGS)
 	values[3] = Float8GetDatum(res.neg);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/* A composite result type of an SQL function, blessed. */
-static TupleDesc
-result_type(FunctionCallInfo fcinfo)
-{
-	TupleDesc	tupdesc;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	return BlessTupleDesc(tupdesc);
 }
 
 /*

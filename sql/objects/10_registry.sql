@@ -104,6 +104,74 @@ BEGIN
 END
 $body$;
 
+-- A call made without a source, for every attached table: p_query (its $1
+-- the table, $2 p_args) runs for each table the caller may update, in the
+-- order of their OIDs, and its bigint results are summed; a table where it
+-- fails is skipped with a warning (hint: p_hint, its %s the table), those
+-- the caller may not update are named by sentiment_report_denied.  Runs
+-- p_query as the caller, so it grants nothing and stays executable by
+-- PUBLIC like sentiment_report_denied.
+CREATE FUNCTION @extschema@._sentiment_for_each_updatable(
+	p_what text, p_query text, p_args jsonb, p_hint text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src		regclass;
+	v_n			bigint;
+	v_total		bigint := 0;
+	v_denied	text[] := '{}';
+BEGIN
+	FOR v_src IN SELECT s.source_table FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid LOOP
+		IF NOT has_table_privilege(v_src, 'UPDATE') THEN
+			v_denied := v_denied || v_src::text;
+			CONTINUE;
+		END IF;
+		BEGIN
+			EXECUTE p_query INTO v_n USING v_src, p_args;
+			v_total := v_total + v_n;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING '% skipped table %: %', p_what, v_src, SQLERRM
+				USING HINT = format(p_hint, v_src::text);
+		END;
+	END LOOP;
+	PERFORM @extschema@.sentiment_report_denied(p_what, v_denied);
+	RETURN v_total;
+END
+$body$;
+
+-- The rows of one owner-run statement (sentiment_source_sql, with p_args)
+-- of every attached source the caller may read (or of p_source alone),
+-- each row led by its source; the caller's column definition list is the
+-- source's then p_columns.  A source that cannot be read so (locked,
+-- columns changed) is left out with a warning that p_what names.  Reads
+-- only what the caller may read, as sentiment_source_sql does, so it stays
+-- executable by PUBLIC.
+CREATE FUNCTION @extschema@._sentiment_readable_rows(
+	p_what text, p_statement text, p_args jsonb, p_columns text, p_source regclass DEFAULT NULL)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_src		regclass;
+BEGIN
+	FOR v_src IN
+		SELECT r.source_table FROM @extschema@.sentiment_readable_sources() r
+		 WHERE p_source IS NULL OR r.source_table = p_source
+	LOOP
+		BEGIN
+			RETURN QUERY EXECUTE format(
+				'SELECT $1, u.* FROM @extschema@.sentiment_source_sql($1, $2, $3) AS u(%s)', p_columns)
+				USING v_src, p_statement, p_args;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING '% skipped table %: %', p_what, v_src, SQLERRM;
+		END;
+	END LOOP;
+END
+$body$;
+
 -- Record or remove a registration (src/registry.c).  They check, as the
 -- caller, EXECUTE on sentiment_attach / sentiment_detach and ownership of
 -- the source and its side tables, then write the registry as the

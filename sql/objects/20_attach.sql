@@ -366,7 +366,11 @@ LANGUAGE C VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_check_attachable';
 
-CREATE FUNCTION @extschema@.sentiment_attach_internal(
+-- The relation attach works on, checked and locked: the arguments, the table
+-- (created when missing), its kind, its owner; returns it with its schema
+-- and name.  Executable by PUBLIC like attach's other steps, which run as
+-- the caller of the privileged wrappers; it checks that privilege itself.
+CREATE FUNCTION @extschema@._sentiment_attach_relation(
 	p_relid regclass,
 	p_name text,
 	p_default_schema name,
@@ -374,25 +378,18 @@ CREATE FUNCTION @extschema@.sentiment_attach_internal(
 	p_text_column name,
 	p_topics_table name,
 	p_embeddings_table name,
-	p_model text)
-RETURNS regclass
+	OUT rel regclass,
+	OUT schema_name name,
+	OUT table_name name)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_rel		regclass;
-	v_old_model text;
 	v_schema	name;
 	v_table		name;
 	v_relkind	"char";
-	v_topics	regclass;
-	v_embed		regclass;
-	v_distributed boolean;
-	v_references text;
-	v_before	name[];
 BEGIN
-	-- The public entry points carry the privilege; this helper is callable
-	-- by all only because the wrappers run as the caller.
 	PERFORM @extschema@.sentiment_check_attach_privilege();
 
 	IF p_id_column IS NULL OR p_text_column IS NULL
@@ -438,6 +435,70 @@ BEGIN
 	-- writers; the ALTER below takes its stronger lock only when needed.
 	EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', v_rel);
 
+	rel := v_rel;
+	schema_name := v_schema;
+	table_name := v_table;
+END
+$body$;
+
+-- A side table of p_rel in p_schema: created (columns p_columns, owned
+-- like p_rel, marked as added by attach) when missing, else adopted as
+-- sentiment_adopt_side_table checks it (p_keys, p_optional).
+CREATE FUNCTION @extschema@._sentiment_attach_side_table(
+	p_rel regclass, p_schema name, p_name name, p_role text,
+	p_columns text, p_keys text[], p_optional text[])
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_side		regclass := to_regclass(format('%I.%I', p_schema, p_name));
+BEGIN
+	PERFORM @extschema@.sentiment_check_attach_privilege();
+	IF v_side IS NULL THEN
+		EXECUTE format('CREATE TABLE %I.%I (%s)', p_schema, p_name, p_columns);
+		v_side := format('%I.%I', p_schema, p_name)::regclass;
+		PERFORM @extschema@.sentiment_side_table_owner(v_side, p_rel);
+		PERFORM @extschema@.sentiment_mark_added(v_side, NULL);
+	ELSE
+		PERFORM @extschema@.sentiment_adopt_side_table(v_side, p_rel, p_role, p_keys, p_optional);
+	END IF;
+	RETURN v_side;
+END
+$body$;
+
+CREATE FUNCTION @extschema@.sentiment_attach_internal(
+	p_relid regclass,
+	p_name text,
+	p_default_schema name,
+	p_id_column name,
+	p_text_column name,
+	p_topics_table name,
+	p_embeddings_table name,
+	p_model text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_rel		regclass;
+	v_old_model text;
+	v_schema	name;
+	v_table		name;
+	v_topics	regclass;
+	v_embed		regclass;
+	v_distributed boolean;
+	v_references text;
+	v_before	name[];
+BEGIN
+	-- The public entry points carry the privilege; this helper is callable
+	-- by all only because the wrappers run as the caller.
+	PERFORM @extschema@.sentiment_check_attach_privilege();
+
+	SELECT r.rel, r.schema_name, r.table_name INTO v_rel, v_schema, v_table
+	  FROM @extschema@._sentiment_attach_relation(p_relid, p_name, p_default_schema, p_id_column, p_text_column,
+												 p_topics_table, p_embeddings_table) r;
+
 	-- The key: an integer column with a single-column unique index; the text.
 	PERFORM @extschema@.sentiment_attach_column(v_rel, p_id_column, 'integer', 'key', 'smallint, integer or bigint');
 	-- On Citus: distributed by the key (else no unique index on it alone can
@@ -466,40 +527,15 @@ BEGIN
 	PERFORM @extschema@.sentiment_attach_indexes(v_rel, v_schema, v_table, p_id_column);
 
 	-- Side tables, in the source's schema.
-	v_topics := to_regclass(format('%I.%I', v_schema, p_topics_table));
-	IF v_topics IS NULL THEN
-		EXECUTE format(
-			'CREATE TABLE %I.%I ('
-			'mention_id bigint NOT NULL%s, '
-			'topic_key text NOT NULL, '
-			'weight real, '
-			'sentiment real, '
-			'PRIMARY KEY (mention_id, topic_key))',
-			v_schema, p_topics_table, v_references);
-		v_topics := format('%I.%I', v_schema, p_topics_table)::regclass;
-		PERFORM @extschema@.sentiment_side_table_owner(v_topics, v_rel);
-		PERFORM @extschema@.sentiment_mark_added(v_topics, NULL);
-	ELSE
-		PERFORM @extschema@.sentiment_adopt_side_table(v_topics, v_rel, 'topics_table',
-			ARRAY['mention_id', 'topic_key'], ARRAY['weight real', 'sentiment real']);
-	END IF;
-
-	v_embed := to_regclass(format('%I.%I', v_schema, p_embeddings_table));
-	IF v_embed IS NULL THEN
-		EXECUTE format(
-			'CREATE TABLE %I.%I ('
-			'entry_id bigint PRIMARY KEY%s, '
-			'embedding %s NOT NULL)',
-			v_schema, p_embeddings_table, v_references,
-			-- vector(256) when pgvector is installed here, else real[]
-			@extschema@.sentiment_embedding_type_sql(NULL));
-		v_embed := format('%I.%I', v_schema, p_embeddings_table)::regclass;
-		PERFORM @extschema@.sentiment_side_table_owner(v_embed, v_rel);
-		PERFORM @extschema@.sentiment_mark_added(v_embed, NULL);
-	ELSE
-		PERFORM @extschema@.sentiment_adopt_side_table(v_embed, v_rel, 'embeddings_table',
-			ARRAY['entry_id'], ARRAY['embedding real[]']);
-	END IF;
+	v_topics := @extschema@._sentiment_attach_side_table(v_rel, v_schema, p_topics_table, 'topics_table',
+		format('mention_id bigint NOT NULL%s, topic_key text NOT NULL, weight real, sentiment real, '
+			   'PRIMARY KEY (mention_id, topic_key)', v_references),
+		ARRAY['mention_id', 'topic_key'], ARRAY['weight real', 'sentiment real']);
+	-- vector(256) when pgvector is installed here, else real[]
+	v_embed := @extschema@._sentiment_attach_side_table(v_rel, v_schema, p_embeddings_table, 'embeddings_table',
+		format('entry_id bigint PRIMARY KEY%s, embedding %s NOT NULL', v_references,
+			   @extschema@.sentiment_embedding_type_sql(NULL)),
+		ARRAY['entry_id'], ARRAY['embedding real[]']);
 	IF v_distributed THEN
 		PERFORM @extschema@.sentiment_citus_colocate(v_topics, 'mention_id', v_rel, p_id_column);
 		PERFORM @extschema@.sentiment_citus_colocate(v_embed, 'entry_id', v_rel, p_id_column);

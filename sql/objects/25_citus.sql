@@ -194,6 +194,28 @@ COMMENT ON FUNCTION @extschema@.sentiment_citus_wake_after(bigint, bigint) IS
 
 -- ---- cluster-wide monitoring, from the coordinator -------------------------
 
+-- One query run on every Citus worker node (Citus's
+-- run_command_on_workers, as the caller): per node its name, whether it
+-- answered, the answer as JSON and as text (the error when it did not).
+-- No rows without Citus.  Runs as the caller, so it stays executable by
+-- PUBLIC.
+CREATE FUNCTION @extschema@._sentiment_on_worker_nodes(
+	p_query text, OUT node text, OUT success boolean, OUT answer json, OUT result text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF to_regproc('pg_catalog.run_command_on_workers') IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE
+		'SELECT r.nodename || '':'' || r.nodeport, r.success, CASE WHEN r.success THEN r.result::json END, r.result '
+		'  FROM pg_catalog.run_command_on_workers($1) r'
+		USING p_query;
+END
+$body$;
+
 -- The background workers of every node: this node's, then each worker
 -- node's (gathered with Citus's run_command_on_workers, as the caller).  A
 -- node that cannot be asked shows as one row with its error.
@@ -216,18 +238,15 @@ BEGIN
 		SELECT 'local'::text, w.kind, w.pid, w.state, w.batches, w.rows_processed, w.wakeups,
 			   w.last_batch_at, w.last_error
 		  FROM @extschema@.sentiment_worker_status() w;
-	IF to_regproc('pg_catalog.run_command_on_workers') IS NULL THEN
-		RETURN;
-	END IF;
-	RETURN QUERY EXECUTE
-		'SELECT r.nodename || '':'' || r.nodeport, x.kind, x.pid, x.state, x.batches, x.rows_processed, '
-		'       x.wakeups, x.last_batch_at, CASE WHEN r.success THEN x.last_error ELSE r.result END '
-		'  FROM pg_catalog.run_command_on_workers($1) r '
-		'  LEFT JOIN LATERAL pg_catalog.json_to_recordset(CASE WHEN r.success THEN r.result::json END) '
-		'       AS x(kind text, pid integer, state text, batches bigint, rows_processed bigint, '
-		'            wakeups bigint, last_batch_at timestamptz, last_error text) ON true '
-		' ORDER BY 1, 2, 3'
-		USING 'SELECT COALESCE(pg_catalog.json_agg(w), ''[]'') FROM @extschema@.sentiment_worker_status() w';
+	RETURN QUERY
+		SELECT n.node, x.kind, x.pid, x.state, x.batches, x.rows_processed,
+			   x.wakeups, x.last_batch_at, CASE WHEN n.success THEN x.last_error ELSE n.result END
+		  FROM @extschema@._sentiment_on_worker_nodes(
+				'SELECT COALESCE(pg_catalog.json_agg(w), ''[]'') FROM @extschema@.sentiment_worker_status() w') n
+		  LEFT JOIN LATERAL json_to_recordset(n.answer)
+			   AS x(kind text, pid integer, state text, batches bigint, rows_processed bigint,
+					wakeups bigint, last_batch_at timestamptz, last_error text) ON true
+		 ORDER BY 1, 2, 3;
 END
 $body$;
 
@@ -248,18 +267,15 @@ BEGIN
 	RETURN QUERY
 		SELECT 'local'::text, s.source::text, s.batches, s.rows_completed, s.rows_failed, s.last_batch_at
 		  FROM @extschema@.sentiment_stats s;
-	IF to_regproc('pg_catalog.run_command_on_workers') IS NULL THEN
-		RETURN;
-	END IF;
-	RETURN QUERY EXECUTE
-		'SELECT r.nodename || '':'' || r.nodeport, CASE WHEN r.success THEN x.source ELSE r.result END, '
-		'       x.batches, x.rows_completed, x.rows_failed, x.last_batch_at '
-		'  FROM pg_catalog.run_command_on_workers($1) r '
-		'  LEFT JOIN LATERAL pg_catalog.json_to_recordset(CASE WHEN r.success THEN r.result::json END) '
-		'       AS x(source text, batches bigint, rows_completed bigint, rows_failed bigint, '
-		'            last_batch_at timestamptz) ON true '
-		' ORDER BY 1, 2'
-		USING 'SELECT COALESCE(pg_catalog.json_agg(s), ''[]'') FROM @extschema@.sentiment_stats s';
+	RETURN QUERY
+		SELECT n.node, CASE WHEN n.success THEN x.source ELSE n.result END,
+			   x.batches, x.rows_completed, x.rows_failed, x.last_batch_at
+		  FROM @extschema@._sentiment_on_worker_nodes(
+				'SELECT COALESCE(pg_catalog.json_agg(s), ''[]'') FROM @extschema@.sentiment_stats s') n
+		  LEFT JOIN LATERAL json_to_recordset(n.answer)
+			   AS x(source text, batches bigint, rows_completed bigint, rows_failed bigint,
+					last_batch_at timestamptz) ON true
+		 ORDER BY 1, 2;
 END
 $body$;
 

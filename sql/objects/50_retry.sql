@@ -41,11 +41,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_src		regclass;
 	v_args		jsonb;
-	v_n			bigint;
 	v_total		bigint := 0;
-	v_denied	text[] := '{}';
 BEGIN
 	IF sentiment_retry_failed.ids IS NOT NULL AND sentiment_retry_failed.source IS NULL THEN
 		RAISE EXCEPTION 'ids need a source table'
@@ -59,20 +56,9 @@ BEGIN
 		SELECT u.n INTO v_total
 		  FROM @extschema@.sentiment_source_sql(sentiment_retry_failed.source, 'retry_failed', v_args) AS u(n bigint);
 	ELSE
-		FOR v_src IN SELECT s.source_table FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid LOOP
-			IF NOT has_table_privilege(v_src, 'UPDATE') THEN
-				v_denied := v_denied || v_src::text;
-				CONTINUE;
-			END IF;
-			BEGIN
-				SELECT u.n INTO v_n FROM @extschema@.sentiment_source_sql(v_src, 'retry_failed', v_args) AS u(n bigint);
-				v_total := v_total + v_n;
-			EXCEPTION WHEN OTHERS THEN
-				RAISE WARNING 'sentiment_retry_failed skipped table %: %', v_src, SQLERRM
-					USING HINT = format('Its failed rows stay failed; sentiment_retry_failed(%L) shows the error.', v_src::text);
-			END;
-		END LOOP;
-		PERFORM @extschema@.sentiment_report_denied('sentiment_retry_failed', v_denied);
+		v_total := @extschema@._sentiment_for_each_updatable('sentiment_retry_failed',
+			'SELECT u.n FROM @extschema@.sentiment_source_sql($1, ''retry_failed'', $2) AS u(n bigint)', v_args,
+			'Its failed rows stay failed; sentiment_retry_failed(%L) shows the error.');
 	END IF;
 	-- the wake-up trigger fires only for new or edited text; on Citus the
 	-- rows of distributed tables wait on the worker nodes

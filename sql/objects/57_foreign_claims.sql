@@ -143,30 +143,17 @@ CREATE FUNCTION @extschema@.sentiment_completions(
 	OUT first_completed_at timestamptz,
 	OUT last_completed_at timestamptz)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_src	record;
-BEGIN
-	FOR v_src IN
-		SELECT s.source_table FROM @extschema@.sentiment_readable_sources() s
-		 WHERE (sentiment_completions.source IS NULL OR s.source_table = sentiment_completions.source)
-		 ORDER BY s.source_table::oid
-	LOOP
-		BEGIN
-			RETURN QUERY
-				SELECT v_src.source_table, c.*
-				  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'completions',
-						   jsonb_strip_nulls(jsonb_build_object('since', sentiment_completions.since)))
-					AS c(completed_by text, rows bigint, first_completed_at timestamptz, last_completed_at timestamptz);
-		EXCEPTION WHEN OTHERS THEN
-			-- read as the owner; locked or with changed columns: left out
-			RAISE WARNING 'sentiment_completions skipped table %: %', v_src.source_table, SQLERRM;
-		END;
-	END LOOP;
-END
-$body$;
+AS $$
+	-- read as the owner; locked or with changed columns: left out
+	SELECT * FROM @extschema@._sentiment_readable_rows('sentiment_completions', 'completions',
+			jsonb_strip_nulls(jsonb_build_object('since', sentiment_completions.since)),
+			'completed_by text, rows bigint, first_completed_at timestamptz, last_completed_at timestamptz',
+			sentiment_completions.source)
+		AS c(source_table regclass, completed_by text, rows bigint, first_completed_at timestamptz,
+			 last_completed_at timestamptz)
+$$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_completions(regclass, timestamptz) IS
 	'Completed rows per source by who completed them (sentiment_proc or other), optionally since a time; reads every row';

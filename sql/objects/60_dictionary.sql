@@ -95,29 +95,15 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
-DECLARE
-	v_source	regclass;
-	v_n			bigint := 0;
-	v_denied	text[] := '{}';
 BEGIN
 	PERFORM @extschema@.sentiment_registration(sentiment_reanalyze.source);
 	IF sentiment_reanalyze.source IS NOT NULL THEN
 		RETURN @extschema@.sentiment_enqueue(sentiment_reanalyze.source, NULL, COALESCE(sentiment_reanalyze.priority, 0));
 	END IF;
-	FOR v_source IN SELECT s.source_table FROM @extschema@.sentiment_sources s ORDER BY s.source_table::oid LOOP
-		IF NOT has_table_privilege(v_source, 'UPDATE') THEN
-			v_denied := v_denied || v_source::text;
-			CONTINUE;
-		END IF;
-		BEGIN
-			v_n := v_n + @extschema@.sentiment_enqueue(v_source, NULL, COALESCE(sentiment_reanalyze.priority, 0));
-		EXCEPTION WHEN OTHERS THEN
-			RAISE WARNING 'sentiment_reanalyze skipped table %: %', v_source, SQLERRM
-				USING HINT = format('sentiment_reanalyze(%L) shows the error.', v_source::text);
-		END;
-	END LOOP;
-	PERFORM @extschema@.sentiment_report_denied('sentiment_reanalyze', v_denied);
-	RETURN v_n;
+	RETURN @extschema@._sentiment_for_each_updatable('sentiment_reanalyze',
+		'SELECT @extschema@.sentiment_enqueue($1, NULL, ($2 ->> ''priority'')::integer)',
+		jsonb_build_object('priority', COALESCE(sentiment_reanalyze.priority, 0)),
+		'sentiment_reanalyze(%L) shows the error.');
 END
 $body$;
 

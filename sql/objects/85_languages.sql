@@ -9,23 +9,13 @@ CREATE FUNCTION @extschema@.sentiment_languages_internal(
 	OUT language text,
 	OUT rows bigint)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_src		record;
-BEGIN
-	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
-		BEGIN
-			RETURN QUERY SELECT v_src.source_table, u.item, u.n
-						   FROM @extschema@.sentiment_source_sql(v_src.source_table, 'summary_language')
-								AS u(item text, n bigint);
-		EXCEPTION WHEN OTHERS THEN
-			RAISE WARNING 'sentiment_languages skipped table %: %', v_src.source_table, SQLERRM;
-		END;
-	END LOOP;
-END
-$body$;
+AS $$
+	SELECT * FROM @extschema@._sentiment_readable_rows('sentiment_languages', 'summary_language', NULL,
+													   'item text, n bigint')
+		AS u(source regclass, item text, n bigint)
+$$;
 
 CREATE VIEW @extschema@.sentiment_languages AS
 	SELECT * FROM @extschema@.sentiment_languages_internal();

@@ -25,12 +25,20 @@ REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regproced
 -- replace function: sentiment_release
 -- no temporary tables, no partitions of another owner (src/registry.c)
 -- replace function: sentiment_check_attachable
+-- attach's steps split out of sentiment_attach_internal (issue 23; executable
+-- by PUBLIC like the other steps, as a fresh installation has them)
+-- replace function: _sentiment_attach_relation
+-- replace function: _sentiment_attach_side_table
 -- replace function: sentiment_attach_internal
 -- sentiment_similar's default source: the sentiment_data on the caller's path
 -- replace function: sentiment_similar_source
 -- replace function: sentiment_similar
 -- Citus: attach says which grant the worker nodes need
 -- replace function: sentiment_citus_check_source
+-- the cluster-wide monitoring asks the worker nodes through one helper (issue 23)
+-- replace function: _sentiment_on_worker_nodes
+-- replace function: sentiment_cluster_workers
+-- replace function: sentiment_cluster_stats
 -- Registrations a temporary table left behind (its session ended, which no
 -- event trigger sees), and those of temporary tables, which 1.3 refuses.
 DELETE FROM @extschema@.sentiment_sources s
@@ -45,6 +53,10 @@ DELETE FROM @extschema@.sentiment_sources s
 -- replace function: sentiment_source_problem
 -- replace function: sentiment_source_sql
 -- replace function: sentiment_report_denied
+-- the loop of sentiment_retry_failed and sentiment_reanalyze without a source (issue 23)
+-- replace function: _sentiment_for_each_updatable
+-- the loop of the functions that read every readable source (issue 23)
+-- replace function: _sentiment_readable_rows
 -- replace function: sentiment_attach_status_columns
 -- replace function: sentiment_requeue_for_model
 -- replace function: sentiment_retry_failed
