@@ -27,7 +27,7 @@
 #             search_path, as 1.2 had it: before and after in the same run;
 #   call REF / wrapper REF / call REF no SET  with BEFORE_REF=commit (a
 #             commit of this repository, read with git show): that commit's
-#             sentiment_similar_internal from sql/objects/65_similar.sql
+#             _sentiment_similar_internal from sql/objects/65_similar.sql
 #             under its wrapper, and again without its function-level
 #             SET hnsw.ef_search (what that clause costs).
 #
@@ -95,12 +95,12 @@ AS $$
 $$;
 SQL
 
-# A former sentiment_similar_internal (plpgsql, with the caller's
+# A former _sentiment_similar_internal (plpgsql, with the caller's
 # hnsw.ef_search as a fifth argument) under its wrapper; a stand-in without it.
 if [ -n "${BEFORE_REF:-}" ]; then
 	git show "$BEFORE_REF:sql/objects/65_similar.sql" |
-		awk '/^CREATE FUNCTION @extschema@.sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' |
-		sed -e 's/@extschema@\.sentiment_similar_internal(/public.similar_ref(/' -e 's/@extschema@/public/g' | psql_q
+		awk '/^CREATE FUNCTION @extschema@._sentiment_similar_internal\(/ {f = 1} f {print} f && /^\$body\$;$/ {exit}' |
+		sed -e 's/@extschema@\._sentiment_similar_internal(/public.similar_ref(/' -e 's/@extschema@/public/g' | psql_q
 	psql_q <<'SQL'
 CREATE FUNCTION similar_ref_call(query text, k integer DEFAULT 10, source regclass DEFAULT NULL)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)

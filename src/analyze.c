@@ -359,7 +359,7 @@ sentiment_models(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* sentiment_model_check(name): the name when it is a sentiment model (CHECK). */
+/* _sentiment_model_check(name): the name when it is a sentiment model (CHECK). */
 Datum
 sentiment_model_check(PG_FUNCTION_ARGS)
 {

@@ -409,7 +409,7 @@ sp_process_batch(Oid source, int batch_size, char *skipped)
 		sp_citus_any_distributed(source))
 		done += sp_citus_process_on_workers(node_batch_command, &source, batch_size - (int) done);
 
-	/* as the SQL functions do without a source (sentiment_report_denied) */
+	/* as the SQL functions do without a source (_sentiment_report_denied) */
 	if (denied.len > 0)
 		ereport(NOTICE,
 				(errmsg("sentiment_process_batch skipped %d attached table(s) the current user may not update: %s",

@@ -11,7 +11,7 @@
  * The coordinator's registry names the distributed table.  A worker node's
  * registry is empty: what it needs of an attached distributed table is
  * published as the arguments of the table's sentiment_text_edit trigger
- * (sentiment_citus_publish in sql/objects/25_citus.sql), which Citus copies
+ * (_sentiment_citus_publish in sql/objects/25_citus.sql), which Citus copies
  * to every node, in the same transaction and to nodes added later.
  *
  * A batch of a shard runs as its own local transaction on the node that

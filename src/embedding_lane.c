@@ -44,7 +44,7 @@
 PG_FUNCTION_INFO_V1(sentiment_embedding_lane);
 PG_FUNCTION_INFO_V1(sentiment_drain_embeddings);
 
-/* sentiment_embedding_lane(regclass): the lane of an embeddings table, or NULL. */
+/* _sentiment_embedding_lane(regclass): the lane of an embeddings table, or NULL. */
 Datum
 sentiment_embedding_lane(PG_FUNCTION_ARGS)
 {

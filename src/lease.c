@@ -5,7 +5,7 @@
  * - Claimants: "pid:start:role" where start is the backend's start time in
  *   microseconds, so a pid reused by a later backend is not taken for the
  *   claimant, and role the user that claimed, so that only that role can
- *   use the claim (sentiment_own_claim).  A claim is abandoned when its lease expired or no backend
+ *   use the claim (_sentiment_own_claim).  A claim is abandoned when its lease expired or no backend
  *   with its claimant's identity is alive.
  * - The reaper: abandoned claims ('processing' rows) go back to 'pending'
  *   (or to 'failed' once they used up their attempts).  Called by the
@@ -96,7 +96,7 @@ parse_claimant(const char *claimant, int *pid, int64 *started, Oid *role)
 }
 
 /*
- * sentiment_own_claim(claim text): the claim the caller acts on in
+ * _sentiment_own_claim(claim text): the claim the caller acts on in
  * sentiment_complete, sentiment_fail, sentiment_renew and sentiment_release.
  * NULL: the caller's own (sentiment_claimant()).  A claim passed explicitly
  * (from another session of the same analyser) must have been made by the

@@ -10,7 +10,7 @@
  * sentiment_detach) and owns the source and its side tables, and only then
  * write the row as the extension's owner (identity.c).
  *
- * A trigger on the registry (sentiment_registry_forget_trigger) drops the
+ * A trigger on the registry (_sentiment_registry_forget_trigger) drops the
  * statistics of a source whose registration goes, by either path (detach,
  * or the drop event trigger), when the transaction commits.
  */
@@ -108,7 +108,7 @@ check_attachable(Oid relid)
 }
 
 /*
- * sentiment_check_attachable(source regclass): the checks above, called by
+ * _sentiment_check_attachable(source regclass): the checks above, called by
  * sentiment_attach before it changes anything.
  */
 Datum
@@ -313,7 +313,7 @@ sentiment_set_processor(PG_FUNCTION_ARGS)
 }
 
 /*
- * sentiment_registry_forget_trigger(): AFTER DELETE FOR EACH ROW on
+ * _sentiment_registry_forget_trigger(): AFTER DELETE FOR EACH ROW on
  * sentiment_sources.  The deleted registration's statistics are removed
  * from shared memory when the transaction commits (stats.c).
  */
@@ -327,7 +327,7 @@ sentiment_registry_forget_trigger(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("sentiment_registry_forget_trigger() was not called by the trigger manager")));
+				 errmsg("_sentiment_registry_forget_trigger() was not called by the trigger manager")));
 	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
 		strcmp(RelationGetRelationName(trigdata->tg_relation), "sentiment_sources") != 0 ||
@@ -335,7 +335,7 @@ sentiment_registry_forget_trigger(PG_FUNCTION_ARGS)
 		TupleDescAttr(RelationGetDescr(trigdata->tg_relation), 0)->atttypid != REGCLASSOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("sentiment_registry_forget_trigger() must be fired AFTER DELETE ... FOR EACH ROW on sentiment_sources")));
+				 errmsg("_sentiment_registry_forget_trigger() must be fired AFTER DELETE ... FOR EACH ROW on sentiment_sources")));
 
 	relid = heap_getattr(trigdata->tg_trigtuple, 1, RelationGetDescr(trigdata->tg_relation), &isnull);
 	if (!isnull)

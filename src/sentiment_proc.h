@@ -97,7 +97,7 @@
  *                        batch_record citus identity queue registry
  *                        source_xact stats
  *   worker.c          a background worker's loop and upkeep;
- *                     sentiment_worker_status (worker.h: with wakeup.c and
+ *                     _sentiment_worker_status (worker.h: with wakeup.c and
  *                     launcher.c)
  *                     -> batch embedding_lane identity launcher lease queue
  *                        wakeup

@@ -38,7 +38,7 @@
 PG_FUNCTION_INFO_V1(sentiment_cosine);
 PG_FUNCTION_INFO_V1(sentiment_embedding_dims);
 
-/* (src/source_sql.c: called directly by sentiment_similar_internal below) */
+/* (src/source_sql.c: called directly by _sentiment_similar_internal below) */
 extern PGDLLEXPORT Datum sentiment_source_sql(PG_FUNCTION_ARGS);
 
 /*
@@ -127,7 +127,7 @@ sentiment_cosine(PG_FUNCTION_ARGS)
 }
 
 /*
- * sentiment_similar_internal(source, query, entry, k): the search behind
+ * _sentiment_similar_internal(source, query, entry, k): the search behind
  * both sentiment_similar (sql/objects/65_similar.sql says what it returns).
  * In C because the plpgsql it replaces spent more than the index scan of a
  * 100,000-row table around it (bench/similar_profile.sh): two plpgsql
@@ -181,7 +181,7 @@ embeddings_of(Oid source, const char *schema)
 /*
  * The source to search (*source, NULL: the default one) and its embeddings
  * table; the rare cases (no source given, not attached) go through
- * sentiment_similar_source, which chooses the default or raises the error.
+ * _sentiment_similar_source, which chooses the default or raises the error.
  */
 static Oid
 resolve_source(Oid *source, const char *schema)
@@ -199,7 +199,7 @@ resolve_source(Oid *source, const char *schema)
 		bool		isnull;
 
 		if (SPI_execute_with_args(psprintf("SELECT r.source_table::pg_catalog.oid, r.embeddings_table::pg_catalog.oid "
-										   "FROM %s.sentiment_similar_source($1) r", quote_identifier(schema)),
+										   "FROM %s._sentiment_similar_source($1) r", quote_identifier(schema)),
 								  1, types, values, OidIsValid(*source) ? NULL : "n", true, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "could not find the source to search");
@@ -427,7 +427,7 @@ check_dims(Oid embeddings, const char *schema)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(psprintf("SELECT %s.sentiment_similar_check_dims($1, $2)", quote_identifier(schema)),
+	if (SPI_execute_with_args(psprintf("SELECT %s._sentiment_similar_check_dims($1, $2)", quote_identifier(schema)),
 							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the embeddings' lengths");
 	SPI_finish();

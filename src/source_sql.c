@@ -178,7 +178,7 @@ static const SourceStatement statements[] = {
 		"SELECT (e ->> 'attempt')::int4, (e ->> 'at')::timestamptz, e ->> 'sqlstate', e ->> 'message' "
 		"FROM {t}, jsonb_array_elements(processing_error_history) WITH ORDINALITY AS h(e, n) "
 		"WHERE {id} = ($1->>'id')::int8 ORDER BY h.n"},
-	/* sentiment_requeue_for_model: the rows another model analysed */
+	/* _sentiment_requeue_for_model: the rows another model analysed */
 	{"model_ids", false, false, NULL,
 		"SELECT array_agg({id}::int8) FROM {t} "
 		"WHERE processing_status = 'completed' AND sentiment_model::text IS DISTINCT FROM $1->>'version'"},
@@ -299,7 +299,7 @@ static const SourceStatement statements[] = {
 		"SELECT COALESCE((SELECT e.embedding::float4[] FROM {embeddings} e WHERE e.entry_id = ($1->>'entry')::int8), "
 		/* (processed, its embedding not indexed yet: in the lane) */
 		"  (SELECT l.embedding::float4[] FROM {lane_or_embeddings} l WHERE l.entry_id = ($1->>'entry')::int8))"},
-	/* sentiment_embedding_lane_flush: the lane emptied into the embeddings table (only with a lane) */
+	/* _sentiment_embedding_lane_flush: the lane emptied into the embeddings table (only with a lane) */
 	{"lane_flush", true, false, NULL,
 		"WITH moved AS (DELETE FROM {lane_or_embeddings} RETURNING entry_id, embedding), "
 		"ins AS (INSERT INTO {embeddings} (entry_id, embedding) SELECT m.entry_id, m.embedding FROM moved m "

@@ -905,7 +905,7 @@ visible_entries(int *count)
 	return copies;
 }
 
-/* sentiment_stats_internal(): the current database's rows, total first. */
+/* _sentiment_stats_internal(): the current database's rows, total first. */
 Datum
 sentiment_stats_internal(PG_FUNCTION_ARGS)
 {
@@ -979,7 +979,7 @@ sentiment_stats_reset(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(removed);
 }
 
-/* sentiment_throughput_internal(): per source and minute, the last hour. */
+/* _sentiment_throughput_internal(): per source and minute, the last hour. */
 Datum
 sentiment_throughput_internal(PG_FUNCTION_ARGS)
 {
@@ -1017,7 +1017,7 @@ sentiment_throughput_internal(PG_FUNCTION_ARGS)
 }
 
 /*
- * sentiment_external_internal(): of the rows counted, those finished through
+ * _sentiment_external_internal(): of the rows counted, those finished through
  * the two-phase API, per source: since the statistics began (minute NULL),
  * then per minute of the last hour that had any.
  */
@@ -1060,7 +1060,7 @@ sentiment_external_internal(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* sentiment_batch_progress_internal(): batches in flight, every database. */
+/* _sentiment_batch_progress_internal(): batches in flight, every database. */
 Datum
 sentiment_batch_progress_internal(PG_FUNCTION_ARGS)
 {

@@ -46,8 +46,8 @@ query_value(const char *sql, int nargs, Oid *types, Datum *values, const char *n
 }
 
 /*
- * The claim the caller acts on (sentiment_own_claim: NULL for its session's)
- * and the registration of source (sentiment_registration: an error when it
+ * The claim the caller acts on (_sentiment_own_claim: NULL for its session's)
+ * and the registration of source (_sentiment_registration: an error when it
  * is not attached).  Returns the claim, as text, NULL for none.
  */
 static Datum
@@ -59,9 +59,9 @@ claim_and_registration(const char *ext, Datum claim, bool claim_null, Oid source
 	Datum		own;
 	bool		isnull;
 
-	own = query_value(psprintf("SELECT %s.sentiment_own_claim($1)", ext), 1, text_type, &claim,
+	own = query_value(psprintf("SELECT %s._sentiment_own_claim($1)", ext), 1, text_type, &claim,
 					  claim_null ? "n" : " ", out_null);
-	(void) query_value(psprintf("SELECT 1 FROM %s.sentiment_registration($1)", ext), 1, reg_type, reg,
+	(void) query_value(psprintf("SELECT 1 FROM %s._sentiment_registration($1)", ext), 1, reg_type, reg,
 					   source_null ? "n" : " ", &isnull);
 	/* (a NULL source: as sentiment_source_sql says) */
 	if (source_null)
@@ -132,7 +132,7 @@ check_results(const char *ext, Datum results, Oid embeddings)
 	TupleDesc	desc;
 
 	/* the embeddings table's type (real[], or pgvector's with a dimension) */
-	values[1] = query_value(psprintf("SELECT dims FROM %s.sentiment_embedding_column($1)", ext), 1, emb_type,
+	values[1] = query_value(psprintf("SELECT dims FROM %s._sentiment_embedding_column($1)", ext), 1, emb_type,
 							emb, NULL, &dims_null);
 	/* embeddings are compared with each other (sentiment_similar): one length */
 	dims = DatumGetInt32(query_value(psprintf("SELECT %s.sentiment_embedding_dims()", ext), 0, NULL, NULL,
@@ -198,7 +198,7 @@ side_table_check(const char *ext, Oid source, const char *privileges)
 	Datum		values[2] = {ObjectIdGetDatum(source), CStringGetTextDatum(privileges)};
 	bool		isnull;
 
-	(void) query_value(psprintf("SELECT %s.sentiment_side_table_check($1, $2)", ext), 2, types, values,
+	(void) query_value(psprintf("SELECT %s._sentiment_side_table_check($1, $2)", ext), 2, types, values,
 					   NULL, &isnull);
 }
 

@@ -486,7 +486,7 @@ sp_worker_main(Datum main_arg)
 }
 
 /* ------------------------------------------------------------------------
- * Monitoring: sentiment_worker_status() behind the sentiment_workers view
+ * Monitoring: _sentiment_worker_status() behind the sentiment_workers view
  * ------------------------------------------------------------------------
  */
 Datum

@@ -1,6 +1,6 @@
 -- True for the name of a sentiment model, an error with a hint otherwise
 -- (src/analyze.c): the check of the registry's sentiment_model.
-CREATE FUNCTION @extschema@.sentiment_model_check(model text)
+CREATE FUNCTION @extschema@._sentiment_model_check(model text)
 RETURNS boolean
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'sentiment_model_check';
@@ -21,7 +21,7 @@ CREATE TABLE @extschema@.sentiment_sources (
 	foreign_claim_grace interval CHECK (foreign_claim_grace BETWEEN interval '0' AND interval '7 days'),
 	-- the sentiment model the table's rows are analysed with
 	sentiment_model		text NOT NULL DEFAULT 'vader'
-						CONSTRAINT sentiment_sources_model_check CHECK (@extschema@.sentiment_model_check(sentiment_model)),
+						CONSTRAINT sentiment_sources_model_check CHECK (@extschema@._sentiment_model_check(sentiment_model)),
 	-- who analyses the table: 'server' (the background workers and
 	-- sentiment_process_batch, and sentiment_claim) or 'external' (only
 	-- sentiment_claim); set by sentiment_set_processor (56_claim_api.sql)
@@ -65,7 +65,7 @@ REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regproced
 -- The registration of an attached table: the one "is it attached" check of
 -- the SQL functions, raising an error with a hint when it is not.  A NULL
 -- source passes (NULL: every attached table, for the callers that allow it).
-CREATE FUNCTION @extschema@.sentiment_registration(p_source regclass)
+CREATE FUNCTION @extschema@._sentiment_registration(p_source regclass)
 RETURNS @extschema@.sentiment_sources
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -90,7 +90,7 @@ $body$;
 -- The notice of a call made without a source (for every attached table)
 -- that left alone the tables the caller may not update: they are skipped,
 -- not fatal to the call, and named.
-CREATE FUNCTION @extschema@.sentiment_report_denied(p_what text, p_tables text[])
+CREATE FUNCTION @extschema@._sentiment_report_denied(p_what text, p_tables text[])
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -108,9 +108,9 @@ $body$;
 -- the table, $2 p_args) runs for each table the caller may update, in the
 -- order of their OIDs, and its bigint results are summed; a table where it
 -- fails is skipped with a warning (hint: p_hint, its %s the table), those
--- the caller may not update are named by sentiment_report_denied.  Runs
+-- the caller may not update are named by _sentiment_report_denied.  Runs
 -- p_query as the caller, so it grants nothing and stays executable by
--- PUBLIC like sentiment_report_denied.
+-- PUBLIC like _sentiment_report_denied.
 CREATE FUNCTION @extschema@._sentiment_for_each_updatable(
 	p_what text, p_query text, p_args jsonb, p_hint text)
 RETURNS bigint
@@ -136,7 +136,7 @@ BEGIN
 				USING HINT = format(p_hint, v_src::text);
 		END;
 	END LOOP;
-	PERFORM @extschema@.sentiment_report_denied(p_what, v_denied);
+	PERFORM @extschema@._sentiment_report_denied(p_what, v_denied);
 	RETURN v_total;
 END
 $body$;
@@ -158,7 +158,7 @@ DECLARE
 	v_src		regclass;
 BEGIN
 	FOR v_src IN
-		SELECT r.source_table FROM @extschema@.sentiment_readable_sources() r
+		SELECT r.source_table FROM @extschema@._sentiment_readable_sources() r
 		 WHERE p_source IS NULL OR r.source_table = p_source
 	LOOP
 		BEGIN
@@ -192,16 +192,16 @@ AS 'MODULE_PATHNAME', 'sentiment_unregister';
 
 -- A registration that goes (detach, drop) takes the source's statistics in
 -- shared memory with it, at commit (src/registry.c, src/stats.c).
-CREATE FUNCTION @extschema@.sentiment_registry_forget_trigger()
+CREATE FUNCTION @extschema@._sentiment_registry_forget_trigger()
 RETURNS trigger
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_registry_forget_trigger';
 
-REVOKE ALL ON FUNCTION @extschema@.sentiment_registry_forget_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_registry_forget_trigger() FROM PUBLIC;
 
 CREATE TRIGGER sentiment_forget_stats AFTER DELETE ON @extschema@.sentiment_sources
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_registry_forget_trigger();
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._sentiment_registry_forget_trigger();
 
 -- A dropped table stops being processed: its registration goes with it (and
 -- so does a source's whose side table was dropped, with a notice), so the

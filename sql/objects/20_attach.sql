@@ -1,6 +1,6 @@
 -- sentiment_attach / sentiment_detach: make a table processable, or stop.
 --
--- The work is done by sentiment_attach_internal, which pins its search_path.
+-- The work is done by _sentiment_attach_internal, which pins its search_path.
 -- The public entry points are thin SQL wrappers without a pinned path, only
 -- so that the caller's own search_path resolves the table name they pass;
 -- every name inside the wrappers is qualified.
@@ -57,7 +57,7 @@ $$;
 
 -- Attaching is allowed to whoever may execute sentiment_attach(text, ...),
 -- the one privilege a DBA grants; it also needs ownership of the table.
-CREATE FUNCTION @extschema@.sentiment_check_attach_privilege()
+CREATE FUNCTION @extschema@._sentiment_check_attach_privilege()
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -80,7 +80,7 @@ $body$;
 
 -- The table attach works on: the existing one, or (no such table) the
 -- canonical one created under the given name.
-CREATE FUNCTION @extschema@.sentiment_attach_table(
+CREATE FUNCTION @extschema@._sentiment_attach_table(
 	p_relid regclass, p_name text, p_default_schema name, p_id_column name, p_text_column name)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
@@ -136,7 +136,7 @@ $body$;
 
 -- An existing column of a source that must be there with a usable type
 -- (kind as for sentiment_column_type_ok); role names it in messages.
-CREATE FUNCTION @extschema@.sentiment_attach_column(
+CREATE FUNCTION @extschema@._sentiment_attach_column(
 	p_rel regclass, p_column name, p_kind text, p_role text, p_types text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -210,7 +210,7 @@ AS 'MODULE_PATHNAME', 'sentiment_source_sql';
 -- rows are written as the table's owner (sentiment_source_sql): a
 -- superuser re-attaching a tenant's table fires the tenant's triggers as
 -- the tenant.
-CREATE FUNCTION @extschema@.sentiment_attach_status_columns(p_rel regclass, p_table name)
+CREATE FUNCTION @extschema@._sentiment_attach_status_columns(p_rel regclass, p_table name)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -282,7 +282,7 @@ END
 $body$;
 
 -- The partial indexes processing and monitoring read through.
-CREATE FUNCTION @extschema@.sentiment_attach_indexes(
+CREATE FUNCTION @extschema@._sentiment_attach_indexes(
 	p_rel regclass, p_schema name, p_table name, p_id_column name)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -331,7 +331,7 @@ END
 $body$;
 
 -- The wake-up and text edit triggers on a source.
-CREATE FUNCTION @extschema@.sentiment_attach_triggers(p_rel regclass, p_text_column name)
+CREATE FUNCTION @extschema@._sentiment_attach_triggers(p_rel regclass, p_text_column name)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -339,7 +339,7 @@ AS $body$
 DECLARE
 	v_rel		regclass := p_rel;
 BEGIN
-	PERFORM @extschema@.sentiment_citus_allow_triggers(v_rel);
+	PERFORM @extschema@._sentiment_citus_allow_triggers(v_rel);
 	-- Background workers (src/worker.c): wake one when new or edited rows
 	-- commit, on the table and on each of its partitions.
 	PERFORM @extschema@.sentiment_wakeup_install(v_rel, p_text_column);
@@ -360,7 +360,7 @@ $body$;
 -- Refuse a table that cannot be attached safely (src/registry.c): a
 -- temporary table, or a partitioned table with a partition of another
 -- owner (its triggers would run with the attaching owner's rights).
-CREATE FUNCTION @extschema@.sentiment_check_attachable(source regclass)
+CREATE FUNCTION @extschema@._sentiment_check_attachable(source regclass)
 RETURNS void
 LANGUAGE C VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
@@ -390,7 +390,7 @@ DECLARE
 	v_table		name;
 	v_relkind	"char";
 BEGIN
-	PERFORM @extschema@.sentiment_check_attach_privilege();
+	PERFORM @extschema@._sentiment_check_attach_privilege();
 
 	IF p_id_column IS NULL OR p_text_column IS NULL
 		OR p_topics_table IS NULL OR p_embeddings_table IS NULL THEN
@@ -405,7 +405,7 @@ BEGIN
 				  HINT = 'Pass different names for topics_table and embeddings_table.';
 	END IF;
 
-	v_rel := @extschema@.sentiment_attach_table(p_relid, p_name, p_default_schema, p_id_column, p_text_column);
+	v_rel := @extschema@._sentiment_attach_table(p_relid, p_name, p_default_schema, p_id_column, p_text_column);
 
 	SELECT c.relkind, n.nspname, c.relname INTO v_relkind, v_schema, v_table
 	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -429,7 +429,7 @@ BEGIN
 				  HINT = 'Ask the owner of the table to attach it.';
 	END IF;
 	-- not a temporary table; no partition of another owner
-	PERFORM @extschema@.sentiment_check_attachable(v_rel);
+	PERFORM @extschema@._sentiment_check_attachable(v_rel);
 
 	-- Serialise attaches of one table without blocking its readers and
 	-- writers; the ALTER below takes its stronger lock only when needed.
@@ -443,7 +443,7 @@ $body$;
 
 -- A side table of p_rel in p_schema: created (columns p_columns, owned
 -- like p_rel, marked as added by attach) when missing, else adopted as
--- sentiment_adopt_side_table checks it (p_keys, p_optional).
+-- _sentiment_adopt_side_table checks it (p_keys, p_optional).
 CREATE FUNCTION @extschema@._sentiment_attach_side_table(
 	p_rel regclass, p_schema name, p_name name, p_role text,
 	p_columns text, p_keys text[], p_optional text[])
@@ -454,20 +454,20 @@ AS $body$
 DECLARE
 	v_side		regclass := to_regclass(format('%I.%I', p_schema, p_name));
 BEGIN
-	PERFORM @extschema@.sentiment_check_attach_privilege();
+	PERFORM @extschema@._sentiment_check_attach_privilege();
 	IF v_side IS NULL THEN
 		EXECUTE format('CREATE TABLE %I.%I (%s)', p_schema, p_name, p_columns);
 		v_side := format('%I.%I', p_schema, p_name)::regclass;
-		PERFORM @extschema@.sentiment_side_table_owner(v_side, p_rel);
-		PERFORM @extschema@.sentiment_mark_added(v_side, NULL);
+		PERFORM @extschema@._sentiment_side_table_owner(v_side, p_rel);
+		PERFORM @extschema@._sentiment_mark_added(v_side, NULL);
 	ELSE
-		PERFORM @extschema@.sentiment_adopt_side_table(v_side, p_rel, p_role, p_keys, p_optional);
+		PERFORM @extschema@._sentiment_adopt_side_table(v_side, p_rel, p_role, p_keys, p_optional);
 	END IF;
 	RETURN v_side;
 END
 $body$;
 
-CREATE FUNCTION @extschema@.sentiment_attach_internal(
+CREATE FUNCTION @extschema@._sentiment_attach_internal(
 	p_relid regclass,
 	p_name text,
 	p_default_schema name,
@@ -493,17 +493,17 @@ DECLARE
 BEGIN
 	-- The public entry points carry the privilege; this helper is callable
 	-- by all only because the wrappers run as the caller.
-	PERFORM @extschema@.sentiment_check_attach_privilege();
+	PERFORM @extschema@._sentiment_check_attach_privilege();
 
 	SELECT r.rel, r.schema_name, r.table_name INTO v_rel, v_schema, v_table
 	  FROM @extschema@._sentiment_attach_relation(p_relid, p_name, p_default_schema, p_id_column, p_text_column,
 												 p_topics_table, p_embeddings_table) r;
 
 	-- The key: an integer column with a single-column unique index; the text.
-	PERFORM @extschema@.sentiment_attach_column(v_rel, p_id_column, 'integer', 'key', 'smallint, integer or bigint');
+	PERFORM @extschema@._sentiment_attach_column(v_rel, p_id_column, 'integer', 'key', 'smallint, integer or bigint');
 	-- On Citus: distributed by the key (else no unique index on it alone can
 	-- exist), side tables colocated (25_citus.sql)
-	v_distributed := @extschema@.sentiment_citus_check_source(v_rel, p_id_column);
+	v_distributed := @extschema@._sentiment_citus_check_source(v_rel, p_id_column);
 	v_references := CASE WHEN NOT v_distributed
 		THEN format(' REFERENCES %s (%I) ON DELETE CASCADE', v_rel, p_id_column) ELSE '' END;
 	PERFORM 1
@@ -517,14 +517,14 @@ BEGIN
 				  HINT = 'Add a primary key or a unique constraint on that column first.';
 	END IF;
 
-	PERFORM @extschema@.sentiment_attach_column(v_rel, p_text_column, 'string', 'text', 'text, varchar or char');
+	PERFORM @extschema@._sentiment_attach_column(v_rel, p_text_column, 'string', 'text', 'text, varchar or char');
 
 	v_before := ARRAY(SELECT a.attname FROM pg_attribute a
 					   WHERE a.attrelid = v_rel AND a.attnum > 0 AND NOT a.attisdropped);
-	PERFORM @extschema@.sentiment_attach_status_columns(v_rel, v_table);
+	PERFORM @extschema@._sentiment_attach_status_columns(v_rel, v_table);
 	-- what attach added, for sentiment_detach(..., drop_added => true)
-	PERFORM @extschema@.sentiment_mark_added(v_rel, v_before);
-	PERFORM @extschema@.sentiment_attach_indexes(v_rel, v_schema, v_table, p_id_column);
+	PERFORM @extschema@._sentiment_mark_added(v_rel, v_before);
+	PERFORM @extschema@._sentiment_attach_indexes(v_rel, v_schema, v_table, p_id_column);
 
 	-- Side tables, in the source's schema.
 	v_topics := @extschema@._sentiment_attach_side_table(v_rel, v_schema, p_topics_table, 'topics_table',
@@ -534,26 +534,26 @@ BEGIN
 	-- vector(256) when pgvector is installed here, else real[]
 	v_embed := @extschema@._sentiment_attach_side_table(v_rel, v_schema, p_embeddings_table, 'embeddings_table',
 		format('entry_id bigint PRIMARY KEY%s, embedding %s NOT NULL', v_references,
-			   @extschema@.sentiment_embedding_type_sql(NULL)),
+			   @extschema@._sentiment_embedding_type_sql(NULL)),
 		ARRAY['entry_id'], ARRAY['embedding real[]']);
 	IF v_distributed THEN
 		PERFORM @extschema@.sentiment_citus_colocate(v_topics, 'mention_id', v_rel, p_id_column);
 		PERFORM @extschema@.sentiment_citus_colocate(v_embed, 'entry_id', v_rel, p_id_column);
 	END IF;
 	-- vector or halfvec embeddings are searched through an HNSW index
-	PERFORM @extschema@.sentiment_embedding_index(v_embed);
+	PERFORM @extschema@._sentiment_embedding_index(v_embed);
 
-	PERFORM @extschema@.sentiment_attach_triggers(v_rel, p_text_column);
+	PERFORM @extschema@._sentiment_attach_triggers(v_rel, p_text_column);
 
 	-- the registry is written only there, after its own checks
 	v_old_model := (SELECT s.sentiment_model FROM @extschema@.sentiment_sources s WHERE s.source_table = v_rel);
 	PERFORM @extschema@.sentiment_register(v_rel, p_id_column, p_text_column, v_topics, v_embed, p_model);
 	-- another model for a table already attached: its results are redone
 	IF v_old_model IS DISTINCT FROM COALESCE(p_model, v_old_model) THEN
-		PERFORM @extschema@.sentiment_requeue_for_model(v_rel);
+		PERFORM @extschema@._sentiment_requeue_for_model(v_rel);
 	END IF;
 	-- the worker nodes of a distributed source learn of it
-	PERFORM @extschema@.sentiment_citus_publish(v_rel);
+	PERFORM @extschema@._sentiment_citus_publish(v_rel);
 
 	RETURN v_rel;
 END
@@ -562,7 +562,7 @@ $body$;
 -- Mark what attach added, so that sentiment_detach(..., drop_added => true)
 -- removes exactly that and nothing the table had before: the columns of
 -- p_rel not in p_before, or (p_before NULL) the side table p_rel itself.
-CREATE FUNCTION @extschema@.sentiment_mark_added(p_rel regclass, p_before name[])
+CREATE FUNCTION @extschema@._sentiment_mark_added(p_rel regclass, p_before name[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -571,18 +571,18 @@ DECLARE
 	v_col name;
 BEGIN
 	IF p_before IS NULL THEN
-		EXECUTE format('COMMENT ON TABLE %s IS %L', p_rel, @extschema@.sentiment_added_mark());
+		EXECUTE format('COMMENT ON TABLE %s IS %L', p_rel, @extschema@._sentiment_added_mark());
 		RETURN;
 	END IF;
 	FOR v_col IN SELECT a.attname FROM pg_attribute a
 				  WHERE a.attrelid = p_rel AND a.attnum > 0 AND NOT a.attisdropped
 					AND a.attname <> ALL (p_before) ORDER BY a.attnum LOOP
-		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', p_rel, v_col, @extschema@.sentiment_added_mark());
+		EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', p_rel, v_col, @extschema@._sentiment_added_mark());
 	END LOOP;
 END
 $body$;
 
-CREATE FUNCTION @extschema@.sentiment_added_mark()
+CREATE FUNCTION @extschema@._sentiment_added_mark()
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -592,7 +592,7 @@ $$;
 
 -- A side table attach just created belongs to the caller; processing runs
 -- as the source's owner and needs the side tables to be that owner's too.
-CREATE FUNCTION @extschema@.sentiment_side_table_owner(p_side regclass, p_source regclass)
+CREATE FUNCTION @extschema@._sentiment_side_table_owner(p_side regclass, p_source regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -609,7 +609,7 @@ $body$;
 -- An existing side table whose key has a foreign key to another table
 -- belongs to that table (left by a detach, say): every result written for
 -- this source would violate it, so it is not adopted.
-CREATE FUNCTION @extschema@.sentiment_side_table_references_check(
+CREATE FUNCTION @extschema@._sentiment_side_table_references_check(
 	p_side regclass, p_source regclass, p_role text, p_key name)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -639,7 +639,7 @@ $body$;
 -- Adopt an existing side table: it must not serve another source, must have
 -- the key columns; optional columns are added, and the unique index the
 -- batch upserts rely on is created when missing.
-CREATE FUNCTION @extschema@.sentiment_adopt_side_table(
+CREATE FUNCTION @extschema@._sentiment_adopt_side_table(
 	p_side regclass, p_source regclass, p_role text, p_keys text[], p_optional text[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -651,7 +651,7 @@ DECLARE
 	v_adds	text[] := '{}';
 	v_key	text;
 BEGIN
-	PERFORM @extschema@.sentiment_check_attach_privilege();
+	PERFORM @extschema@._sentiment_check_attach_privilege();
 
 	SELECT s.source_table INTO v_other
 	  FROM @extschema@.sentiment_sources s
@@ -663,7 +663,7 @@ BEGIN
 			USING ERRCODE = 'duplicate_object',
 				  HINT = format('Pass another name with sentiment_attach(..., %s => ''...'').', p_role);
 	END IF;
-	PERFORM @extschema@.sentiment_side_table_references_check(p_side, p_source, p_role, p_keys[1]);
+	PERFORM @extschema@._sentiment_side_table_references_check(p_side, p_source, p_role, p_keys[1]);
 	IF p_side = p_source THEN
 		RAISE EXCEPTION 'table % cannot be its own side table', p_side
 			USING ERRCODE = 'invalid_parameter_value',
@@ -729,9 +729,9 @@ CREATE FUNCTION @extschema@.sentiment_attach(
 RETURNS regclass
 LANGUAGE sql VOLATILE
 AS $$
-	-- an empty name is refused by sentiment_attach_internal on every major
+	-- an empty name is refused by _sentiment_attach_internal on every major
 	-- (to_regclass('') raises on 15 and returns NULL from 16)
-	SELECT @extschema@.sentiment_attach_internal(
+	SELECT @extschema@._sentiment_attach_internal(
 		CASE WHEN pg_catalog.length(pg_catalog.btrim(source)) OPERATOR(pg_catalog.>) 0
 			THEN pg_catalog.to_regclass(source) END,
 		source, pg_catalog.current_schema(),
@@ -748,7 +748,7 @@ CREATE FUNCTION @extschema@.sentiment_attach(
 RETURNS regclass
 LANGUAGE sql VOLATILE
 AS $$
-	SELECT @extschema@.sentiment_attach_internal(
+	SELECT @extschema@._sentiment_attach_internal(
 		source, NULL::pg_catalog.text, NULL::pg_catalog.name,
 		id_column, text_column, topics_table, embeddings_table, sentiment_model)
 $$;
@@ -779,7 +779,7 @@ DECLARE
 	v_rel	regclass;
 	v_n		integer := 0;
 BEGIN
-	PERFORM @extschema@.sentiment_citus_allow_triggers(p_source);
+	PERFORM @extschema@._sentiment_citus_allow_triggers(p_source);
 	FOR v_rel IN
 		-- (a table that is neither partitioned nor a partition has no tree)
 		SELECT p.relid FROM (SELECT p_source AS relid, 0 AS level
@@ -872,10 +872,10 @@ BEGIN
 	-- (columns changed, locked) keeps its lane, with a warning
 	IF v_embeddings IS NOT NULL THEN
 		BEGIN
-			PERFORM @extschema@.sentiment_embedding_lane_flush(source, true);
+			PERFORM @extschema@._sentiment_embedding_lane_flush(source, true);
 		EXCEPTION WHEN OTHERS THEN
 			RAISE WARNING 'the embeddings staged for % stay in %: %', source,
-				@extschema@.sentiment_embedding_lane(v_embeddings), SQLERRM
+				@extschema@._sentiment_embedding_lane(v_embeddings), SQLERRM
 				USING HINT = 'Move them into the embeddings table as its owner, then drop that table.';
 		END;
 	END IF;
@@ -883,7 +883,7 @@ BEGIN
 		RAISE NOTICE 'table % is not attached, nothing to do', source;
 		RETURN false;
 	END IF;
-	PERFORM @extschema@.sentiment_citus_allow_triggers(source);
+	PERFORM @extschema@._sentiment_citus_allow_triggers(source);
 	-- the workers' wake-up triggers (src/worker.c) go with the registration,
 	-- the table's and its partitions'
 	FOR v_part IN
@@ -903,7 +903,7 @@ END
 $body$;
 
 -- Detach, then (drop_added) remove what attach added and marked
--- (sentiment_mark_added): its columns, the side tables it created, and its
+-- (_sentiment_mark_added): its columns, the side tables it created, and its
 -- partial indexes; columns and tables the table had before are kept.  As
 -- the caller, who must own the table (DDL).  Returns whether the table was
 -- attached; a NOTICE says what was dropped.
@@ -914,7 +914,7 @@ SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_attached	boolean;
-	v_mark		text := @extschema@.sentiment_added_mark();
+	v_mark		text := @extschema@._sentiment_added_mark();
 	v_cols		text[];
 	v_sides		regclass[];
 	v_idx		regclass[];
@@ -984,13 +984,13 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) FROM PUBL
 -- the table's model.  Needs EXECUTE on sentiment_enqueue and UPDATE on the
 -- table; the table is read and written as its owner (sentiment_source_sql,
 -- sentiment_enqueue).  Returns the requests queued.
-CREATE FUNCTION @extschema@.sentiment_requeue_for_model(p_source regclass)
+CREATE FUNCTION @extschema@._sentiment_requeue_for_model(p_source regclass)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_src		@extschema@.sentiment_sources := @extschema@.sentiment_registration(p_source);
+	v_src		@extschema@.sentiment_sources := @extschema@._sentiment_registration(p_source);
 	v_args		jsonb;
 	v_ids		bigint[];
 BEGIN
@@ -998,7 +998,7 @@ BEGIN
 		(SELECT m.version FROM @extschema@.sentiment_models() m
 		  WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model)));
 	-- a distributed table has no queue on its nodes: its rows wait as pending
-	IF @extschema@.sentiment_citus_distributed(p_source) THEN
+	IF @extschema@._sentiment_citus_distributed(p_source) THEN
 		RETURN (SELECT u.n FROM @extschema@.sentiment_source_sql(p_source, 'model_pending', v_args) AS u(n bigint));
 	END IF;
 	SELECT u.ids INTO v_ids FROM @extschema@.sentiment_source_sql(p_source, 'model_ids', v_args) AS u(ids bigint[]);
@@ -1019,7 +1019,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_src		@extschema@.sentiment_sources := @extschema@.sentiment_registration(sentiment_set_model.source);
+	v_src		@extschema@.sentiment_sources := @extschema@._sentiment_registration(sentiment_set_model.source);
 BEGIN
 	IF sentiment_set_model.source IS NULL OR model IS NULL THEN
 		RAISE EXCEPTION 'source and model must not be null'
@@ -1028,8 +1028,8 @@ BEGIN
 	END IF;
 	PERFORM @extschema@.sentiment_register(v_src.source_table, v_src.id_column, v_src.text_column,
 		v_src.topics_table, v_src.embeddings_table, model);
-	PERFORM @extschema@.sentiment_citus_publish(v_src.source_table);
-	RETURN @extschema@.sentiment_requeue_for_model(v_src.source_table);
+	PERFORM @extschema@._sentiment_citus_publish(v_src.source_table);
+	RETURN @extschema@._sentiment_requeue_for_model(v_src.source_table);
 END
 $body$;
 

@@ -4,7 +4,7 @@
 -- (src/citus.c); attach, detach and the settings run on the coordinator.
 
 -- Is the table a hash-distributed Citus table?  false without Citus.
-CREATE FUNCTION @extschema@.sentiment_citus_distributed(p_rel regclass)
+CREATE FUNCTION @extschema@._sentiment_citus_distributed(p_rel regclass)
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -26,7 +26,7 @@ $body$;
 -- row and its side rows (distributed by the same key, colocated) live on
 -- one node.  Reference tables (a copy on every node) and single-shard
 -- tables are refused.  Returns whether the source is distributed.
-CREATE FUNCTION @extschema@.sentiment_citus_check_source(p_rel regclass, p_id_column name)
+CREATE FUNCTION @extschema@._sentiment_citus_check_source(p_rel regclass, p_id_column name)
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -81,13 +81,13 @@ $body$;
 -- Triggers on a distributed table need citus.enable_unsafe_triggers (Citus
 -- then puts them on every shard).  Set for the rest of the transaction only,
 -- and only for a distributed table.
-CREATE FUNCTION @extschema@.sentiment_citus_allow_triggers(p_rel regclass)
+CREATE FUNCTION @extschema@._sentiment_citus_allow_triggers(p_rel regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
-	IF @extschema@.sentiment_citus_distributed(p_rel) THEN
+	IF @extschema@._sentiment_citus_distributed(p_rel) THEN
 		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
 	END IF;
 END
@@ -108,7 +108,7 @@ DECLARE
 	v_constraint	name;
 	v_colocated		boolean;
 BEGIN
-	IF NOT @extschema@.sentiment_citus_distributed(p_side) THEN
+	IF NOT @extschema@._sentiment_citus_distributed(p_side) THEN
 		FOR v_constraint IN
 			SELECT c.conname FROM pg_constraint c WHERE c.conrelid = p_side AND c.contype = 'f'
 		LOOP
@@ -142,18 +142,18 @@ $body$;
 -- the arguments of its edit trigger, which Citus copies to every node (and
 -- to nodes added later) in the same transaction: text column, key column,
 -- side tables and sentiment model (src/citus.c reads them).
-CREATE FUNCTION @extschema@.sentiment_citus_publish(p_source regclass)
+CREATE FUNCTION @extschema@._sentiment_citus_publish(p_source regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_src	@extschema@.sentiment_sources := @extschema@.sentiment_registration(p_source);
+	v_src	@extschema@.sentiment_sources := @extschema@._sentiment_registration(p_source);
 BEGIN
-	IF NOT @extschema@.sentiment_citus_distributed(p_source) THEN
+	IF NOT @extschema@._sentiment_citus_distributed(p_source) THEN
 		RETURN;
 	END IF;
-	PERFORM @extschema@.sentiment_citus_allow_triggers(p_source);
+	PERFORM @extschema@._sentiment_citus_allow_triggers(p_source);
 	EXECUTE format(
 		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
 		'BEFORE UPDATE OF %I ON %s '
@@ -237,12 +237,12 @@ BEGIN
 	RETURN QUERY
 		SELECT 'local'::text, w.kind, w.pid, w.state, w.batches, w.rows_processed, w.wakeups,
 			   w.last_batch_at, w.last_error
-		  FROM @extschema@.sentiment_worker_status() w;
+		  FROM @extschema@._sentiment_worker_status() w;
 	RETURN QUERY
 		SELECT n.node, x.kind, x.pid, x.state, x.batches, x.rows_processed,
 			   x.wakeups, x.last_batch_at, CASE WHEN n.success THEN x.last_error ELSE n.result END
 		  FROM @extschema@._sentiment_on_worker_nodes(
-				'SELECT COALESCE(pg_catalog.json_agg(w), ''[]'') FROM @extschema@.sentiment_worker_status() w') n
+				'SELECT COALESCE(pg_catalog.json_agg(w), ''[]'') FROM @extschema@._sentiment_worker_status() w') n
 		  LEFT JOIN LATERAL json_to_recordset(n.answer)
 			   AS x(kind text, pid integer, state text, batches bigint, rows_processed bigint,
 					wakeups bigint, last_batch_at timestamptz, last_error text) ON true

@@ -49,7 +49,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the table the ids belong to, for example sentiment_retry_failed(''sentiment_data'', ARRAY[1, 2]).';
 	END IF;
-	PERFORM @extschema@.sentiment_registration(sentiment_retry_failed.source);
+	PERFORM @extschema@._sentiment_registration(sentiment_retry_failed.source);
 	v_args := jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_retry_failed.ids),
 		'pattern', error_pattern, 'sqlstate', sentiment_retry_failed.sqlstate));
 	IF sentiment_retry_failed.source IS NOT NULL THEN
@@ -87,7 +87,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
-	PERFORM @extschema@.sentiment_registration(sentiment_error_history.source);
+	PERFORM @extschema@._sentiment_registration(sentiment_error_history.source);
 	RETURN QUERY
 		SELECT h.* FROM @extschema@.sentiment_source_sql(sentiment_error_history.source, 'error_history',
 				jsonb_build_object('id', sentiment_error_history.id))

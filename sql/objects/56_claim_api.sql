@@ -16,7 +16,7 @@
 --
 -- A claim is held by the session and role that made it ("pid:start:role",
 -- see sentiment_claimant()); a client that completes from another session
--- passes the claim column it got, as the same role (sentiment_own_claim).  Claims whose lease expired or whose
+-- passes the claim column it got, as the same role (_sentiment_own_claim).  Claims whose lease expired or whose
 -- session is gone return to 'pending': by the workers (at start-up and
 -- every sentiment_proc.upkeep_interval) and by sentiment_reset_stuck().
 -- A text edit (version + 1, back to pending) always wins over a result
@@ -38,7 +38,7 @@ AS 'MODULE_PATHNAME', 'sentiment_claimant_alive';
 -- The claim the caller acts on (src/lease.c): NULL gives the caller's own;
 -- a claim passed explicitly must have been made by the current user (or a
 -- role whose privileges it has), so a claim string is no bearer token.
-CREATE FUNCTION @extschema@.sentiment_own_claim(claim text)
+CREATE FUNCTION @extschema@._sentiment_own_claim(claim text)
 RETURNS text
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
@@ -46,7 +46,7 @@ AS 'MODULE_PATHNAME', 'sentiment_own_claim';
 
 -- The side tables of a source are written as its owner: the caller must
 -- hold the privileges (as when it wrote them itself), else 42501.
-CREATE FUNCTION @extschema@.sentiment_side_table_check(p_source regclass, p_privileges text)
+CREATE FUNCTION @extschema@._sentiment_side_table_check(p_source regclass, p_privileges text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -106,8 +106,8 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the time the analyser needs for the rows, for example interval ''5 minutes''.';
 	END IF;
-	PERFORM @extschema@.sentiment_registration(sentiment_claim.source);
-	IF @extschema@.sentiment_citus_distributed(sentiment_claim.source) THEN
+	PERFORM @extschema@._sentiment_registration(sentiment_claim.source);
+	IF @extschema@._sentiment_citus_distributed(sentiment_claim.source) THEN
 		RAISE EXCEPTION 'table % is distributed: its rows cannot be claimed through the coordinator',
 			sentiment_claim.source
 			USING ERRCODE = 'feature_not_supported',
@@ -123,7 +123,7 @@ BEGIN
 		SELECT s.source_table, s.id_column, s.text_column FROM @extschema@.sentiment_sources s
 		  JOIN pg_class c ON c.oid = s.source_table
 		 WHERE (sentiment_claim.source IS NULL OR s.source_table = sentiment_claim.source)
-		   AND NOT @extschema@.sentiment_citus_distributed(s.source_table)
+		   AND NOT @extschema@._sentiment_citus_distributed(s.source_table)
 		 ORDER BY s.source_table::oid
 	LOOP
 		EXIT WHEN v_left <= 0;
@@ -160,7 +160,7 @@ BEGIN
 		END;
 		v_left := v_left - v_n;
 	END LOOP;
-	PERFORM @extschema@.sentiment_report_denied('sentiment_claim', v_denied);
+	PERFORM @extschema@._sentiment_report_denied('sentiment_claim', v_denied);
 END
 $body$;
 

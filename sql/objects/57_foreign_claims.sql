@@ -61,7 +61,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the longest time the other system takes from claiming a row to storing its result, with a margin; NULL restores sentiment_proc.foreign_claim_grace.';
 	END IF;
-	PERFORM @extschema@.sentiment_registration(source);
+	PERFORM @extschema@._sentiment_registration(source);
 	-- the registry is written only in C, after the ownership check
 	PERFORM @extschema@.sentiment_register_grace(source, grace);
 	RETURN @extschema@.sentiment_foreign_grace(source);
@@ -76,7 +76,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_set_foreign_grace(regclass, interval) 
 -- counted through the status index), foreign claims past their grace (the
 -- next upkeep returns them), and what sentiment_proc completed from shared
 -- memory (NULL without the preloaded library or pg_monitor).
-CREATE FUNCTION @extschema@.sentiment_cutover_internal(
+CREATE FUNCTION @extschema@._sentiment_cutover_internal(
 	OUT source regclass,
 	OUT foreign_claim_grace interval,
 	OUT processing_ours bigint,
@@ -94,7 +94,7 @@ AS $body$
 DECLARE
 	v_src	record;
 BEGIN
-	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
+	FOR v_src IN SELECT * FROM @extschema@._sentiment_readable_sources() LOOP
 		source := v_src.source_table;
 		foreign_claim_grace := @extschema@.sentiment_foreign_grace(v_src.source_table);
 		BEGIN
@@ -125,7 +125,7 @@ END
 $body$;
 
 CREATE VIEW @extschema@.sentiment_cutover AS
-	SELECT * FROM @extschema@.sentiment_cutover_internal();
+	SELECT * FROM @extschema@._sentiment_cutover_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_cutover IS
 	'Per attached source: rows processing under a claim of ours and claimed elsewhere, foreign claims past their grace, rows completed by sentiment_proc';
@@ -162,8 +162,8 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_foreign_grace(regclass, interva
 -- (or anyone owning a table would get around the REVOKE above: those
 -- granted sentiment_set_foreign_grace are granted this too)
 REVOKE ALL ON FUNCTION @extschema@.sentiment_register_grace(regclass, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_cutover_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_cutover_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_completions(regclass, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_cutover_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_cutover_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_completions(regclass, timestamptz) TO pg_monitor;
 GRANT SELECT ON @extschema@.sentiment_cutover TO pg_monitor;

@@ -20,7 +20,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_claim		text := @extschema@.sentiment_own_claim(sentiment_renew.claim);
+	v_claim		text := @extschema@._sentiment_own_claim(sentiment_renew.claim);
 	v_src		record;
 	v_done		bigint[];
 BEGIN
@@ -30,7 +30,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass the time the analyser still needs for the rows, for example interval ''5 minutes''.';
 	END IF;
-	v_src := @extschema@.sentiment_registration(sentiment_renew.source);
+	v_src := @extschema@._sentiment_registration(sentiment_renew.source);
 	-- (as the table's owner: sentiment_source_sql, statement renew)
 	SELECT u.ids INTO v_done
 	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'renew',
@@ -52,11 +52,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_claim		text := @extschema@.sentiment_own_claim(sentiment_release.claim);
+	v_claim		text := @extschema@._sentiment_own_claim(sentiment_release.claim);
 	v_src		record;
 	v_n			bigint;
 BEGIN
-	v_src := @extschema@.sentiment_registration(sentiment_release.source);
+	v_src := @extschema@._sentiment_registration(sentiment_release.source);
 	-- (as the table's owner: sentiment_source_sql, statement release)
 	SELECT u.n INTO v_n
 	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'release',

@@ -4,13 +4,13 @@
 -- Entry checks: each applies the entry to a scratch lexicon or dictionary
 -- of the analyser, so a row the analyser would refuse is refused on write,
 -- with an error that says why (they never return false).
-CREATE FUNCTION @extschema@.sentiment_lexicon_entry_check(term text, valence double precision)
+CREATE FUNCTION @extschema@._sentiment_lexicon_entry_check(term text, valence double precision)
 RETURNS boolean
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_lexicon_entry_check';
 
-CREATE FUNCTION @extschema@.sentiment_topic_entry_check(topic_key text, phrase text, weight double precision)
+CREATE FUNCTION @extschema@._sentiment_topic_entry_check(topic_key text, phrase text, weight double precision)
 RETURNS boolean
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -33,7 +33,7 @@ CREATE TABLE @extschema@.sentiment_lexicon_overrides (
 	note		text,
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT sentiment_lexicon_overrides_entry_check
-		CHECK (@extschema@.sentiment_lexicon_entry_check(term, valence))
+		CHECK (@extschema@._sentiment_lexicon_entry_check(term, valence))
 );
 
 CREATE UNIQUE INDEX sentiment_lexicon_overrides_lower_term_key
@@ -54,7 +54,7 @@ CREATE TABLE @extschema@.sentiment_topic_keywords (
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (topic_key, phrase),
 	CONSTRAINT sentiment_topic_keywords_entry_check
-		CHECK (@extschema@.sentiment_topic_entry_check(topic_key, phrase, weight))
+		CHECK (@extschema@._sentiment_topic_entry_check(topic_key, phrase, weight))
 );
 
 COMMENT ON TABLE @extschema@.sentiment_topic_keywords IS
@@ -96,7 +96,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
-	PERFORM @extschema@.sentiment_registration(sentiment_reanalyze.source);
+	PERFORM @extschema@._sentiment_registration(sentiment_reanalyze.source);
 	IF sentiment_reanalyze.source IS NOT NULL THEN
 		RETURN @extschema@.sentiment_enqueue(sentiment_reanalyze.source, NULL, COALESCE(sentiment_reanalyze.priority, 0));
 	END IF;

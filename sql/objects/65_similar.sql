@@ -29,7 +29,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_dims() IS
 -- another length than the query's, which the search left out.  Reads only
 -- the first such row, through a scan the search has just warmed, as the
 -- owner of the source (sentiment_source_sql, statement similar_other_dims).
-CREATE FUNCTION @extschema@.sentiment_similar_check_dims(p_embeddings regclass, p_dims integer)
+CREATE FUNCTION @extschema@._sentiment_similar_check_dims(p_embeddings regclass, p_dims integer)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -59,7 +59,7 @@ $body$;
 -- only attached table, else the attached table named sentiment_data (the
 -- wrappers below pass the one on the caller's search_path as the given
 -- one; several elsewhere are ambiguous).
-CREATE FUNCTION @extschema@.sentiment_similar_source(p_source regclass,
+CREATE FUNCTION @extschema@._sentiment_similar_source(p_source regclass,
 	OUT source_table regclass, OUT id_column name, OUT text_column name, OUT embeddings_table regclass)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -92,7 +92,7 @@ BEGIN
 	END IF;
 	SELECT r.source_table, r.id_column, r.text_column, r.embeddings_table
 	  INTO source_table, id_column, text_column, embeddings_table
-	  FROM @extschema@.sentiment_registration(v_candidates[1]) r;
+	  FROM @extschema@._sentiment_registration(v_candidates[1]) r;
 END
 $body$;
 
@@ -118,7 +118,7 @@ $body$;
 -- clause would (without that clause's cost per call): PostgreSQL's
 -- (sub)transaction abort undoes both when the call fails, and the call puts
 -- them back when it returns, so the raised value never outlives the call.
-CREATE FUNCTION @extschema@.sentiment_similar_internal(
+CREATE FUNCTION @extschema@._sentiment_similar_internal(
 	p_source regclass, p_query text, p_entry bigint, p_k integer)
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE C STABLE
@@ -138,7 +138,7 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
 AS $$
-	SELECT * FROM @extschema@.sentiment_similar_internal(
+	SELECT * FROM @extschema@._sentiment_similar_internal(
 		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
 						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k)
 $$;
@@ -154,7 +154,7 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
 AS $$
-	SELECT * FROM @extschema@.sentiment_similar_internal(
+	SELECT * FROM @extschema@._sentiment_similar_internal(
 		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
 						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k)
 $$;

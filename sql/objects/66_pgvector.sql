@@ -7,7 +7,7 @@
 -- pg_extension, since processing runs with search_path = pg_catalog, pg_temp.
 
 -- The schema of the pgvector extension in this database, NULL without it.
-CREATE FUNCTION @extschema@.sentiment_vector_schema()
+CREATE FUNCTION @extschema@._sentiment_vector_schema()
 RETURNS name
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -21,7 +21,7 @@ $$;
 -- 'vector', 'halfvec', or the type's name for anything else), the type
 -- qualified for use in SQL (NULL for real[], which needs no cast), its
 -- dimension when the type fixes one, and pgvector's schema.
-CREATE FUNCTION @extschema@.sentiment_embedding_column(p_table regclass,
+CREATE FUNCTION @extschema@._sentiment_embedding_column(p_table regclass,
 	OUT kind text, OUT type_sql text, OUT dims integer, OUT vector_schema name)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -38,7 +38,7 @@ BEGIN
 			USING ERRCODE = 'undefined_column',
 				  HINT = 'Attach the source again to add it: sentiment_attach(...).';
 	END IF;
-	vector_schema := @extschema@.sentiment_vector_schema();
+	vector_schema := @extschema@._sentiment_vector_schema();
 	IF v_type = 'real[]'::regtype THEN
 		kind := 'real[]';
 	ELSIF vector_schema IS NOT NULL AND v_type IN (to_regtype(format('%I.vector', vector_schema)),
@@ -55,13 +55,13 @@ $body$;
 -- The column type for an embedding type asked for by name ('vector',
 -- 'halfvec', 'real[]'; NULL: the default, vector when pgvector is installed
 -- in the database, else real[]), as it goes into CREATE or ALTER TABLE.
-CREATE FUNCTION @extschema@.sentiment_embedding_type_sql(p_type text)
+CREATE FUNCTION @extschema@._sentiment_embedding_type_sql(p_type text)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_schema	name := @extschema@.sentiment_vector_schema();
+	v_schema	name := @extschema@._sentiment_vector_schema();
 	v_type		text := lower(btrim(p_type));
 BEGIN
 	IF v_type IS NULL THEN
@@ -95,7 +95,7 @@ $body$;
 -- The HNSW index (cosine distance) on the embedding column of an
 -- embeddings table holding vector or halfvec, and its embedding lane;
 -- nothing for real[] or when they are there already.
-CREATE FUNCTION @extschema@.sentiment_embedding_index(p_table regclass)
+CREATE FUNCTION @extschema@._sentiment_embedding_index(p_table regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -104,12 +104,12 @@ DECLARE
 	v_col	record;
 	v_name	name;
 BEGIN
-	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(p_table);
+	SELECT * INTO v_col FROM @extschema@._sentiment_embedding_column(p_table);
 	IF v_col.type_sql IS NULL THEN
 		RETURN;
 	END IF;
 	-- processing writes embeddings into a lane of their own (67_embedding_lane.sql)
-	PERFORM @extschema@.sentiment_embedding_lane_create(p_table);
+	PERFORM @extschema@._sentiment_embedding_lane_create(p_table);
 	PERFORM 1
 	  FROM pg_index i
 	  JOIN pg_class c ON c.oid = i.indexrelid
@@ -147,13 +147,13 @@ DECLARE
 	v_idx		text;
 	v_owner		oid;
 BEGIN
-	PERFORM @extschema@.sentiment_check_attach_privilege();
+	PERFORM @extschema@._sentiment_check_attach_privilege();
 	IF embedding_type IS NULL THEN
 		RAISE EXCEPTION 'embedding type must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Use ''vector'', ''halfvec'' (both need pgvector) or ''real[]''.';
 	END IF;
-	v_src := @extschema@.sentiment_registration(source);
+	v_src := @extschema@._sentiment_registration(source);
 	-- The conversion runs the table's own code (casts, domain and CHECK
 	-- constraints, index expressions) as the role converting: only the owner
 	-- or a member of the owning role, and a superuser only as the owner.
@@ -165,7 +165,7 @@ BEGIN
 				  DETAIL = 'Converting runs the code of the table''s owner (casts, constraints, index expressions) as the role converting.',
 				  HINT = format('Run it as the owner of the table: SET ROLE %I;', pg_get_userbyid(v_owner));
 	END IF;
-	SELECT * INTO v_old FROM @extschema@.sentiment_embedding_column(v_src.embeddings_table);
+	SELECT * INTO v_old FROM @extschema@._sentiment_embedding_column(v_src.embeddings_table);
 	IF v_old.kind NOT IN ('real[]', 'vector', 'halfvec') THEN
 		RAISE EXCEPTION 'column embedding of % has type %', v_src.embeddings_table, v_old.kind
 			USING ERRCODE = 'datatype_mismatch',
@@ -180,7 +180,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'Drop them, convert, and add them back.';
 	END IF;
-	v_new := @extschema@.sentiment_embedding_type_sql(embedding_type);
+	v_new := @extschema@._sentiment_embedding_type_sql(embedding_type);
 	v_kind := CASE WHEN v_new = 'real[]' THEN 'real[]'
 				   ELSE (SELECT t.typname FROM pg_type t WHERE t.oid = v_new::regtype) END;
 
@@ -212,13 +212,13 @@ BEGIN
 		END LOOP;
 		-- Embeddings staged in the lane go in first (no index to feed now);
 		-- real[] needs no lane.
-		PERFORM @extschema@.sentiment_embedding_lane_flush(v_src.source_table, v_new = 'real[]');
+		PERFORM @extschema@._sentiment_embedding_lane_flush(v_src.source_table, v_new = 'real[]');
 		-- vector and halfvec go through real[]: pgvector casts both ways.
 		EXECUTE format('ALTER TABLE %s ALTER COLUMN embedding TYPE %s USING embedding::pg_catalog.float4[]%s',
 					   v_src.embeddings_table, v_new,
 					   CASE WHEN v_new = 'real[]' THEN '' ELSE '::' || v_new END);
 	END IF;
-	PERFORM @extschema@.sentiment_embedding_index(v_src.embeddings_table);
+	PERFORM @extschema@._sentiment_embedding_index(v_src.embeddings_table);
 	RETURN (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
 			 WHERE a.attrelid = v_src.embeddings_table AND a.attname = 'embedding');
 END

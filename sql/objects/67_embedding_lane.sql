@@ -9,12 +9,12 @@
 -- of the same owner, embedding real[]), NULL when it has none.  It runs no
 -- SQL (catalogue caches only), so no search_path is pinned: that would cost
 -- a setting change at every sentiment_similar call.
-CREATE FUNCTION @extschema@.sentiment_embedding_lane(embeddings_table regclass)
+CREATE FUNCTION @extschema@._sentiment_embedding_lane(embeddings_table regclass)
 RETURNS regclass
 LANGUAGE C STABLE STRICT
 AS 'MODULE_PATHNAME', 'sentiment_embedding_lane';
 
-COMMENT ON FUNCTION @extschema@.sentiment_embedding_lane(regclass) IS
+COMMENT ON FUNCTION @extschema@._sentiment_embedding_lane(regclass) IS
 	'The lane of an embeddings table (embeddings waiting for its HNSW index), NULL when it has none';
 
 -- Give an embeddings table of type vector or halfvec its lane (nothing for
@@ -26,21 +26,21 @@ COMMENT ON FUNCTION @extschema@.sentiment_embedding_lane(regclass) IS
 -- shard and would need the lane's colocated shard beside each embeddings
 -- shard (src/citus.c); a distributed table's embeddings go straight into
 -- its indexed shards, as before.
-CREATE FUNCTION @extschema@.sentiment_embedding_lane_create(p_table regclass)
+CREATE FUNCTION @extschema@._sentiment_embedding_lane_create(p_table regclass)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
 	v_col		record;
-	v_lane		regclass := @extschema@.sentiment_embedding_lane(p_table);
+	v_lane		regclass := @extschema@._sentiment_embedding_lane(p_table);
 	v_schema	name;
 	v_base		text;
 	v_fk		text;
 	v_role		text;
 BEGIN
-	SELECT * INTO v_col FROM @extschema@.sentiment_embedding_column(p_table);
-	IF v_col.type_sql IS NULL OR v_lane IS NOT NULL OR @extschema@.sentiment_citus_distributed(p_table) THEN
+	SELECT * INTO v_col FROM @extschema@._sentiment_embedding_column(p_table);
+	IF v_col.type_sql IS NULL OR v_lane IS NOT NULL OR @extschema@._sentiment_citus_distributed(p_table) THEN
 		RETURN v_lane;
 	END IF;
 	SELECT n.nspname, c.relname INTO v_schema, v_base
@@ -68,7 +68,7 @@ BEGIN
 	v_lane := format('%I.%I', v_schema, v_base || '_lane')::regclass;
 	EXECUTE format('COMMENT ON TABLE %s IS %L', v_lane,
 				   format('sentiment_proc: embeddings of %s waiting for its HNSW index (moved by the workers)', p_table));
-	PERFORM @extschema@.sentiment_side_table_owner(v_lane, p_table);
+	PERFORM @extschema@._sentiment_side_table_owner(v_lane, p_table);
 	FOR v_role IN
 		SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
 		  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
@@ -86,13 +86,13 @@ $body$;
 -- drains.  The rows are moved as the table's owner (sentiment_source_sql,
 -- statement lane_flush), so the owner's triggers on the embeddings table
 -- never run as a superuser who detaches.  Returns the rows moved.
-CREATE FUNCTION @extschema@.sentiment_embedding_lane_flush(p_source regclass, p_drop boolean)
+CREATE FUNCTION @extschema@._sentiment_embedding_lane_flush(p_source regclass, p_drop boolean)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
-	v_lane	regclass := @extschema@.sentiment_embedding_lane(
+	v_lane	regclass := @extschema@._sentiment_embedding_lane(
 				(SELECT s.embeddings_table FROM @extschema@.sentiment_sources s WHERE s.source_table = p_source));
 	v_n		bigint;
 BEGIN
@@ -126,7 +126,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_drain_embeddings(regclass, integer)
 -- The lag of each lane the caller may read: rows waiting for their
 -- embedding to be indexed, and since when.  Reads the lane (a small table
 -- while the workers keep up).
-CREATE FUNCTION @extschema@.sentiment_embedding_lag_internal(
+CREATE FUNCTION @extschema@._sentiment_embedding_lag_internal(
 	OUT source regclass,
 	OUT lane regclass,
 	OUT waiting bigint,
@@ -141,11 +141,11 @@ DECLARE
 BEGIN
 	FOR v_src IN
 		SELECT r.source_table, s.embeddings_table
-		  FROM @extschema@.sentiment_readable_sources() r
+		  FROM @extschema@._sentiment_readable_sources() r
 		  JOIN @extschema@.sentiment_sources s ON s.source_table = r.source_table
 	LOOP
 		source := v_src.source_table;
-		lane := @extschema@.sentiment_embedding_lane(v_src.embeddings_table);
+		lane := @extschema@._sentiment_embedding_lane(v_src.embeddings_table);
 		CONTINUE WHEN lane IS NULL OR NOT has_table_privilege(lane, 'SELECT');
 		EXECUTE format('SELECT count(*), min(staged_at) FROM %s', lane) INTO waiting, oldest_staged_at;
 		oldest_waiting_age := now() - oldest_staged_at;
@@ -155,13 +155,13 @@ END
 $body$;
 
 CREATE VIEW @extschema@.sentiment_embedding_lag AS
-	SELECT * FROM @extschema@.sentiment_embedding_lag_internal();
+	SELECT * FROM @extschema@._sentiment_embedding_lag_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_embedding_lag IS
 	'Per source with an embedding lane (vector/halfvec): rows whose embedding waits for the HNSW index, and the oldest one''s age';
 
-REVOKE ALL ON FUNCTION @extschema@.sentiment_embedding_lag_internal() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_embedding_lag_internal() TO pg_monitor;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_embedding_lag_internal() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_embedding_lag_internal() TO pg_monitor;
 GRANT SELECT ON @extschema@.sentiment_embedding_lag TO pg_monitor;
 
 -- Whoever may process may drain (on an update from 1.2, the roles a DBA
@@ -190,9 +190,9 @@ BEGIN
 		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.embeddings_table::pg_catalog.oid
 		 ORDER BY s.source_table::pg_catalog.oid
 	LOOP
-		CONTINUE WHEN @extschema@.sentiment_embedding_lane(v_emb) IS NOT NULL;
+		CONTINUE WHEN @extschema@._sentiment_embedding_lane(v_emb) IS NOT NULL;
 		BEGIN
-			v_lane := @extschema@.sentiment_embedding_lane_create(v_emb);
+			v_lane := @extschema@._sentiment_embedding_lane_create(v_emb);
 		EXCEPTION WHEN duplicate_table OR undefined_column THEN
 			RAISE WARNING 'no embedding lane for %: %', v_emb, SQLERRM
 				USING HINT = 'Its embeddings go into the HNSW index in each batch, as in 1.2; fix the cause, then run sentiment_convert_embeddings as the owner to add the lane.';

@@ -15,7 +15,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_wakeup_trigger() FROM PUBLIC;
 
 -- One row for the launcher and one per worker slot, from shared memory.
 -- Raises an error with a hint when the library is not preloaded.
-CREATE FUNCTION @extschema@.sentiment_worker_status(
+CREATE FUNCTION @extschema@._sentiment_worker_status(
 	OUT kind text,
 	OUT pid integer,
 	OUT database text,
@@ -35,15 +35,15 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'sentiment_worker_status';
 
 CREATE VIEW @extschema@.sentiment_workers AS
-	SELECT * FROM @extschema@.sentiment_worker_status();
+	SELECT * FROM @extschema@._sentiment_worker_status();
 
 COMMENT ON VIEW @extschema@.sentiment_workers IS
 	'sentiment_proc launcher and background workers: state, batch size in effect, batches, rows, wake-ups, last error';
 
 -- Worker pids and error texts are for operators, as in pg_stat_activity.
-REVOKE ALL ON FUNCTION @extschema@.sentiment_worker_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_worker_status() FROM PUBLIC;
 REVOKE ALL ON @extschema@.sentiment_workers FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_worker_status() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_worker_status() TO pg_monitor;
 GRANT SELECT ON @extschema@.sentiment_workers TO pg_monitor;
 
 -- Wake an idle worker of this database when the calling transaction commits

@@ -15,7 +15,7 @@
 -- The attached sources the caller may read, tables only: a registered
 -- relation turned into a view could run its owner's code for whoever reads
 -- it.  Every view below that reads sources goes through here.
-CREATE FUNCTION @extschema@.sentiment_readable_sources(
+CREATE FUNCTION @extschema@._sentiment_readable_sources(
 	OUT source_table regclass, OUT id_column name, OUT topics_table regclass)
 RETURNS SETOF record
 LANGUAGE sql STABLE
@@ -29,7 +29,7 @@ $$;
 
 -- ---- statistics (shared memory; needs shared_preload_libraries) ----------
 
-CREATE FUNCTION @extschema@.sentiment_stats_internal(
+CREATE FUNCTION @extschema@._sentiment_stats_internal(
 	OUT source regclass,
 	OUT batches bigint,
 	OUT rows_completed bigint,
@@ -51,7 +51,7 @@ AS 'MODULE_PATHNAME', 'sentiment_stats_internal';
 -- Of the rows counted, those an external analyser finished through the
 -- two-phase API (sentiment_complete, sentiment_fail): per source since its
 -- statistics began (minute NULL), and per minute of the last hour.
-CREATE FUNCTION @extschema@.sentiment_external_internal(
+CREATE FUNCTION @extschema@._sentiment_external_internal(
 	OUT source regclass,
 	OUT minute timestamptz,
 	OUT rows_completed bigint,
@@ -92,8 +92,8 @@ CREATE VIEW @extschema@.sentiment_stats AS
 		   s.stats_since,
 		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
 		   COALESCE(e.rows_failed, 0) AS external_rows_failed
-	  FROM @extschema@.sentiment_stats_internal() s
-	  LEFT JOIN @extschema@.sentiment_external_internal() e
+	  FROM @extschema@._sentiment_stats_internal() s
+	  LEFT JOIN @extschema@._sentiment_external_internal() e
 		ON e.source IS NOT DISTINCT FROM s.source AND e.minute IS NULL
 	 ORDER BY s.source NULLS FIRST;
 
@@ -112,7 +112,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_stats_reset(regclass) IS
 -- Per source and minute, the last hour, one row for every minute of it
 -- (zeros included) since the source's statistics began, for each source
 -- that did anything in that hour.  The current minute is still filling up.
-CREATE FUNCTION @extschema@.sentiment_throughput_internal(
+CREATE FUNCTION @extschema@._sentiment_throughput_internal(
 	OUT source regclass,
 	OUT minute timestamptz,
 	OUT rows_completed bigint,
@@ -125,10 +125,10 @@ AS 'MODULE_PATHNAME', 'sentiment_throughput_internal';
 
 CREATE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (
-		SELECT * FROM @extschema@.sentiment_throughput_internal()
+		SELECT * FROM @extschema@._sentiment_throughput_internal()
 	), sources AS (
 		SELECT DISTINCT t.source, st.stats_since FROM t
-		  LEFT JOIN @extschema@.sentiment_stats_internal() st ON st.source IS NOT DISTINCT FROM t.source
+		  LEFT JOIN @extschema@._sentiment_stats_internal() st ON st.source IS NOT DISTINCT FROM t.source
 	), minutes AS (
 		SELECT pg_catalog.generate_series(
 				   pg_catalog.date_trunc('minute', pg_catalog.now()) - interval '59 minutes',
@@ -146,7 +146,7 @@ CREATE VIEW @extschema@.sentiment_throughput AS
 	  FROM sources s
 	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
 	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
-	  LEFT JOIN @extschema@.sentiment_external_internal() e
+	  LEFT JOIN @extschema@._sentiment_external_internal() e
 		ON e.source IS NOT DISTINCT FROM s.source AND e.minute = m.minute
 	 ORDER BY s.source NULLS FIRST, m.minute;
 
@@ -154,7 +154,7 @@ COMMENT ON VIEW @extschema@.sentiment_throughput IS
 	'Rows finished per minute over the last hour, in the server and externally (external_*), per source (source NULL: the database total)';
 
 -- Batches in flight, in every database, with their phase.
-CREATE FUNCTION @extschema@.sentiment_batch_progress_internal(
+CREATE FUNCTION @extschema@._sentiment_batch_progress_internal(
 	OUT pid integer,
 	OUT dboid oid,
 	OUT relid oid,
@@ -181,7 +181,7 @@ CREATE VIEW @extschema@.sentiment_batch_progress AS
 		   p.batch_started_at,
 		   p.phase_started_at,
 		   pg_catalog.clock_timestamp() - p.batch_started_at AS elapsed
-	  FROM @extschema@.sentiment_batch_progress_internal() p
+	  FROM @extschema@._sentiment_batch_progress_internal() p
 	  LEFT JOIN pg_catalog.pg_database d ON d.oid = p.dboid
 	  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid
 	 ORDER BY p.batch_started_at;
@@ -228,7 +228,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Leave it out for 1000000.';
 	END IF;
-	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
+	FOR v_src IN SELECT * FROM @extschema@._sentiment_readable_sources() LOOP
 		source := v_src.source_table;
 		BEGIN
 			SELECT q.pending, q.processing, q.failed, q.oldest_processing, q.reltuples, q.unknown
@@ -240,7 +240,7 @@ BEGIN
 			counts_capped := pending >= count_limit OR processing >= count_limit OR failed >= count_limit;
 			-- (a distributed table's rows are in its shards, on other nodes)
 			completed_estimate := CASE WHEN v_unknown IS FALSE
-										AND NOT @extschema@.sentiment_citus_distributed(v_src.source_table)
+										AND NOT @extschema@._sentiment_citus_distributed(v_src.source_table)
 				THEN greatest(0, v_reltuples::bigint - pending - processing - failed) END;
 
 			-- The first pending row in claim order is the oldest waiting
@@ -274,7 +274,7 @@ COMMENT ON VIEW @extschema@.sentiment_queue_status IS
 
 -- Failed rows grouped by error, for the sources the caller may read (each
 -- read as its owner; one that cannot be read is left out with a warning).
-CREATE FUNCTION @extschema@.sentiment_failures_internal(
+CREATE FUNCTION @extschema@._sentiment_failures_internal(
 	OUT source regclass,
 	OUT error text,
 	OUT rows bigint,
@@ -289,7 +289,7 @@ AS $body$
 DECLARE
 	v_src record;
 BEGIN
-	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
+	FOR v_src IN SELECT * FROM @extschema@._sentiment_readable_sources() LOOP
 		BEGIN
 			RETURN QUERY
 				SELECT v_src.source_table, f.* FROM @extschema@.sentiment_source_sql(v_src.source_table, 'failures')
@@ -303,7 +303,7 @@ END
 $body$;
 
 CREATE VIEW @extschema@.sentiment_failures AS
-	SELECT * FROM @extschema@.sentiment_failures_internal();
+	SELECT * FROM @extschema@._sentiment_failures_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_failures IS
 	'Failed rows grouped by error text, per attached source the caller may read';
@@ -316,7 +316,7 @@ COMMENT ON VIEW @extschema@.sentiment_failures IS
 -- expired, its claimant's session is gone, it has a claimant but no lease,
 -- or, claimed elsewhere, its grace period is over; the workers' reaper and
 -- sentiment_reset_stuck() return such rows to pending.
-CREATE FUNCTION @extschema@.sentiment_stuck_internal(
+CREATE FUNCTION @extschema@._sentiment_stuck_internal(
 	max_rows integer DEFAULT 1000,
 	OUT source regclass,
 	OUT id bigint,
@@ -338,7 +338,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Leave it out for 1000.';
 	END IF;
-	FOR v_src IN SELECT * FROM @extschema@.sentiment_readable_sources() LOOP
+	FOR v_src IN SELECT * FROM @extschema@._sentiment_readable_sources() LOOP
 		BEGIN
 			RETURN QUERY
 				SELECT v_src.source_table, q.*
@@ -355,7 +355,7 @@ END
 $body$;
 
 CREATE VIEW @extschema@.sentiment_stuck AS
-	SELECT * FROM @extschema@.sentiment_stuck_internal();
+	SELECT * FROM @extschema@._sentiment_stuck_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_stuck IS
 	'Two-phase claims whose lease expired or whose claimant is gone, and rows claimed elsewhere past their grace, per source the caller may read';
@@ -383,7 +383,7 @@ DECLARE
 	v_parts jsonb;
 BEGIN
 	FOR v_src IN
-		SELECT s.source_table FROM @extschema@.sentiment_readable_sources() s
+		SELECT s.source_table FROM @extschema@._sentiment_readable_sources() s
 		 WHERE sentiment_summary.source IS NULL OR s.source_table = sentiment_summary.source
 	LOOP
 		-- every part read before any is returned, so a table is all or nothing
@@ -455,22 +455,22 @@ COMMENT ON FUNCTION @extschema@.sentiment_summary(regclass, integer) IS
 
 -- ---- privileges ------------------------------------------------------------
 
-REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_internal() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_throughput_internal() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_external_internal() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_batch_progress_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_stats_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_throughput_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_external_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_batch_progress_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_failures_internal() FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sentiment_stuck_internal(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_failures_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_stuck_internal(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sentiment_stats_reset(regclass) FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stats_internal() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_throughput_internal() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_external_internal() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_batch_progress_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_stats_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_throughput_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_external_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_batch_progress_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION @extschema@.sentiment_queue_status_internal(bigint) TO pg_monitor;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_failures_internal() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_stuck_internal(integer) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_failures_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_stuck_internal(integer) TO pg_monitor;
 
 GRANT SELECT ON @extschema@.sentiment_stats, @extschema@.sentiment_throughput,
 	@extschema@.sentiment_batch_progress, @extschema@.sentiment_queue_status,

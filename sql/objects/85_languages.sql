@@ -4,7 +4,7 @@
 -- summary_language), like sentiment_summary; a table that cannot be read
 -- so (locked, columns changed) is left out with a warning.  Reads every
 -- completed row, so it is for reports, not for polling.
-CREATE FUNCTION @extschema@.sentiment_languages_internal(
+CREATE FUNCTION @extschema@._sentiment_languages_internal(
 	OUT source regclass,
 	OUT language text,
 	OUT rows bigint)
@@ -18,11 +18,11 @@ AS $$
 $$;
 
 CREATE VIEW @extschema@.sentiment_languages AS
-	SELECT * FROM @extschema@.sentiment_languages_internal();
+	SELECT * FROM @extschema@._sentiment_languages_internal();
 
 COMMENT ON VIEW @extschema@.sentiment_languages IS
 	'Completed rows per language (ISO 639-1 or und) of each attached source the caller may read';
 
-REVOKE ALL ON FUNCTION @extschema@.sentiment_languages_internal() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_languages_internal() TO pg_monitor;
+REVOKE ALL ON FUNCTION @extschema@._sentiment_languages_internal() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_languages_internal() TO pg_monitor;
 GRANT SELECT ON @extschema@.sentiment_languages TO pg_monitor;

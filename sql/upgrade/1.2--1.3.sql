@@ -11,30 +11,69 @@
 
 \echo Use "ALTER EXTENSION sentiment_proc UPDATE TO '1.3'" to load this file. \quit
 
+-- rename: internal helpers (hyg-rename.sh writes this block)
+-- Internal helpers take the _sentiment_ prefix; the public API keeps
+-- sentiment_ (docs/development.md, "Naming").  Every overload, by name.
+DO $rename$
+DECLARE
+	v_fn record;
+BEGIN
+	FOR v_fn IN
+		SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+			   AND d.objid = p.oid AND d.deptype = 'e'
+		  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'sentiment_proc'
+		 WHERE p.proname = ANY (ARRAY[
+			'sentiment_added_mark', 'sentiment_adopt_side_table', 'sentiment_attach_column',
+			'sentiment_attach_indexes', 'sentiment_attach_internal', 'sentiment_attach_status_columns',
+			'sentiment_attach_table', 'sentiment_attach_triggers', 'sentiment_batch_progress_internal',
+			'sentiment_check_attach_privilege', 'sentiment_check_attachable', 'sentiment_citus_allow_triggers',
+			'sentiment_citus_check_source', 'sentiment_citus_distributed', 'sentiment_citus_publish',
+			'sentiment_cutover_internal', 'sentiment_embedding_column', 'sentiment_embedding_index',
+			'sentiment_embedding_lag_internal', 'sentiment_embedding_lane', 'sentiment_embedding_lane_create',
+			'sentiment_embedding_lane_flush', 'sentiment_embedding_type_sql', 'sentiment_failures_internal',
+			'sentiment_languages_internal', 'sentiment_lexicon_entry_check', 'sentiment_mark_added',
+			'sentiment_model_check', 'sentiment_own_claim', 'sentiment_readable_sources',
+			'sentiment_registration', 'sentiment_registry_forget_trigger', 'sentiment_report_denied',
+			'sentiment_requeue_for_model', 'sentiment_side_table_check', 'sentiment_side_table_owner',
+			'sentiment_side_table_references_check', 'sentiment_similar_check_dims', 'sentiment_similar_internal',
+			'sentiment_similar_source', 'sentiment_stats_internal', 'sentiment_stuck_internal',
+			'sentiment_throughput_internal', 'sentiment_topic_entry_check', 'sentiment_vector_schema',
+			'sentiment_worker_status', 'sentiment_external_internal']::name[])
+	LOOP
+		EXECUTE pg_catalog.format('ALTER ROUTINE %I.%I(%s) RENAME TO %I',
+								  v_fn.nspname, v_fn.proname, v_fn.args, '_' || v_fn.proname);
+	END LOOP;
+END
+$rename$;
+-- end of rename: internal helpers
+
 -- the scripts' grant-by-copy (10_registry.sql), used below and by the new objects
 -- replace function: _sentiment_grant_like
 REVOKE ALL ON FUNCTION @extschema@._sentiment_grant_like(regprocedure, regprocedure) FROM PUBLIC;
 
 -- security round three, part B
 -- claims bound to the role that made them (src/lease.c)
--- replace function: sentiment_own_claim
+-- replace function: _sentiment_own_claim
 -- replace function: sentiment_claim
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
 -- replace function: sentiment_renew
 -- replace function: sentiment_release
 -- no temporary tables, no partitions of another owner (src/registry.c)
--- replace function: sentiment_check_attachable
--- attach's steps split out of sentiment_attach_internal (issue 23; executable
+-- replace function: _sentiment_check_attachable
+-- attach's steps split out of _sentiment_attach_internal (issue 23; executable
 -- by PUBLIC like the other steps, as a fresh installation has them)
 -- replace function: _sentiment_attach_relation
 -- replace function: _sentiment_attach_side_table
--- replace function: sentiment_attach_internal
+-- replace function: _sentiment_attach_internal
 -- sentiment_similar's default source: the sentiment_data on the caller's path
--- replace function: sentiment_similar_source
+-- replace function: _sentiment_similar_source
 -- replace function: sentiment_similar
 -- Citus: attach says which grant the worker nodes need
--- replace function: sentiment_citus_check_source
+-- replace function: _sentiment_citus_check_source
 -- the cluster-wide monitoring asks the worker nodes through one helper (issue 23)
 -- replace function: _sentiment_on_worker_nodes
 -- replace function: sentiment_cluster_workers
@@ -52,22 +91,22 @@ DELETE FROM @extschema@.sentiment_sources s
 -- replace function: sentiment_status_columns
 -- replace function: sentiment_source_problem
 -- replace function: sentiment_source_sql
--- replace function: sentiment_report_denied
+-- replace function: _sentiment_report_denied
 -- the loop of sentiment_retry_failed and sentiment_reanalyze without a source (issue 23)
 -- replace function: _sentiment_for_each_updatable
 -- the loop of the functions that read every readable source (issue 23)
 -- replace function: _sentiment_readable_rows
--- replace function: sentiment_attach_status_columns
--- replace function: sentiment_requeue_for_model
+-- replace function: _sentiment_attach_status_columns
+-- replace function: _sentiment_requeue_for_model
 -- replace function: sentiment_retry_failed
 -- replace function: sentiment_error_history
 -- replace function: sentiment_reanalyze
 -- replace function: sentiment_claim
 -- replace function: sentiment_queue_status_internal
--- replace function: sentiment_failures_internal
--- replace function: sentiment_stuck_internal
+-- replace function: _sentiment_failures_internal
+-- replace function: _sentiment_stuck_internal
 -- replace function: sentiment_summary
--- replace function: sentiment_cutover_internal
+-- replace function: _sentiment_cutover_internal
 -- replace function: sentiment_completions
 
 -- pg_monitor reads the queue requests of the tables it may read.
@@ -102,14 +141,14 @@ END
 $part_a$;
 -- DBA first day (issue 28)
 -- attach refuses side tables whose foreign key references another table
--- replace function: sentiment_side_table_references_check
--- replace function: sentiment_adopt_side_table
+-- replace function: _sentiment_side_table_references_check
+-- replace function: _sentiment_adopt_side_table
 -- attach marks what it adds; sentiment_detach(source, drop_added => true)
 -- removes it (a new overload: the one-argument detach is unchanged, and
 -- whoever may run it may run the new one)
--- replace function: sentiment_added_mark
--- replace function: sentiment_mark_added
--- replace function: sentiment_attach_internal
+-- replace function: _sentiment_added_mark
+-- replace function: _sentiment_mark_added
+-- replace function: _sentiment_attach_internal
 -- replace function: sentiment_detach
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass, boolean) IS
 	'Stop processing a table and (drop_added) remove the columns, indexes and side tables attach added';
@@ -118,15 +157,15 @@ SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_detach(regclass)
 										  '@extschema@.sentiment_detach(regclass, boolean)');
 -- sentiment_throughput: no zero rows for minutes before a source's statistics began;
 -- rows finished through the two-phase API counted, apart as external (issue 28, major 6)
--- replace function: sentiment_external_internal
-REVOKE ALL ON FUNCTION @extschema@.sentiment_external_internal() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.sentiment_external_internal() TO pg_monitor;
+-- replace function: _sentiment_external_internal
+REVOKE ALL ON FUNCTION @extschema@._sentiment_external_internal() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._sentiment_external_internal() TO pg_monitor;
 CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	WITH t AS (
-		SELECT * FROM @extschema@.sentiment_throughput_internal()
+		SELECT * FROM @extschema@._sentiment_throughput_internal()
 	), sources AS (
 		SELECT DISTINCT t.source, st.stats_since FROM t
-		  LEFT JOIN @extschema@.sentiment_stats_internal() st ON st.source IS NOT DISTINCT FROM t.source
+		  LEFT JOIN @extschema@._sentiment_stats_internal() st ON st.source IS NOT DISTINCT FROM t.source
 	), minutes AS (
 		SELECT pg_catalog.generate_series(
 				   pg_catalog.date_trunc('minute', pg_catalog.now()) - interval '59 minutes',
@@ -144,7 +183,7 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
 	  FROM sources s
 	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
 	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
-	  LEFT JOIN @extschema@.sentiment_external_internal() e
+	  LEFT JOIN @extschema@._sentiment_external_internal() e
 		ON e.source IS NOT DISTINCT FROM s.source AND e.minute = m.minute
 	 ORDER BY s.source NULLS FIRST, m.minute;
 CREATE OR REPLACE VIEW @extschema@.sentiment_stats AS
@@ -170,8 +209,8 @@ CREATE OR REPLACE VIEW @extschema@.sentiment_stats AS
 		   s.stats_since,
 		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
 		   COALESCE(e.rows_failed, 0) AS external_rows_failed
-	  FROM @extschema@.sentiment_stats_internal() s
-	  LEFT JOIN @extschema@.sentiment_external_internal() e
+	  FROM @extschema@._sentiment_stats_internal() s
+	  LEFT JOIN @extschema@._sentiment_external_internal() e
 		ON e.source IS NOT DISTINCT FROM s.source AND e.minute IS NULL
 	 ORDER BY s.source NULLS FIRST;
 COMMENT ON VIEW @extschema@.sentiment_throughput IS
@@ -184,7 +223,7 @@ COMMENT ON FUNCTION @extschema@.sentiment_analyze(text, text) IS
 -- replace function: sentiment_set_model
 COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
 	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
--- replace function: sentiment_attach_status_columns
+-- replace function: _sentiment_attach_status_columns
 -- Attached tables get the column of each text's language, filled by every
 -- batch from now on (a plain ADD COLUMN: no rewrite, no code of the table's
 -- owner runs).
@@ -231,10 +270,10 @@ END
 $part_d$;
 -- embedding lane (the lanes of tables already vector/halfvec are made at the
 -- end of 67_embedding_lane.sql, which runs after this part)
--- replace function: sentiment_embedding_index
+-- replace function: _sentiment_embedding_index
 -- replace function: sentiment_convert_embeddings
--- (sentiment_similar_internal: in C since, with 1.2's signature)
--- replace function: sentiment_similar_internal
+-- (_sentiment_similar_internal: in C since, with 1.2's signature)
+-- replace function: _sentiment_similar_internal
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
 -- replace function: sentiment_detach
@@ -242,14 +281,14 @@ $part_d$;
 -- security round three, part C
 -- the two-phase path and sentiment_similar read and write attached tables
 -- as their owner (sentiment_source_sql, src/source_sql.c)
--- replace function: sentiment_side_table_check
+-- replace function: _sentiment_side_table_check
 -- replace function: sentiment_claim
 -- replace function: sentiment_complete
 -- replace function: sentiment_fail
 -- replace function: sentiment_renew
 -- replace function: sentiment_release
--- replace function: sentiment_similar_check_dims
--- replace function: sentiment_similar_internal
+-- replace function: _sentiment_similar_check_dims
+-- replace function: _sentiment_similar_internal
 
 -- Citus: wake-ups across nodes (issue 27); sentiment_enqueue and
 -- sentiment_reset_stuck do theirs in C
@@ -269,3 +308,39 @@ ALTER TABLE @extschema@.sentiment_sources ADD COLUMN processor text NOT NULL DEF
 COMMENT ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) IS
 	'Choose who analyses an attached table: server (workers and sentiment_process_batch) or external (sentiment_claim only)';
 REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM PUBLIC;
+-- rename: functions and views that name a renamed helper (hyg-rename.sh writes this block)
+-- replace function: _sentiment_attach_indexes
+-- replace function: _sentiment_attach_triggers
+-- replace function: sentiment_wakeup_install
+-- replace function: _sentiment_citus_allow_triggers
+-- replace function: sentiment_citus_colocate
+-- replace function: _sentiment_citus_publish
+-- replace function: sentiment_set_foreign_grace
+-- replace function: _sentiment_embedding_column
+-- replace function: _sentiment_embedding_type_sql
+CREATE OR REPLACE VIEW @extschema@.sentiment_cutover AS
+	SELECT * FROM @extschema@._sentiment_cutover_internal();
+CREATE OR REPLACE VIEW @extschema@.sentiment_workers AS
+	SELECT * FROM @extschema@._sentiment_worker_status();
+CREATE OR REPLACE VIEW @extschema@.sentiment_batch_progress AS
+	SELECT p.pid,
+		   d.datname AS database,
+		   -- a table of another database cannot be named from here
+		   CASE WHEN d.datname = pg_catalog.current_database() THEN p.relid::regclass END AS source,
+		   p.relid AS source_oid,
+		   a.backend_type,
+		   p.phase,
+		   p.batch_size,
+		   p.rows_claimed,
+		   p.batch_started_at,
+		   p.phase_started_at,
+		   pg_catalog.clock_timestamp() - p.batch_started_at AS elapsed
+	  FROM @extschema@._sentiment_batch_progress_internal() p
+	  LEFT JOIN pg_catalog.pg_database d ON d.oid = p.dboid
+	  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid
+	 ORDER BY p.batch_started_at;
+CREATE OR REPLACE VIEW @extschema@.sentiment_failures AS
+	SELECT * FROM @extschema@._sentiment_failures_internal();
+CREATE OR REPLACE VIEW @extschema@.sentiment_stuck AS
+	SELECT * FROM @extschema@._sentiment_stuck_internal();
+-- end of rename: functions and views that name a renamed helper

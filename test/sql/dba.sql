@@ -82,7 +82,7 @@ SELECT sentiment_attach('crm.posts', id_column => 'post_id', text_column => 'bod
 						topics_table => 'post_topics', embeddings_table => 'post_embeddings');
 SELECT sentiment_process_batch(10, 'crm.posts') AS processed;
 SELECT count(*) AS columns_marked FROM pg_attribute
- WHERE attrelid = 'crm.posts'::regclass AND col_description(attrelid, attnum) = sentiment_added_mark();
+ WHERE attrelid = 'crm.posts'::regclass AND col_description(attrelid, attnum) = _sentiment_added_mark();
 SELECT pg_temp.try($$SELECT sentiment_detach('crm.posts', drop_added => NULL)$$);
 SELECT sentiment_detach('crm.posts', drop_added => true);
 SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns_left FROM pg_attribute
@@ -99,7 +99,7 @@ SELECT sentiment_attach('crm.posts', id_column => 'post_id', text_column => 'bod
 						topics_table => 'post_topics', embeddings_table => 'post_embeddings');
 SELECT sentiment_detach('crm.posts');
 SELECT count(*) AS columns_kept FROM pg_attribute
- WHERE attrelid = 'crm.posts'::regclass AND col_description(attrelid, attnum) = sentiment_added_mark();
+ WHERE attrelid = 'crm.posts'::regclass AND col_description(attrelid, attnum) = _sentiment_added_mark();
 SELECT sentiment_detach('crm.posts', true);
 SELECT count(*) AS columns_left FROM pg_attribute WHERE attrelid = 'crm.posts'::regclass AND attnum > 0 AND NOT attisdropped;
 

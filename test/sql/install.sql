@@ -14,7 +14,7 @@ SELECT t.oid::regclass::text AS config_table
 -- that run no SQL (the analysis functions, the embedding lane's lookup), the
 -- thin wrappers that must resolve the caller's table name with the caller's
 -- path, and sentiment_similar's, which are inlined into the caller's query,
--- and sentiment_similar_internal, which pins it in C (src/similar.c: a SET
+-- and _sentiment_similar_internal, which pins it in C (src/similar.c: a SET
 -- clause costs a setting change per call).
 SELECT p.oid::regprocedure::text AS unpinned
   FROM pg_proc p

@@ -129,8 +129,8 @@ SELECT source, error, rows, first_failed_at <= last_failed_at AS ordered, max_at
 SELECT source, id, reason, stuck_for > interval '0' AS stuck, processing_attempts FROM sentiment_stuck ORDER BY id;
 UPDATE mentions SET processing_lease_until = now() + interval '1 hour' WHERE entry_id = 2;
 SELECT source, id, reason FROM sentiment_stuck ORDER BY id;
-SELECT source, id FROM sentiment_stuck_internal(1);
-SELECT * FROM sentiment_stuck_internal(0);
+SELECT source, id FROM _sentiment_stuck_internal(1);
+SELECT * FROM _sentiment_stuck_internal(0);
 
 -- Reset and its privileges: readers (pg_monitor) see the views but cannot
 -- reset; an operator granted EXECUTE can; PUBLIC sees nothing.

@@ -21,7 +21,7 @@ SELECT sentiment_attach('mine');
 SELECT sentiment_attach('sentiment_data'::regclass);
 SELECT sentiment_detach('sentiment_data');
 -- The helpers behind sentiment_attach check the same privilege.
-SELECT sentiment_attach_internal(NULL, 'mine', 'public', 'entry_id', 'text', 'a', 'b', NULL);
+SELECT _sentiment_attach_internal(NULL, 'mine', 'public', 'entry_id', 'text', 'a', 'b', NULL);
 -- Nobody writes the registry directly.
 DELETE FROM sentiment_sources;
 -- Reading it, and analysing text, is for everyone.

@@ -380,7 +380,7 @@ like($err, qr/WARNING:  no embedding lane for old_clash_emb: relation public\.ol
 	 'a name taken by another table is passed over with a warning');
 is($u->($lane_facts->('old_vec_emb_lane')), 'alice|t|0|0|old_vec', 'vector: a lane owned by the owner, with the SELECT grants, not a member of the extension');
 is($u->($lane_facts->('old_half_emb_lane')), 'alice|f|0|0|old_half', 'halfvec: a lane too');
-is($u->(q{SELECT sentiment_embedding_lane('old_clash_emb') IS NULL, to_regclass('old_vec_emb_lane') = sentiment_embedding_lane('old_vec_emb')}),
+is($u->(q{SELECT _sentiment_embedding_lane('old_clash_emb') IS NULL, to_regclass('old_vec_emb_lane') = _sentiment_embedding_lane('old_vec_emb')}),
    't|t', 'the lanes made are the ones the batch finds; the clashing table is none');
 is($u->(q{
 GRANT EXECUTE ON FUNCTION sentiment_drain_embeddings(regclass, integer) TO alice;
@@ -402,9 +402,9 @@ SELECT (SELECT count(*) || ' ' || count(DISTINCT entry_id) FROM old_vec_emb_ledg
    'after the update: rows complete, embeddings staged in the lanes, drained into the index exactly once');
 # Re-attach: a lane that went is made again, as the owner's, also when a
 # superuser attaches; one that is there stays.
-is($u->(q{CREATE TEMP TABLE lane_before AS SELECT sentiment_embedding_lane('old_vec_emb')::oid AS lane;
+is($u->(q{CREATE TEMP TABLE lane_before AS SELECT _sentiment_embedding_lane('old_vec_emb')::oid AS lane;
 		  SELECT sentiment_attach('old_vec', topics_table => 'old_vec_topics', embeddings_table => 'old_vec_emb');
-		  SELECT sentiment_embedding_lane('old_vec_emb')::oid = lane FROM lane_before;
+		  SELECT _sentiment_embedding_lane('old_vec_emb')::oid = lane FROM lane_before;
 		  SET ROLE alice; DROP TABLE old_half_emb_lane; RESET ROLE;
 		  SELECT sentiment_attach('old_half', topics_table => 'old_half_topics', embeddings_table => 'old_half_emb');}
 		. $lane_facts->('old_half_emb_lane')),

@@ -64,7 +64,7 @@ is($q->(q{SELECT string_agg(DISTINCT result, ',') || ' on ' || count(*) || ' sha
 is($q->(q{SELECT count(*) FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid)
 		   WHERE s.logicalrelid = 'm_emb'::regclass GROUP BY nodeport ORDER BY 1 LIMIT 1}),
 	'2', 'the shards are spread over both worker nodes');
-is($q->(q{SELECT sentiment_embedding_lane('m_emb') IS NULL}), 't',
+is($q->(q{SELECT _sentiment_embedding_lane('m_emb') IS NULL}), 't',
 	'a distributed embeddings table has no lane (not on Citus yet)');
 
 # ---- processing on the nodes ----------------------------------------------
