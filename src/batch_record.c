@@ -62,6 +62,15 @@ execute(SPIPlanPtr plan, Datum *args, int expected)
 		elog(ERROR, "sentiment_proc write failed: %s", SPI_result_code_string(ret));
 }
 
+/* Run a kept INSERT of side rows, whose four arguments are arrays. */
+static void
+insert_side_rows(SPIPlanPtr plan, Datum a1, Datum a2, Datum a3, Datum a4)
+{
+	Datum		args[4] = {a1, a2, a3, a4};
+
+	execute(plan, args, SPI_OK_INSERT);
+}
+
 /* The results, statuses and errors of the listed rows: one UPDATE (result_row.c). */
 static void
 write_results(SpBatch *b, const int *rows, int nrows)
@@ -81,7 +90,6 @@ write_topics(SpBatch *b, const int *rows, int nrows)
 	int			cap = 0;
 	int			n = 0;
 	Datum	   *ids, *keys, *weights, *sentiments;
-	Datum		args[4];
 
 	for (int k = 0; k < nrows; k++)
 		if (!b->failed[rows[k]])
@@ -107,11 +115,11 @@ write_topics(SpBatch *b, const int *rows, int nrows)
 			n++;
 		}
 	}
-	args[0] = sp_array_datum(ids, NULL, n, INT8OID);
-	args[1] = sp_array_datum(keys, NULL, n, TEXTOID);
-	args[2] = sp_array_datum(weights, NULL, n, FLOAT4OID);
-	args[3] = sp_array_datum(sentiments, NULL, n, FLOAT4OID);
-	execute(b->plans->insert_topics, args, SPI_OK_INSERT);
+	insert_side_rows(b->plans->insert_topics,
+					 sp_array_datum(ids, NULL, n, INT8OID),
+					 sp_array_datum(keys, NULL, n, TEXTOID),
+					 sp_array_datum(weights, NULL, n, FLOAT4OID),
+					 sp_array_datum(sentiments, NULL, n, FLOAT4OID));
 }
 
 /*
@@ -126,7 +134,6 @@ write_embeddings(SpBatch *b, const int *rows, int nrows)
 	Datum	   *hi = palloc(sizeof(Datum) * nrows);
 	float	   *values = palloc(sizeof(float) * SA_EMBEDDING_DIMS * (Size) nrows);
 	int			n = 0;
-	Datum		args[4];
 
 	for (int k = 0; k < nrows; k++)
 	{
@@ -143,11 +150,11 @@ write_embeddings(SpBatch *b, const int *rows, int nrows)
 	}
 	if (n == 0)
 		return;
-	args[0] = sp_array_datum(ids, NULL, n, INT8OID);
-	args[1] = float4_array_datum(values, n * SA_EMBEDDING_DIMS);
-	args[2] = sp_array_datum(lo, NULL, n, INT4OID);
-	args[3] = sp_array_datum(hi, NULL, n, INT4OID);
-	execute(b->plans->insert_embeddings, args, SPI_OK_INSERT);
+	insert_side_rows(b->plans->insert_embeddings,
+					 sp_array_datum(ids, NULL, n, INT8OID),
+					 float4_array_datum(values, n * SA_EMBEDDING_DIMS),
+					 sp_array_datum(lo, NULL, n, INT4OID),
+					 sp_array_datum(hi, NULL, n, INT4OID));
 }
 
 /*

@@ -75,6 +75,23 @@ sp_check_databases(char **newval, void **extra, GucSource source)
 	return ok;
 }
 
+/* The workers' integer settings (the lists of databases and the role aside). */
+static const SpIntSetting worker_settings[] = {
+	{"sentiment_proc.workers_per_database",
+		"Number of background workers per database.", NULL,
+		&sp_workers_per_database, 1, 0, 64, PGC_SIGHUP, 0},
+	{"sentiment_proc.worker_batch_size",
+		"Rows a background worker claims per batch.", NULL,
+		&sp_worker_batch_size, 500, 1, SP_MAX_BATCH_SIZE, PGC_SIGHUP, 0},
+	{"sentiment_proc.worker_poll_interval",
+		"How long an idle worker sleeps before looking for rows without being woken.",
+		"New rows wake a worker at commit; this is only a fallback.",
+		&sp_worker_poll_interval, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS},
+	{"sentiment_proc.upkeep_interval",
+		"How often a worker returns abandoned claims and prunes the queue.", NULL,
+		&sp_upkeep_interval_ms, 10000, 100, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS},
+};
+
 /*
  * Settings, shared memory and the launcher.  Called from _PG_init; the
  * launcher is registered only while preloading, and never during a binary
@@ -89,31 +106,12 @@ sp_worker_init(void)
 							   &sp_databases, "",
 							   PGC_SIGHUP, GUC_LIST_INPUT,
 							   sp_check_databases, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.workers_per_database",
-							"Number of background workers per database.",
-							NULL,
-							&sp_workers_per_database, 1, 0, 64,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.worker_batch_size",
-							"Rows a background worker claims per batch.",
-							NULL,
-							&sp_worker_batch_size, 500, 1, SP_MAX_BATCH_SIZE,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.worker_poll_interval",
-							"How long an idle worker sleeps before looking for rows without being woken.",
-							"New rows wake a worker at commit; this is only a fallback.",
-							&sp_worker_poll_interval, 1000, 10, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("sentiment_proc.worker_role",
 							   "Role the background workers run as.",
 							   "Empty means the bootstrap superuser.",
 							   &sp_worker_role, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.upkeep_interval",
-							"How often a worker returns abandoned claims and prunes the queue.",
-							NULL,
-							&sp_upkeep_interval_ms, 10000, 100, 24 * 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	sp_define_int_settings(worker_settings, lengthof(worker_settings));
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -332,6 +332,18 @@ sp_queue_finish(SpBatch *b)
 }
 
 /*
+ * The checks of the two-phase queue calls, which name one source: it is
+ * attached (and the extension is installed), and the caller may process it.
+ */
+static void
+require_processable(const char *schema, Oid source)
+{
+	if (schema == NULL || !sp_is_attached(source))
+		sp_error_not_attached(source);
+	sp_check_may_process(source);
+}
+
+/*
  * sentiment_queue_take(source regclass, n integer, lease interval) RETURNS
  * bigint[]: the entry ids of up to n queued requests of an attached source,
  * highest priority first, with SKIP LOCKED, as a batch takes them; requests
@@ -367,13 +379,7 @@ sentiment_queue_take(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n must be between 1 and 10000"),
 				 errhint("Take at most 10000 requests per call.")));
-	if (schema == NULL || !sp_is_attached(source))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not attached to sentiment_proc",
-						get_rel_name(source) ? get_rel_name(source) : "?"),
-				 errhint("See the sentiment_sources table for the attached tables.")));
-	sp_check_may_process(source);
+	require_processable(schema, source);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -419,13 +425,7 @@ sentiment_queue_finish(PG_FUNCTION_ARGS)
 				 errhint("Pass the rows completed or failed and when each was claimed.")));
 	source = PG_GETARG_OID(0);
 	failed = PG_GETARG_BOOL(3);
-	if (schema == NULL || !sp_is_attached(source))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not attached to sentiment_proc",
-						get_rel_name(source) ? get_rel_name(source) : "?"),
-				 errhint("See the sentiment_sources table for the attached tables.")));
-	sp_check_may_process(source);
+	require_processable(schema, source);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

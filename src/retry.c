@@ -28,29 +28,27 @@ static int	sp_retry_delay_ms = 10000;
 static int	sp_retry_max_delay_ms = 3600 * 1000;
 static int	sp_error_history = 10;
 
+/* The settings, in the order they are defined. */
+static const SpIntSetting retry_settings[] = {
+	{"sentiment_proc.max_attempts",
+		"Attempts after which a failed row is no longer retried automatically.",
+		"Past it the row stays failed until sentiment_retry_failed() re-queues it.",
+		&sp_max_attempts, 5, 1, 1000, PGC_SUSET, 0},
+	{"sentiment_proc.retry_delay",
+		"Delay before the first retry of a failed row; it doubles with every attempt.", NULL,
+		&sp_retry_delay_ms, 10000, 0, 24 * 3600 * 1000, PGC_SUSET, GUC_UNIT_MS},
+	{"sentiment_proc.retry_max_delay",
+		"Longest delay between two attempts of a failed row.", NULL,
+		&sp_retry_max_delay_ms, 3600 * 1000, 0, INT_MAX, PGC_SUSET, GUC_UNIT_MS},
+	{"sentiment_proc.error_history",
+		"Errors kept per row in processing_error_history (the latest ones).", NULL,
+		&sp_error_history, 10, 0, 1000, PGC_SUSET, 0},
+};
+
 void
 sp_retry_init(void)
 {
-	DefineCustomIntVariable("sentiment_proc.max_attempts",
-							"Attempts after which a failed row is no longer retried automatically.",
-							"Past it the row stays failed until sentiment_retry_failed() re-queues it.",
-							&sp_max_attempts, 5, 1, 1000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.retry_delay",
-							"Delay before the first retry of a failed row; it doubles with every attempt.",
-							NULL,
-							&sp_retry_delay_ms, 10000, 0, 24 * 3600 * 1000,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.retry_max_delay",
-							"Longest delay between two attempts of a failed row.",
-							NULL,
-							&sp_retry_max_delay_ms, 3600 * 1000, 0, INT_MAX,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("sentiment_proc.error_history",
-							"Errors kept per row in processing_error_history (the latest ones).",
-							NULL,
-							&sp_error_history, 10, 0, 1000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
+	sp_define_int_settings(retry_settings, lengthof(retry_settings));
 }
 
 /* sentiment_proc.max_attempts */

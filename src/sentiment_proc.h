@@ -9,19 +9,21 @@
  * library in src/analyzer/, below them all.
  *
  *   spi_util.c        statements prepared and kept, parameter arrays, a step
- *                     run in a subtransaction
+ *                     run in a subtransaction; integer settings defined
+ *                     from a table
  *   analyzer_glue.c   the analyser's models by name and version, its
  *                     failures raised as errors
  *   identity.c        the extension's identity (schema, owner, ready);
  *                     whose rights code runs with: the owner switches, who
  *                     may process a table, sp_am_worker
  *   retry.c           attempts, backoff and error history of failed rows
+ *                     -> spi_util
  *   stats.c           statistics and batches in flight in shared memory
  *   wakeup.c          the workers' slots in shared memory; wake-ups at
  *                     commit (the wake-up trigger, sentiment_wake_workers)
  *   launcher.c        the workers' settings; the launcher that starts and
  *                     stops them
- *                     -> wakeup
+ *                     -> spi_util wakeup
  *   citus.c           Citus metadata, read without linking against Citus:
  *                     shards processed where they are, batches fanned out
  *                     from the coordinator with the statement the caller
@@ -115,6 +117,7 @@
 #include "analyzer.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
+#include "utils/guc.h"
 
 /*
  * Largest batch one call may claim.  It bounds the memory a batch holds
@@ -172,6 +175,23 @@ extern SPIPlanPtr sp_prepare_kept(const char *sql, int nargs, Oid *argtypes);
 
 /* A one-dimensional array of n values of elemtype. */
 extern Datum sp_array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
+
+/* An integer setting without hooks, one line of a unit's table of settings. */
+typedef struct SpIntSetting
+{
+	const char *name;
+	const char *short_desc;
+	const char *long_desc;		/* or NULL */
+	int		   *variable;
+	int			boot;
+	int			min;
+	int			max;
+	GucContext	context;
+	int			flags;			/* GUC_UNIT_MS and the like */
+} SpIntSetting;
+
+/* Define the n integer settings of a table. */
+extern void sp_define_int_settings(const SpIntSetting *settings, int n);
 
 /*
  * Texts to and from the analyser's UTF-8 whatever the server encoding

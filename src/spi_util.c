@@ -2,7 +2,8 @@
  * spi_util.c - small helpers for statements and subtransactions, used by
  * every layer of the glue and calling none of it: statements prepared once
  * and kept, arrays built for their parameters, a step run in a
- * subtransaction that catches the errors asked for.
+ * subtransaction that catches the errors asked for; integer settings
+ * defined from a table.
  */
 #include "postgres.h"
 
@@ -11,6 +12,7 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/guc.h"
 #include "utils/resowner.h"
 
 #include "sentiment_proc.h"
@@ -83,4 +85,17 @@ sp_in_subtransaction(void (*step) (void *), void *arg, bool (*catch_it) (int sql
 	}
 	PG_END_TRY();
 	return edata;
+}
+
+/*
+ * Define the integer settings of a table: each unit lists its own, none of
+ * them with hooks.
+ */
+void
+sp_define_int_settings(const SpIntSetting *settings, int n)
+{
+	for (int i = 0; i < n; i++)
+		DefineCustomIntVariable(settings[i].name, settings[i].short_desc, settings[i].long_desc,
+								settings[i].variable, settings[i].boot, settings[i].min, settings[i].max,
+								settings[i].context, settings[i].flags, NULL, NULL, NULL);
 }

@@ -905,6 +905,48 @@ visible_entries(int *count)
 	return copies;
 }
 
+/*
+ * The start of a function returning rows per source: its result set, and
+ * the entries the caller may see (their number in *count).
+ */
+static SpStatsEntry *
+start_entry_rows(FunctionCallInfo fcinfo, int *count)
+{
+	sp_stats_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	return visible_entries(count);
+}
+
+/*
+ * An entry's minutes of the last hour (the slots of its ring that hold one),
+ * into recent[SP_MINUTES]; returns how many.
+ */
+static int
+recent_minutes(const SpStatsEntry *e, int64 now_minute, const SpMinute **recent)
+{
+	int			n = 0;
+
+	for (int k = 0; k < SP_MINUTES; k++)
+		if (e->minutes[k].minute > now_minute - SP_MINUTES && e->minutes[k].minute <= now_minute)
+			recent[n++] = &e->minutes[k];
+	return n;
+}
+
+/* A row of a source's minute: the source, the minute, then ncounts counts. */
+static void
+put_minute_row(ReturnSetInfo *rsinfo, Oid relid, const SpMinute *m, const int64 *counts, int ncounts)
+{
+	Datum		values[2 + 3];
+	bool		nulls[2 + 3] = {!OidIsValid(relid), false, false, false, false};
+
+	Assert(ncounts <= 3);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = TimestampTzGetDatum(m->minute * USECS_PER_MINUTE);
+	for (int i = 0; i < ncounts; i++)
+		values[2 + i] = Int64GetDatum(counts[i]);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 /* _sentiment_stats_internal(): the current database's rows, total first. */
 Datum
 sentiment_stats_internal(PG_FUNCTION_ARGS)
@@ -913,10 +955,7 @@ sentiment_stats_internal(PG_FUNCTION_ARGS)
 	SpStatsEntry *entries;
 	int			n;
 
-	sp_stats_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-
-	entries = visible_entries(&n);
+	entries = start_entry_rows(fcinfo, &n);
 	for (int k = 0; k < n; k++)
 	{
 		SpStatsEntry *e = &entries[k];
@@ -979,41 +1018,71 @@ sentiment_stats_reset(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(removed);
 }
 
-/* _sentiment_throughput_internal(): per source and minute, the last hour. */
-Datum
-sentiment_throughput_internal(PG_FUNCTION_ARGS)
+/* What a function returning rows per source and minute puts for one source. */
+typedef void (*SpMinuteRows) (ReturnSetInfo *rsinfo, const SpStatsEntry *e,
+							  const SpMinute **recent, int nrecent);
+
+/* Rows for each source the caller may see, from its minutes of the last hour. */
+static Datum
+minute_rows(FunctionCallInfo fcinfo, SpMinuteRows put)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		now_minute = GetCurrentTimestamp() / USECS_PER_MINUTE;
 	SpStatsEntry *entries;
 	int			n;
 
-	sp_stats_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-
-	entries = visible_entries(&n);
+	entries = start_entry_rows(fcinfo, &n);
 	for (int j = 0; j < n; j++)
 	{
-		SpStatsEntry *e = &entries[j];
+		const SpMinute *recent[SP_MINUTES];
+		int			nrecent = recent_minutes(&entries[j], now_minute, recent);
 
-		for (int k = 0; k < SP_MINUTES; k++)
-		{
-			SpMinute   *m = &e->minutes[k];
-			Datum		values[5];
-			bool		nulls[5] = {false, false, false, false, false};
-
-			if (m->minute <= now_minute - SP_MINUTES || m->minute > now_minute)
-				continue;
-			values[0] = ObjectIdGetDatum(e->key.relid);
-			nulls[0] = !OidIsValid(e->key.relid);
-			values[1] = TimestampTzGetDatum(m->minute * USECS_PER_MINUTE);
-			values[2] = Int64GetDatum(m->rows_completed);
-			values[3] = Int64GetDatum(m->rows_failed);
-			values[4] = Int64GetDatum(m->batches);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
+		put(rsinfo, &entries[j], recent, nrecent);
 	}
 	return (Datum) 0;
+}
+
+/* A source's throughput: a row per minute. */
+static void
+put_throughput(ReturnSetInfo *rsinfo, const SpStatsEntry *e, const SpMinute **recent, int nrecent)
+{
+	for (int k = 0; k < nrecent; k++)
+	{
+		int64		counts[3] = {recent[k]->rows_completed, recent[k]->rows_failed, recent[k]->batches};
+
+		put_minute_row(rsinfo, e->key.relid, recent[k], counts, 3);
+	}
+}
+
+/* _sentiment_throughput_internal(): per source and minute, the last hour. */
+Datum
+sentiment_throughput_internal(PG_FUNCTION_ARGS)
+{
+	return minute_rows(fcinfo, put_throughput);
+}
+
+/*
+ * A source's rows finished through the two-phase API: since the statistics
+ * began (minute NULL), then per minute that had any.
+ */
+static void
+put_external(ReturnSetInfo *rsinfo, const SpStatsEntry *e, const SpMinute **recent, int nrecent)
+{
+	Datum		values[4];
+	bool		nulls[4] = {!OidIsValid(e->key.relid), true, false, false};
+
+	values[0] = ObjectIdGetDatum(e->key.relid);
+	values[2] = Int64GetDatum(e->c.external_completed);
+	values[3] = Int64GetDatum(e->c.external_failed);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	for (int k = 0; k < nrecent; k++)
+	{
+		int64		counts[2] = {recent[k]->external_completed, recent[k]->external_failed};
+
+		if (counts[0] == 0 && counts[1] == 0)
+			continue;
+		put_minute_row(rsinfo, e->key.relid, recent[k], counts, 2);
+	}
 }
 
 /*
@@ -1024,40 +1093,7 @@ sentiment_throughput_internal(PG_FUNCTION_ARGS)
 Datum
 sentiment_external_internal(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		now_minute = GetCurrentTimestamp() / USECS_PER_MINUTE;
-	SpStatsEntry *entries;
-	int			n;
-
-	sp_stats_require_preload();
-	InitMaterializedSRF(fcinfo, 0);
-
-	entries = visible_entries(&n);
-	for (int j = 0; j < n; j++)
-	{
-		SpStatsEntry *e = &entries[j];
-		Datum		values[4];
-		bool		nulls[4] = {!OidIsValid(e->key.relid), true, false, false};
-
-		values[0] = ObjectIdGetDatum(e->key.relid);
-		values[2] = Int64GetDatum(e->c.external_completed);
-		values[3] = Int64GetDatum(e->c.external_failed);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		for (int k = 0; k < SP_MINUTES; k++)
-		{
-			SpMinute   *m = &e->minutes[k];
-
-			if (m->minute <= now_minute - SP_MINUTES || m->minute > now_minute ||
-				(m->external_completed == 0 && m->external_failed == 0))
-				continue;
-			nulls[1] = false;
-			values[1] = TimestampTzGetDatum(m->minute * USECS_PER_MINUTE);
-			values[2] = Int64GetDatum(m->external_completed);
-			values[3] = Int64GetDatum(m->external_failed);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-	}
-	return (Datum) 0;
+	return minute_rows(fcinfo, put_external);
 }
 
 /* _sentiment_batch_progress_internal(): batches in flight, every database. */

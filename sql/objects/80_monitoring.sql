@@ -283,24 +283,15 @@ CREATE FUNCTION @extschema@._sentiment_failures_internal(
 	OUT max_attempts integer,
 	OUT example_id bigint)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_src record;
-BEGIN
-	FOR v_src IN SELECT * FROM @extschema@._sentiment_readable_sources() LOOP
-		BEGIN
-			RETURN QUERY
-				SELECT v_src.source_table, f.* FROM @extschema@.sentiment_source_sql(v_src.source_table, 'failures')
-					AS f(error text, rows bigint, first_failed_at timestamptz, last_failed_at timestamptz,
-						 max_attempts integer, example_id bigint);
-		EXCEPTION WHEN OTHERS THEN
-			RAISE WARNING 'sentiment_failures skipped table %: %', v_src.source_table, SQLERRM;
-		END;
-	END LOOP;
-END
-$body$;
+AS $$
+	SELECT * FROM @extschema@._sentiment_readable_rows('sentiment_failures', 'failures', NULL,
+			'error text, rows bigint, first_failed_at timestamptz, last_failed_at timestamptz, '
+			'max_attempts integer, example_id bigint')
+		AS f(source regclass, error text, rows bigint, first_failed_at timestamptz, last_failed_at timestamptz,
+			 max_attempts integer, example_id bigint)
+$$;
 
 CREATE VIEW @extschema@.sentiment_failures AS
 	SELECT * FROM @extschema@._sentiment_failures_internal();
