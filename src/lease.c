@@ -84,7 +84,11 @@ parse_claimant(const char *claimant, int *pid, int64 *started, Oid *role)
 {
 	char		tail;
 	unsigned int r;
+	const char *at = strchr(claimant, '@');
 
+	/* a claim made through a Citus coordinator: "pid:start:role@node" */
+	if (at != NULL)
+		claimant = pnstrdup(claimant, at - claimant);
 	if (sscanf(claimant, "%d:" INT64_FORMAT ":%u%c", pid, started, &r, &tail) == 3 &&
 		strchr(claimant, '-') == NULL)
 	{
@@ -147,6 +151,9 @@ sp_claimant_alive(const char *claimant)
 
 	if (!parse_claimant(claimant, &pid, &started, &role))
 		return false;
+	/* made on another node (a coordinator's session): only its lease bounds it */
+	if (strchr(claimant, '@') != NULL && strcmp(strchr(claimant, '@'), sp_claim_node_suffix()) != 0)
+		return true;
 	if (pid == MyProcPid)
 		return started == (int64) MyStartTimestamp;
 	if (pid <= 0 || BackendPidGetProc(pid) == NULL)
