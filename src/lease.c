@@ -6,7 +6,10 @@
  *   microseconds, so a pid reused by a later backend is not taken for the
  *   claimant, and role the user that claimed, so that only that role can
  *   use the claim (_sentiment_own_claim).  A claim is abandoned when its lease expired or no backend
- *   with its claimant's identity is alive.
+ *   with its claimant's identity is alive.  A claim made through a Citus
+ *   coordinator ends in "@" and that node's system identifier
+ *   (sp_claim_node_suffix): other nodes cannot see its backend, so there
+ *   only its lease bounds it.
  * - The reaper: abandoned claims ('processing' rows) go back to 'pending'
  *   (or to 'failed' once they used up their attempts).  Called by the
  *   workers' upkeep (at start-up and every sentiment_proc.upkeep_interval)
