@@ -21,6 +21,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xlog.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
@@ -362,4 +363,17 @@ sp_error_not_attached(Oid relid)
 			 errmsg("table %s is not attached to sentiment_proc", name),
 			 errhint("Attach it first with SELECT sentiment_attach('%s'); see sentiment_sources for the attached tables.",
 					 name)));
+}
+
+/*
+ * A claim on a distributed table, made through the coordinator, names the
+ * node it was made on: "pid:start:role" and this suffix, "@" and the node's
+ * system identifier (source_sql.c adds it).  The worker nodes holding the
+ * rows cannot see that backend, so there the claim is bounded by its lease
+ * alone (sp_claimant_alive).
+ */
+char *
+sp_claim_node_suffix(void)
+{
+	return psprintf("@" UINT64_FORMAT, GetSystemIdentifier());
 }

@@ -6,7 +6,10 @@
  *   microseconds, so a pid reused by a later backend is not taken for the
  *   claimant, and role the user that claimed, so that only that role can
  *   use the claim (_sentiment_own_claim).  A claim is abandoned when its lease expired or no backend
- *   with its claimant's identity is alive.
+ *   with its claimant's identity is alive.  A claim made through a Citus
+ *   coordinator ends in "@" and that node's system identifier
+ *   (sp_claim_node_suffix): other nodes cannot see its backend, so there
+ *   only its lease bounds it.
  * - The reaper: abandoned claims ('processing' rows) go back to 'pending'
  *   (or to 'failed' once they used up their attempts).  Called by the
  *   workers' upkeep (at start-up and every sentiment_proc.upkeep_interval)
@@ -84,7 +87,11 @@ parse_claimant(const char *claimant, int *pid, int64 *started, Oid *role)
 {
 	char		tail;
 	unsigned int r;
+	const char *at = strchr(claimant, '@');
 
+	/* a claim made through a Citus coordinator: "pid:start:role@node" */
+	if (at != NULL)
+		claimant = pnstrdup(claimant, at - claimant);
 	if (sscanf(claimant, "%d:" INT64_FORMAT ":%u%c", pid, started, &r, &tail) == 3 &&
 		strchr(claimant, '-') == NULL)
 	{
@@ -147,6 +154,9 @@ sp_claimant_alive(const char *claimant)
 
 	if (!parse_claimant(claimant, &pid, &started, &role))
 		return false;
+	/* made on another node (a coordinator's session): only its lease bounds it */
+	if (strchr(claimant, '@') != NULL && strcmp(strchr(claimant, '@'), sp_claim_node_suffix()) != 0)
+		return true;
 	if (pid == MyProcPid)
 		return started == (int64) MyStartTimestamp;
 	if (pid <= 0 || BackendPidGetProc(pid) == NULL)

@@ -294,13 +294,15 @@ sentiment_set_processor(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
 	check_owner(PG_GETARG_OID(0));
-	/* the nodes that hold a distributed table's rows process them; no claim can */
+	/* the nodes that hold a distributed table's rows process them: they do not read the registry */
 	if (strcmp(processor, "external") == 0 && sp_citus_distributed(PG_GETARG_OID(0)))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("table %s is distributed: it cannot be left to external analysers",
 						get_rel_name(PG_GETARG_OID(0))),
-				 errdetail("sentiment_claim does not take the rows of a distributed table.")));
+				 errdetail("The background workers of the worker nodes process its rows; they do not read the processor."),
+				 errhint("sentiment_claim takes its rows through the coordinator beside them; to leave the table to "
+						 "external analysers, run no workers for its database on the worker nodes.")));
 	if (registry_write(psprintf("UPDATE %s.sentiment_sources s SET processor = $2 "
 								"WHERE s.source_table OPERATOR(pg_catalog.=) $1",
 								quote_identifier(schema)),

@@ -15,7 +15,7 @@
  *                     failures raised as errors
  *   identity.c        the extension's identity (schema, owner, ready);
  *                     whose rights code runs with: the owner switches, who
- *                     may process a table, sp_am_worker
+ *                     may process a table, sp_am_worker; a claim's node
  *   retry.c           attempts, backoff and error history of failed rows
  *                     -> spi_util
  *   stats.c           statistics and batches in flight in shared memory
@@ -65,8 +65,8 @@
  *                        result_row spi_util
  *   source_sql.c      the SQL functions' statements on attached tables, run
  *                     as the table's owner, and the checks made before
- *                     -> batch_claim identity lane_lookup result_row
- *                        source_xact
+ *                     -> batch_claim citus identity lane_lookup
+ *                        result_row retry source_xact
  *   two_phase.c       sentiment_complete and sentiment_fail: checked as the
  *                     caller, written as the table's owner, counted as
  *                     external work
@@ -292,6 +292,8 @@ extern Oid	sp_extension_namespace(void);
 
 /* The extension's schema name: an error when not installed / NULL. */
 extern char *sp_extension_schema(void);
+/* A coordinator claim's node: "@" and the system identifier. */
+extern char *sp_claim_node_suffix(void);
 extern char *sp_extension_schema_name(void);
 
 /* sentiment_proc.source_timeout, in ms (0: none); see source_xact.c. */

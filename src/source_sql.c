@@ -83,7 +83,8 @@ typedef struct SourceStatement
 } SourceStatement;
 
 /* the bigint[] of an array of args, and the query embedding of sentiment_similar */
-#define SP_IDS(key) "ARRAY(SELECT jsonb_array_elements_text($1->'" key "')::int8)"
+/* (an expression, not a subquery: Citus runs it in a distributed UPDATE's WHERE) */
+#define SP_IDS(key) "pg_catalog.translate(($1->'" key "')::text, '[]', '{}')::int8[]"
 #define SP_VECTOR "ARRAY(SELECT jsonb_array_elements_text($1->'vector')::float4)"
 /* sentiment_complete's results: $3 from C (two_phase.c: not copied into $1), else $1->'results' */
 #define SP_RESULTS "COALESCE($3, $1->'results')"
@@ -273,6 +274,54 @@ static const SourceStatement statements[] = {
 		"    s.processing_attempts::integer, $1->>'sqlstate', $1->>'error', "
 		"    current_setting('sentiment_proc.error_history')::integer) "
 		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") " SP_STILL_CLAIMED
+		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
+		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
+		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
+		"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"},
+	/*
+	 * The same on a Citus distributed table, through the coordinator
+	 * (sp_source_statement picks these; docs/citus.md): Citus locks no rows
+	 * of several shards with SKIP LOCKED, so the claim reads its candidates
+	 * (due retries, then pending rows by id, which hashing spreads over the
+	 * shards) unlocked and takes those still claimable when its UPDATE
+	 * reaches them; a concurrent claimant may leave it fewer.  Citus runs
+	 * no volatile function in a distributed UPDATE, nor a stable one of a
+	 * column: the failure's retry time and history are read first.
+	 */
+	{"claim_dist", true, false, NULL,
+		"WITH c AS MATERIALIZED (SELECT k.cid, row_number() OVER () AS ord FROM ("
+		"  SELECT s.{id} AS cid FROM {t} AS s WHERE s.processing_status = 'pending' "
+		"    OR (s.processing_status = 'failed' AND s.processing_retry_at <= now()) "
+		"  ORDER BY s.processing_status = 'pending', s.processing_retry_at, s.{id} "
+		"  LIMIT ($1->>'n')::int4) AS k), "
+		"u AS (UPDATE {t} AS s SET processing_status = 'processing', "
+		"  processing_started_at = clock_timestamp(), processing_completed_at = NULL, "
+		"  processing_lease_until = clock_timestamp() + ($1->>'lease')::interval, "
+		"  processing_claimed_by = $1->>'claim', "
+		"  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL "
+		"FROM c WHERE s.{id} = c.cid AND (s.processing_status = 'pending' "
+		"  OR (s.processing_status = 'failed' AND s.processing_retry_at <= now())) "
+		"RETURNING $2 AS source_table, s.{id}::bigint AS id, s.{text}::text AS text, "
+		"  s.version::integer AS version, s.processing_attempts::integer AS attempts, "
+		"  $1->>'claim' AS claim, s.processing_lease_until AS lease_until, "
+		"  s.author_followers::bigint AS author_followers, s.likes::bigint AS likes, "
+		"  s.shares::bigint AS shares, s.replies::bigint AS replies, c.ord) "
+		"SELECT source_table, id, text, version, attempts, claim, lease_until, author_followers, likes, "
+		"shares, replies FROM u ORDER BY u.ord"},
+	{"fail_dist", true, false, NULL,
+		"WITH v AS MATERIALIZED (SELECT s.{id} AS id, "
+		"  CASE WHEN ($1->>'retry')::boolean "
+		"    THEN clock_timestamp() + {ext}.sentiment_retry_delay(s.processing_attempts::integer) END AS retry_at, "
+		"  {ext}.sentiment_error_history_add(s.processing_error_history, "
+		"    s.processing_attempts::integer, $1->>'sqlstate', $1->>'error', "
+		"    ($1->>'history')::integer) AS history "
+		"  FROM {t} AS s WHERE s.{id} = ANY (" SP_IDS("ids") ") " SP_STILL_CLAIMED "), "
+		"u AS (UPDATE {t} AS s SET processing_status = 'failed', processing_error = $1->>'error', "
+		"  processing_completed_at = clock_timestamp(), "
+		"  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, "
+		"  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, "
+		"  processing_retry_at = v.retry_at, processing_error_history = v.history "
+		"  FROM v WHERE s.{id} = v.id " SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
 		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
 		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
@@ -930,6 +979,59 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 }
 
 /*
+ * A statement on a Citus distributed table, through the coordinator: its
+ * _dist variant where it has one; in the args, the claim naming this node
+ * (sp_claim_node_suffix: the nodes judge it by its lease) and the error
+ * history's length (a setting the nodes may not share).
+ */
+static const SourceStatement *
+distributed_statement(const SourceStatement *st, Datum *args, bool args_null)
+{
+	char	   *dist_name = psprintf("%s_dist", st->name);
+	const SourceStatement *dist = st;
+	Oid			types[3] = {JSONBOID, INT4OID, TEXTOID};
+	Datum		values[3] = {*args, Int32GetDatum(sp_error_history_setting()),
+	CStringGetTextDatum(sp_claim_node_suffix())};
+	bool		isnull;
+
+	for (int i = 0; i < lengthof(statements); i++)
+		if (strcmp(statements[i].name, dist_name) == 0)
+			dist = &statements[i];
+	if (!args_null)
+	{
+		if (SPI_execute_with_args("SELECT $1 || jsonb_build_object('history', $2) || "
+								  "CASE WHEN $1 ? 'claim' AND strpos($1->>'claim', '@') = 0 "
+								  "THEN jsonb_build_object('claim', ($1->>'claim') || $3) ELSE '{}' END",
+								  3, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not name the claim's node");
+		*args = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	return dist;
+}
+
+/*
+ * Every clock_timestamp() of sql as now(): Citus runs no volatile function
+ * in a distributed UPDATE, so there the transaction's start, a moment
+ * earlier, stands for the time (a lease counts from it).
+ */
+static char *
+distributed_sql(const char *sql)
+{
+	StringInfoData buf;
+	const char *p;
+
+	initStringInfo(&buf);
+	while ((p = strstr(sql, "clock_timestamp()")) != NULL)
+	{
+		appendBinaryStringInfo(&buf, sql, p - sql);
+		appendStringInfoString(&buf, "pg_catalog.now()");
+		sql = p + strlen("clock_timestamp()");
+	}
+	appendStringInfoString(&buf, sql);
+	return buf.data;
+}
+
+/*
  * Run the named statement on an attached table as its owner, after the
  * checks made as the caller (see the head of the file); args is its $1
  * (NULL: none).  Returns its rows, valid until SPI_finish; needs SPI
@@ -942,6 +1044,8 @@ sp_source_statement(Oid source, const char *name, Datum args, bool args_null, Da
 	const SourceStatement *st = find_statement(name);
 	char	   *schema = sp_extension_schema();
 	SourceRegistration *src;
+	bool		dist = sp_citus_distributed(source);
+	char	   *sql;
 	Oid			types[3] = {JSONBOID, REGCLASSOID, JSONBOID};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
@@ -968,6 +1072,8 @@ sp_source_statement(Oid source, const char *name, Datum args, bool args_null, Da
 	if (src != NULL)
 		check_side_rights(st, src);
 
+	if (dist)
+		st = distributed_statement(st, &args, args_null);
 	values[0] = args;
 	nulls[0] = args_null ? 'n' : ' ';
 	values[1] = ObjectIdGetDatum(source);
@@ -981,7 +1087,8 @@ sp_source_statement(Oid source, const char *name, Datum args, bool args_null, Da
 	 * statement (or its statement_timeout) is raised as it is and ends the
 	 * call.
 	 */
-	run = (OwnerRun) {source, source_statement_sql(st, source, src, schema), types, values, nulls, !st->write, 0};
+	sql = source_statement_sql(st, source, src, schema);
+	run = (OwnerRun) {source, dist ? distributed_sql(sql) : sql, types, values, nulls, !st->write, 0};
 	edata = sp_in_source_subtransaction(owner_run, &run);
 	if (edata != NULL)
 	{

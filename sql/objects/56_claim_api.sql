@@ -107,23 +107,14 @@ BEGIN
 				  HINT = 'Pass the time the analyser needs for the rows, for example interval ''5 minutes''.';
 	END IF;
 	PERFORM @extschema@._sentiment_registration(sentiment_claim.source);
-	IF @extschema@._sentiment_citus_distributed(sentiment_claim.source) THEN
-		RAISE EXCEPTION 'table % is distributed: its rows cannot be claimed through the coordinator',
-			sentiment_claim.source
-			USING ERRCODE = 'feature_not_supported',
-				  DETAIL = 'A claim locks rows across every shard with SKIP LOCKED, which Citus does not run.',
-				  HINT = 'Distributed tables are processed by the background workers of the nodes that hold them, '
-						 'or by SELECT sentiment_process_batch(n) on the coordinator.';
-	END IF;
 
-	-- (distributed tables are left to the nodes that hold them; a
-	-- registration whose table is gone, a temporary table's from before
-	-- 1.3, is no source)
+	-- (a registration whose table is gone, a temporary table's from before
+	-- 1.3, is no source; a distributed table is claimed through Citus, its
+	-- claims naming this node: src/source_sql.c, statement claim_dist)
 	FOR v_src IN
 		SELECT s.source_table, s.id_column, s.text_column FROM @extschema@.sentiment_sources s
 		  JOIN pg_class c ON c.oid = s.source_table
 		 WHERE (sentiment_claim.source IS NULL OR s.source_table = sentiment_claim.source)
-		   AND NOT @extschema@._sentiment_citus_distributed(s.source_table)
 		 ORDER BY s.source_table::oid
 	LOOP
 		EXIT WHEN v_left <= 0;
@@ -139,7 +130,9 @@ BEGIN
 		-- pending rows (sp_claim_sql in src/batch_claim.c, run as the
 		-- table's owner: sentiment_source_sql, statement claim)
 		BEGIN
-			v_queued := @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease);
+			-- (a distributed table has no queue: sentiment_enqueue sets its rows pending)
+			v_queued := CASE WHEN NOT @extschema@._sentiment_citus_distributed(v_src.source_table)
+				THEN @extschema@.sentiment_queue_take(v_src.source_table, v_left, sentiment_claim.lease) END;
 			RETURN QUERY SELECT * FROM @extschema@.sentiment_source_sql(v_src.source_table, 'claim',
 				jsonb_strip_nulls(jsonb_build_object('n', v_left, 'lease', sentiment_claim.lease, 'claim', v_claimant,
 								   'queued', to_jsonb(v_queued))))
