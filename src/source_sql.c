@@ -99,6 +99,35 @@ typedef struct SourceStatement
 #define SP_STILL_CLAIMED \
 	"  AND COALESCE(s.processing_status = 'processing' AND s.processing_claimed_by = $1->>'claim', false) "
 
+/* sentiment_claim's rows (c: cid, ord) taken by $1->>'claim', returned in the order taken */
+#define SP_CLAIM_SET \
+	"u AS (UPDATE {t} AS s SET processing_status = 'processing', " \
+	"  processing_started_at = clock_timestamp(), processing_completed_at = NULL, " \
+	"  processing_lease_until = clock_timestamp() + ($1->>'lease')::interval, " \
+	"  processing_claimed_by = $1->>'claim', " \
+	"  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL "
+#define SP_CLAIM_RETURNING \
+	"RETURNING $2 AS source_table, s.{id}::bigint AS id, s.{text}::text AS text, " \
+	"  s.version::integer AS version, s.processing_attempts::integer AS attempts, " \
+	"  $1->>'claim' AS claim, s.processing_lease_until AS lease_until, " \
+	"  s.author_followers::bigint AS author_followers, s.likes::bigint AS likes, " \
+	"  s.shares::bigint AS shares, s.replies::bigint AS replies, c.ord) " \
+	"SELECT source_table, id, text, version, attempts, claim, lease_until, author_followers, likes, " \
+	"shares, replies FROM u ORDER BY u.ord"
+
+/* sentiment_fail's row: failed, its results and claim cleared */
+#define SP_FAIL_SET \
+	"u AS (UPDATE {t} AS s SET processing_status = 'failed', processing_error = $1->>'error', " \
+	"  processing_completed_at = clock_timestamp(), " \
+	"  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, " \
+	"  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, "
+
+/* after complete or fail (u: id, at): the rows' old topics and embedding gone; ids and start times */
+#define SP_FINISHED_SIDE_ROWS \
+	"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), " \
+	"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} " \
+	"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"
+
 static const SourceStatement statements[] = {
 	/* sentiment_queue_status: counts through the partial indexes, estimate */
 	{"queue_counts", false, false, NULL,
@@ -192,7 +221,7 @@ static const SourceStatement statements[] = {
 		"WITH u AS (UPDATE {t} SET processing_status = 'pending', processing_attempts = 0, "
 		"  processing_retry_at = NULL, processing_error = NULL "
 		"  WHERE processing_status = 'failed' "
-		"  AND ($1->'ids' IS NULL OR {id} = ANY (ARRAY(SELECT jsonb_array_elements_text($1->'ids')::int8))) "
+		"  AND ($1->'ids' IS NULL OR {id} = ANY (" SP_IDS("ids") ")) "
 		"  AND ($1->>'pattern' IS NULL OR processing_error LIKE $1->>'pattern') "
 		"  AND ($1->>'sqlstate' IS NULL OR processing_error_history -> -1 ->> 'sqlstate' = $1->>'sqlstate') "
 		"  RETURNING 1) SELECT count(*) FROM u"},
@@ -201,7 +230,7 @@ static const SourceStatement statements[] = {
 		"WITH u AS (UPDATE {t} SET processing_status = 'pending', processing_attempts = 0, "
 		"  processing_retry_at = NULL, processing_error = NULL "
 		"  WHERE processing_status IN ('completed', 'failed') "
-		"  AND ($1->'ids' IS NULL OR {id} = ANY (ARRAY(SELECT jsonb_array_elements_text($1->'ids')::int8))) "
+		"  AND ($1->'ids' IS NULL OR {id} = ANY (" SP_IDS("ids") ")) "
 		"  RETURNING 1) SELECT count(*) FROM u"},
 	/*
 	 * The two-phase path (sql/objects/56_claim_api.sql, 58_claim_lease.sql):
@@ -214,19 +243,9 @@ static const SourceStatement statements[] = {
 	 */
 	{"claim", true, false, NULL,
 		"WITH c AS (SELECT k.cid, row_number() OVER () AS ord FROM ({claim_rows}) AS k), "
-		"u AS (UPDATE {t} AS s SET processing_status = 'processing', "
-		"  processing_started_at = clock_timestamp(), processing_completed_at = NULL, "
-		"  processing_lease_until = clock_timestamp() + ($1->>'lease')::interval, "
-		"  processing_claimed_by = $1->>'claim', "
-		"  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL "
+		SP_CLAIM_SET
 		"FROM c WHERE s.{id} = c.cid "
-		"RETURNING $2 AS source_table, s.{id}::bigint AS id, s.{text}::text AS text, "
-		"  s.version::integer AS version, s.processing_attempts::integer AS attempts, "
-		"  $1->>'claim' AS claim, s.processing_lease_until AS lease_until, "
-		"  s.author_followers::bigint AS author_followers, s.likes::bigint AS likes, "
-		"  s.shares::bigint AS shares, s.replies::bigint AS replies, c.ord) "
-		"SELECT source_table, id, text, version, attempts, claim, lease_until, author_followers, likes, "
-		"shares, replies FROM u ORDER BY u.ord"},
+		SP_CLAIM_RETURNING},
 	/*
 	 * sentiment_complete, first: the rows still claimed by us at the version
 	 * read, and their old topics and embedding gone (ids, started at)
@@ -237,9 +256,7 @@ static const SourceStatement statements[] = {
 		"  WHERE s.{id} = r.id AND s.version = r.version "
 		SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
-		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
-		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
-		"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"},
+		SP_FINISHED_SIDE_ROWS},
 	/*
 	 * then the new topics and embeddings of the rows completed ($1->'ids';
 	 * real[] into a pgvector column by its assignment cast, or into the
@@ -264,10 +281,7 @@ static const SourceStatement statements[] = {
 		"LEFT JOIN {t} AS s ON s.{id} = r.id"},
 	/* sentiment_fail: the rows claimed by us, their topics and embedding gone */
 	{"fail", true, false, NULL,
-		"WITH u AS (UPDATE {t} AS s SET processing_status = 'failed', processing_error = $1->>'error', "
-		"  processing_completed_at = clock_timestamp(), "
-		"  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, "
-		"  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, "
+		"WITH " SP_FAIL_SET
 		"  processing_retry_at = CASE WHEN ($1->>'retry')::boolean THEN clock_timestamp() "
 		"    + {ext}.sentiment_retry_delay(s.processing_attempts::integer) END, "
 		"  processing_error_history = {ext}.sentiment_error_history_add(s.processing_error_history, "
@@ -275,9 +289,7 @@ static const SourceStatement statements[] = {
 		"    current_setting('sentiment_proc.error_history')::integer) "
 		"  WHERE s.{id} = ANY (" SP_IDS("ids") ") " SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
-		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
-		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
-		"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"},
+		SP_FINISHED_SIDE_ROWS},
 	/*
 	 * The same on a Citus distributed table, through the coordinator
 	 * (sp_source_statement picks these; docs/citus.md): Citus locks no rows
@@ -294,20 +306,10 @@ static const SourceStatement statements[] = {
 		"    OR (s.processing_status = 'failed' AND s.processing_retry_at <= now()) "
 		"  ORDER BY s.processing_status = 'pending', s.processing_retry_at, s.{id} "
 		"  LIMIT ($1->>'n')::int4) AS k), "
-		"u AS (UPDATE {t} AS s SET processing_status = 'processing', "
-		"  processing_started_at = clock_timestamp(), processing_completed_at = NULL, "
-		"  processing_lease_until = clock_timestamp() + ($1->>'lease')::interval, "
-		"  processing_claimed_by = $1->>'claim', "
-		"  processing_attempts = s.processing_attempts + 1, processing_retry_at = NULL "
+		SP_CLAIM_SET
 		"FROM c WHERE s.{id} = c.cid AND (s.processing_status = 'pending' "
 		"  OR (s.processing_status = 'failed' AND s.processing_retry_at <= now())) "
-		"RETURNING $2 AS source_table, s.{id}::bigint AS id, s.{text}::text AS text, "
-		"  s.version::integer AS version, s.processing_attempts::integer AS attempts, "
-		"  $1->>'claim' AS claim, s.processing_lease_until AS lease_until, "
-		"  s.author_followers::bigint AS author_followers, s.likes::bigint AS likes, "
-		"  s.shares::bigint AS shares, s.replies::bigint AS replies, c.ord) "
-		"SELECT source_table, id, text, version, attempts, claim, lease_until, author_followers, likes, "
-		"shares, replies FROM u ORDER BY u.ord"},
+		SP_CLAIM_RETURNING},
 	{"fail_dist", true, false, NULL,
 		"WITH v AS MATERIALIZED (SELECT s.{id} AS id, "
 		"  CASE WHEN ($1->>'retry')::boolean "
@@ -316,16 +318,11 @@ static const SourceStatement statements[] = {
 		"    s.processing_attempts::integer, $1->>'sqlstate', $1->>'error', "
 		"    ($1->>'history')::integer) AS history "
 		"  FROM {t} AS s WHERE s.{id} = ANY (" SP_IDS("ids") ") " SP_STILL_CLAIMED "), "
-		"u AS (UPDATE {t} AS s SET processing_status = 'failed', processing_error = $1->>'error', "
-		"  processing_completed_at = clock_timestamp(), "
-		"  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, "
-		"  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, "
+		SP_FAIL_SET
 		"  processing_retry_at = v.retry_at, processing_error_history = v.history "
 		"  FROM v WHERE s.{id} = v.id " SP_STILL_CLAIMED
 		"  RETURNING s.{id}::bigint AS id, s.processing_started_at::timestamptz AS at), "
-		"dt AS (DELETE FROM {topics} WHERE mention_id IN (SELECT u.id FROM u)), "
-		"de AS (DELETE FROM {embeddings} WHERE entry_id IN (SELECT u.id FROM u)){lane_delete} "
-		"SELECT COALESCE(array_agg(u.id), '{}'), COALESCE(array_agg(u.at), '{}') FROM u"},
+		SP_FINISHED_SIDE_ROWS},
 	/* sentiment_renew: the rows whose lease was extended */
 	{"renew", true, false, NULL,
 		"WITH u AS (UPDATE {t} AS s SET processing_lease_until = clock_timestamp() + ($1->>'lease')::interval "
