@@ -43,8 +43,9 @@ SHLIB_LINK  = $(ANALYZER_LIB) $(ICU_LIBS) -lm
 #   CREATE OR REPLACE, DROP), followed by the object files new since PREV
 #   (NEW_OBJECTS).  Changing an object file that PREV already had needs a
 #   matching line in the hand-written part, or the upgrade test fails; for a
-#   changed function that line is "-- replace function: NAME", which
-#   tools/upgrade-script.awk expands into its current definition.
+#   changed function that line is "-- replace function: NAME" (for a view
+#   "-- replace view: NAME"), which tools/upgrade-script.awk expands into
+#   its current definition.
 PREV_VERSION   = 1.2
 NEW_OBJECTS    = sql/objects/42_language.sql sql/objects/67_embedding_lane.sql sql/objects/85_languages.sql
 EXT_SCRIPT     = sql/$(EXTENSION)--$(EXTVERSION).sql

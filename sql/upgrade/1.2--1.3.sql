@@ -160,59 +160,8 @@ SELECT @extschema@._sentiment_grant_like('@extschema@.sentiment_detach(regclass)
 -- replace function: _sentiment_external_internal
 REVOKE ALL ON FUNCTION @extschema@._sentiment_external_internal() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._sentiment_external_internal() TO pg_monitor;
-CREATE OR REPLACE VIEW @extschema@.sentiment_throughput AS
-	WITH t AS (
-		SELECT * FROM @extschema@._sentiment_throughput_internal()
-	), sources AS (
-		SELECT DISTINCT t.source, st.stats_since FROM t
-		  LEFT JOIN @extschema@._sentiment_stats_internal() st ON st.source IS NOT DISTINCT FROM t.source
-	), minutes AS (
-		SELECT pg_catalog.generate_series(
-				   pg_catalog.date_trunc('minute', pg_catalog.now()) - interval '59 minutes',
-				   pg_catalog.date_trunc('minute', pg_catalog.now()),
-				   interval '1 minute') AS minute
-	)
-	SELECT s.source,
-		   m.minute,
-		   COALESCE(t.rows_completed, 0) AS rows_completed,
-		   COALESCE(t.rows_failed, 0) AS rows_failed,
-		   COALESCE(t.batches, 0) AS batches,
-		   pg_catalog.round(COALESCE(t.rows_completed + t.rows_failed, 0) / 60.0, 2) AS rows_per_second,
-		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
-		   COALESCE(e.rows_failed, 0) AS external_rows_failed
-	  FROM sources s
-	  JOIN minutes m ON m.minute >= pg_catalog.date_trunc('minute', COALESCE(s.stats_since, '-infinity'))
-	  LEFT JOIN t ON t.source IS NOT DISTINCT FROM s.source AND t.minute = m.minute
-	  LEFT JOIN @extschema@._sentiment_external_internal() e
-		ON e.source IS NOT DISTINCT FROM s.source AND e.minute = m.minute
-	 ORDER BY s.source NULLS FIRST, m.minute;
-CREATE OR REPLACE VIEW @extschema@.sentiment_stats AS
-	SELECT s.source,
-		   s.batches,
-		   s.rows_completed,
-		   s.rows_failed,
-		   s.batches_rolled_back,
-		   s.rows_rolled_back,
-		   s.claim_time,
-		   s.analyse_time,
-		   s.write_time,
-		   CASE WHEN s.batches > 0
-				THEN (s.claim_time + s.analyse_time + s.write_time) / s.batches END AS mean_batch_time,
-		   CASE WHEN s.claim_time + s.analyse_time + s.write_time > 0
-				THEN pg_catalog.round(((s.rows_completed + s.rows_failed
-						 - COALESCE(e.rows_completed + e.rows_failed, 0))
-					 / ((s.claim_time + s.analyse_time + s.write_time) / 1000.0))::numeric, 1) END
-				AS rows_per_second,
-		   s.last_batch_at,
-		   s.last_batch_rows,
-		   s.last_batch_time,
-		   s.stats_since,
-		   COALESCE(e.rows_completed, 0) AS external_rows_completed,
-		   COALESCE(e.rows_failed, 0) AS external_rows_failed
-	  FROM @extschema@._sentiment_stats_internal() s
-	  LEFT JOIN @extschema@._sentiment_external_internal() e
-		ON e.source IS NOT DISTINCT FROM s.source AND e.minute IS NULL
-	 ORDER BY s.source NULLS FIRST;
+-- replace view: sentiment_throughput
+-- replace view: sentiment_stats
 COMMENT ON VIEW @extschema@.sentiment_throughput IS
 	'Rows finished per minute over the last hour, in the server and externally (external_*), per source (source NULL: the database total)';
 -- an empty table name gives the same error on every supported PostgreSQL major (issue 21)
@@ -318,29 +267,9 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- replace function: sentiment_set_foreign_grace
 -- replace function: _sentiment_embedding_column
 -- replace function: _sentiment_embedding_type_sql
-CREATE OR REPLACE VIEW @extschema@.sentiment_cutover AS
-	SELECT * FROM @extschema@._sentiment_cutover_internal();
-CREATE OR REPLACE VIEW @extschema@.sentiment_workers AS
-	SELECT * FROM @extschema@._sentiment_worker_status();
-CREATE OR REPLACE VIEW @extschema@.sentiment_batch_progress AS
-	SELECT p.pid,
-		   d.datname AS database,
-		   -- a table of another database cannot be named from here
-		   CASE WHEN d.datname = pg_catalog.current_database() THEN p.relid::regclass END AS source,
-		   p.relid AS source_oid,
-		   a.backend_type,
-		   p.phase,
-		   p.batch_size,
-		   p.rows_claimed,
-		   p.batch_started_at,
-		   p.phase_started_at,
-		   pg_catalog.clock_timestamp() - p.batch_started_at AS elapsed
-	  FROM @extschema@._sentiment_batch_progress_internal() p
-	  LEFT JOIN pg_catalog.pg_database d ON d.oid = p.dboid
-	  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = p.pid
-	 ORDER BY p.batch_started_at;
-CREATE OR REPLACE VIEW @extschema@.sentiment_failures AS
-	SELECT * FROM @extschema@._sentiment_failures_internal();
-CREATE OR REPLACE VIEW @extschema@.sentiment_stuck AS
-	SELECT * FROM @extschema@._sentiment_stuck_internal();
+-- replace view: sentiment_cutover
+-- replace view: sentiment_workers
+-- replace view: sentiment_batch_progress
+-- replace view: sentiment_failures
+-- replace view: sentiment_stuck
 -- end of rename: functions and views that name a renamed helper
