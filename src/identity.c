@@ -29,6 +29,8 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -376,4 +378,48 @@ char *
 sp_claim_node_suffix(void)
 {
 	return psprintf("@" UINT64_FORMAT, GetSystemIdentifier());
+}
+
+PG_FUNCTION_INFO_V1(sentiment_source_ddl_as_owner);
+
+/*
+ * _sentiment_source_ddl_as_owner(source, statement): one of attach's or
+ * sentiment_set_model's DDL statements on a Citus-distributed source, run
+ * as the table's owner.  Citus refuses a transaction that touches a table's
+ * shards as two roles, and the rows those functions write (a new model's
+ * re-queue, adopted rows) are written as the owner, never as the caller.
+ * Only a caller with the owner's privileges gets past the check, and could
+ * run the statement as that role anyway.
+ */
+Datum
+sentiment_source_ddl_as_owner(PG_FUNCTION_ARGS)
+{
+	Oid			source = PG_GETARG_OID(0);
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			owner = sp_relation_owner(source);
+	Oid			saved_user;
+	int			saved_context;
+	int			ret;
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	if (!has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(source)),
+				 errhint("Ask the owner of the table to attach it.")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ret = SPI_execute(sql, false, 0);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -248,15 +248,15 @@ BEGIN
 	END LOOP;
 
 	IF cardinality(v_adds) > 0 THEN
-		EXECUTE format('ALTER TABLE %s %s', v_rel, array_to_string(v_adds, ', '));
+		PERFORM @extschema@._sentiment_source_ddl(v_rel, format('ALTER TABLE %s %s', v_rel, array_to_string(v_adds, ', ')));
 	END IF;
 	IF NOT v_had_status THEN
 		-- NOT VALID: every existing row gets the constant default, so a
 		-- validating scan would only hold the lock longer.  A statement of
 		-- its own: Citus refuses ADD CONSTRAINT beside ADD COLUMN.
-		EXECUTE format(
+		PERFORM @extschema@._sentiment_source_ddl(v_rel, format(
 			'ALTER TABLE %s ADD CONSTRAINT %I CHECK (processing_status IN (''pending'', ''processing'', ''completed'', ''failed'')) NOT VALID',
-			v_rel, left(v_table, 40) || '_processing_status_check');
+			v_rel, left(v_table, 40) || '_processing_status_check'));
 	END IF;
 
 	-- The seed's migration rule: rows that already carry results are done,
@@ -274,7 +274,8 @@ BEGIN
 		PERFORM 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 		 WHERE d.adrelid = v_rel AND a.attname = 'processing_status';
 		IF NOT FOUND THEN
-			EXECUTE format('ALTER TABLE %s ALTER COLUMN processing_status SET DEFAULT ''pending''', v_rel);
+			PERFORM @extschema@._sentiment_source_ddl(v_rel,
+				format('ALTER TABLE %s ALTER COLUMN processing_status SET DEFAULT ''pending''', v_rel));
 		END IF;
 	END IF;
 
@@ -304,17 +305,17 @@ BEGIN
 												  '((processing_status)::text = ''pending''::text)');
 	IF NOT FOUND THEN
 		v_idx := left(v_table, 40) || '_sentiment_claim_idx';
-		EXECUTE format('CREATE INDEX %I ON %s (%I) WHERE processing_status = ''pending''',
-					   v_idx, v_rel, p_id_column);
+		PERFORM @extschema@._sentiment_source_ddl(v_rel, format(
+			'CREATE INDEX %I ON %s (%I) WHERE processing_status = ''pending''', v_idx, v_rel, p_id_column));
 	END IF;
 
 	-- Failed rows waiting for their retry, by retry time: the batch claims
 	-- the due ones through it before pending rows.
 	v_idx := left(v_table, 40) || '_sentiment_retry_idx';
 	IF to_regclass(format('%I.%I', v_schema, v_idx)) IS NULL THEN
-		EXECUTE format('CREATE INDEX %I ON %s (processing_retry_at) '
-					   'WHERE processing_status = ''failed'' AND processing_retry_at IS NOT NULL',
-					   v_idx, v_rel);
+		PERFORM @extschema@._sentiment_source_ddl(v_rel, format(
+			'CREATE INDEX %I ON %s (processing_retry_at) '
+			'WHERE processing_status = ''failed'' AND processing_retry_at IS NOT NULL', v_idx, v_rel));
 	END IF;
 
 	-- Monitoring (sentiment_queue_status, sentiment_stuck): rows
@@ -322,9 +323,9 @@ BEGIN
 	-- only those rows and counting them never scans the table.
 	v_idx := left(v_table, 40) || '_sentiment_status_idx';
 	IF to_regclass(format('%I.%I', v_schema, v_idx)) IS NULL THEN
-		EXECUTE format('CREATE INDEX %I ON %s (processing_status, processing_started_at) '
-					   'WHERE processing_status IN (''processing'', ''failed'')',
-					   v_idx, v_rel);
+		PERFORM @extschema@._sentiment_source_ddl(v_rel, format(
+			'CREATE INDEX %I ON %s (processing_status, processing_started_at) '
+			'WHERE processing_status IN (''processing'', ''failed'')', v_idx, v_rel));
 	END IF;
 
 END
@@ -346,12 +347,13 @@ BEGIN
 
 	-- Edits win over stale results: a changed text bumps version and puts
 	-- the row back to pending (src/edit_trigger.c).
-	EXECUTE format(
+	PERFORM @extschema@._sentiment_source_ddl(v_rel, format(
 		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
 		'BEFORE UPDATE OF %I ON %s '
 		'FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_text_edit_trigger(%L)',
-		p_text_column, v_rel, p_text_column);
-	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', v_rel);
+		p_text_column, v_rel, p_text_column));
+	PERFORM @extschema@._sentiment_source_ddl(v_rel,
+		format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', v_rel));
 	-- adopted pending rows need no insert to be noticed
 	PERFORM @extschema@.sentiment_wake_workers();
 END
@@ -433,7 +435,7 @@ BEGIN
 
 	-- Serialise attaches of one table without blocking its readers and
 	-- writers; the ALTER below takes its stronger lock only when needed.
-	EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', v_rel);
+	PERFORM @extschema@._sentiment_source_ddl(v_rel, format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', v_rel));
 
 	rel := v_rel;
 	schema_name := v_schema;
@@ -790,12 +792,13 @@ BEGIN
 						WHERE t.tgrelid = p.relid AND t.tgname = 'sentiment_wakeup'))
 		 ORDER BY p.level, p.relid
 	LOOP
-		EXECUTE format(
+		PERFORM @extschema@._sentiment_source_ddl(p_source, format(
 			'CREATE OR REPLACE TRIGGER sentiment_wakeup '
 			'AFTER INSERT OR UPDATE OF %I ON %s '
 			'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.sentiment_wakeup_trigger()',
-			p_text_column, v_rel);
-		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel);
+			p_text_column, v_rel));
+		PERFORM @extschema@._sentiment_source_ddl(p_source,
+			format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_wakeup', v_rel));
 		v_n := v_n + 1;
 	END LOOP;
 	RETURN v_n;

@@ -34,6 +34,8 @@ AS $body$
 DECLARE
 	v_method	"char";
 	v_column	text;
+	v_owner		name;
+	v_grant		text;
 BEGIN
 	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
 		RETURN false;
@@ -54,25 +56,37 @@ BEGIN
 								p_rel::text, p_id_column);
 	END IF;
 	-- Attach puts the trigger functions on every node's copy of the table,
-	-- as the caller; grants made on the coordinator do not reach the worker
-	-- nodes, so say which command does (docs/citus.md) before Citus fails
-	-- half-way with a bare "permission denied" from one of them.
+	-- as the table's owner (_sentiment_source_ddl); grants made on the
+	-- coordinator do not reach the worker nodes, so say which command does
+	-- (docs/citus.md) before Citus fails half-way with a bare "permission
+	-- denied" from one of them.
+	v_owner := (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = p_rel);
+	v_grant := format('GRANT EXECUTE ON FUNCTION %s, %s TO %I', '@extschema@.sentiment_text_edit_trigger()',
+					  '@extschema@.sentiment_wakeup_trigger()', v_owner);
+	IF NOT (has_function_privilege(v_owner, '@extschema@.sentiment_text_edit_trigger()', 'EXECUTE')
+			AND has_function_privilege(v_owner, '@extschema@.sentiment_wakeup_trigger()', 'EXECUTE')) THEN
+		RAISE EXCEPTION 'permission denied to attach distributed table %', p_rel
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role %s, its owner, needs EXECUTE on sentiment_text_edit_trigger() and '
+								  'sentiment_wakeup_trigger() on every node: attach puts them on the table as that role.',
+								  v_owner),
+				  HINT = format('A superuser runs on the coordinator: %s; SELECT run_command_on_workers(%L);',
+								v_grant, v_grant);
+	END IF;
 	EXECUTE 'SELECT pg_catalog.string_agg(r.nodename || '':'' || r.nodeport, '', '' ORDER BY r.nodename, r.nodeport) '
 			'FROM pg_catalog.run_command_on_workers($1) r WHERE r.result IS DISTINCT FROM ''t'''
 		INTO v_column
-		USING format('SELECT pg_catalog.has_function_privilege(%L, ''EXECUTE'') '
-					 'AND pg_catalog.has_function_privilege(%L, ''EXECUTE'')',
-					 '@extschema@.sentiment_text_edit_trigger()', '@extschema@.sentiment_wakeup_trigger()');
+		USING format('SELECT pg_catalog.has_function_privilege(%L, %L, ''EXECUTE'') '
+					 'AND pg_catalog.has_function_privilege(%L, %L, ''EXECUTE'')',
+					 v_owner, '@extschema@.sentiment_text_edit_trigger()',
+					 v_owner, '@extschema@.sentiment_wakeup_trigger()');
 	IF v_column IS NOT NULL THEN
 		RAISE EXCEPTION 'permission denied to attach distributed tables on worker nodes %', v_column
 			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('Role %s needs EXECUTE on sentiment_text_edit_trigger() and sentiment_wakeup_trigger() '
-								  'on every node; grants made on the coordinator do not reach the worker nodes.',
-								  current_user),
-				  HINT = format('A superuser runs on the coordinator: SELECT run_command_on_workers(%L);',
-								format('GRANT EXECUTE ON FUNCTION %s, %s TO %I',
-									   '@extschema@.sentiment_text_edit_trigger()',
-									   '@extschema@.sentiment_wakeup_trigger()', current_user));
+				  DETAIL = format('Role %s, the table''s owner, needs EXECUTE on sentiment_text_edit_trigger() and '
+								  'sentiment_wakeup_trigger() on every node; grants made on the coordinator do not '
+								  'reach the worker nodes.', v_owner),
+				  HINT = format('A superuser runs on the coordinator: SELECT run_command_on_workers(%L);', v_grant);
 	END IF;
 	RETURN true;
 END
@@ -89,6 +103,32 @@ AS $body$
 BEGIN
 	IF @extschema@._sentiment_citus_distributed(p_rel) THEN
 		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	END IF;
+END
+$body$;
+
+-- A DDL statement of attach or sentiment_set_model on a source: as the
+-- caller, except on a distributed table, where it runs as the table's
+-- owner (src/identity.c): Citus refuses a transaction that touches a
+-- table's shards as two roles, and the rows those functions write are
+-- written as the owner.  The C part checks the caller has the owner's
+-- privileges, as attach does; like attach's other steps, callable by all.
+CREATE FUNCTION @extschema@._sentiment_source_ddl_as_owner(p_source regclass, p_statement text)
+RETURNS void
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_source_ddl_as_owner';
+
+CREATE FUNCTION @extschema@._sentiment_source_ddl(p_source regclass, p_statement text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF @extschema@._sentiment_citus_distributed(p_source) THEN
+		PERFORM @extschema@._sentiment_source_ddl_as_owner(p_source, p_statement);
+	ELSE
+		EXECUTE p_statement;
 	END IF;
 END
 $body$;
@@ -154,13 +194,14 @@ BEGIN
 		RETURN;
 	END IF;
 	PERFORM @extschema@._sentiment_citus_allow_triggers(p_source);
-	EXECUTE format(
+	PERFORM @extschema@._sentiment_source_ddl(p_source, format(
 		'CREATE OR REPLACE TRIGGER sentiment_text_edit '
 		'BEFORE UPDATE OF %I ON %s '
 		'FOR EACH ROW EXECUTE FUNCTION @extschema@.sentiment_text_edit_trigger(%L, %L, %L, %L, %L)',
 		v_src.text_column, p_source, v_src.text_column, v_src.id_column,
-		v_src.topics_table::text, v_src.embeddings_table::text, v_src.sentiment_model);
-	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', p_source);
+		v_src.topics_table::text, v_src.embeddings_table::text, v_src.sentiment_model));
+	PERFORM @extschema@._sentiment_source_ddl(p_source,
+		format('ALTER TABLE %s ENABLE ALWAYS TRIGGER sentiment_text_edit', p_source));
 END
 $body$;
 

@@ -273,3 +273,9 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- replace view: sentiment_failures
 -- replace view: sentiment_stuck
 -- end of rename: functions and views that name a renamed helper
+
+-- A distributed table's DDL in attach and sentiment_set_model runs as its
+-- owner, like the rows they write (Citus refuses two roles on one table's
+-- shards in a transaction: a superuser could not re-attach a tenant's table)
+-- replace function: _sentiment_source_ddl_as_owner
+-- replace function: _sentiment_source_ddl

@@ -175,6 +175,32 @@ is($coord->safe_psql('postgres', "SELECT count(*) FROM intruder.t WHERE processi
 	'a table whose sentiment_text_edit trigger calls another function is not processed');
 is($coord->safe_psql('postgres', "SELECT count(*) FROM tenant.t WHERE processing_status = 'pending'"), '10',
 	'a table with an unknown model is skipped alone');
+# A superuser re-attaching the tenant's table (to change its model) runs
+# none of the tenant's code as the superuser, on the coordinator or on the
+# nodes' shards: the tenant's row trigger keeps a list of who it ran as.
+$coord->safe_psql('postgres', q{
+SET ROLE tenant;
+ALTER TABLE tenant.t ADD COLUMN touched_by name[] NOT NULL DEFAULT '{}';
+CREATE FUNCTION tenant.touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.touched_by := OLD.touched_by || current_user; RETURN NEW; END $$;
+SET citus.enable_unsafe_triggers = on;
+CREATE TRIGGER touch BEFORE UPDATE ON tenant.t FOR EACH ROW EXECUTE FUNCTION tenant.touch();
+});
+$coord->safe_psql('postgres',
+	"SELECT sentiment_attach('tenant.t', topics_table => 't_topics', embeddings_table => 't_emb', sentiment_model => 'social')");
+ok($coord->poll_query_until('postgres',
+		"SELECT count(*) FILTER (WHERE processing_status = 'completed' AND sentiment_model LIKE 'social-%') = count(*) FROM tenant.t"),
+	'a superuser re-attaching a distributed table with another model gets all its rows analysed again');
+is($coord->safe_psql('postgres', "SELECT sentiment_set_model('tenant.t', 'vader') > 0"), 't',
+	'a superuser changes the model of a tenant\'s distributed table');
+ok($coord->poll_query_until('postgres',
+		"SELECT count(*) FILTER (WHERE processing_status = 'completed' AND sentiment_model LIKE 'vader-%') = count(*) FROM tenant.t"),
+	'and its rows are analysed again');
+is($coord->safe_psql('postgres', q{
+	SELECT CASE count(DISTINCT t.entry_id) FILTER (WHERE u IS NOT NULL) WHEN count(DISTINCT t.entry_id) THEN 'all'
+		   ELSE 'not all' END || ' touched, by ' || string_agg(DISTINCT u, ',')
+	  FROM tenant.t t LEFT JOIN LATERAL unnest(t.touched_by) u ON true}),
+	'all touched, by tenant', 'none of the tenant\'s triggers ran as the superuser who re-attached it');
 $coord->safe_psql('postgres', q{
 SET ROLE tenant;
 SELECT sentiment_detach('tenant.t');
