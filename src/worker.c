@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -25,6 +26,7 @@
 #include "storage/latch.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -498,6 +500,13 @@ sentiment_worker_status(PG_FUNCTION_ARGS)
 	int			nslots;
 	int			i;
 
+	/*
+	 * An error text may come from any table's owner (a trigger's message) or
+	 * name any table: shown, as pg_stat_activity shows other sessions'
+	 * queries, only to pg_read_all_stats (pg_monitor has it).
+	 */
+	bool		may_read_errors = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+
 	sp_require_preload();
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -552,7 +561,7 @@ sentiment_worker_status(PG_FUNCTION_ARGS)
 		nulls[10] = (s->started_at == 0);
 		values[11] = TimestampTzGetDatum(s->last_batch_at);
 		nulls[11] = (s->last_batch_at == 0);
-		values[12] = CStringGetTextDatum(s->last_error);
+		values[12] = CStringGetTextDatum(may_read_errors ? s->last_error : "<insufficient privilege>");
 		nulls[12] = (s->last_error[0] == '\0');
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

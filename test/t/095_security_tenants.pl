@@ -138,6 +138,17 @@ is($node->safe_psql('postgres', "SELECT processing_status FROM b.victim WHERE en
 ok($node->poll_query_until('postgres',
 	"SELECT last_error LIKE '%victim%' FROM sentiment_workers WHERE kind = 'worker'", 't'),
 	'the worker reports B\'s table as skipped');
+# The error text (B's table, B's trigger's message) is for pg_read_all_stats,
+# as other sessions' queries are in pg_stat_activity: a role only granted the
+# view sees that there is one, not what it says.
+is($node->safe_psql('postgres', q{
+CREATE ROLE peeker;
+GRANT SELECT ON sentiment_workers TO peeker;
+GRANT EXECUTE ON FUNCTION _sentiment_worker_status() TO peeker;
+SET ROLE peeker;
+SELECT count(*) FILTER (WHERE last_error LIKE '%victim%') || ' ' || bool_or(last_error = '<insufficient privilege>')
+  FROM sentiment_workers WHERE kind = 'worker'}),
+	'0 true', 'a role without pg_read_all_stats does not read the workers\' error texts');
 is($node->safe_psql('postgres',
 	"SELECT count(*) FROM b.victim WHERE (text LIKE 'XX000%' OR text LIKE 'sleep%') AND processing_status = 'pending'"),
 	'2', 'B\'s trapped rows are left pending');
