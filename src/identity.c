@@ -32,6 +32,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -383,6 +385,49 @@ sp_claim_node_suffix(void)
 PG_FUNCTION_INFO_V1(sentiment_source_ddl_as_owner);
 
 /*
+ * The statements attach makes on a source and its partitions, and nothing
+ * else: one LOCK, CREATE INDEX, CREATE TRIGGER, or ALTER TABLE adding
+ * columns, a constraint or a default, or enabling a trigger, of that table
+ * or one of its partitions.
+ */
+static void
+source_ddl_check(Oid source, const char *sql)
+{
+	List	   *parsed = raw_parser(sql, RAW_PARSE_DEFAULT);
+	Node	   *stmt = list_length(parsed) == 1 ? ((RawStmt *) linitial(parsed))->stmt : NULL;
+	RangeVar   *target = NULL;
+	Oid			rel;
+
+	if (stmt && IsA(stmt, LockStmt) && list_length(((LockStmt *) stmt)->relations) == 1)
+		target = linitial(((LockStmt *) stmt)->relations);
+	else if (stmt && IsA(stmt, IndexStmt))
+		target = ((IndexStmt *) stmt)->relation;
+	else if (stmt && IsA(stmt, CreateTrigStmt))
+		target = ((CreateTrigStmt *) stmt)->relation;
+	else if (stmt && IsA(stmt, AlterTableStmt))
+	{
+		ListCell   *lc;
+
+		target = ((AlterTableStmt *) stmt)->relation;
+		foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+		{
+			AlterTableType t = ((AlterTableCmd *) lfirst(lc))->subtype;
+
+			if (t != AT_AddColumn && t != AT_AddConstraint && t != AT_ColumnDefault &&
+				t != AT_EnableAlwaysTrig)
+				target = NULL;
+		}
+	}
+	rel = target ? RangeVarGetRelid(target, NoLock, true) : InvalidOid;
+	if (!OidIsValid(rel) ||
+		(rel != source && !list_member_oid(get_partition_ancestors(rel), source)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("statement not allowed on %s as its owner", get_rel_name(source)),
+				 errdetail("Only the statements sentiment_attach makes on a table are run as its owner.")));
+}
+
+/*
  * _sentiment_source_ddl_as_owner(source, statement): one of attach's or
  * sentiment_set_model's DDL statements on a Citus-distributed source, run
  * as the table's owner.  Citus refuses a transaction that touches a table's
@@ -410,6 +455,7 @@ sentiment_source_ddl_as_owner(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(source)),
 				 errhint("Ask the owner of the table to attach it.")));
+	source_ddl_check(source, sql);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -217,6 +217,18 @@ SELECT source FROM sentiment_stats WHERE source IS NOT NULL ORDER BY source::tex
 SELECT DISTINCT source_table::text AS queued_for FROM sentiment_processing_queue ORDER BY 1;
 RESET ROLE;
 
+-- 20. The helper that runs attach's DDL on a distributed table as its owner
+--     runs only that DDL, and only for a caller with the owner's rights:
+--     no other statement as the owner, nothing on another role's table.
+SET ROLE regress_st_other;
+SELECT pg_temp.try($$SELECT _sentiment_source_ddl_as_owner('st_tenant.t_trig', 'LOCK TABLE st_tenant.t_trig')$$);
+SELECT pg_temp.try($$SELECT _sentiment_source_ddl_as_owner('st_other.t_own', 'ALTER ROLE regress_st_other PASSWORD ''x''')$$);
+SELECT pg_temp.try($$SELECT _sentiment_source_ddl_as_owner('st_other.t_own', 'LOCK TABLE st_other.t_own; SELECT 1')$$);
+SELECT pg_temp.try($$SELECT _sentiment_source_ddl_as_owner('st_other.t_own', 'LOCK TABLE st_tenant.t_trig')$$);
+SELECT pg_temp.try($$SELECT _sentiment_source_ddl_as_owner('st_other.t_own', 'ALTER TABLE st_other.t_own DISABLE TRIGGER ALL')$$);
+SELECT pg_temp.try($$SELECT _sentiment_source_ddl_as_owner('st_other.t_own', 'ALTER TABLE st_other.t_own ADD COLUMN note text')$$);
+RESET ROLE;
+
 -- None of it made the tenant a superuser.
 SELECT rolname, rolsuper FROM pg_roles WHERE rolname LIKE 'regress_st_%' ORDER BY 1;
 
