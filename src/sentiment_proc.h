@@ -71,7 +71,7 @@
  *                     sentiment_release: checked as the caller, written as
  *                     the table's owner, finished rows counted as external
  *                     work
- *                     -> identity source_sql stats
+ *                     -> identity result_row source_sql stats
  *   similar.c         cosine of embeddings; sentiment_similar's search,
  *                     read as the table's owner
  *                     -> analyze analyzer_glue identity lane_lookup

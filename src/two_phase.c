@@ -30,6 +30,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "result_row.h"
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_complete);
@@ -144,10 +145,8 @@ check_results(const char *ext, Datum results, Oid embeddings)
 	dims = DatumGetInt32(query_value(psprintf("SELECT %s.sentiment_embedding_dims()", ext), 0, NULL, NULL,
 									 NULL, &isnull));
 	values[2] = Int32GetDatum(dims);
-	sql = "WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r(id bigint, version integer, "
-		"sentiment_label text, sentiment_score double precision, emotion_label text, "
-		"emotion_score double precision, influence_weight double precision, topics text[], "
-		"embedding real[], language text)) "
+	/* (the result's fields as the complete statement reads them, result_row.c) */
+	sql = psprintf("WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r(%s)) "
 		"SELECT p.id::text, p.problem, "
 		"  (SELECT r.id::text FROM r WHERE cardinality(r.embedding) <> $3 ORDER BY r.id LIMIT 1), "
 		"  (SELECT cardinality(r.embedding)::text FROM r WHERE cardinality(r.embedding) <> $3 "
@@ -170,7 +169,7 @@ check_results(const char *ext, Datum results, Oid embeddings)
 		"  OR r.embedding && '{NaN,Infinity,-Infinity}'::real[] "
 		"  THEN 'embedding must be a non-empty array of finite numbers' "
 		"WHEN cardinality(r.embedding) <> $2 THEN 'embedding must have ' || $2 || ' numbers' "
-		"END AS problem FROM r) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1";
+		"END AS problem FROM r) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1", sp_result_complete_record(true));
 	if (SPI_execute_with_args(sql, 3, types, values, dims_null ? " n " : "   ", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the results");
 	if (SPI_processed == 0)

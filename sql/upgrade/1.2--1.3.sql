@@ -273,3 +273,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- replace view: sentiment_failures
 -- replace view: sentiment_stuck
 -- end of rename: functions and views that name a renamed helper
+-- the fields of a two-phase result, from the result row's description (issue 23)
+-- replace function: sentiment_result_fields
+COMMENT ON FUNCTION @extschema@.sentiment_result_fields() IS
+	'Two-phase path: the fields of a result sentiment_complete takes, with their SQL types';
