@@ -67,6 +67,23 @@ enum
 	CLAIM_ATTEMPTS
 };
 
+/*
+ * The analysis's values of a row, an array each in SpBatch.results; each
+ * is the value of one SP_FROM_RESULT column of the result row
+ * (result_row.c, which checks that every slot has its column).
+ */
+typedef enum SpResultSlot
+{
+	SP_R_NONE,					/* (not a slot: a column the analysis does not give) */
+	SP_R_LABEL,
+	SP_R_SCORE,
+	SP_R_EMOTION,				/* (Datum) 0: not judged, the text is not English */
+	SP_R_EMOTION_SCORE,
+	SP_R_INFLUENCE,
+	SP_R_LANGUAGE,				/* ISO 639-1 code or und */
+	SP_NRESULT_SLOTS
+} SpResultSlot;
+
 /* What became of a claimed row. */
 typedef enum SpRowFate
 {
@@ -94,8 +111,7 @@ typedef struct SpBatch
 
 	/* analyse: results, or the row's failure */
 	bool	   *failed;
-	Datum	   *labels, *scores, *emotions, *emotion_scores, *influences;
-	Datum	   *languages;		/* ISO 639-1 code or und of each text */
+	Datum	   *results[SP_NRESULT_SLOTS];	/* results[slot][i]: row i's value */
 	char	  **error;			/* failed rows */
 	char	  **code;			/* their SQLSTATE */
 	TimestampTz *retry;			/* their next attempt, 0: none */

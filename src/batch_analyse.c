@@ -76,13 +76,13 @@ analyse_row(SpBatch *b, SpAnalyzer *an, int i, HeapTuple tup, TupleDesc desc, co
 	eng.shares = engagement(tup, desc, CLAIM_SHARES);
 	eng.replies = engagement(tup, desc, CLAIM_REPLIES);
 
-	b->labels[i] = label_names[(int) res->sentiment.label + 1];
-	b->scores[i] = Float8GetDatum(res->sentiment.compound);
-	/* no emotion for other languages (multilingual): NULL, see batch_record.c */
-	b->emotions[i] = res->emotion == SA_EMOTION_NONE ? (Datum) 0 : emotion_names[res->emotion];
-	b->emotion_scores[i] = Float8GetDatum(res->emotion_score);
-	b->influences[i] = Float8GetDatum(sa_influence_weight(&eng));
-	b->languages[i] = CStringGetTextDatum(res->language);
+	b->results[SP_R_LABEL][i] = label_names[(int) res->sentiment.label + 1];
+	b->results[SP_R_SCORE][i] = Float8GetDatum(res->sentiment.compound);
+	/* no emotion for other languages (multilingual): NULL, see result_row.c */
+	b->results[SP_R_EMOTION][i] = res->emotion == SA_EMOTION_NONE ? (Datum) 0 : emotion_names[res->emotion];
+	b->results[SP_R_EMOTION_SCORE][i] = Float8GetDatum(res->emotion_score);
+	b->results[SP_R_INFLUENCE][i] = Float8GetDatum(sa_influence_weight(&eng));
+	b->results[SP_R_LANGUAGE][i] = CStringGetTextDatum(res->language);
 
 	/* Topics: one row per distinct key (ON CONFLICT cannot see one twice). */
 	for (size_t k = 0; k < res->n_topics; k++)
@@ -114,12 +114,8 @@ allocate_results(SpBatch *b, int n, int topic_cap)
 {
 	b->failed = palloc0(sizeof(bool) * n);
 	b->fate = palloc0(sizeof(SpRowFate) * n);
-	b->labels = palloc(sizeof(Datum) * n);
-	b->scores = palloc(sizeof(Datum) * n);
-	b->emotions = palloc(sizeof(Datum) * n);
-	b->emotion_scores = palloc(sizeof(Datum) * n);
-	b->languages = palloc(sizeof(Datum) * n);
-	b->influences = palloc(sizeof(Datum) * n);
+	for (int slot = SP_R_NONE + 1; slot < SP_NRESULT_SLOTS; slot++)
+		b->results[slot] = palloc(sizeof(Datum) * n);
 	b->error = palloc0(sizeof(char *) * n);
 	b->code = palloc0(sizeof(char *) * n);
 	b->retry = palloc0(sizeof(TimestampTz) * n);

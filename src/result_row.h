@@ -6,10 +6,11 @@
  * Built from it: attach's column list (sentiment_status_columns(), which
  * sql/objects/20_attach.sql and source_sql.c's checks read), the batch's
  * result UPDATE and its arguments (batch_plans.c, batch_record.c), the
- * two-phase complete statement's SET list (source_sql.c), and a table's
- * shape (sp_table_shape), the one version check of a source's columns.
- * Adding a result column is one entry here, its value in sp_result_value
- * (result_row.c) and the upgrade that adds it to attached tables.
+ * two-phase complete and fail statements' SET lists (source_sql.c) and the
+ * record complete reads its results as (two_phase.c), and a table's shape
+ * (sp_table_shape), the one version check of a source's columns.  The
+ * batch's result arrays (SpBatch.results, batch.h) are checked against it.
+ * Adding a result column: docs/development.md, "Adding a result column".
  */
 #ifndef SP_RESULT_ROW_H
 #define SP_RESULT_ROW_H
@@ -56,7 +57,12 @@ typedef struct SpResultColumn
 	const char *complete_value; /* its value in sentiment_complete (NULL: not set); r.NAME
 								 * is the result's field of that name and type */
 	/* the argument's value for row i of a batch (i -1: the write's) */
-	Datum		(*value) (const SpBatch *b, int i, bool *isnull);
+	Datum		(*value) (const struct SpResultColumn *c, const SpBatch *b, int i, bool *isnull);
+	/* last, left out where unused: */
+	SpResultSlot slot;			/* SP_FROM_RESULT: its array in SpBatch.results */
+	const char *fail_value;		/* its value in sentiment_fail (NULL: not set, or set by
+								 * the fail statement itself); an SP_FROM_RESULT column
+								 * sentiment_complete writes is set to NULL */
 } SpResultColumn;
 
 extern const SpResultColumn sp_result_columns[];
@@ -75,8 +81,12 @@ extern char *sp_result_update_sql(const char *rel, const char *id, const char *e
 /* The arguments of that UPDATE for the listed rows of a batch. */
 extern void sp_result_update_args(SpBatch *b, SpShape shape, const int *rows, int nrows, Datum *args);
 
-/* sentiment_complete's SET list and its results' record definition (source_sql.c) */
+/*
+ * sentiment_complete's SET list and its results' record definition
+ * (source_sql.c, two_phase.c), and sentiment_fail's SET list
+ */
 extern char *sp_result_complete_set(void);
-extern char *sp_result_complete_record(void);
+extern char *sp_result_complete_record(bool with_side);
+extern char *sp_result_fail_set(void);
 
 #endif							/* SP_RESULT_ROW_H */

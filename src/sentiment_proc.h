@@ -67,10 +67,11 @@
  *                     as the table's owner, and the checks made before
  *                     -> batch_claim citus identity lane_lookup
  *                        result_row retry source_xact
- *   two_phase.c       sentiment_complete and sentiment_fail: checked as the
- *                     caller, written as the table's owner, counted as
- *                     external work
- *                     -> identity source_sql stats
+ *   two_phase.c       sentiment_complete, sentiment_fail, sentiment_renew and
+ *                     sentiment_release: checked as the caller, written as
+ *                     the table's owner, finished rows counted as external
+ *                     work
+ *                     -> identity result_row source_sql stats
  *   similar.c         cosine of embeddings; sentiment_similar's search,
  *                     read as the table's owner
  *                     -> analyze analyzer_glue identity lane_lookup

@@ -12,6 +12,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "common/shortest_dec.h"
@@ -179,12 +180,14 @@ embeddings_of(Oid source, const char *schema)
 }
 
 /*
- * The source to search (*source, NULL: the default one) and its embeddings
- * table; the rare cases (no source given, not attached) go through
- * _sentiment_similar_source, which chooses the default or raises the error.
+ * The source to search (*source, NULL: the default one: on_path, the
+ * sentiment_data on the caller's search_path, when it is attached) and its
+ * embeddings table; the rare cases (no source given, not attached) go
+ * through _sentiment_similar_source, which chooses the default or raises
+ * the error.
  */
 static Oid
-resolve_source(Oid *source, const char *schema)
+resolve_source(Oid *source, Oid on_path, const char *schema)
 {
 	Oid			embeddings = InvalidOid;
 
@@ -192,6 +195,8 @@ resolve_source(Oid *source, const char *schema)
 		elog(ERROR, "SPI_connect failed");
 	if (OidIsValid(*source))
 		embeddings = embeddings_of(*source, schema);
+	else if (OidIsValid(on_path) && OidIsValid(embeddings = embeddings_of(on_path, schema)))
+		*source = on_path;
 	if (!OidIsValid(embeddings))
 	{
 		Oid			types[1] = {REGCLASSOID};
@@ -451,6 +456,7 @@ sentiment_similar_internal(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			source = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	Oid			on_path;
 	int			k = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
 	char	   *schema;
 	Oid			embeddings;
@@ -474,10 +480,12 @@ sentiment_similar_internal(PG_FUNCTION_ARGS)
 				 errmsg("k must be between 1 and 10000"),
 				 errhint("Ask for the number of neighbours wanted, 10 by default.")));
 	schema = sp_extension_schema();
+	/* (the default source's name is looked up as the caller sees it, before the pinning) */
+	on_path = OidIsValid(source) ? InvalidOid : RelnameGetRelid("sentiment_data");
 	nest = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	embeddings = resolve_source(&source, schema);
+	embeddings = resolve_source(&source, on_path, schema);
 	check_may_read(source, embeddings);
 	if (!PG_ARGISNULL(2))
 		v = entry_embedding(fcinfo, source, PG_GETARG_INT64(2));

@@ -115,12 +115,8 @@ typedef struct SourceStatement
 	"SELECT source_table, id, text, version, attempts, claim, lease_until, author_followers, likes, " \
 	"shares, replies FROM u ORDER BY u.ord"
 
-/* sentiment_fail's row: failed, its results and claim cleared */
-#define SP_FAIL_SET \
-	"u AS (UPDATE {t} AS s SET processing_status = 'failed', processing_error = $1->>'error', " \
-	"  processing_completed_at = clock_timestamp(), " \
-	"  sentiment_label = NULL, sentiment_score = NULL, emotion_label = NULL, emotion_score = NULL, " \
-	"  influence_weight = NULL, processing_lease_until = NULL, processing_claimed_by = NULL, "
+/* sentiment_fail's row: failed, its results and claim cleared (result_row.c) */
+#define SP_FAIL_SET "u AS (UPDATE {t} AS s SET {fail_set}, "
 
 /* after complete or fail (u: id, at): the rows' old topics and embedding gone; ids and start times */
 #define SP_FINISHED_SIDE_ROWS \
@@ -929,7 +925,7 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 {
 	const char *vtype = "NULL";
 	const char *vschema = "NULL";
-	const char *names[13][2];
+	const char *names[14][2];
 	Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
 
 	/* the embedding column's type, for the statements that name it */
@@ -966,12 +962,14 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 	names[10][0] = "{complete_set}";
 	names[10][1] = strstr(st->sql, "{complete_set}") ? sp_result_complete_set() : "";
 	names[11][0] = "{complete_record}";
-	names[11][1] = strstr(st->sql, "{complete_record}") ? sp_result_complete_record() : "";
+	names[11][1] = strstr(st->sql, "{complete_record}") ? sp_result_complete_record(false) : "";
 	/* the claim's rows: the batch's statement, with the args' n and queued ids */
 	names[12][0] = "{claim_rows}";
 	names[12][1] = src == NULL || strstr(st->sql, "{claim_rows}") == NULL ? "NULL"
 		: sp_claim_sql(psprintf("s.%s AS cid", names[1][1]), names[0][1], names[1][1],
 					   "($1->>'n')::int4", SP_IDS("queued"), true);
+	names[13][0] = "{fail_set}";
+	names[13][1] = strstr(st->sql, "{fail_set}") ? sp_result_fail_set() : "";
 	return statement_sql(st, names, lengthof(names));
 }
 

@@ -1,7 +1,8 @@
 /*
  * two_phase.c - the two-phase path's writes: sentiment_complete and
  * sentiment_fail (the jsonb and bigint[] forms; the one-row forms in
- * sql/objects/56_claim_api.sql call these).
+ * sql/objects/56_claim_api.sql call these), and the lease's sentiment_renew
+ * and sentiment_release (58_claim_lease.sql).
  *
  * The checks are made as the caller, in the order the PL/pgSQL versions
  * made them (claim, registration, the results, the embedding length, the
@@ -24,12 +25,18 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
+#include "result_row.h"
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_complete);
 PG_FUNCTION_INFO_V1(sentiment_fail);
+PG_FUNCTION_INFO_V1(sentiment_renew);
+PG_FUNCTION_INFO_V1(sentiment_release);
 
 /* The first column of the first row of a query run as the caller (NULL: *isnull). */
 static Datum
@@ -138,10 +145,8 @@ check_results(const char *ext, Datum results, Oid embeddings)
 	dims = DatumGetInt32(query_value(psprintf("SELECT %s.sentiment_embedding_dims()", ext), 0, NULL, NULL,
 									 NULL, &isnull));
 	values[2] = Int32GetDatum(dims);
-	sql = "WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r(id bigint, version integer, "
-		"sentiment_label text, sentiment_score double precision, emotion_label text, "
-		"emotion_score double precision, influence_weight double precision, topics text[], "
-		"embedding real[], language text)) "
+	/* (the result's fields as the complete statement reads them, result_row.c) */
+	sql = psprintf("WITH r AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1) AS r(%s)) "
 		"SELECT p.id::text, p.problem, "
 		"  (SELECT r.id::text FROM r WHERE cardinality(r.embedding) <> $3 ORDER BY r.id LIMIT 1), "
 		"  (SELECT cardinality(r.embedding)::text FROM r WHERE cardinality(r.embedding) <> $3 "
@@ -164,7 +169,7 @@ check_results(const char *ext, Datum results, Oid embeddings)
 		"  OR r.embedding && '{NaN,Infinity,-Infinity}'::real[] "
 		"  THEN 'embedding must be a non-empty array of finite numbers' "
 		"WHEN cardinality(r.embedding) <> $2 THEN 'embedding must have ' || $2 || ' numbers' "
-		"END AS problem FROM r) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1";
+		"END AS problem FROM r) AS p ORDER BY p.problem IS NULL, p.id LIMIT 1", sp_result_complete_record(true));
 	if (SPI_execute_with_args(sql, 3, types, values, dims_null ? " n " : "   ", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the results");
 	if (SPI_processed == 0)
@@ -333,4 +338,85 @@ sentiment_fail(PG_FUNCTION_ARGS)
 	sp_stats_external(source, 0, ndone);
 	SPI_finish();
 	PG_RETURN_INT64(ndone);
+}
+
+/*
+ * A statement on rows the caller holds (renew, release), as the table's
+ * owner: the claim and registration checked as for sentiment_fail, then
+ * the statement with args {ids, lease, claim}; its one value, copied out of
+ * SPI (*isnull: none).
+ */
+static Datum
+held_rows(FunctionCallInfo fcinfo, const char *statement, Datum lease, bool lease_null, int claim_arg,
+		  bool *isnull)
+{
+	const char *ext = quote_identifier(sp_extension_schema());
+	Oid			types[3] = {INT8ARRAYOID, INTERVALOID, TEXTOID};
+	Datum		values[3] = {PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), lease, (Datum) 0};
+	char		nulls[4] = {PG_ARGISNULL(1) ? 'n' : ' ', lease_null ? 'n' : ' ', ' ', '\0'};
+	bool		claim_null;
+	SPITupleTable *rows;
+	Datum		value;
+	Oid			type;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[2] = claim_and_registration(ext, PG_ARGISNULL(claim_arg) ? (Datum) 0 : PG_GETARG_DATUM(claim_arg),
+									   PG_ARGISNULL(claim_arg), PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0),
+									   PG_ARGISNULL(0), &claim_null);
+	nulls[2] = claim_null ? 'n' : ' ';
+	rows = sp_source_statement(PG_GETARG_OID(0), statement,
+							   args_object("jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb($1), "
+										   "'lease', $2, 'claim', $3))", 3, types, values, nulls),
+							   false, (Datum) 0);
+	if (rows->numvals != 1)
+		elog(ERROR, "statement %s returned %d rows, not 1", statement, (int) rows->numvals);
+	value = SPI_getbinval(rows->vals[0], rows->tupdesc, 1, isnull);
+	type = SPI_gettypeid(rows->tupdesc, 1);
+	if (!*isnull)
+		value = SPI_datumTransfer(value, get_typbyval(type), get_typlen(type));
+	SPI_finish();
+	return value;
+}
+
+/*
+ * sentiment_renew(source regclass, ids bigint[], lease interval, claim
+ * text): extend the lease of the rows the caller still holds; returns their
+ * ids (the caller drops the others: their claim was returned).
+ */
+Datum
+sentiment_renew(PG_FUNCTION_ARGS)
+{
+	Interval	zero = {0};
+	Interval	week = {.day = 7};
+	Datum		done;
+	bool		isnull;
+
+	if (PG_ARGISNULL(2) ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(2), IntervalPGetDatum(&zero))) <= 0 ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(2), IntervalPGetDatum(&week))) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lease must be a positive interval of at most 7 days"),
+				 errhint("Pass the time the analyser still needs for the rows, for example interval '5 minutes'.")));
+	done = held_rows(fcinfo, "renew", PG_GETARG_DATUM(2), false, 3, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(done);
+}
+
+/*
+ * sentiment_release(source regclass, ids bigint[], claim text): give rows
+ * the caller holds back to pending at once, untried; returns how many.
+ */
+Datum
+sentiment_release(PG_FUNCTION_ARGS)
+{
+	Datum		n;
+	bool		isnull;
+
+	n = held_rows(fcinfo, "release", (Datum) 0, true, 2, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(n);
 }

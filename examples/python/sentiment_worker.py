@@ -26,7 +26,7 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
@@ -53,17 +53,26 @@ class Mention:
     replies: Optional[int] = None
 
 
-@dataclass(frozen=True)
 class Result:
-    """The analysis of one row.  Labels: negative, neutral or positive;
-    sentiment_score in -1..1, emotion_score in 0..1."""
-    sentiment_label: str
-    sentiment_score: float
-    emotion_label: Optional[str] = None
-    emotion_score: Optional[float] = None
-    influence_weight: Optional[float] = None
-    topics: Optional[List[str]] = None
-    embedding: Optional[List[float]] = None
+    """The analysis of one row: sentiment_label (negative, neutral or
+    positive), sentiment_score (-1..1) and, by name, any other field of a
+    result the server takes.  The server lists them (SELECT * FROM
+    sentiment_result_fields(): emotion_label, emotion_score in 0..1,
+    influence_weight, language, topics, embedding, ...), so a result column
+    added to sentiment_proc needs no change here.  A field the model leaves
+    out reads as None."""
+
+    def __init__(self, sentiment_label: str, sentiment_score: float, **fields: Any) -> None:
+        self.fields: Dict[str, Any] = dict(sentiment_label=sentiment_label,
+                                           sentiment_score=sentiment_score, **fields)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "fields":            # (not set yet: no recursion)
+            raise AttributeError(name)
+        return self.fields.get(name)
+
+    def __repr__(self) -> str:
+        return f"Result({', '.join(f'{k}={v!r}' for k, v in self.fields.items())})"
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ class Worker:
         self.connected = False             # once connected, a lost connection is retried
         self.skipped: Set[str] = set()     # tables said to be skipped
         self.warned_none = False
+        self.result_fields: Set[str] = set()  # what sentiment_complete takes (at connect)
 
     def stop(self, signum: int = 0, frame: object = None) -> None:
         """Signal handler: finish the chunk in hand, then leave."""
@@ -157,6 +167,7 @@ class Worker:
         self.conn = psycopg2.connect(self.config.dsn, application_name=self.config.name)
         self.conn.autocommit = True
         self.connected = True
+        self.result_fields = {name for name, in self._query("SELECT field FROM sentiment_result_fields()", ())}
 
     def _query(self, sql: str, args: Tuple[object, ...]) -> List[Tuple[Any, ...]]:
         assert self.conn is not None
@@ -231,7 +242,7 @@ class Worker:
         try:
             outcome = self._query(
                 "SELECT id, completed, reason FROM sentiment_complete(%s::regclass, %s::jsonb)",
-                (source, result_json(pairs)))
+                (source, result_json(pairs, self.result_fields)))
         except (ValueError, psycopg2.errors.InvalidParameterValue) as e:
             if len(pairs) > 1:
                 for pair in pairs:
@@ -378,15 +389,16 @@ class ConnectError(Exception):
     """The first connection failed."""
 
 
-def result_json(pairs: Sequence[Tuple[Mention, Result]]) -> str:
-    """sentiment_complete's input: id and version with the result's fields
-    (NaN and infinities raise ValueError: JSON has no such numbers)."""
-    names = [f.name for f in fields(Result)]
+def result_json(pairs: Sequence[Tuple[Mention, Result]], accepted: Set[str]) -> str:
+    """sentiment_complete's input: id and version with the result's fields.
+    A field the server does not take (accepted: sentiment_result_fields()),
+    NaN and infinities raise ValueError (JSON has no such numbers)."""
     out = []
     for m, r in pairs:
         row: Dict[str, object] = {"id": m.id, "version": m.version}
-        for name in names:
-            value = getattr(r, name)
+        for name, value in r.fields.items():
+            if name in row or name not in accepted:
+                raise ValueError(f"{name} is not a field of a result (see sentiment_result_fields())")
             if value is not None:
                 row[name] = value
         out.append(row)

@@ -193,6 +193,19 @@ AS 'MODULE_PATHNAME', 'sentiment_complete';
 COMMENT ON FUNCTION @extschema@.sentiment_complete(regclass, jsonb, text) IS
 	'Two-phase path: store results of claimed rows whose version and claim still hold; one row per result with the outcome';
 
+-- The fields of a result sentiment_complete takes, with their types: the
+-- key (id, version), the result columns (the result row's description,
+-- src/result_row.c) and the side rows (topics, embedding); it ignores
+-- others.  Clients build their results from it (examples/python/).
+CREATE FUNCTION @extschema@.sentiment_result_fields(OUT field text, OUT field_type text)
+RETURNS SETOF record
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_result_fields';
+
+COMMENT ON FUNCTION @extschema@.sentiment_result_fields() IS
+	'Two-phase path: the fields of a result sentiment_complete takes, with their SQL types';
+
 -- One row: true when stored; false, with a notice saying why, when not.
 CREATE FUNCTION @extschema@.sentiment_complete(
 	source regclass,

@@ -9,6 +9,10 @@
 --   sentiment_release(source, ids)       gives rows the caller holds back to
 --                                         pending at once, untried: the
 --                                         claim's attempt is taken back.
+--
+-- (src/two_phase.c, beside sentiment_complete and sentiment_fail: the claim
+-- and registration checked as the caller, the rows written as the table's
+-- owner by the statements renew and release of src/source_sql.c)
 
 CREATE FUNCTION @extschema@.sentiment_renew(
 	source regclass,
@@ -16,29 +20,9 @@ CREATE FUNCTION @extschema@.sentiment_renew(
 	lease interval,
 	claim text DEFAULT NULL)
 RETURNS bigint[]
-LANGUAGE plpgsql VOLATILE
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_claim		text := @extschema@._sentiment_own_claim(sentiment_renew.claim);
-	v_src		record;
-	v_done		bigint[];
-BEGIN
-	IF sentiment_renew.lease IS NULL OR sentiment_renew.lease <= interval '0'
-		OR sentiment_renew.lease > interval '7 days' THEN
-		RAISE EXCEPTION 'lease must be a positive interval of at most 7 days'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass the time the analyser still needs for the rows, for example interval ''5 minutes''.';
-	END IF;
-	v_src := @extschema@._sentiment_registration(sentiment_renew.source);
-	-- (as the table's owner: sentiment_source_sql, statement renew)
-	SELECT u.ids INTO v_done
-	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'renew',
-			jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_renew.ids), 'lease', sentiment_renew.lease,
-							   'claim', v_claim))) AS u(ids bigint[]);
-	RETURN v_done;
-END
-$body$;
+AS 'MODULE_PATHNAME', 'sentiment_renew';
 
 COMMENT ON FUNCTION @extschema@.sentiment_renew(regclass, bigint[], interval, text) IS
 	'Two-phase path: extend the lease of rows the caller still holds; returns their ids';
@@ -48,22 +32,9 @@ CREATE FUNCTION @extschema@.sentiment_release(
 	ids bigint[],
 	claim text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE C VOLATILE CALLED ON NULL INPUT
 SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-	v_claim		text := @extschema@._sentiment_own_claim(sentiment_release.claim);
-	v_src		record;
-	v_n			bigint;
-BEGIN
-	v_src := @extschema@._sentiment_registration(sentiment_release.source);
-	-- (as the table's owner: sentiment_source_sql, statement release)
-	SELECT u.n INTO v_n
-	  FROM @extschema@.sentiment_source_sql(v_src.source_table, 'release',
-			jsonb_strip_nulls(jsonb_build_object('ids', to_jsonb(sentiment_release.ids), 'claim', v_claim))) AS u(n bigint);
-	RETURN v_n;
-END
-$body$;
+AS 'MODULE_PATHNAME', 'sentiment_release';
 
 COMMENT ON FUNCTION @extschema@.sentiment_release(regclass, bigint[], text) IS
 	'Two-phase path: give rows the caller holds back to pending, untried (their attempt is not counted); returns how many';

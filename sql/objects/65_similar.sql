@@ -127,10 +127,10 @@ AS 'MODULE_PATHNAME', 'sentiment_similar_internal';
 -- The k rows of a source most similar to a text (the source: the given
 -- one, else the attached sentiment_data on the caller's search_path, else
 -- the only attached table, else the one attached table named
--- sentiment_data).  No pinned search_path in the two wrappers: they resolve
--- the name sentiment_data as the caller would and name everything else
--- fully, and without a SET clause PostgreSQL inlines them into the
--- caller's query (with it, every call ran an SQL function of its own).
+-- sentiment_data; the C function looks the name up on the caller's
+-- search_path before it pins its own).  No SET clause on the two wrappers:
+-- without one PostgreSQL inlines them into the caller's query (with it,
+-- every call ran an SQL function of its own).
 CREATE FUNCTION @extschema@.sentiment_similar(
 	query text,
 	k integer DEFAULT 10,
@@ -138,9 +138,7 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
 AS $$
-	SELECT * FROM @extschema@._sentiment_similar_internal(
-		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
-						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), query, NULL, k)
+	SELECT * FROM @extschema@._sentiment_similar_internal(source, query, NULL, k)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(text, integer, regclass) IS
@@ -154,9 +152,7 @@ CREATE FUNCTION @extschema@.sentiment_similar(
 RETURNS TABLE (entry_id bigint, similarity double precision, text text)
 LANGUAGE sql STABLE
 AS $$
-	SELECT * FROM @extschema@._sentiment_similar_internal(
-		COALESCE(source, (SELECT s.source_table FROM @extschema@.sentiment_sources s
-						   WHERE s.source_table OPERATOR(pg_catalog.=) pg_catalog.to_regclass('sentiment_data'))), NULL, entry, k)
+	SELECT * FROM @extschema@._sentiment_similar_internal(source, NULL, entry, k)
 $$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_similar(bigint, integer, regclass) IS

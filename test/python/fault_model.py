@@ -1,7 +1,8 @@
 """The model TAP test 056 plugs into examples/python/sentiment_worker.py: the
 toy model's labels, a topic per hashtag and an embedding of the analyser's
-256 dimensions whose first two numbers the test can check row by row, plus
-injected faults:
+256 dimensions whose first two numbers the test can check row by row, the
+language (a result field the worker takes by name, as the server lists it),
+plus injected faults:
   - a text containing FAIL-ME fails (not retried);
   - a text containing HANG, on its first attempt, hangs the process when
     $HANG_FILE is set (after writing its pid there), so its lease expires;
@@ -29,7 +30,7 @@ def analyse(mentions: Sequence[Mention]) -> List[Outcome]:
             time.sleep(3600)
         elif isinstance(o, Result):
             out.append(Result(o.sentiment_label, o.sentiment_score, emotion_label="calm",
-                              emotion_score=0.25, topics=o.topics,
+                              emotion_score=0.25, topics=o.topics, language="en",
                               embedding=[float(len(text)), float(m.id % 7)] + [0.0] * 254))
         else:
             out.append(o)

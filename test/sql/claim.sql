@@ -17,6 +17,10 @@ SELECT id FROM sentiment_claim(2, interval '1 minute', 'c_mentions') ORDER BY id
 SELECT sentiment_process_batch(100, 'c_mentions') AS batch_takes;
 SELECT entry_id, processing_status FROM c_mentions ORDER BY 1;
 
+-- The fields a result may have: the key, the result columns (from the
+-- result row's description), the side rows.
+SELECT * FROM sentiment_result_fields();
+
 -- Complete: several rows at once, each with its outcome.
 -- (the embedding: 256 dimensions, as the analyser's; see 15_claim_queue)
 SELECT * FROM sentiment_complete('c_mentions', replace($$[
@@ -53,10 +57,16 @@ SELECT sentiment_complete('c_mentions', 3, 0, 'positive', 0.1,
 						  claim => (SELECT processing_claimed_by FROM c_mentions WHERE entry_id = 3)) AS passed_claim;
 
 -- Fail: failed with error and SQLSTATE, a retry time, the claim released.
+-- Every result a completion wrote is cleared, as a batch's failure clears it
+-- (the SET list is built from the result row's description, result_row.c).
 SELECT id FROM sentiment_claim(1, interval '1 minute', 'c_mentions');
+UPDATE c_mentions SET emotion_label = 'joy', emotion_score = 0.5, influence_weight = 1, language = 'en'
+ WHERE entry_id = 2;
 SELECT sentiment_fail('c_mentions', 2, 'model timed out', '57014');
 SELECT processing_status, processing_error, processing_claimed_by IS NULL AS released,
-	   processing_retry_at > now() AS retry_later, processing_error_history -> -1 ->> 'sqlstate' AS sqlstate
+	   processing_retry_at > now() AS retry_later, processing_error_history -> -1 ->> 'sqlstate' AS sqlstate,
+	   num_nonnulls(sentiment_label, sentiment_score, emotion_label, emotion_score, influence_weight,
+					language) AS results_left
   FROM c_mentions WHERE entry_id = 2;
 SELECT sentiment_fail('c_mentions', 2, 'again') AS not_claimed_any_more;
 -- retry => false: no retry time (row 4 was claimed above).

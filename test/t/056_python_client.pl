@@ -8,8 +8,9 @@
 # show in its attempts and history.  Then SIGTERM in the middle of a batch:
 # the client stores what it analysed, gives the rest back and exits 0.
 # Last, the README's privileges and model beside a second table the role may
-# not process (skipped, said once), and a client that cannot connect at all
-# (exits 1 instead of retrying forever).
+# not process (skipped, said once), a result's fields checked against
+# sentiment_result_fields(), and a client that cannot connect at all (exits 1
+# instead of retrying forever).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -155,12 +156,12 @@ SELECT count(*) FROM sentiment_data s
 	   s.sentiment_label = CASE WHEN s.text LIKE '%great%' THEN 'positive' WHEN s.text LIKE '%awful%' THEN 'negative'
 							   ELSE 'neutral' END
    AND s.sentiment_score = CASE WHEN s.text LIKE '%great%' THEN 0.5 WHEN s.text LIKE '%awful%' THEN -0.5 ELSE 0 END
-   AND s.emotion_label = 'calm' AND s.emotion_score = 0.25
+   AND s.emotion_label = 'calm' AND s.emotion_score = 0.25 AND s.language = 'en'
    AND (SELECT e.embedding FROM sentiment_embeddings e WHERE e.entry_id = s.entry_id)
 	   = ARRAY[length(s.text), s.entry_id % 7]::real[] || array_fill(0::real, ARRAY[254])
    AND (SELECT COALESCE(array_agg(t.topic_key), '{}') FROM mention_topics t WHERE t.mention_id = s.entry_id)
 	   = COALESCE(regexp_match(s.text, '#(py\d)'), '{}'))}),
-	'0', 'every completed row holds the model\'s result: label, score, emotion, embedding, topics');
+	'0', 'every completed row holds the model\'s result: label, score, emotion, language, embedding, topics');
 is($node->safe_psql('postgres', q{
 SELECT count(*) FROM sentiment_data
  WHERE processing_attempts <> 1 + (SELECT count(*) FROM jsonb_array_elements(processing_error_history) h
@@ -253,6 +254,27 @@ SELECT count(*) FILTER (WHERE processing_status = 'completed' AND sentiment_labe
 	is($node->safe_psql('postgres', q{
 SELECT string_agg(DISTINCT processing_status, ',') || ' ' || sum(processing_attempts) FROM other_data}),
 		'pending 0', 'the other table was left alone');
+}
+
+# ---- a result's fields are the ones the server lists ---------------------------------
+{
+	my ($out, $err);
+	my $ok = IPC::Run::run([ $python, '-c', q{
+import sys
+from sentiment_worker import Config, Mention, Result, Worker, result_json
+w = Worker(Config(dsn=sys.argv[1]), lambda ms: [])
+w.connect()
+m = Mention("t", 1, "x", 0, 1)
+print(result_json([(m, Result("neutral", 0.0, language="de"))], w.result_fields))
+try:
+    result_json([(m, Result("neutral", 0.0, mood="calm"))], w.result_fields)
+except ValueError as e:
+    print(e)
+}, $dsn ], '>', \$out, '2>', \$err, IPC::Run::timeout(60));
+	ok($ok, 'the worker reads the fields of a result from sentiment_result_fields()') or diag($err);
+	is($out, qq{[{"id": 1, "version": 0, "sentiment_label": "neutral", "sentiment_score": 0.0, "language": "de"}]
+mood is not a field of a result (see sentiment_result_fields())
+}, 'a field the server lists goes to sentiment_complete; one it does not is refused');
 }
 
 # ---- a client that never connected exits with an error ----------------------------
