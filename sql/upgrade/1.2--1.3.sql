@@ -279,6 +279,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- shards in a transaction: a superuser could not re-attach a tenant's table)
 -- replace function: _sentiment_source_ddl_as_owner
 -- replace function: _sentiment_source_ddl
+
 -- the fields of a two-phase result, from the result row's description (issue 23)
 -- replace function: sentiment_result_fields
 COMMENT ON FUNCTION @extschema@.sentiment_result_fields() IS
