@@ -273,3 +273,10 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- replace view: sentiment_failures
 -- replace view: sentiment_stuck
 -- end of rename: functions and views that name a renamed helper
+
+-- time-partitioned sources, PRIMARY KEY (id, day) (issue 27): attach takes
+-- them, their side tables' delete trigger stands in for the foreign key
+-- replace function: sentiment_side_rows_delete_trigger
+-- replace function: _sentiment_attach_time_key
+-- replace function: _sentiment_attach_internal
+-- replace function: sentiment_detach
