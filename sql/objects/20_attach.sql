@@ -1067,13 +1067,20 @@ DECLARE
 	v_src		@extschema@.sentiment_sources := @extschema@._sentiment_registration(p_source);
 	v_args		jsonb;
 	v_ids		bigint[];
+	v_n			bigint;
 BEGIN
 	v_args := jsonb_strip_nulls(jsonb_build_object('version',
 		(SELECT m.version FROM @extschema@.sentiment_models() m
 		  WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model)));
-	-- a distributed table has no queue on its nodes: its rows wait as pending
+	-- a distributed table has no queue on its nodes: its rows wait as
+	-- pending, and the nodes' workers are woken for them (no new text fires
+	-- their wake-up trigger)
 	IF @extschema@._sentiment_citus_distributed(p_source) THEN
-		RETURN (SELECT u.n FROM @extschema@.sentiment_source_sql(p_source, 'model_pending', v_args) AS u(n bigint));
+		v_n := (SELECT u.n FROM @extschema@.sentiment_source_sql(p_source, 'model_pending', v_args) AS u(n bigint));
+		IF v_n > 0 THEN
+			PERFORM @extschema@.sentiment_citus_wake_nodes(p_source);
+		END IF;
+		RETURN v_n;
 	END IF;
 	SELECT u.ids INTO v_ids FROM @extschema@.sentiment_source_sql(p_source, 'model_ids', v_args) AS u(ids bigint[]);
 	IF v_ids IS NULL THEN
