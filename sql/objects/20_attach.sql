@@ -608,7 +608,8 @@ BEGIN
 	PERFORM @extschema@._sentiment_embedding_index(v_embed);
 
 	PERFORM @extschema@._sentiment_attach_triggers(v_rel, p_text_column);
-	IF v_time_key THEN
+	-- (not on Citus, whose nodes have no registry to find the side tables by)
+	IF v_time_key AND NOT v_distributed THEN
 		EXECUTE format('CREATE OR REPLACE TRIGGER sentiment_side_rows '
 					   'AFTER DELETE ON %s FOR EACH ROW '
 					   'EXECUTE FUNCTION @extschema@.sentiment_side_rows_delete_trigger(%L)',
