@@ -308,14 +308,19 @@ static const SourceStatement statements[] = {
 	 * no volatile function in a distributed UPDATE, nor a stable one of a
 	 * column: the failure's retry time and history are read first.
 	 */
+	/*
+	 * (on a time-partitioned source, {shared_ids_dist}: the ids another row
+	 * holds too are left out, for the nodes' batches to fail; Citus runs no
+	 * second UPDATE in the statement)
+	 */
 	{"claim_dist", true, false, NULL,
 		"WITH c AS MATERIALIZED (SELECT k.cid, row_number() OVER () AS ord FROM ("
 		"  SELECT s.{id} AS cid FROM {t} AS s WHERE s.processing_status = 'pending' "
 		"    OR (s.processing_status = 'failed' AND s.processing_retry_at <= now()) "
 		"  ORDER BY s.processing_status = 'pending', s.processing_retry_at, s.{id} "
-		"  LIMIT ($1->>'n')::int4) AS k), "
+		"  LIMIT ($1->>'n')::int4) AS k), {shared_ids_dist}"
 		SP_CLAIM_SET
-		"FROM c WHERE s.{id} = c.cid AND (s.processing_status = 'pending' "
+		"FROM c WHERE s.{id} = c.cid {not_shared} AND (s.processing_status = 'pending' "
 		"  OR (s.processing_status = 'failed' AND s.processing_retry_at <= now())) "
 		SP_CLAIM_RETURNING},
 	{"fail_dist", true, false, NULL,
@@ -994,7 +999,7 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 {
 	const char *vtype = "NULL";
 	const char *vschema = "NULL";
-	const char *names[15][2];
+	const char *names[16][2];
 	bool		shared;
 	Oid			lane = src ? sp_embedding_lane(src->embeddings) : InvalidOid;
 
@@ -1038,13 +1043,17 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 	names[12][1] = src == NULL || strstr(st->sql, "{claim_rows}") == NULL ? "NULL"
 		: sp_claim_sql(psprintf("s.%s AS cid", names[1][1]), names[0][1], names[1][1],
 					   "($1->>'n')::int4", SP_IDS("queued"), true);
-	/* a time-partitioned source's claim fails the rows of shared ids */
-	shared = src != NULL && strstr(st->sql, "{shared_ids}") != NULL &&
+	/* a time-partitioned source's claim fails (on Citus: leaves) the rows of shared ids */
+	shared = src != NULL && strstr(st->sql, "{not_shared}") != NULL &&
 		!id_alone_unique(source, src->id_column);
 	names[13][0] = "{shared_ids}";
 	names[13][1] = shared ? shared_ids_sql(names[0][1], names[1][1], names[3][1]) : "";
 	names[14][0] = "{not_shared}";
 	names[14][1] = shared ? "AND c.cid NOT IN (SELECT sh.id FROM sh)" : "";
+	names[15][0] = "{shared_ids_dist}";
+	names[15][1] = shared ? psprintf("sh AS MATERIALIZED (SELECT x.%s AS id FROM %s AS x "
+									 "WHERE x.%s IN (SELECT c.cid FROM c) GROUP BY 1 HAVING count(*) > 1), ",
+									 names[1][1], names[0][1], names[1][1]) : "";
 	return statement_sql(st, names, lengthof(names));
 }
 

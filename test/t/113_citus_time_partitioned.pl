@@ -5,7 +5,7 @@
 # again through the partitions' shards), also in partitions created later;
 # the side tables are colocated without a foreign key; attach refuses a
 # table holding an id twice, and a row whose id another row holds too is
-# failed on its node, with the reason.
+# failed on its node, with the reason, and never handed out by a claim.
 use strict;
 use warnings;
 use FindBin;
@@ -73,6 +73,21 @@ ok($coord->poll_query_until('postgres',
 	'both rows of an id held twice are failed on their node, with the reason');
 is($coord->safe_psql('postgres', 'SELECT count(*) FROM mentions WHERE entry_id = 7 AND sentiment_label IS NOT NULL'),
 	'0', 'neither keeps a result');
+
+# sentiment_claim through the coordinator hands out no row of an id held
+# twice (inserted in its transaction, before any worker sees them): the
+# nodes' workers fail them once committed
+my $claimed = $coord->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO mentions VALUES (900, '2026-01-10', 'twin one'), (900, '2026-02-10', 'twin two'),
+							(901, '2026-03-10', 'a single row');
+SELECT string_agg(c.id::text, ',' ORDER BY c.id) FROM sentiment_claim(100, '5 minutes', 'mentions') c;
+COMMIT;
+});
+is($claimed, '901', 'the claim leaves out the rows of an id held twice');
+ok($coord->poll_query_until('postgres',
+		"SELECT count(*) FROM mentions WHERE entry_id = 900 AND processing_status = 'failed'", '2'),
+	'and the nodes\' workers fail them');
 
 $_->stop for @nodes, $coord;
 done_testing();
