@@ -389,6 +389,17 @@ static const SourceStatement statements[] = {
 	{"similar_other_dims", false, false, NULL,
 		"SELECT cardinality(e.embedding) FROM {embeddings} e "
 		"WHERE cardinality(e.embedding) <> ($1->>'dims')::int4 LIMIT 1"},
+	/*
+	 * sentiment_prune_side_rows: the side rows of ids no row of the table
+	 * holds (a dropped partition's, a Citus time-partitioned table's
+	 * deleted rows'); colocated on Citus, so the nodes run it shard by shard
+	 */
+	{"prune_side_rows", true, false, NULL,
+		"WITH dt AS (DELETE FROM {topics} AS x WHERE NOT EXISTS "
+		"  (SELECT FROM {t} AS s WHERE s.{id} = x.mention_id) RETURNING 1), "
+		"de AS (DELETE FROM {embeddings} AS x WHERE NOT EXISTS "
+		"  (SELECT FROM {t} AS s WHERE s.{id} = x.entry_id) RETURNING 1) "
+		"SELECT (SELECT count(*) FROM dt) + (SELECT count(*) FROM de)"},
 	/* sentiment_attach: the seed's migration rule on existing rows */
 	{"attach_results_done", true, true, NULL,
 		"WITH u AS (UPDATE {t} SET processing_status = 'completed' WHERE sentiment_label IS NOT NULL "
@@ -868,6 +879,7 @@ static const struct
 	{"complete", ACL_DELETE, true},
 	{"complete_rest", ACL_INSERT, true},
 	{"fail", ACL_DELETE, true},
+	{"prune_side_rows", ACL_DELETE, true},
 	{"similar_entry", ACL_SELECT, false},
 	{"similar_waiting", ACL_SELECT, false},
 	{"lane_flush", ACL_INSERT, false},

@@ -1118,6 +1118,32 @@ $body$;
 COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
 	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
 
+-- Delete the topics and embeddings of ids no row of an attached table holds
+-- any more: those of a partition dropped or detached, and on Citus those of
+-- a time-partitioned table's deleted rows (neither a foreign key nor its
+-- delete trigger takes them along there).  Written as the table's owner
+-- (sentiment_source_sql); needs UPDATE on the table and DELETE on its side
+-- tables.  Reads both side tables against the table: a scan of each.
+-- Returns the side rows deleted.
+CREATE FUNCTION @extschema@.sentiment_prune_side_rows(source regclass)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source table must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an attached table, see the sentiment_sources table.';
+	END IF;
+	RETURN (SELECT u.n FROM @extschema@.sentiment_source_sql(source, 'prune_side_rows') AS u(n bigint));
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) IS
+	'Delete the topics and embeddings of ids no row of an attached table holds (after dropping a partition); returns how many';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) FROM PUBLIC;
+
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass) IS
 	'Stop processing a table; its data, result columns and side tables are kept';
 

@@ -280,3 +280,7 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- replace function: _sentiment_attach_time_key
 -- replace function: _sentiment_attach_internal
 -- replace function: sentiment_detach
+-- replace function: sentiment_prune_side_rows
+COMMENT ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) IS
+	'Delete the topics and embeddings of ids no row of an attached table holds (after dropping a partition); returns how many';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) FROM PUBLIC;

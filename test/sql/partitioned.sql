@@ -73,6 +73,18 @@ DELETE FROM pmentions_2026_02 WHERE entry_id = 3;
 SELECT count(*) AS side_rows_left FROM (SELECT mention_id FROM pmention_topics WHERE mention_id IN (1, 3)
 	UNION ALL SELECT entry_id FROM pmention_embeddings WHERE entry_id IN (1, 3)) x;
 
+-- a dropped partition deletes no rows and fires no trigger: its rows' side
+-- rows stay until sentiment_prune_side_rows removes them
+SELECT count(*) AS side_rows_of_partition FROM pmention_embeddings WHERE entry_id = 4;
+CREATE TABLE pmentions_2026_03_kept AS SELECT * FROM pmentions_2026_03;
+DROP TABLE pmentions_2026_03;
+SELECT sentiment_prune_side_rows('pmentions');
+SELECT count(*) AS side_rows_of_partition FROM pmention_embeddings WHERE entry_id = 4;
+SELECT sentiment_prune_side_rows('pmentions') AS nothing_more;
+CREATE TABLE pmentions_2026_03 PARTITION OF pmentions FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+INSERT INTO pmentions SELECT * FROM pmentions_2026_03_kept;
+DROP TABLE pmentions_2026_03_kept;
+
 -- an id held twice (the contract broken by hand): never analysed, failed
 -- with the reason, and so is the row already analysed that holds it
 INSERT INTO pmentions (entry_id, day, text) VALUES (2, '2026-03-15', 'I love it, wonderful');

@@ -5,7 +5,8 @@
 # again through the partitions' shards), also in partitions created later;
 # the side tables are colocated without a foreign key; attach refuses a
 # table holding an id twice, and a row whose id another row holds too is
-# failed on its node, with the reason, and never handed out by a claim.
+# failed on its node, with the reason, and never handed out by a claim;
+# the side rows of deleted rows are removed by sentiment_prune_side_rows.
 use strict;
 use warnings;
 use FindBin;
@@ -88,6 +89,18 @@ is($claimed, '901', 'the claim leaves out the rows of an id held twice');
 ok($coord->poll_query_until('postgres',
 		"SELECT count(*) FROM mentions WHERE entry_id = 900 AND processing_status = 'failed'", '2'),
 	'and the nodes\' workers fail them');
+
+# deletes leave the side rows (no foreign key, no delete trigger on the
+# nodes); sentiment_prune_side_rows removes them, shard by shard
+my $orphans = q{SELECT (SELECT count(*) FROM sentiment_embeddings e
+	WHERE NOT EXISTS (SELECT FROM mentions m WHERE m.entry_id = e.entry_id))
+	+ (SELECT count(*) FROM mention_topics t WHERE NOT EXISTS (SELECT FROM mentions m WHERE m.entry_id = t.mention_id))};
+$coord->safe_psql('postgres', "DELETE FROM mentions WHERE day < '2026-02-01'");
+my $left = $coord->safe_psql('postgres', $orphans);
+cmp_ok($left, '>', 0, 'deleted rows leave their side rows on Citus');
+is($coord->safe_psql('postgres', "SELECT sentiment_prune_side_rows('mentions')"), $left,
+	'sentiment_prune_side_rows deletes them');
+is($coord->safe_psql('postgres', $orphans), '0', 'and none is left');
 
 $_->stop for @nodes, $coord;
 done_testing();
