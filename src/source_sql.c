@@ -249,10 +249,15 @@ static const SourceStatement statements[] = {
 	 * (on a time-partitioned source, {shared_ids}: the rows of ids another
 	 * row holds too are failed, not claimed, see shared_ids_sql)
 	 */
+	/*
+	 * (the ids again as an array: the planner then probes each partition's
+	 * index with them, where it would hash a partitioned table whole, 75 ms
+	 * against 11 ms at 300,000 rows in 12 partitions)
+	 */
 	{"claim", true, false, NULL,
 		"WITH c AS (SELECT k.cid, row_number() OVER () AS ord FROM ({claim_rows}) AS k), {shared_ids}"
 		SP_CLAIM_SET
-		"FROM c WHERE s.{id} = c.cid {not_shared} "
+		"FROM c WHERE s.{id} = c.cid AND s.{id} = ANY (ARRAY(SELECT c.cid FROM c)) {not_shared} "
 		SP_CLAIM_RETURNING},
 	/*
 	 * sentiment_complete, first: the rows still claimed by us at the version
