@@ -141,6 +141,15 @@ check_shared_ids(SpBatch *b, const int *rows, int nrows)
 		b->shared[i] = true;
 		if (refused < 0)
 			refused = i;
+		/* (a failure for another reason is a failure for the shared id now) */
+		if (b->failed[i])
+		{
+			b->error[i] = psprintf(SP_SHARED_ID_ERROR, psprintf(INT64_FORMAT, id),
+								   DatumGetCString(DirectFunctionCall1(regclassout,
+																	   ObjectIdGetDatum(b->src->logical))));
+			b->code[i] = pstrdup("23505");
+			b->retry[i] = 0;
+		}
 	}
 	SPI_freetuptable(SPI_tuptable);
 	if (refused >= 0)
@@ -401,6 +410,38 @@ isolation_budget(int n)
 }
 
 /*
+ * Culprits whose failure was refused because it reached another row of
+ * their id are failed for that now (blame): their failure, which may reach
+ * every row of the id, is written once more, so that such a row is not left
+ * pending to fail the same way at every batch.  Returns how many of
+ * unrecorded[0..n) are still unrecorded, compacted.
+ */
+static int
+record_shared_again(SpBatch *b, int *unrecorded, int n)
+{
+	int		   *shared = palloc(sizeof(int) * (n + 1));
+	int		   *again = palloc(sizeof(int) * (n + 1));
+	int			nshared = 0;
+	int			nagain = 0;
+	int			left = 0;
+
+	for (int k = 0; k < n; k++)
+	{
+		if (b->shared[unrecorded[k]])
+			shared[nshared++] = unrecorded[k];
+		else
+			unrecorded[left++] = unrecorded[k];
+	}
+	if (nshared == 0)
+		return n;
+	b->budget = Max(b->budget, 0) + isolation_budget(nshared);
+	(void) isolate(b, shared, nshared, false, again, &nagain);
+	for (int k = 0; k < nagain; k++)
+		unrecorded[left++] = again[k];
+	return left;
+}
+
+/*
  * Write the batch: every row whose write goes through, the culprits of
  * failing writes as 'failed' with their own errors, the rest released.
  * Returns the rows written; *ncompleted and *nfailed split them.
@@ -430,6 +471,7 @@ sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed)
 	{
 		b->budget = Max(b->budget, 0) + isolation_budget(nculprits);
 		(void) isolate(b, culprits, nculprits, false, unrecorded, &nunrecorded);
+		nunrecorded = record_shared_again(b, unrecorded, nunrecorded);
 		if (nunrecorded > 0)
 		{
 			set_fate(b, unrecorded, nunrecorded, SP_ROW_RELEASED);

@@ -98,6 +98,29 @@ SELECT entry_id, day, processing_status, sentiment_label, processing_error
   FROM pmentions WHERE entry_id = 100 ORDER BY day;
 SELECT count(*) AS side_rows_of_100 FROM (SELECT mention_id FROM pmention_topics WHERE mention_id = 100
 	UNION ALL SELECT entry_id FROM pmention_embeddings WHERE entry_id = 100) x;
+-- a row whose write the table's own trigger refuses, and whose id another
+-- row holds too: failed for the shared id, not left pending to fail again
+CREATE FUNCTION pboom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.text = 'boom' AND NEW.processing_status = 'completed' THEN
+		RAISE EXCEPTION 'boom refused';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER pboom BEFORE UPDATE ON pmentions FOR EACH ROW EXECUTE FUNCTION pboom();
+INSERT INTO pmentions (entry_id, day, text) VALUES (300, '2026-01-09', 'boom'), (300, '2026-02-09', 'calm');
+SELECT sentiment_process_batch(100, 'pmentions');
+SELECT entry_id, day, processing_status, processing_error FROM pmentions WHERE entry_id = 300 ORDER BY day;
+-- (the other row analysed before, outside the batch)
+INSERT INTO pmentions (entry_id, day, text) VALUES (301, '2026-01-11', 'calm');
+SELECT sentiment_process_batch(100, 'pmentions');
+INSERT INTO pmentions (entry_id, day, text) VALUES (301, '2026-02-11', 'boom');
+SELECT sentiment_process_batch(100, 'pmentions');
+SELECT entry_id, day, processing_status, processing_error FROM pmentions WHERE entry_id = 301 ORDER BY day;
+DROP TRIGGER pboom ON pmentions;
+DROP FUNCTION pboom();
+DELETE FROM pmentions WHERE entry_id IN (300, 301);
+
 -- a claim fails them too instead of handing them out
 SELECT sentiment_retry_failed('pmentions');
 SELECT c.id FROM sentiment_claim(10, '5 minutes', 'pmentions') c ORDER BY c.id;
