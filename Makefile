@@ -64,7 +64,7 @@ TEST_CONF      = --temp-config=$(srcdir)/test/$(EXTENSION).conf
 # monitoring, security, security_superuser and upgrade make databases of their own.  Shared helpers are in
 # test/sql/helpers/ (loaded with \i).
 REGRESS        = install attach adopt process errors analyze privileges hostile_names \
-                 bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims queue dictionary similar models multilingual \
+                 bad_input dictionary_input roles retry blame claim claim_lease claim_queue foreign_claims partitioned queue dictionary similar models multilingual \
                  monitoring registry_cleanup dba security security_view security_tenants security_superuser security_partd security_claim upgrade
 REGRESS_OPTS   = --inputdir=test --outputdir=test --temp-instance=test/tmp_check_regress $(TEST_CONF)
 ISOLATION      = $(basename $(notdir $(sort $(wildcard test/specs/*.spec))))

@@ -121,6 +121,7 @@ typedef struct SpBatch
 
 	/* record */
 	SpRowFate  *fate;
+	bool	   *shared;			/* its id is held by another row too (a time-partitioned source) */
 	int			budget;			/* subtransactions left for finding culprits */
 	int			nreleased;
 
@@ -154,6 +155,13 @@ extern int	sp_queue_take(SPIPlanPtr plan, Oid relid, int limit, Datum lease, int
 
 /* batch_analyse.c: analyse the claimed rows, then free the claim's tuples */
 extern void sp_batch_analyse(SpBatch *b);
+
+/*
+ * The failure of a row whose id another row holds too (a time-partitioned
+ * source, docs/usage.md): the id, the table.  The batch (batch_record.c) and
+ * sentiment_claim (source_sql.c) fail such rows with it.
+ */
+#define SP_SHARED_ID_ERROR "entry id %s is held by more than one row of %s"
 
 /* batch_record.c: write what the analysis found; returns rows written */
 extern int64 sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed);

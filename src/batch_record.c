@@ -71,6 +71,96 @@ insert_side_rows(SPIPlanPtr plan, Datum a1, Datum a2, Datum a3, Datum a4)
 	execute(plan, args, SPI_OK_INSERT);
 }
 
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* How often v is in the sorted a[0..n). */
+static int
+count_sorted(const int64 *a, int n, int64 v)
+{
+	int			lo = 0;
+	int			hi = n;
+	int			c = 0;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + c < n && a[lo + c] == v)
+		c++;
+	return c;
+}
+
+/*
+ * Rows are written by their id, which on a time-partitioned source only a
+ * contract keeps unique (docs/usage.md): a write that names an id twice, or
+ * whose id reached more than one row (the UPDATE's RETURNING), would give
+ * a row another row's result.  Such rows are marked shared and the write
+ * refused (23505, which isolate() narrows down to each of them; blame()
+ * fails them).  A write of shared rows all failed already may reach every
+ * row of their id: each of those is failed so too.
+ */
+static void
+check_shared_ids(SpBatch *b, const int *rows, int nrows)
+{
+	int			ngot = (int) SPI_processed;
+	int64	   *named = palloc(sizeof(int64) * (nrows + 1));
+	int64	   *got = palloc(sizeof(int64) * (ngot + 1));
+	int			refused = -1;
+
+	for (int k = 0; k < nrows; k++)
+		named[k] = DatumGetInt64(b->ids[rows[k]]);
+	for (int k = 0; k < ngot; k++)
+	{
+		bool		isnull;
+
+		got[k] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	qsort(named, nrows, sizeof(int64), cmp_int64);
+	qsort(got, ngot, sizeof(int64), cmp_int64);
+	for (int k = 0; k < nrows; k++)
+	{
+		int			i = rows[k];
+		int64		id = DatumGetInt64(b->ids[i]);
+
+		if (count_sorted(named, nrows, id) <= 1 && count_sorted(got, ngot, id) <= 1)
+			continue;
+		if (b->shared[i] && b->failed[i])
+			continue;
+		b->shared[i] = true;
+		if (refused < 0)
+			refused = i;
+		/* (a failure for another reason is a failure for the shared id now) */
+		if (b->failed[i])
+		{
+			b->error[i] = psprintf(SP_SHARED_ID_ERROR, psprintf(INT64_FORMAT, id),
+								   DatumGetCString(DirectFunctionCall1(regclassout,
+																	   ObjectIdGetDatum(b->src->logical))));
+			b->code[i] = pstrdup("23505");
+			b->retry[i] = 0;
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (refused >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg(SP_SHARED_ID_ERROR, psprintf(INT64_FORMAT, DatumGetInt64(b->ids[refused])),
+						DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(b->src->logical)))),
+				 errdetail("sentiment_proc finds a row by its id alone: it analyses no row whose id another row holds."),
+				 errhint("Give each row its own id, then run sentiment_retry_failed on the table.")));
+}
+
 /* The results, statuses and errors of the listed rows: one UPDATE (result_row.c). */
 static void
 write_results(SpBatch *b, const int *rows, int nrows)
@@ -79,8 +169,9 @@ write_results(SpBatch *b, const int *rows, int nrows)
 
 	Assert(sp_nresult_columns < lengthof(args));
 	sp_result_update_args(b, (SpShape) b->plans->shape, rows, nrows, args);
-	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_plan(b->plans->update, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not write results of %s", get_rel_name(b->plans->relid));
+	check_shared_ids(b, rows, nrows);
 }
 
 /* The topics of the listed rows that completed: one INSERT. */
@@ -256,6 +347,9 @@ blame(SpBatch *b, int i, ErrorData *edata)
 	b->error[i] = pstrdup(edata->message ? edata->message : "unknown error");
 	b->code[i] = pstrdup(unpack_sql_state(edata->sqlerrcode));
 	b->retry[i] = sp_retry_at(b->attempts[i] + 1, b->finished);
+	/* (a shared id: not again until the ids are made unique) */
+	if (b->shared[i])
+		b->retry[i] = 0;
 }
 
 /*
@@ -316,6 +410,38 @@ isolation_budget(int n)
 }
 
 /*
+ * Culprits whose failure was refused because it reached another row of
+ * their id are failed for that now (blame): their failure, which may reach
+ * every row of the id, is written once more, so that such a row is not left
+ * pending to fail the same way at every batch.  Returns how many of
+ * unrecorded[0..n) are still unrecorded, compacted.
+ */
+static int
+record_shared_again(SpBatch *b, int *unrecorded, int n)
+{
+	int		   *shared = palloc(sizeof(int) * (n + 1));
+	int		   *again = palloc(sizeof(int) * (n + 1));
+	int			nshared = 0;
+	int			nagain = 0;
+	int			left = 0;
+
+	for (int k = 0; k < n; k++)
+	{
+		if (b->shared[unrecorded[k]])
+			shared[nshared++] = unrecorded[k];
+		else
+			unrecorded[left++] = unrecorded[k];
+	}
+	if (nshared == 0)
+		return n;
+	b->budget = Max(b->budget, 0) + isolation_budget(nshared);
+	(void) isolate(b, shared, nshared, false, again, &nagain);
+	for (int k = 0; k < nagain; k++)
+		unrecorded[left++] = again[k];
+	return left;
+}
+
+/*
  * Write the batch: every row whose write goes through, the culprits of
  * failing writes as 'failed' with their own errors, the rest released.
  * Returns the rows written; *ncompleted and *nfailed split them.
@@ -330,6 +456,7 @@ sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed)
 	int			nunrecorded = 0;
 	int64		written = 0;
 
+	b->shared = palloc0(sizeof(bool) * (b->n + 1));
 	for (int i = 0; i < b->n; i++)
 		rows[i] = i;
 	b->budget = isolation_budget(b->n);
@@ -344,6 +471,7 @@ sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed)
 	{
 		b->budget = Max(b->budget, 0) + isolation_budget(nculprits);
 		(void) isolate(b, culprits, nculprits, false, unrecorded, &nunrecorded);
+		nunrecorded = record_shared_again(b, unrecorded, nunrecorded);
 		if (nunrecorded > 0)
 		{
 			set_fate(b, unrecorded, nunrecorded, SP_ROW_RELEASED);

@@ -282,6 +282,9 @@ published_sources(SourceList *sources, Oid only)
 			"SELECT t.tgrelid, t.tgargs FROM pg_catalog.pg_dist_partition p "
 			"JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) p.logicalrelid "
 			"WHERE p.partmethod OPERATOR(pg_catalog.=) 'h' "
+			/* (a partition has the trigger cloned: its rows are the parent shard's) */
+			"AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i "
+			"  WHERE i.inhrelid OPERATOR(pg_catalog.=) p.logicalrelid) "
 			"AND t.tgname OPERATOR(pg_catalog.=) 'sentiment_text_edit' "
 			"AND t.tgfoid OPERATOR(pg_catalog.=) $1 "
 			"AND t.tgnargs OPERATOR(pg_catalog.=) 5 ORDER BY 1", 1, fn_type);

@@ -13,13 +13,17 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "sentiment_proc.h"
 
 PG_FUNCTION_INFO_V1(sentiment_text_edit_trigger);
+PG_FUNCTION_INFO_V1(sentiment_side_rows_delete_trigger);
 
 /* The attribute number of a live column by name, 0 when there is none. */
 static int
@@ -170,4 +174,88 @@ sentiment_text_edit_trigger(PG_FUNCTION_ARGS)
 			}
 	}
 	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, ncols, cols, vals, nulls));
+}
+
+/* "schema"."name" of a relation. */
+static char *
+qualified_rel(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+/* The side-row DELETE of the last source, kept while its tables keep their names. */
+static SPIPlanPtr side_delete_plan = NULL;
+static char *side_delete_sql = NULL;
+
+/*
+ * AFTER DELETE FOR EACH ROW on a time-partitioned source (cloned to every
+ * partition, those added later too), argument: the id column.  The deleted
+ * row's topics and embedding (and a staged one, embedding_lane.c) are
+ * deleted as the owner of the source, who owns the side tables, as a
+ * foreign key's cascade would.  A table no longer attached: nothing.
+ */
+Datum
+sentiment_side_rows_delete_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			idcol;
+	Oid			type;
+	Oid			source;
+	Oid			topics = InvalidOid;
+	Oid			embeddings = InvalidOid;
+	Oid			lane;
+	Datum		v;
+	bool		isnull;
+	int64		id;
+	char	   *sql;
+	Oid			argtypes[1] = {INT8OID};
+	SpOwnerSwitch sw;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_DELETE(td->tg_event) ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("sentiment_side_rows_delete_trigger must be an AFTER DELETE row trigger with the id column as argument"),
+				 errhint("sentiment_attach() creates it.")));
+	desc = RelationGetDescr(td->tg_relation);
+	idcol = attnum_of(desc, td->tg_trigger->tgargs[0]);
+	source = sp_attached_source(RelationGetRelid(td->tg_relation), &topics, &embeddings);
+	if (idcol == 0 || !OidIsValid(source) || get_rel_name(topics) == NULL || get_rel_name(embeddings) == NULL)
+		return PointerGetDatum(NULL);
+	check_column_type(td->tg_relation, idcol, "integer");
+	v = heap_getattr(td->tg_trigtuple, idcol, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+	type = TupleDescAttr(desc, idcol - 1)->atttypid;
+	id = type == INT2OID ? DatumGetInt16(v) : type == INT4OID ? DatumGetInt32(v) : DatumGetInt64(v);
+
+	lane = sp_embedding_lane(embeddings);
+	sql = psprintf("WITH t AS (DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) $1)%s "
+				   "DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) $1",
+				   qualified_rel(topics),
+				   OidIsValid(lane) ? psprintf(", l AS (DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) $1)",
+											   qualified_rel(lane)) : "",
+				   qualified_rel(embeddings));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (side_delete_sql == NULL || strcmp(side_delete_sql, sql) != 0)
+	{
+		if (side_delete_plan != NULL)
+			SPI_freeplan(side_delete_plan);
+		side_delete_plan = NULL;
+		if (side_delete_sql != NULL)
+			pfree(side_delete_sql);
+		side_delete_sql = NULL;
+		side_delete_plan = sp_prepare_kept(sql, 1, argtypes);
+		side_delete_sql = MemoryContextStrdup(TopMemoryContext, sql);
+	}
+	v = Int64GetDatum(id);
+	sp_as_table_owner(source, &sw);
+	if (SPI_execute_plan(side_delete_plan, &v, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the side rows of a deleted row of %s", get_rel_name(source));
+	sp_restore_user(&sw);
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }

@@ -346,27 +346,29 @@ sentiment_registry_forget_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
- * Is relid an attached source, or a partition of one?  Reads the registry
- * directly through its primary key (no SPI), so a row trigger can ask.
+ * The attached source relid is, or is a partition of (InvalidOid: none),
+ * with its side tables (topics, embeddings: may be NULL).  Reads the
+ * registry directly through its primary key (no SPI), so a row trigger can
+ * ask.  Not a distributed table as a Citus worker node sees it.
  */
-bool
-sp_is_attached(Oid relid)
+Oid
+sp_attached_source(Oid relid, Oid *topics, Oid *embeddings)
 {
 	Oid			nsp;
 	Oid			registry;
 	Oid			registry_key;
 	List	   *rels;
 	ListCell   *lc;
-	bool		found = false;
+	Oid			found = InvalidOid;
 	Relation	rel;
 
 	nsp = sp_extension_namespace();
 	if (!OidIsValid(nsp))
-		return false;
+		return InvalidOid;
 	registry = get_relname_relid("sentiment_sources", nsp);
 	registry_key = get_relname_relid("sentiment_sources_pkey", nsp);
 	if (!OidIsValid(registry) || !OidIsValid(registry_key))
-		return false;
+		return InvalidOid;
 
 	rels = list_make1_oid(relid);
 	if (get_rel_relispartition(relid))
@@ -377,15 +379,38 @@ sp_is_attached(Oid relid)
 	{
 		ScanKeyData key;
 		SysScanDesc scan;
+		HeapTuple	tup;
 
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
 		scan = systable_beginscan(rel, registry_key, true, NULL, 1, &key);
-		found = HeapTupleIsValid(systable_getnext(scan));
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+		{
+			TupleDesc	desc = RelationGetDescr(rel);
+			AttrNumber	t = get_attnum(registry, "topics_table");
+			AttrNumber	e = get_attnum(registry, "embeddings_table");
+			bool		isnull;
+
+			found = lfirst_oid(lc);
+			if (topics != NULL)
+				*topics = DatumGetObjectId(heap_getattr(tup, t, desc, &isnull));
+			if (embeddings != NULL)
+				*embeddings = DatumGetObjectId(heap_getattr(tup, e, desc, &isnull));
+		}
 		systable_endscan(scan);
-		if (found)
+		if (OidIsValid(found))
 			break;
 	}
 	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Is relid an attached source, or a partition of one? */
+bool
+sp_is_attached(Oid relid)
+{
+	bool		found = OidIsValid(sp_attached_source(relid, NULL, NULL));
+
 	/* a distributed table as a worker node sees it, or a shard of one */
 	return found || sp_citus_attached(relid);
 }

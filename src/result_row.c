@@ -258,8 +258,10 @@ sp_result_update_sql(const char *rel, const char *id, const char *ext, SpShape s
 		append_value(&set, c->batch_value, n, ext);
 	}
 	*nargs = n;
-	return psprintf("UPDATE %s AS s SET %s FROM ROWS FROM (%s) AS u(%s) WHERE s.%s OPERATOR(pg_catalog.=) u.id",
-					rel, set.data, from.data, names.data, id);
+	/* (the ids written: batch_record.c checks that each reached one row) */
+	return psprintf("UPDATE %s AS s SET %s FROM ROWS FROM (%s) AS u(%s) WHERE s.%s OPERATOR(pg_catalog.=) u.id "
+					"RETURNING s.%s::pg_catalog.int8",
+					rel, set.data, from.data, names.data, id, id);
 }
 
 void

@@ -81,8 +81,9 @@
  *                     -> analyzer_glue result_row retry spi_util
  *   batch_analyse.c   the analyse phase: every claimed row in C (batch.h)
  *                     -> analyze analyzer_glue
- *   edit_trigger.c    a changed text re-queues its row
- *                     -> registry
+ *   edit_trigger.c    a changed text re-queues its row; a deleted row of a
+ *                     time-partitioned source takes its side rows along
+ *                     -> identity lane_lookup registry spi_util
  *   script_guard.c    the extension's scripts write users' tables as their
  *                     owners
  *                     -> identity source_sql
@@ -357,6 +358,8 @@ pg_noreturn extern void sp_error_not_attached(Oid relid);
 
 /* An attached source, or a partition of one?  (registry.c) */
 extern bool sp_is_attached(Oid relid);
+/* ... the attached source itself, with its side tables (InvalidOid: none) */
+extern Oid	sp_attached_source(Oid relid, Oid *topics, Oid *embeddings);
 
 /* True in sentiment_proc's own background workers (set by worker.c). */
 extern bool sp_am_worker;

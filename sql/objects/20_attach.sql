@@ -35,6 +35,20 @@ AS 'MODULE_PATHNAME', 'sentiment_text_edit_trigger';
 -- attach need EXECUTE (to create them), nobody else.
 REVOKE ALL ON FUNCTION @extschema@.sentiment_text_edit_trigger() FROM PUBLIC;
 
+-- The row trigger sentiment_attach puts on a time-partitioned source
+-- (AFTER DELETE, cloned to every partition): its side tables can have no
+-- foreign key to the id alone, so the deleted row's topics and embedding
+-- are deleted by it, as the owner of the table (src/edit_trigger.c).
+-- EXECUTE stays with PUBLIC, so that a role granted attach needs no new
+-- grant for it: only the owner of a table can put a trigger on it, and it
+-- deletes nothing but the side rows of a row deleted from an attached
+-- table.
+CREATE FUNCTION @extschema@.sentiment_side_rows_delete_trigger()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'sentiment_side_rows_delete_trigger';
+
 -- A row's bounded error history: the entry for this attempt appended, only
 -- the latest keep entries kept.
 CREATE FUNCTION @extschema@.sentiment_error_history_add(
@@ -469,6 +483,49 @@ BEGIN
 END
 $body$;
 
+-- A time-partitioned source: partitioned, with a unique index (no
+-- predicate, no expression) on the id and partition key columns only, the
+-- usual PRIMARY KEY (entry_id, day) of a table PARTITION BY RANGE (day).
+-- PostgreSQL cannot make the id alone unique across partitions, and
+-- sentiment_proc finds a row by its id: that it is unique is the table's
+-- contract (an identity column or a sequence keeps it), checked here on the
+-- rows already there (23505), and at run time, where the rows of an id
+-- another row holds too are failed, never analysed (docs/usage.md).
+-- Returns false when the table is not of this shape.
+CREATE FUNCTION @extschema@._sentiment_attach_time_key(p_rel regclass, p_id_column name)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+	v_ids	text;
+BEGIN
+	PERFORM 1
+	  FROM pg_index i
+	  JOIN pg_partitioned_table pt ON pt.partrelid = i.indrelid
+	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attname = p_id_column
+	 WHERE i.indrelid = p_rel AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+	   AND a.attnum = ANY (i.indkey::int2[])
+	   AND NOT EXISTS (SELECT FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+					    WHERE k.n <= i.indnkeyatts AND k.attnum <> a.attnum
+						  AND k.attnum <> ALL (pt.partattrs::int2[]));
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	-- (read as the caller, who owns the table: an integer column, no code of the table's runs)
+	EXECUTE format('SELECT string_agg(d.id::text, '', '' ORDER BY d.id) '
+				   'FROM (SELECT %I AS id FROM %s GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 5) d',
+				   p_id_column, p_rel) INTO v_ids;
+	IF v_ids IS NOT NULL THEN
+		RAISE EXCEPTION 'key column "%" of % holds an id more than once', p_id_column, p_rel
+			USING ERRCODE = 'unique_violation',
+				  DETAIL = format('sentiment_proc finds a row by its id alone; ids held by more than one row: %s.', v_ids),
+				  HINT = 'Give each row its own id (an identity column or a sequence across the partitions), then attach again.';
+	END IF;
+	RETURN true;
+END
+$body$;
+
 CREATE FUNCTION @extschema@._sentiment_attach_internal(
 	p_relid regclass,
 	p_name text,
@@ -492,6 +549,7 @@ DECLARE
 	v_distributed boolean;
 	v_references text;
 	v_before	name[];
+	v_time_key	boolean := false;
 BEGIN
 	-- The public entry points carry the privilege; this helper is callable
 	-- by all only because the wrappers run as the caller.
@@ -506,18 +564,24 @@ BEGIN
 	-- On Citus: distributed by the key (else no unique index on it alone can
 	-- exist), side tables colocated (25_citus.sql)
 	v_distributed := @extschema@._sentiment_citus_check_source(v_rel, p_id_column);
-	v_references := CASE WHEN NOT v_distributed
-		THEN format(' REFERENCES %s (%I) ON DELETE CASCADE', v_rel, p_id_column) ELSE '' END;
 	PERFORM 1
 	  FROM pg_index i
 	  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
 	 WHERE i.indrelid = v_rel AND i.indisunique AND i.indnkeyatts = 1
 	   AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = p_id_column;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'key column "%" of % is not unique', p_id_column, v_rel
-			USING ERRCODE = 'invalid_table_definition',
-				  HINT = 'Add a primary key or a unique constraint on that column first.';
+		-- a time-partitioned table: unique with its partition key columns
+		v_time_key := @extschema@._sentiment_attach_time_key(v_rel, p_id_column);
+		IF NOT v_time_key THEN
+			RAISE EXCEPTION 'key column "%" of % is not unique', p_id_column, v_rel
+				USING ERRCODE = 'invalid_table_definition',
+					  HINT = 'Add a primary key or a unique constraint on that column first (on a partitioned table: on it and the partition key columns).';
+		END IF;
 	END IF;
+	-- side tables reference the source, but no unique index of the id alone
+	-- exists on a time-partitioned one: its delete trigger stands in
+	v_references := CASE WHEN NOT v_distributed AND NOT v_time_key
+		THEN format(' REFERENCES %s (%I) ON DELETE CASCADE', v_rel, p_id_column) ELSE '' END;
 
 	PERFORM @extschema@._sentiment_attach_column(v_rel, p_text_column, 'string', 'text', 'text, varchar or char');
 
@@ -546,6 +610,13 @@ BEGIN
 	PERFORM @extschema@._sentiment_embedding_index(v_embed);
 
 	PERFORM @extschema@._sentiment_attach_triggers(v_rel, p_text_column);
+	-- (not on Citus, whose nodes have no registry to find the side tables by)
+	IF v_time_key AND NOT v_distributed THEN
+		EXECUTE format('CREATE OR REPLACE TRIGGER sentiment_side_rows '
+					   'AFTER DELETE ON %s FOR EACH ROW '
+					   'EXECUTE FUNCTION @extschema@.sentiment_side_rows_delete_trigger(%L)',
+					   v_rel, p_id_column);
+	END IF;
 
 	-- the registry is written only there, after its own checks
 	v_old_model := (SELECT s.sentiment_model FROM @extschema@.sentiment_sources s WHERE s.source_table = v_rel);
@@ -897,9 +968,13 @@ BEGIN
 	LOOP
 		EXECUTE format('DROP TRIGGER sentiment_wakeup ON %s', v_part);
 	END LOOP;
-	-- and so does the text edit trigger (gone already if the text column was)
+	-- and so does the text edit trigger (gone already if the text column was),
+	-- and a time-partitioned table's side-row trigger
 	IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = source AND t.tgname = 'sentiment_text_edit') THEN
 		EXECUTE format('DROP TRIGGER sentiment_text_edit ON %s', source);
+	END IF;
+	IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = source AND t.tgname = 'sentiment_side_rows') THEN
+		EXECUTE format('DROP TRIGGER sentiment_side_rows ON %s', source);
 	END IF;
 	RETURN true;
 END
@@ -996,13 +1071,20 @@ DECLARE
 	v_src		@extschema@.sentiment_sources := @extschema@._sentiment_registration(p_source);
 	v_args		jsonb;
 	v_ids		bigint[];
+	v_n			bigint;
 BEGIN
 	v_args := jsonb_strip_nulls(jsonb_build_object('version',
 		(SELECT m.version FROM @extschema@.sentiment_models() m
 		  WHERE m.kind = 'sentiment' AND m.name = v_src.sentiment_model)));
-	-- a distributed table has no queue on its nodes: its rows wait as pending
+	-- a distributed table has no queue on its nodes: its rows wait as
+	-- pending, and the nodes' workers are woken for them (no new text fires
+	-- their wake-up trigger)
 	IF @extschema@._sentiment_citus_distributed(p_source) THEN
-		RETURN (SELECT u.n FROM @extschema@.sentiment_source_sql(p_source, 'model_pending', v_args) AS u(n bigint));
+		v_n := (SELECT u.n FROM @extschema@.sentiment_source_sql(p_source, 'model_pending', v_args) AS u(n bigint));
+		IF v_n > 0 THEN
+			PERFORM @extschema@.sentiment_citus_wake_nodes(p_source);
+		END IF;
+		RETURN v_n;
 	END IF;
 	SELECT u.ids INTO v_ids FROM @extschema@.sentiment_source_sql(p_source, 'model_ids', v_args) AS u(ids bigint[]);
 	IF v_ids IS NULL THEN
@@ -1038,6 +1120,32 @@ $body$;
 
 COMMENT ON FUNCTION @extschema@.sentiment_set_model(regclass, text) IS
 	'Choose the sentiment model of an attached table (vader, social or multilingual) and queue the rows another model analysed';
+
+-- Delete the topics and embeddings of ids no row of an attached table holds
+-- any more: those of a partition dropped or detached, and on Citus those of
+-- a time-partitioned table's deleted rows (neither a foreign key nor its
+-- delete trigger takes them along there).  Written as the table's owner
+-- (sentiment_source_sql); needs UPDATE on the table and DELETE on its side
+-- tables.  Reads both side tables against the table: a scan of each.
+-- Returns the side rows deleted.
+CREATE FUNCTION @extschema@.sentiment_prune_side_rows(source regclass)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $body$
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source table must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass an attached table, see the sentiment_sources table.';
+	END IF;
+	RETURN (SELECT u.n FROM @extschema@.sentiment_source_sql(source, 'prune_side_rows') AS u(n bigint));
+END
+$body$;
+
+COMMENT ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) IS
+	'Delete the topics and embeddings of ids no row of an attached table holds (after dropping a partition); returns how many';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) FROM PUBLIC;
 
 COMMENT ON FUNCTION @extschema@.sentiment_detach(regclass) IS
 	'Stop processing a table; its data, result columns and side tables are kept';

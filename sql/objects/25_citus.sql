@@ -169,8 +169,13 @@ BEGIN
 				  HINT = format('Use another side table name, or colocate it: SELECT update_distributed_table_colocation(%L, colocate_with => %L);',
 								p_side::text, p_source::text);
 	END IF;
+	-- (a time-partitioned source has no unique index on the id alone for a
+	-- foreign key to reference: _sentiment_attach_time_key)
 	IF NOT EXISTS (SELECT FROM pg_constraint c
-					WHERE c.conrelid = p_side AND c.contype = 'f' AND c.confrelid = p_source) THEN
+					WHERE c.conrelid = p_side AND c.contype = 'f' AND c.confrelid = p_source)
+	   AND EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+				   WHERE i.indrelid = p_source AND i.indisunique AND i.indnkeyatts = 1
+					 AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = p_id_column) THEN
 		EXECUTE format('ALTER TABLE %s ADD FOREIGN KEY (%I) REFERENCES %s (%I) ON DELETE CASCADE',
 					   p_side, p_side_column, p_source, p_id_column);
 	END IF;

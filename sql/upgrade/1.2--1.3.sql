@@ -284,3 +284,14 @@ REVOKE ALL ON FUNCTION @extschema@.sentiment_set_processor(regclass, text) FROM 
 -- replace function: sentiment_result_fields
 COMMENT ON FUNCTION @extschema@.sentiment_result_fields() IS
 	'Two-phase path: the fields of a result sentiment_complete takes, with their SQL types';
+
+-- time-partitioned sources, PRIMARY KEY (id, day) (issue 27): attach takes
+-- them, their side tables' delete trigger stands in for the foreign key
+-- replace function: sentiment_side_rows_delete_trigger
+-- replace function: _sentiment_attach_time_key
+-- replace function: _sentiment_attach_internal
+-- replace function: sentiment_detach
+-- replace function: sentiment_prune_side_rows
+COMMENT ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) IS
+	'Delete the topics and embeddings of ids no row of an attached table holds (after dropping a partition); returns how many';
+REVOKE ALL ON FUNCTION @extschema@.sentiment_prune_side_rows(regclass) FROM PUBLIC;

@@ -1,8 +1,8 @@
 # Wake-ups across the nodes of a Citus cluster (a coordinator, two worker
 # nodes), with an hour's poll and upkeep interval on the worker nodes: rows
-# that sentiment_retry_failed, sentiment_reset_stuck, sentiment_enqueue and
-# sentiment_reanalyze, called on the coordinator, set back to pending are
-# processed all the same, because each call wakes the workers of the nodes
+# that sentiment_retry_failed, sentiment_reset_stuck, sentiment_enqueue,
+# sentiment_reanalyze and sentiment_set_model, called on the coordinator, set
+# back to pending are processed all the same, because each call wakes the workers of the nodes
 # holding them once it commits.  Rows set back by a plain UPDATE (no
 # wake-up) stay pending meanwhile, which shows the poll interval is in force.
 # A rolled-back call changes nothing; a node that cannot be told gets a
@@ -136,6 +136,14 @@ is($coord->safe_psql('postgres', "SELECT count(*) FROM mentions WHERE processing
 is($n, '200', 'sentiment_reanalyze sets every row of the distributed table back to pending');
 $latency{reanalyze} = completed_after('true', $since, $committed);
 ok(defined $latency{reanalyze}, 'sentiment_reanalyze on the coordinator wakes the nodes\' workers');
+
+# ---- sentiment_set_model -------------------------------------------------------
+($n, $since, $committed) = call("SELECT sentiment_set_model('mentions', 'social')");
+is($n, '200', 'sentiment_set_model queues every row another model analysed');
+$latency{set_model} = completed_after('true', $since, $committed);
+ok(defined $latency{set_model}, 'sentiment_set_model on the coordinator wakes the nodes\' workers');
+is($coord->safe_psql('postgres', "SELECT count(*) FROM mentions WHERE sentiment_model NOT LIKE 'social%'"), '0',
+	'and they analyse the rows with the new model');
 
 # ---- a node that cannot be told --------------------------------------------------
 # Worker node 2 lacks the wake-up function: the call succeeds with a warning
