@@ -73,7 +73,6 @@ from sklearn.linear_model import LogisticRegression
 
 FORMAT = 2          # written when a model has a top-label calibration
 FORMAT_PLAIN = 1    # otherwise (the same layout, the eighth slot unused)
-FORMAT_HIDDEN = 3   # a hidden layer (social 3): its doubles after the table
 HEADER = 256
 CAL_SLOT = 7        # the eighth scale and bias: top-label calibration a, c
 ECE_BINS = 15
@@ -93,10 +92,6 @@ MODELS = {
         flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=16, neg_scope=3, char_min=3, char_max=5,
         C=[8.0], epochs=20, balance=1.0, folds=5, calibrate="temperature",
-        # For method "mlp" (a candidate, see docs/models.md): a hidden
-        # layer of lanes - 3 lanes beside the linear model's 3 (fit_mlp()),
-        # its logits weighing mix, the linear model's 1 - mix.
-        mix=0.7, mlp=dict(epochs=3, lr=5e-4, batch=64, init=0.05, seed=0),
         train="sentiment_train/semeval_2013_2016_train.tsv",
         report="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
@@ -145,28 +140,6 @@ class Feats:
 
     def rows(self, idx):
         return Feats(self.counts[idx], self.n[idx], self.norm)
-
-
-class FeatPair:
-    """A hidden-layer model's two views of the same rows: all features
-    (c, character n-grams included) for the hidden lanes, and those before
-    the n-grams (w, the layout without F_CHAR) for the linear lanes."""
-
-    def __init__(self, c, w):
-        self.c = c
-        self.w = w
-        self.counts = c.counts
-
-    def rows(self, idx):
-        return FeatPair(self.c.rows(idx), self.w.rows(idx))
-
-
-def model_features(path, cfg, dumper):
-    """Feats of a TSV file for cfg's model (a FeatPair for method mlp)."""
-    if cfg.get("method") != "mlp":
-        return features(path, cfg, dumper)
-    return FeatPair(features(path, cfg, dumper),
-                    features(path, dict(cfg, flags=cfg["flags"] & ~F_CHAR), dumper))
 
 
 def features(path, cfg, dumper, bits=None):
@@ -262,130 +235,6 @@ def fit(F, labels, ncls, C, epochs, balance=1.0, method="softmax", nb_alpha=0.5)
                                  random_state=0)
         clf.fit(Xr, y, sample_weight=w)
     return clf.coef_.T.copy(), clf.intercept_.copy()
-
-
-def fit_mlp(F, labels, ncls, cfg):
-    """A fastText-style hidden layer over the same hashed features: the
-    text's feature vector x (counts / sqrt(n)) times a learnt table E
-    (one row of H values per feature: the features' embeddings summed),
-    plus a bias, through ReLU, then a linear layer to the class logits.
-    Trained on the balanced cross-entropy with Adam on mini-batches
-    (lazy: only the rows of E a batch touches move), a fixed seed and a
-    fixed number of passes, in float32; deterministic.  Returns E, b1, W2,
-    b2.  Only the first label of a row is used (social has one)."""
-    o = cfg["mlp"]
-    H = cfg["lanes"] - ncls
-    X = F.matrix().astype(np.float32).tocsr()
-    y = np.array([labs[0] for labs in labels])
-    rng = np.random.RandomState(o["seed"])
-    N, V = X.shape
-    E = (rng.randn(V, H) * o["init"]).astype(np.float32)
-    b1 = np.zeros(H, np.float32)
-    W2 = (rng.randn(H, ncls) * np.sqrt(1.0 / H)).astype(np.float32)
-    b2 = np.zeros(ncls, np.float32)
-    P = [E, b1, W2, b2]
-    M = [np.zeros_like(q) for q in P]
-    S = [np.zeros_like(q) for q in P]
-    cw = (N / (ncls * np.bincount(y, minlength=ncls)))[y].astype(np.float32)
-    beta1, beta2, lr, t = 0.9, 0.999, o["lr"], 0
-    for _ in range(o["epochs"]):
-        perm = rng.permutation(N)
-        for s in range(0, N, o["batch"]):
-            bi = perm[s:s + o["batch"]]
-            Xb, yb, wb = X[bi], y[bi], cw[bi]
-            cols = np.unique(Xb.indices)
-            Xs = Xb[:, cols]
-            pre = Xs @ E[cols] + b1
-            h = np.maximum(pre, 0)
-            z = h @ W2 + b2
-            z -= z.max(1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(1, keepdims=True)
-            g = p
-            g[np.arange(len(yb)), yb] -= 1
-            g *= (wb / wb.sum())[:, None]
-            gpre = (g @ W2.T) * (pre > 0)
-            grads = [Xs.T @ gpre, gpre.sum(0), h.T @ g, g.sum(0)]
-            t += 1
-            c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t
-            for i, gr in enumerate(grads):
-                if i == 0:
-                    M[0][cols] = beta1 * M[0][cols] + (1 - beta1) * gr
-                    S[0][cols] = beta2 * S[0][cols] + (1 - beta2) * gr * gr
-                    E[cols] -= lr * (M[0][cols] / c1) / (np.sqrt(S[0][cols] / c2) + 1e-8)
-                else:
-                    M[i] = beta1 * M[i] + (1 - beta1) * gr
-                    S[i] = beta2 * S[i] + (1 - beta2) * gr * gr
-                    P[i] -= lr * (M[i] / c1) / (np.sqrt(S[i] / c2) + 1e-8)
-    return [q.astype(np.float64) for q in P]
-
-
-class QuantisedMLP:
-    """A hidden-layer model (method "mlp") as the C code holds it: table
-    lanes 0..H-1 the int8 embedding (one scale per lane), lanes H..H+2 the
-    linear model's int8 weights (one scale per class); the hidden layer's
-    per-lane scale and bias and its output weights are doubles after the
-    table.  The logits are mix * the hidden layer's + (1 - mix) * the
-    linear model's, with the offsets and the temperature folded in by
-    finish()."""
-
-    def __init__(self, mlp, W, b, cfg):
-        E, b1, W2, b2 = mlp
-        ncls, mix = len(cfg["classes"]), cfg["mix"]
-        H = cfg["lanes"] - ncls
-        self.ncls, self.H = ncls, H
-        self.q = np.zeros((E.shape[0], cfg["lanes"]), dtype=np.int8)
-        self.hscale = np.zeros(H)
-        for j in range(H):
-            m = np.abs(E[:, j]).max()
-            self.hscale[j] = m / 127.0 if m > 0 else 1.0
-            self.q[:, j] = np.clip(np.rint(E[:, j] / self.hscale[j]), -127, 127).astype(np.int8)
-        self.hbias = b1.copy()
-        self.out = mix * W2
-        self.scale = np.zeros(8)
-        self.bias = np.zeros(8)
-        for c in range(ncls):
-            m = np.abs(W[:, c]).max()
-            s = m / 127.0 if m > 0 else 1.0
-            self.scale[c] = (1 - mix) * s
-            self.q[:, H + c] = np.clip(np.rint(W[:, c] / s), -127, 127).astype(np.int8)
-        self.bias[:ncls] = mix * b2 + (1 - mix) * b
-        self.cal = (0.0, 0.0)
-
-    def finish(self, offsets, temperature=1.0, cal=(0.0, 0.0)):
-        n = self.ncls
-        self.bias[:n] = (self.bias[:n] + offsets) / temperature
-        self.scale[:n] = self.scale[:n] / temperature
-        self.out = self.out / temperature
-        self.cal = cal
-        self.scale[CAL_SLOT] = cal[0]
-        self.bias[CAL_SLOT] = cal[1]
-
-    def logits(self, F):
-        """As model.c, for a FeatPair: integer lane sums S, the linear
-        lanes' over F.w, the hidden lanes' over F.c, each divided by the
-        square root of its number of features; the linear logits bias +
-        scale * (S / r), then for each hidden lane j in order with pre =
-        hbias[j] + hscale[j] * (S[j] / r) > 0, out[j] * pre added."""
-        def sums(G, lanes):
-            z = np.asarray(G.counts.astype(np.int64) @ self.q[:, lanes].astype(np.int64), dtype=np.float64)
-            if G.norm:
-                z = z / np.sqrt(np.maximum(G.n, 1).astype(np.float64))[:, None]
-            return z
-        n, H = self.ncls, self.H
-        z = sums(F.c, slice(0, H))
-        L = self.bias[:n] + self.scale[:n] * sums(F.w, slice(H, H + n))
-        for j in range(H):
-            pre = self.hbias[j] + self.hscale[j] * z[:, j]
-            on = pre > 0
-            L[on] = L[on] + self.out[j][None, :] * pre[on][:, None]
-        return L
-
-    def trailer(self):
-        """The doubles after the table: per hidden lane scale, bias and
-        the output weights of each class."""
-        rows = [[self.hscale[j], self.hbias[j]] + list(self.out[j]) for j in range(self.H)]
-        return struct.pack("<%dd" % (self.H * (2 + self.ncls)), *[v for r in rows for v in r])
 
 
 class Quantised:
@@ -603,9 +452,6 @@ def write_model(path, name, cfg, qm, offsets=None):
         bias[:ncls] += offsets
     fmt = FORMAT if getattr(qm, "cal", (0.0, 0.0))[0] > 0 else FORMAT_PLAIN
     table = qm.q.tobytes()
-    if isinstance(qm, QuantisedMLP):
-        fmt = FORMAT_HIDDEN
-        table += qm.trailer()
     classes = ",".join(cfg["classes"]).encode()
     assert len(classes) < 48 and len(name) < 16
     head = b"SAMODEL\0"
@@ -615,7 +461,7 @@ def write_model(path, name, cfg, qm, offsets=None):
                         cfg["flags"], cfg["neg_scope"], cfg["char_min"], cfg["char_max"])
     head += struct.pack("<8d", *qm.scale)
     head += struct.pack("<8d", *bias)
-    head += struct.pack("<II", len(qm.q.tobytes()), 1)
+    head += struct.pack("<II", len(table), 1)
     head += classes.ljust(48, b"\0")
     assert len(head) == 248
     h = 0xcbf29ce484222325
@@ -627,23 +473,14 @@ def write_model(path, name, cfg, qm, offsets=None):
     return h
 
 
-def fit_quantised(X, y, cfg, C):
-    """The quantised model of cfg's method trained on X, y."""
-    ncls = len(cfg["classes"])
-    method = cfg.get("method", "softmax")
-    if method == "mlp":
-        W, b = fit(X.w, y, ncls, C, cfg["epochs"], cfg["balance"])
-        return QuantisedMLP(fit_mlp(X.c, y, ncls, cfg), W, b, cfg)
-    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"], method, cfg.get("nb_alpha", 0.5))
-    return Quantised(W, b, cfg["lanes"])
-
-
 def out_of_fold(X, y, cfg, C, splits):
     """Logits of each tuned row from a model trained without its fold."""
     ncls = len(cfg["classes"])
     Z = np.zeros((X.counts.shape[0], ncls))
     for tr, te in splits:
-        Z[te] = fit_quantised(X.rows(tr), [y[i] for i in tr], cfg, C).logits(X.rows(te))
+        W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"],
+                   cfg.get("method", "softmax"), cfg.get("nb_alpha", 0.5))
+        Z[te] = Quantised(W, b, cfg["lanes"]).logits(X.rows(te))
     return Z
 
 
@@ -674,7 +511,7 @@ def train_social(args, cfg):
     ncls = 3
     trp = os.path.join(args.data, cfg["train"])
     y = read_tsv(trp, cfg["classes"])
-    X = model_features(trp, cfg, args.dumper)
+    X = features(trp, cfg, args.dumper)
     idx = np.arange(X.counts.shape[0])
     K = cfg["folds"]
     splits = [(idx[idx % K != k], idx[idx % K == k]) for k in range(K)]
@@ -694,11 +531,12 @@ def train_social(args, cfg):
     sentiment_figures("social C=%g offsets %s, out-of-fold (%d rows)" % (C, off.tolist(), len(y)),
                       y, Z + off)
     T, cal = calibrate("social", cfg, Z + off, y)
-    qm = fit_quantised(X, y, cfg, C)
+    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"])
+    qm = Quantised(W, b, cfg["lanes"])
     if cfg.get("report"):
         dp = os.path.join(args.data, cfg["report"])
         yd = read_tsv(dp, cfg["classes"])
-        Xd = model_features(dp, cfg, args.dumper)
+        Xd = features(dp, cfg, args.dumper)
         sentiment_figures("social uncalibrated, tweeteval val", yd, qm.logits(Xd) + off)
     qm.finish(off, T, cal)
     if cfg.get("report"):
@@ -773,14 +611,12 @@ def main():
     for name in args.models:
         cfg = dict(MODELS[name])
         # For exploring only; the committed models use the defaults above.
-        for key in ("flags", "bits", "char_min", "char_max", "epochs", "lanes", "version"):
+        for key in ("flags", "bits", "char_min", "char_max", "epochs"):
             env = os.environ.get("SA_TRAIN_" + key.upper())
             if env:
                 cfg[key] = int(env, 0)
         if os.environ.get("SA_TRAIN_OFFSETS"):
             cfg["offsets"] = os.environ["SA_TRAIN_OFFSETS"]
-        if os.environ.get("SA_TRAIN_MIX"):
-            cfg["mix"] = float(os.environ["SA_TRAIN_MIX"])
         if os.environ.get("SA_TRAIN_METHOD"):
             cfg["method"] = os.environ["SA_TRAIN_METHOD"]
         if os.environ.get("SA_TRAIN_NB_ALPHA"):

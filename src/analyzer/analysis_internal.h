@@ -80,7 +80,6 @@ typedef struct sa_scratch
 	uint32_t   *feats;			/* trained models: table rows of the text */
 	uint32_t   *forigin;		/* ... and where each came from (explain) */
 	size_t		nfeats;
-	size_t		nfeats_word;	/* sa_features: those before the character n-grams */
 	size_t		feats_cap;
 	size_t		forigin_cap;
 	sa_buf		norm;			/* one normalised "<word>" */

@@ -123,27 +123,11 @@ static void
 sum_contributions(const sa_model_data *m, const sa_scratch *sc, size_t nt, double *sum)
 {
 	double		root = (m->flags & SA_FEAT_NORM) && sc->nfeats > 0 ? sqrt((double) sc->nfeats) : 1.0;
-	double		coef[SA_MODEL_HIDDEN_LANES],
-				constant;
 
-	/* a hidden layer: linear in the features given the lanes that are on */
-	if (m->hidden > 0)
-		sa_model_lane_coefs(m, sc, 2, 0, coef, &constant);
 	for (size_t f = 0; f < sc->nfeats; f++)
 	{
 		const int8_t *w = m->table + (size_t) sc->feats[f] * m->lanes;
-		double		c = 0.0;
-
-		if (m->hidden == 0)
-			c = (m->scale[2] * w[2] - m->scale[0] * w[0]) / root;
-		else
-		{
-			/* the linear lanes count for the features before the n-grams */
-			uint32_t	lanes = f < sc->nfeats_word ? m->lanes : m->hidden;
-
-			for (uint32_t l = 0; l < lanes; l++)
-				c += coef[l] * w[l];
-		}
+		double		c = (m->scale[2] * w[2] - m->scale[0] * w[0]) / root;
 		uint32_t	kind = sc->forigin[f] >> SA_FO_SHIFT;
 		uint32_t	idx = sc->forigin[f] & SA_FO_MASK;
 

@@ -118,9 +118,8 @@ bin_of(double x, double lo, int nbins)
 
 /*
  * Room for the features of the tokens in sc: per token a word, a bigram
- * and an elongation feature (and three affixes), 8 fixed ones; after that
- * room, per byte of "\2word\3" one n-gram of each length.  And sc->norm
- * for the longest token plus its marks.
+ * and an elongation feature, per byte of "\2word\3" one n-gram of each
+ * length; 8 fixed ones.  And sc->norm for the longest token plus its marks.
  */
 static sa_error
 reserve(sa_scratch *sc, const sa_feat_layout *layout, bool want_origin)
@@ -277,8 +276,7 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	uint32_t	bits = layout->bits;
 	uint32_t	nmin = layout->char_min,
 				nmax = layout->char_max;
-	feat_out	o,
-				oc;				/* character n-grams, moved after the rest */
+	feat_out	o;
 	size_t		link_end = 0;
 	uint32_t	prev_h = 0;
 	bool		have_prev = false;
@@ -286,7 +284,6 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	sa_error	err;
 
 	sc->nfeats = 0;
-	sc->nfeats_word = 0;
 	if (bits < 8 || bits > 24 || (flags & SA_FEAT_CHAR && (nmin < 1 || nmax < nmin || nmax > 8)))
 		return SA_ERR_ARGUMENT;
 	err = reserve(sc, layout, want_origin);
@@ -295,10 +292,6 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 	o.feats = sc->feats;
 	o.origin = want_origin ? sc->forigin : NULL;
 	o.n = 0;
-	/* past the room of everything but the n-grams (reserve()) */
-	oc.feats = sc->feats + sc->ntoks * 6 + 8;
-	oc.origin = want_origin ? sc->forigin + sc->ntoks * 6 + 8 : NULL;
-	oc.n = 0;
 
 	for (size_t i = 0; i < sc->ntoks; i++)
 	{
@@ -335,7 +328,7 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 				 (uint32_t) i);
 		}
 		if (fw.chars)
-			emit_chars(&oc, &fw, nb, nmin, nmax, bits, (uint32_t) i);
+			emit_chars(&o, &fw, nb, nmin, nmax, bits, (uint32_t) i);
 		prev_h = fw.h;
 		have_prev = true;
 		if (neg > 0)
@@ -344,14 +337,6 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			neg = layout->neg_scope;
 	}
 	emit_text(&o, flags, bits, text, len, vader);
-	/*
-	 * The n-grams come last, so a model can read the other features alone
-	 * (social 3's linear lanes); the integer sums do not depend on order.
-	 */
-	sc->nfeats_word = o.n;
-	memmove(o.feats + o.n, oc.feats, oc.n * sizeof(uint32_t));
-	if (want_origin)
-		memmove(o.origin + o.n, oc.origin, oc.n * sizeof(uint32_t));
-	sc->nfeats = o.n + oc.n;
+	sc->nfeats = o.n;
 	return SA_OK;
 }

@@ -187,59 +187,10 @@ sa_emotion_model_verify(void)
 	return verify_row(EMOTION_ROW);
 }
 
-typedef int8_t v8i8 __attribute__((vector_size(8)));
-typedef int16_t v8i16 __attribute__((vector_size(16)));
-
-/*
- * Integer sums of a hidden layer's table (lanes 16 or 32) over features
- * f[from, to) added to z: int16 lanes are exact for blocks of 256 rows of
- * |w| <= 128, and eight of them are one 16-byte vector.
- */
-static void
-hidden_sums(const int8_t *table, uint32_t lanes, const uint32_t *f, size_t from, size_t to,
-			int64_t *z)
+void
+sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits)
 {
-	int			nq = (int) lanes / 8;
-
-	for (; from < to; from += 256)
-	{
-		size_t		end = to - from > 256 ? from + 256 : to;
-		v8i16		a[SA_MODEL_HIDDEN_LANES / 8] = {{0}};
-
-		for (size_t i = from; i < end; i++)
-		{
-			const int8_t *w = table + (size_t) f[i] * lanes;
-
-			for (int q = 0; q < nq; q++)
-			{
-				v8i8		b;
-
-				memcpy(&b, w + 8 * q, 8);
-				a[q] += __builtin_convertvector(b, v8i16);
-			}
-		}
-		for (int q = 0; q < nq; q++)
-			for (int c = 0; c < 8; c++)
-				z[8 * q + c] += a[q][c];
-	}
-}
-
-/*
- * A hidden layer's sums: the hidden lanes over all the features into z,
- * the linear lanes over those before the character n-grams into zl.
- */
-static void
-hidden_layer_sums(const sa_model_data *m, const sa_scratch *sc, int64_t *z, int64_t *zl)
-{
-	hidden_sums(m->table, m->lanes, sc->feats, 0, sc->nfeats_word, z);
-	memcpy(zl, z + m->hidden, m->n_classes * sizeof(int64_t));
-	hidden_sums(m->table, m->lanes, sc->feats, sc->nfeats_word, sc->nfeats, z);
-}
-
-/* Integer sums of each lane over the features in sc into z[0..lanes). */
-static void
-lane_sums(const sa_model_data *m, const sa_scratch *sc, int64_t *z)
-{
+	int64_t		z[SA_MODEL_MAX_CLASSES] = {0};
 	const uint32_t *f = sc->feats;
 	size_t		n = sc->nfeats;
 
@@ -287,50 +238,6 @@ lane_sums(const sa_model_data *m, const sa_scratch *sc, int64_t *z)
 		for (int c = 0; c < 8; c++)
 			z[c] += a[c];
 	}
-}
-
-static double
-lane_root(const sa_model_data *m, size_t n)
-{
-	return (m->flags & SA_FEAT_NORM) && n > 0 ? sqrt((double) n) : 1.0;
-}
-
-/* The hidden layer's value of lane j for the sums z (<= 0: off). */
-static inline double
-hidden_value(const double *p, int64_t zj, double root)
-{
-	return p[1] + p[0] * ((double) zj / root);
-}
-
-void
-sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits)
-{
-	int64_t		z[SA_MODEL_HIDDEN_LANES] = {0};
-	size_t		n = sc->nfeats;
-
-	if (m->hidden > 0)
-	{
-		int64_t		zl[SA_MODEL_MAX_CLASSES];
-		uint32_t	h = m->hidden,
-					k = m->n_classes;
-		double		root = lane_root(m, n),
-					rootw = lane_root(m, sc->nfeats_word);
-
-		hidden_layer_sums(m, sc, z, zl);
-		for (uint32_t c = 0; c < k; c++)
-			logits[c] = m->bias[c] + m->scale[c] * ((double) zl[c] / rootw);
-		for (uint32_t j = 0; j < h; j++)
-		{
-			const double *p = m->hidden_params + (size_t) j * (2 + k);
-			double		v = hidden_value(p, z[j], root);
-
-			if (v > 0)
-				for (uint32_t c = 0; c < k; c++)
-					logits[c] += p[2 + c] * v;
-		}
-		return;
-	}
-	lane_sums(m, sc, z);
 	if ((m->flags & SA_FEAT_NORM) && n > 0)
 	{
 		double		root = sqrt((double) n);
@@ -357,40 +264,6 @@ sa_model_top_score(const sa_model_data *m, const double *z, int n, int best)
 	if (r <= 0.0)
 		return 1.0;				/* the others underflowed: p is 1 */
 	return 1.0 / (1.0 + exp(m->cal_a * log(r) - m->cal_c));
-}
-
-void
-sa_model_lane_coefs(const sa_model_data *m, const sa_scratch *sc, int hi, int lo,
-					double *coef, double *constant)
-{
-	int64_t		z[SA_MODEL_HIDDEN_LANES] = {0},
-				zl[SA_MODEL_MAX_CLASSES];
-	uint32_t	h = m->hidden,
-				k = m->n_classes;
-	double		root = lane_root(m, sc->nfeats),
-				rootw = lane_root(m, sc->nfeats_word);
-
-	memset(coef, 0, m->lanes * sizeof(double));
-	*constant = m->bias[hi] - m->bias[lo];
-	if (h == 0)
-	{
-		coef[hi] = m->scale[hi] / root;
-		coef[lo] = -m->scale[lo] / root;
-		return;
-	}
-	coef[h + hi] = m->scale[hi] / rootw;
-	coef[h + lo] = -m->scale[lo] / rootw;
-	hidden_layer_sums(m, sc, z, zl);
-	for (uint32_t j = 0; j < h; j++)
-	{
-		const double *p = m->hidden_params + (size_t) j * (2 + k);
-
-		if (hidden_value(p, z[j], root) > 0)
-		{
-			coef[j] = (p[2 + hi] - p[2 + lo]) * p[0] / root;
-			*constant += (p[2 + hi] - p[2 + lo]) * p[1];
-		}
-	}
 }
 
 static void

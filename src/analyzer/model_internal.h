@@ -12,8 +12,7 @@
  *   16  16 model name, NUL padded ("social", "emotion")
  *   32  4  model version (raised by the trainer when the model changes)
  *   36  4  number of classes (<= 8)
- *   40  4  lanes per table row (4, 7 or 8, >= classes; 16 or 32 with a
- *          hidden layer, format 3)
+ *   40  4  lanes per table row (4, 7 or 8, >= classes)
  *   44  4  hash bits B (the table has 2^B rows)
  *   48  4  feature flags (SA_FEAT_*)
  *   52  4  negation scope in tokens
@@ -34,13 +33,6 @@
  * see sa_model_top_score).  A format 1 file has none (a = 0: the softmax
  * probability as it is); the trainer writes format 1 for such models.
  *
- * Format 3 (social 3 and later) adds a hidden layer: the table's rows have
- * 16 or 32 lanes, lanes 0..H-1 (H = lanes - classes) a learnt embedding of the
- * feature, lanes H..H+classes-1 a linear model's weights, and after the
- * table come H groups of 2 + classes float64: the hidden lane's scale and
- * bias and its weight towards each class (hidden_params below).  The
- * checksum covers them too.
- *
  * tools/gen-model.c checks a file against this layout at build time and
  * refuses a corrupt or mismatched one; the file's bytes are then linked in
  * as they are (.incbin), so nothing is parsed at run time.
@@ -49,16 +41,7 @@
  * the text's features f (with repeats) of table[f][c], divided by the
  * square root of the number of features when SA_FEAT_NORM is set.  The
  * sums are integers and the rest is the same IEEE operations in the same
- * order, so C and the trainer's quantised evaluation agree exactly.  With
- * a hidden layer the linear lanes give bias[c] + scale[c] * (S[H+c] / r),
- * summed over the features before the character n-grams only (r the
- * square root of their number, or 1), and then for each hidden lane j in
- * order (S[j] over all the features, r the square root of their number)
- * whose value v = hbias[j] + hscale[j] * (S[j] / r) is positive, out[j][c]
- * * v is added: a small ReLU network over the summed embeddings
- * (fastText-style) beside the linear model.  Given the lanes that are
- * positive for a text, the logits are linear in its features, which is
- * what explain uses.
+ * order, so C and the trainer's quantised evaluation agree exactly.
  */
 #ifndef SA_MODEL_INTERNAL_H
 #define SA_MODEL_INTERNAL_H
@@ -67,10 +50,9 @@
 
 #include "analysis_internal.h"
 
-#define SA_MODEL_FORMAT			3	/* the newest; 1 and 2 are read too */
+#define SA_MODEL_FORMAT			2	/* the newest; 1 is read too */
 #define SA_MODEL_HEADER_BYTES	256
 #define SA_MODEL_MAX_CLASSES	8
-#define SA_MODEL_HIDDEN_LANES	32	/* most lanes of a model with a hidden layer */
 
 /* Feature families (header field "feature flags"). */
 #define SA_FEAT_WORD	0x0001	/* normalised word (or emoji) unigrams */
@@ -99,8 +81,6 @@ typedef struct sa_model_data
 	double		bias[SA_MODEL_MAX_CLASSES];
 	double		cal_a;			/* top-label calibration (format 2), 0: none */
 	double		cal_c;
-	uint32_t	hidden;			/* hidden lanes H (format 3), 0: none */
-	const double *hidden_params;	/* H x (scale, bias, out[n_classes]) */
 	uint64_t	checksum;
 	const char *version_string;	/* "NAME-VERSION-CHECKSUM8" */
 	const unsigned char *file;	/* the whole model file, as linked in */
@@ -161,18 +141,6 @@ sa_model_layout(const sa_model_data *m)
  * then logits[c] = bias[c] + scale[c] * z[c] for c < n_classes.
  */
 void		sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits);
-
-/*
- * For explain: the weight of each lane of a table row in logit(hi) -
- * logit(lo) for the features in sc (coef[0..lanes), the square root of
- * the normalisation included), and the constant that, with every
- * feature's row times coef, adds up to that difference exactly.  For a
- * hidden layer both depend on which hidden lanes are positive for this
- * text, and its linear lanes count for the features before the character
- * n-grams only (sc->nfeats_word).
- */
-void		sa_model_lane_coefs(const sa_model_data *m, const sa_scratch *sc, int hi, int lo,
-								double *coef, double *constant);
 
 /*
  * Calibrated score of the arg max best of the logits z (n classes): the
