@@ -106,7 +106,7 @@ MODELS = {
         # (teacher_probs(), fit_soft()); SA_TRAIN_METHOD=softmax
         # SA_TRAIN_VERSION=2 rebuilds version 2 byte for byte
         method="distil",
-        distil=dict(hard=0.5, mix=0.7, hidden=32,
+        distil=dict(hard=0.5, mix=0.7, hidden=32, temperature=1.0,
                     mlp=dict(epochs=3, lr=5e-4, batch=64, init=0.05, seed=0)),
         train="sentiment_train/semeval_2013_2016_train.tsv",
         report="sentiment_dev/tweeteval_sentiment_val.tsv",
@@ -322,14 +322,15 @@ def teacher_probs(X, labels, ncls, cfg, C):
     FeatPair) and read back on the same rows: fit_mlp() over the features
     with character n-grams (X.c) and the softmax regression over the
     student's features (X.w), their log-probabilities weighted mix and 1 -
-    mix; its probabilities, in floating point (the teacher is never
-    quantised nor shipped)."""
+    mix; its probabilities at d["temperature"] (above 1: softer), in
+    floating point (the teacher is never quantised nor shipped)."""
     d = cfg["distil"]
     E, b1, W2, b2 = fit_mlp(X.c, labels, ncls, d)
     W, b = fit(X.w, labels, ncls, C, cfg["epochs"], cfg["balance"])
     Zm = np.maximum(X.c.matrix() @ E + b1, 0) @ W2 + b2
     Zl = X.w.matrix() @ W + b
-    return softmax(d["mix"] * log_softmax(Zm) + (1 - d["mix"]) * log_softmax(np.asarray(Zl)))
+    Z = d["mix"] * log_softmax(Zm) + (1 - d["mix"]) * log_softmax(np.asarray(Zl))
+    return softmax(Z / d["temperature"])
 
 
 def fit_soft(F, labels, P, ncls, C, epochs, hard):
@@ -772,8 +773,10 @@ def main():
                 cfg[key] = int(env, 0)
         if os.environ.get("SA_TRAIN_OFFSETS"):
             cfg["offsets"] = os.environ["SA_TRAIN_OFFSETS"]
-        if os.environ.get("SA_TRAIN_HARD"):
-            cfg["distil"] = dict(cfg["distil"], hard=float(os.environ["SA_TRAIN_HARD"]))
+        for key in ("hard", "temperature"):
+            env = os.environ.get("SA_TRAIN_TEACHER_" + key.upper())
+            if env:
+                cfg["distil"] = dict(cfg["distil"], **{key: float(env)})
         if os.environ.get("SA_TRAIN_METHOD"):
             cfg["method"] = os.environ["SA_TRAIN_METHOD"]
         if os.environ.get("SA_TRAIN_NB_ALPHA"):
