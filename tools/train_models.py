@@ -25,6 +25,15 @@ eighth lane's scale and bias (format 2; a file without a calibration is
 written as format 1).  Both report the expected
 calibration error (top label, 15 equal bins) before and after.
 
+Distillation (since social 3, method "distil"): social is still one
+linear function per class over the same features, at the same cost, but
+it is fitted to soft targets, half its label and half the probabilities
+of a larger teacher trained on the same rows (teacher_probs(): a
+fastText-style hidden layer over the features plus character n-grams,
+fit_mlp(), with the linear model beside it); the teacher only exists
+while training.  Out-of-fold, each fold's student learns from a teacher
+trained without that fold.
+
 Features are not computed here: tools/dump-features (built from the
 analyser's own src/analyzer/features.c) writes them, so the C scorer sees
 exactly what the model was trained on.  The social model is a softmax regression
@@ -86,12 +95,19 @@ F_WORD, F_BIGRAM, F_NEG, F_CHAR, F_VADER, F_PUNCT, F_SOCIAL, F_NORM, F_AFFIX = 1
 
 MODELS = {
     "social": dict(
-        version=2,
+        version=3,
         classes=["negative", "neutral", "positive"],
         lanes=4,
         flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
         bits=16, neg_scope=3, char_min=3, char_max=5,
         C=[8.0], epochs=20, balance=1.0, folds=5, calibrate="temperature",
+        # since version 3 (method "distil"): a softmax regression on soft
+        # targets from a teacher that is trained, not shipped
+        # (teacher_probs(), fit_soft()); SA_TRAIN_METHOD=softmax
+        # SA_TRAIN_VERSION=2 rebuilds version 2 byte for byte
+        method="distil",
+        distil=dict(hard=0.5, mix=0.7, hidden=32, temperature=1.0,
+                    mlp=dict(epochs=3, lr=5e-4, batch=64, init=0.05, seed=0)),
         train="sentiment_train/semeval_2013_2016_train.tsv",
         report="sentiment_dev/tweeteval_sentiment_val.tsv",
     ),
@@ -235,6 +251,148 @@ def fit(F, labels, ncls, C, epochs, balance=1.0, method="softmax", nb_alpha=0.5)
                                  random_state=0)
         clf.fit(Xr, y, sample_weight=w)
     return clf.coef_.T.copy(), clf.intercept_.copy()
+
+
+def fit_mlp(F, labels, ncls, d):
+    """A fastText-style hidden layer over the same hashed features: the
+    text's feature vector x (counts / sqrt(n)) times a learnt table E
+    (one row of H values per feature: the features' embeddings summed),
+    plus a bias, through ReLU, then a linear layer to the class logits.
+    Trained on the balanced cross-entropy with Adam on mini-batches
+    (lazy: only the rows of E a batch touches move), a fixed seed and a
+    fixed number of passes, in float32; deterministic.  Returns E, b1, W2,
+    b2.  Only the first label of a row is used (social has one).  d is
+    the model's "distil" settings: d["hidden"] values per feature, d["mlp"]
+    the optimiser's."""
+    o = d["mlp"]
+    H = d["hidden"]
+    X = F.matrix().astype(np.float32).tocsr()
+    y = np.array([labs[0] for labs in labels])
+    rng = np.random.RandomState(o["seed"])
+    N, V = X.shape
+    E = (rng.randn(V, H) * o["init"]).astype(np.float32)
+    b1 = np.zeros(H, np.float32)
+    W2 = (rng.randn(H, ncls) * np.sqrt(1.0 / H)).astype(np.float32)
+    b2 = np.zeros(ncls, np.float32)
+    P = [E, b1, W2, b2]
+    M = [np.zeros_like(q) for q in P]
+    S = [np.zeros_like(q) for q in P]
+    cw = (N / (ncls * np.bincount(y, minlength=ncls)))[y].astype(np.float32)
+    beta1, beta2, lr, t = 0.9, 0.999, o["lr"], 0
+    for _ in range(o["epochs"]):
+        perm = rng.permutation(N)
+        for s in range(0, N, o["batch"]):
+            bi = perm[s:s + o["batch"]]
+            Xb, yb, wb = X[bi], y[bi], cw[bi]
+            cols = np.unique(Xb.indices)
+            Xs = Xb[:, cols]
+            pre = Xs @ E[cols] + b1
+            h = np.maximum(pre, 0)
+            z = h @ W2 + b2
+            z -= z.max(1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(1, keepdims=True)
+            g = p
+            g[np.arange(len(yb)), yb] -= 1
+            g *= (wb / wb.sum())[:, None]
+            gpre = (g @ W2.T) * (pre > 0)
+            grads = [Xs.T @ gpre, gpre.sum(0), h.T @ g, g.sum(0)]
+            t += 1
+            c1, c2 = 1 - beta1 ** t, 1 - beta2 ** t
+            for i, gr in enumerate(grads):
+                if i == 0:
+                    M[0][cols] = beta1 * M[0][cols] + (1 - beta1) * gr
+                    S[0][cols] = beta2 * S[0][cols] + (1 - beta2) * gr * gr
+                    E[cols] -= lr * (M[0][cols] / c1) / (np.sqrt(S[0][cols] / c2) + 1e-8)
+                else:
+                    M[i] = beta1 * M[i] + (1 - beta1) * gr
+                    S[i] = beta2 * S[i] + (1 - beta2) * gr * gr
+                    P[i] -= lr * (M[i] / c1) / (np.sqrt(S[i] / c2) + 1e-8)
+    return [q.astype(np.float64) for q in P]
+
+
+
+def log_softmax(Z):
+    Z = Z - Z.max(1, keepdims=True)
+    return Z - np.log(np.exp(Z).sum(1, keepdims=True))
+
+
+def teacher_probs(X, labels, ncls, cfg, C):
+    """The teacher of a distilled model (method "distil"), trained on X (a
+    FeatPair) and read back on the same rows: fit_mlp() over the features
+    with character n-grams (X.c) and the softmax regression over the
+    student's features (X.w), their log-probabilities weighted mix and 1 -
+    mix; its probabilities at d["temperature"] (above 1: softer), in
+    floating point (the teacher is never quantised nor shipped)."""
+    d = cfg["distil"]
+    E, b1, W2, b2 = fit_mlp(X.c, labels, ncls, d)
+    W, b = fit(X.w, labels, ncls, C, cfg["epochs"], cfg["balance"])
+    Zm = np.maximum(X.c.matrix() @ E + b1, 0) @ W2 + b2
+    Zl = X.w.matrix() @ W + b
+    Z = d["mix"] * log_softmax(Zm) + (1 - d["mix"]) * log_softmax(np.asarray(Zl))
+    return softmax(Z / d["temperature"])
+
+
+def fit_soft(F, labels, P, ncls, C, epochs, hard):
+    """Softmax regression on soft targets: hard * the label + (1 - hard) *
+    the teacher's probabilities P, each row once per class with its
+    target as weight, and the classes balanced (each class's total target
+    the same, the total the number of rows, as fit() with balance 1)."""
+    X = F.matrix()
+    N = X.shape[0]
+    Y = np.zeros((N, ncls))
+    Y[np.arange(N), [labs[0] for labs in labels]] = 1.0
+    T = hard * Y + (1 - hard) * P
+    Wt = T * (T.sum() / (ncls * T.sum(0)))[None, :]
+    rows = np.repeat(np.arange(N), ncls)
+    ys = np.tile(np.arange(ncls), N)
+    ws = Wt.ravel()
+    keep = ws > 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = LogisticRegression(C=C, solver="saga", max_iter=epochs, tol=1e-4,
+                                 random_state=0)
+        clf.fit(X[rows[keep]], ys[keep], sample_weight=ws[keep])
+    return clf.coef_.T.copy(), clf.intercept_.copy()
+
+
+class FeatPair:
+    """A distilled model's two views of the same rows: the student's
+    features (w, what the C code computes) and the teacher's (c, the same
+    with character n-grams)."""
+
+    def __init__(self, c, w):
+        self.c = c
+        self.w = w
+        self.counts = w.counts
+
+    def rows(self, idx):
+        return FeatPair(self.c.rows(idx), self.w.rows(idx))
+
+
+def model_features(path, cfg, dumper):
+    """Feats of a TSV file for cfg's model (a FeatPair for method distil)."""
+    if cfg.get("method") != "distil":
+        return features(path, cfg, dumper)
+    return FeatPair(features(path, dict(cfg, flags=cfg["flags"] | F_CHAR), dumper),
+                    features(path, cfg, dumper))
+
+
+def student(F):
+    """The features the shipped model reads."""
+    return F.w if isinstance(F, FeatPair) else F
+
+
+def fit_quantised(X, y, cfg, C):
+    """The quantised model of cfg's method trained on X, y."""
+    ncls = len(cfg["classes"])
+    method = cfg.get("method", "softmax")
+    if method == "distil":
+        P = teacher_probs(X, y, ncls, cfg, C)
+        W, b = fit_soft(X.w, y, P, ncls, C, cfg["epochs"], cfg["distil"]["hard"])
+    else:
+        W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"], method, cfg.get("nb_alpha", 0.5))
+    return Quantised(W, b, cfg["lanes"])
 
 
 class Quantised:
@@ -478,9 +636,8 @@ def out_of_fold(X, y, cfg, C, splits):
     ncls = len(cfg["classes"])
     Z = np.zeros((X.counts.shape[0], ncls))
     for tr, te in splits:
-        W, b = fit(X.rows(tr), [y[i] for i in tr], ncls, C, cfg["epochs"], cfg["balance"],
-                   cfg.get("method", "softmax"), cfg.get("nb_alpha", 0.5))
-        Z[te] = Quantised(W, b, cfg["lanes"]).logits(X.rows(te))
+        qm = fit_quantised(X.rows(tr), [y[i] for i in tr], cfg, C)
+        Z[te] = qm.logits(student(X.rows(te)))
     return Z
 
 
@@ -511,7 +668,7 @@ def train_social(args, cfg):
     ncls = 3
     trp = os.path.join(args.data, cfg["train"])
     y = read_tsv(trp, cfg["classes"])
-    X = features(trp, cfg, args.dumper)
+    X = model_features(trp, cfg, args.dumper)
     idx = np.arange(X.counts.shape[0])
     K = cfg["folds"]
     splits = [(idx[idx % K != k], idx[idx % K == k]) for k in range(K)]
@@ -531,8 +688,7 @@ def train_social(args, cfg):
     sentiment_figures("social C=%g offsets %s, out-of-fold (%d rows)" % (C, off.tolist(), len(y)),
                       y, Z + off)
     T, cal = calibrate("social", cfg, Z + off, y)
-    W, b = fit(X, y, ncls, C, cfg["epochs"], cfg["balance"])
-    qm = Quantised(W, b, cfg["lanes"])
+    qm = fit_quantised(X, y, cfg, C)
     if cfg.get("report"):
         dp = os.path.join(args.data, cfg["report"])
         yd = read_tsv(dp, cfg["classes"])
@@ -611,12 +767,16 @@ def main():
     for name in args.models:
         cfg = dict(MODELS[name])
         # For exploring only; the committed models use the defaults above.
-        for key in ("flags", "bits", "char_min", "char_max", "epochs"):
+        for key in ("flags", "bits", "char_min", "char_max", "epochs", "version"):
             env = os.environ.get("SA_TRAIN_" + key.upper())
             if env:
                 cfg[key] = int(env, 0)
         if os.environ.get("SA_TRAIN_OFFSETS"):
             cfg["offsets"] = os.environ["SA_TRAIN_OFFSETS"]
+        for key in ("hard", "temperature"):
+            env = os.environ.get("SA_TRAIN_TEACHER_" + key.upper())
+            if env:
+                cfg["distil"] = dict(cfg["distil"], **{key: float(env)})
         if os.environ.get("SA_TRAIN_METHOD"):
             cfg["method"] = os.environ["SA_TRAIN_METHOD"]
         if os.environ.get("SA_TRAIN_NB_ALPHA"):

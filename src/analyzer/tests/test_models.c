@@ -494,9 +494,10 @@ test_floors(void)
 			mr[m] += (double) hit[m][c] / (double) tot[c] / 3;
 	printf("test_models: TweetEval val macro-recall vader %.4f social %.4f\n", mr[0], mr[1]);
 	/*
-	 * Measured 0.5987 and 0.7347 when the models were committed (social 2;
-	 * social 1 had 0.7547 with offsets tuned on this very set, social 2's
-	 * are fitted on the training data).
+	 * Measured 0.5987 and 0.7318 when the models were committed (social 3,
+	 * distilled; social 2 had 0.7347, social 1 0.7547 with offsets tuned
+	 * on this very set, social 2's and 3's are fitted on the training
+	 * data, and social 3 was chosen on out-of-fold figures).
 	 */
 	CHECK(fabs(mr[0] - 0.5987) < 0.00005);
 	CHECK(mr[1] >= 0.73);
