@@ -32,11 +32,30 @@
 
 PG_FUNCTION_INFO_V1(sentiment_process_batch);
 
+/*
+ * A shard's claimed rows are analysed with the model its own copy of the
+ * trigger names now (sp_citus_shard_model), which may be newer than the one
+ * read before the claim.
+ */
+static const SpSource *
+shard_model(const SpSource *src, SpSource *copy)
+{
+	char	   *name = sp_citus_shard_model(src->relid);
+
+	if (name == NULL || (src->model_name != NULL && strcmp(name, src->model_name) == 0))
+		return src;
+	*copy = *src;
+	copy->model_name = name;
+	copy->model = sp_model_by_name(name);
+	return copy;
+}
+
 /* Claim, analyse and record one batch of one source; returns rows done. */
 static int64
 process_source(const SpSource *src, int limit)
 {
 	SpBatch		b = {0};
+	SpSource	shard_src;
 	int64		written;
 	int64		ncompleted;
 	int64		nfailed;
@@ -65,6 +84,8 @@ process_source(const SpSource *src, int limit)
 		return 0;
 	}
 	sp_stats_batch_claimed(b.n);
+	if (src->shardid != 0)
+		b.src = shard_model(src, &shard_src);
 	sp_batch_analyse(&b);
 	sp_stats_batch_analysed();
 	written = sp_batch_record(&b, &ncompleted, &nfailed);

@@ -169,6 +169,7 @@ extern int64 sp_batch_record(SpBatch *b, int64 *ncompleted, int64 *nfailed);
 /* citus.c: distributed sources, processed shard by shard where they are */
 extern SpSource *sp_citus_sources(SpSource *sources, int *count, Oid only);
 extern bool sp_citus_hold_shard(int64 shardid);
+extern char *sp_citus_shard_model(Oid shard);
 extern int64 sp_citus_process_on_workers(char *(*command) (int share, void *arg), void *arg,
 										 int batch_size);
 extern int64 sp_citus_reset_on_workers(Oid source, bool force);

@@ -410,6 +410,48 @@ sp_citus_sources(SpSource *sources, int *count, Oid only)
 }
 
 /*
+ * The model a shard's rows are to be analysed with, read after they were
+ * claimed: from the shard's own copy of the edit trigger.  Citus changes
+ * that copy (sentiment_set_model, a re-attach) in the same local
+ * transaction as the shard's rows it re-queues, while the table's copy that
+ * published_sources reads is changed in another one, which may commit
+ * later: rows claimed from the first must not be analysed with the old
+ * model.  A statement of its own, so its snapshot is newer than the
+ * claim's.  NULL: no such copy (the table's then holds).
+ */
+char *
+sp_citus_shard_model(Oid shard)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		args[2] = {ObjectIdGetDatum(shard), ObjectIdGetDatum(edit_trigger_function())};
+	char	   *model = NULL;
+
+	if (plan == NULL)
+		plan = sp_prepare_kept("SELECT t.tgargs FROM pg_catalog.pg_trigger t "
+							   "WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 AND t.tgfoid OPERATOR(pg_catalog.=) $2 "
+							   "AND t.tgnargs OPERATOR(pg_catalog.=) 5", 2, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the edit trigger of shard %u", shard);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		bytea	   *raw = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		const char *p = VARDATA_ANY(raw);
+		const char *end = p + VARSIZE_ANY_EXHDR(raw);
+		int			k;
+
+		/* the fifth argument: text column, key column, topics, embeddings, model */
+		for (k = 0; k < SP_PUBLISHED_NARGS - 1 && p < end; k++)
+			p += strnlen(p, end - p) + 1;
+		if (k == SP_PUBLISHED_NARGS - 1 && p < end)
+			model = pnstrdup(p, strnlen(p, end - p));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return model;
+}
+
+/*
  * Hold the shard's metadata lock in share mode for the rest of the
  * transaction (a move or split takes it exclusively to switch placements),
  * then make sure the placement is still on this node.  Call as the table's
