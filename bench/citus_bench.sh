@@ -10,7 +10,8 @@
 #    all on worker node 1.
 # 3. Two worker nodes: node 2 added and the shards rebalanced, the same ROWS
 #    loaded afresh.
-#    Target: two nodes at least 1.7x one.  The coordinator's CPU time per
+#    Targets (issue #27): one node at least 0.95x the single server, two
+#    nodes at least 1.8x one.  The coordinator's CPU time per
 #    1,000 rows is measured over each run (target: near zero, it only routes).
 # 4. Latency: single-row inserts through the coordinator at RATE/s for
 #    SECONDS; a row's latency is its processing_completed_at (the batch's
@@ -94,11 +95,13 @@ set_workers() {	# node count
 # has reaped (cutime, cstime: the backends of the polling queries below
 # included, an upper bound) and the children alive now.
 coordinator_ticks() {
-	local pm t p
+	local pm t p s
 	pm=$(head -1 "$dir/coordinator/postmaster.pid")
 	t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
 	for p in $(pgrep -P "$pm"); do
-		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+		# (a child may exit between pgrep and the read: its ticks are then the postmaster's)
+		s=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || continue
+		[ -n "$s" ] && t=$((t + s))
 	done
 	echo $t
 }
@@ -182,8 +185,8 @@ read -r l50 l99 lmax ln <<<"$(on 0 -F ' ' -c "
 echo "== results"
 awk -v single="$single" -v r1="$r1" -v r2="$r2" -v c1="$c1" -v c2="$c2" -v l50="$l50" -v l99="$l99" -v ln="$ln" -v rate="$RATE" 'BEGIN {
 	printf "single server (1 CPU): %d rows/s\n", single
-	printf "one worker node: %d rows/s (%.2fx the single server); two: %d rows/s = %.2fx one node; target >= 1.7x: %s\n",
-		r1, r1 / single, r2, r2 / r1, (r2 / r1 >= 1.7 ? "met" : "MISSED")
+	printf "one worker node: %d rows/s = %.2fx the single server, target >= 0.95x: %s; two: %d rows/s = %.2fx one node, target >= 1.8x: %s\n",
+		r1, r1 / single, (r1 / single >= 0.95 ? "met" : "MISSED"), r2, r2 / r1, (r2 / r1 >= 1.8 ? "met" : "MISSED")
 	printf "coordinator CPU per 1,000 rows: %.2f ms (one node), %.2f ms (two nodes)\n", c1, c2
 	printf "insert to completed at %d inserts/s: p50 %.1f ms, p99 %.1f ms (%d rows); target p99 < 100 ms: %s\n",
 		rate, l50, l99, ln, (l99 < 100 ? "met" : "MISSED")
