@@ -281,8 +281,7 @@ node_batch_command(int share, void *arg)
 	if (OidIsValid(source))
 		return psprintf("SELECT %s.sentiment_process_batch(%d, %s::pg_catalog.regclass)",
 						quote_identifier(schema), share,
-						quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
-																	  get_rel_name(source))));
+						quote_literal_cstr(sp_qualified_name(source)));
 	return psprintf("SELECT %s.sentiment_process_batch(%d)", quote_identifier(schema), share);
 }
 

@@ -544,8 +544,7 @@ source_literal(Oid source)
 	if (!OidIsValid(source))
 		return "NULL";
 	return psprintf("%s::pg_catalog.regclass",
-					quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
-																  get_rel_name(source))));
+					quote_literal_cstr(sp_qualified_name(source)));
 }
 
 /*

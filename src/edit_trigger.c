@@ -176,13 +176,6 @@ sentiment_text_edit_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, ncols, cols, vals, nulls));
 }
 
-/* "schema"."name" of a relation. */
-static char *
-qualified_rel(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
 /* The side-row DELETE of the last source, kept while its tables keep their names. */
 static SPIPlanPtr side_delete_plan = NULL;
 static char *side_delete_sql = NULL;
@@ -234,10 +227,10 @@ sentiment_side_rows_delete_trigger(PG_FUNCTION_ARGS)
 	lane = sp_embedding_lane(embeddings);
 	sql = psprintf("WITH t AS (DELETE FROM %s WHERE mention_id OPERATOR(pg_catalog.=) $1)%s "
 				   "DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) $1",
-				   qualified_rel(topics),
+				   sp_qualified_name(topics),
 				   OidIsValid(lane) ? psprintf(", l AS (DELETE FROM %s WHERE entry_id OPERATOR(pg_catalog.=) $1)",
-											   qualified_rel(lane)) : "",
-				   qualified_rel(embeddings));
+											   sp_qualified_name(lane)) : "",
+				   sp_qualified_name(embeddings));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (side_delete_sql == NULL || strcmp(side_delete_sql, sql) != 0)

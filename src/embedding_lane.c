@@ -66,12 +66,6 @@ typedef struct LanePlan
 
 static LanePlan *lane_plans = NULL;
 
-static char *
-qualified(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
 /*
  * The drain of one lane: up to $1 staged rows, moved in one statement.
  * The rows are picked with SKIP LOCKED, so two workers drain different
@@ -86,8 +80,8 @@ drain_plan(Oid lane, Oid embeddings)
 	Oid			type = att == InvalidAttrNumber ? InvalidOid : get_atttype(embeddings, att);
 	char	   *cast = (type == FLOAT4ARRAYOID || !OidIsValid(type)) ? "" :
 		psprintf("::%s", format_type_extended(type, -1, FORMAT_TYPE_FORCE_QUALIFY));
-	char	   *l = qualified(lane);
-	char	   *e = qualified(embeddings);
+	char	   *l = sp_qualified_name(lane);
+	char	   *e = sp_qualified_name(embeddings);
 	char	   *key = psprintf("%s|%s|%s", l, e, cast);
 	LanePlan   *p;
 	Oid			types[1] = {INT4OID};

@@ -207,6 +207,17 @@ sp_relation_owner(Oid relid)
 	return owner;
 }
 
+/* "schema"."name" of a relation for a statement or a message; its OID when it is gone. */
+char *
+sp_qualified_name(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		return psprintf("relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
+}
+
 /* sentiment_proc.source_lock_timeout, in milliseconds */
 int
 sp_source_lock_timeout(void)

@@ -319,8 +319,7 @@ sp_reap_claims(Oid source, bool force)
 		if (get_attnum(src->relid, "processing_lease_until") == InvalidAttrNumber ||
 			get_rel_name(src->relid) == NULL)
 			continue;
-		st.table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(src->relid)),
-											  get_rel_name(src->relid));
+		st.table = sp_qualified_name(src->relid);
 		if (OidIsValid(source))
 		{
 			reap_source(&st);

@@ -194,8 +194,7 @@ sentiment_enqueue(PG_FUNCTION_ARGS)
 									 psprintf("SELECT s.%s::pg_catalog.int8 FROM %s AS s "
 											  "WHERE $1 IS NULL OR s.%s OPERATOR(pg_catalog.=) ANY ($1)",
 											  quote_identifier(id_column),
-											  quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
-																		 get_rel_name(source)),
+											  sp_qualified_name(source),
 											  quote_identifier(id_column)),
 									 1, key_types, key_args, key_nulls, true, 0);
 	sp_restore_user(&owner);

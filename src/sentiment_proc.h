@@ -321,6 +321,8 @@ extern void sp_restore_user(SpOwnerSwitch *sw);
 
 /* Owner of a relation (InvalidOid: gone). */
 extern Oid	sp_relation_owner(Oid relid);
+/* "schema"."name" of a relation, quoted ("relation OID" when it is gone). */
+extern char *sp_qualified_name(Oid relid);
 extern int	sp_source_lock_timeout(void);
 
 /* Source and side tables are tables, side tables of the source's owner. */

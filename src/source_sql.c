@@ -447,17 +447,6 @@ typedef struct SourceRegistration
 	Oid			embeddings;
 } SourceRegistration;
 
-/* "schema"."name" of a relation (its OID when it is gone). */
-static char *
-qualified(Oid relid)
-{
-	char	   *name = get_rel_name(relid);
-
-	if (name == NULL)
-		return psprintf("relation %u", relid);
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
-}
-
 /*
  * The catalogue queries of the checks, prepared once per backend (and again
  * when the extension's schema changes): monitoring asks them for every
@@ -594,13 +583,13 @@ check_column(StringInfo buf, Oid rel, const char *column, const char *kind, cons
 	if (attnum == InvalidAttrNumber || attnum < 0)
 	{
 		appendStringInfo(buf, "%scolumn %s of %s is missing", buf->len ? "; " : "",
-						 quote_identifier(column), qualified(rel));
+						 quote_identifier(column), sp_qualified_name(rel));
 		return;
 	}
 	type = get_atttype(rel, attnum);
 	if (!type_ok(type, kind, schema))
 		appendStringInfo(buf, "%scolumn %s of %s has type %s", buf->len ? "; " : "",
-						 quote_identifier(column), qualified(rel), format_type_be(type));
+						 quote_identifier(column), sp_qualified_name(rel), format_type_be(type));
 }
 
 /*
@@ -712,14 +701,14 @@ check_statement(const SourceStatement *st, Oid source, SourceRegistration *src, 
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", name),
 				 errdetail("sentiment_proc reads and writes only ordinary and partitioned tables."),
-				 errhint("Detach it with SELECT sentiment_detach('%s');", qualified(source))));
+				 errhint("Detach it with SELECT sentiment_detach('%s');", sp_qualified_name(source))));
 	if (pg_class_aclcheck(source, GetUserId(), st->write ? ACL_UPDATE : ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", name),
 				 errdetail("This takes %s on the table.", st->write ? "UPDATE" : "SELECT"),
 				 errhint("GRANT %s ON %s TO the role that does it.",
-						 st->write ? "UPDATE" : "SELECT", qualified(source))));
+						 st->write ? "UPDATE" : "SELECT", sp_qualified_name(source))));
 	/* as the owner every row is seen: not for a caller the table's policies restrict */
 	if (check_enable_rls(source, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
@@ -734,7 +723,7 @@ check_statement(const SourceStatement *st, Oid source, SourceRegistration *src, 
 				 errmsg("table %s has FORCE ROW LEVEL SECURITY", name),
 				 errdetail("sentiment_proc reads and writes attached tables as their owner; the policies "
 						   "would apply to the owner and run their code in every caller's statement."),
-				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, or detach it.", qualified(source))));
+				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, or detach it.", sp_qualified_name(source))));
 	/* a statement on the topics table (summary_topics) reads it too */
 	if (src != NULL && strstr(st->sql, "{topics}") != NULL &&
 		pg_class_aclcheck(src->topics, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
@@ -742,7 +731,7 @@ check_statement(const SourceStatement *st, Oid source, SourceRegistration *src, 
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(src->topics) ? get_rel_name(src->topics) : "?"),
 				 errdetail("This reads the topics table of %s; it takes SELECT on it.", name),
-				 errhint("GRANT SELECT ON %s TO the role that does it.", qualified(src->topics))));
+				 errhint("GRANT SELECT ON %s TO the role that does it.", sp_qualified_name(src->topics))));
 	if (src != NULL)
 		sp_check_source_tables(source, src->topics, src->embeddings);
 
@@ -906,7 +895,7 @@ check_side_rights(const SourceStatement *st, SourceRegistration *src)
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("permission denied for table %s", get_rel_name(rels[r])),
 						 errdetail("Statement %s reads or writes it as the owner of the table.", st->name),
-						 errhint("GRANT the privilege ON %s TO the role that does it.", qualified(rels[r]))));
+						 errhint("GRANT the privilege ON %s TO the role that does it.", sp_qualified_name(rels[r]))));
 	}
 }
 
@@ -924,7 +913,7 @@ embedding_type(Oid embeddings, const char **type, const char **schema)
 	if (attnum == InvalidAttrNumber || attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("table %s has no column \"embedding\"", qualified(embeddings))));
+				 errmsg("table %s has no column \"embedding\"", sp_qualified_name(embeddings))));
 	typid = get_atttype(embeddings, attnum);
 	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
 	if (!HeapTupleIsValid(tup))
@@ -1020,31 +1009,31 @@ source_statement_sql(const SourceStatement *st, Oid source, SourceRegistration *
 	if (src != NULL && strstr(st->sql, "{vtype}") != NULL)
 		embedding_type(src->embeddings, &vtype, &vschema);
 	names[0][0] = "{t}";
-	names[0][1] = qualified(source);
+	names[0][1] = sp_qualified_name(source);
 	names[1][0] = "{id}";
 	names[1][1] = src ? quote_identifier(src->id_column) : "NULL";
 	names[2][0] = "{topics}";
-	names[2][1] = src ? qualified(src->topics) : "NULL";
+	names[2][1] = src ? sp_qualified_name(src->topics) : "NULL";
 	names[3][0] = "{ext}";
 	names[3][1] = quote_identifier(schema);
 	names[4][0] = "{text}";
 	names[4][1] = src ? quote_identifier(src->text_column) : "NULL";
 	names[5][0] = "{embeddings}";
-	names[5][1] = src ? qualified(src->embeddings) : "NULL";
+	names[5][1] = src ? sp_qualified_name(src->embeddings) : "NULL";
 	names[6][0] = "{vtype}";
 	names[6][1] = vtype;
 	names[7][0] = "{vschema}";
 	names[7][1] = vschema;
 	/* the embedding lane (embedding_lane.c), where the table has one */
 	names[8][0] = "{lane_or_embeddings}";
-	names[8][1] = OidIsValid(lane) ? qualified(lane) : names[5][1];
+	names[8][1] = OidIsValid(lane) ? sp_qualified_name(lane) : names[5][1];
 	if (!OidIsValid(lane) && strcmp(st->name, "lane_flush") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s has no embedding lane", qualified(source))));
+				 errmsg("table %s has no embedding lane", sp_qualified_name(source))));
 	names[9][0] = "{lane_delete}";
 	names[9][1] = OidIsValid(lane)
-		? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", qualified(lane))
+		? psprintf(", dl AS (DELETE FROM %s WHERE entry_id IN (SELECT u.id FROM u))", sp_qualified_name(lane))
 		: "";
 	/* the result columns sentiment_complete writes (result_row.c) */
 	names[10][0] = "{complete_set}";
@@ -1188,7 +1177,7 @@ sp_source_statement(Oid source, const char *name, Datum args, bool args_null, Da
 	{
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ASSERT_FAILURE)
 		{
-			edata->detail = psprintf("Raised by the code of table %s with SQLSTATE %s.", qualified(source),
+			edata->detail = psprintf("Raised by the code of table %s with SQLSTATE %s.", sp_qualified_name(source),
 									 unpack_sql_state(edata->sqlerrcode));
 			edata->sqlerrcode = ERRCODE_SP_SOURCE_CANCELED;
 		}
