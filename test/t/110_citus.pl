@@ -26,13 +26,9 @@ use Time::HiRes qw(usleep);
 my $workers_conf = "restart_after_crash = on\nsentiment_proc.databases = 'postgres'\nsentiment_proc.workers_per_database = 2\n"
   . "sentiment_proc.worker_batch_size = 500\n";
 # (in-doubt two-phase commits of a node that went down are settled quickly)
-my $coord = sp_citus_node('coordinator', pg_cron => 1,
-	conf => "sentiment_proc.databases = ''\ncitus.recover_2pc_interval = '1s'\n");
-my @nodes = map { sp_citus_node("worker$_", conf => $workers_conf) } 1 .. 2;
-
-$coord->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('" . $coord->host . "', " . $coord->port . ")");
-sp_citus_add_node($coord, $_) for @nodes;
+my ($coord, @nodes) = sp_citus_cluster(pg_cron => 1,
+	coordinator_conf => "sentiment_proc.databases = ''\ncitus.recover_2pc_interval = '1s'\n",
+	worker_conf => $workers_conf);
 # Version 1.1 first: a table attached under it, then ALTER EXTENSION UPDATE
 # through the coordinator, then distributed (below).
 $coord->safe_psql('postgres', q{

@@ -29,11 +29,8 @@ plan skip_all => 'pgvector is not installed (../shared/pgvector/install.sh build
 
 my $workers_conf = "sentiment_proc.databases = 'postgres'\nsentiment_proc.workers_per_database = 2\n"
   . "sentiment_proc.worker_batch_size = 100\n";
-my $coord = sp_citus_node('coordinator', conf => "sentiment_proc.databases = ''\n");
-my @nodes = map { sp_citus_node("worker$_", conf => $workers_conf) } 1 .. 2;
-$coord->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('" . $coord->host . "', " . $coord->port . ")");
-sp_citus_add_node($coord, $_) for @nodes;
+my ($coord, @nodes) = sp_citus_cluster(coordinator_conf => "sentiment_proc.databases = ''\n",
+	worker_conf => $workers_conf);
 my $q = sub { $coord->safe_psql('postgres', $_[0]) };
 
 # pgvector in a schema of its own (sentiment_proc qualifies its operators),

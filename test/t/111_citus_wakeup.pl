@@ -20,11 +20,8 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 
 my $workers_conf = "sentiment_proc.databases = 'postgres'\nsentiment_proc.workers_per_database = 2\n";
-my $coord = sp_citus_node('coordinator', conf => "sentiment_proc.databases = ''\n");
-my @nodes = map { sp_citus_node("worker$_", conf => $workers_conf) } 1 .. 2;
-$coord->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('" . $coord->host . "', " . $coord->port . ")");
-sp_citus_add_node($coord, $_) for @nodes;
+my ($coord, @nodes) = sp_citus_cluster(coordinator_conf => "sentiment_proc.databases = ''\n",
+	worker_conf => $workers_conf);
 
 $coord->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;

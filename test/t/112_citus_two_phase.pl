@@ -16,11 +16,7 @@ use SentimentProc::Test;
 use Test::More;
 
 my $conf = "sentiment_proc.databases = ''\n";
-my $coord = sp_citus_node('coordinator', conf => $conf);
-my @nodes = map { sp_citus_node("worker$_", conf => $conf) } 1 .. 2;
-$coord->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('" . $coord->host . "', " . $coord->port . ")");
-sp_citus_add_node($coord, $_) for @nodes;
+my ($coord, @nodes) = sp_citus_cluster(coordinator_conf => $conf, worker_conf => $conf);
 
 $coord->safe_psql('postgres', q{
 CREATE EXTENSION sentiment_proc;

@@ -15,7 +15,8 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-our @EXPORT = qw(sp_node have_pg_cron have_citus sp_citus_node sp_citus_add_node sp_pg_major sp_old_install);
+our @EXPORT = qw(sp_node have_pg_cron have_citus sp_citus_node sp_citus_add_node sp_citus_cluster sp_pg_major
+  sp_old_install);
 
 # True when the PostgreSQL the tests run against (the pg_config first in
 # PATH, as prove_installcheck sets it) has the library NAME installed.
@@ -114,6 +115,22 @@ sub sp_citus_add_node
 	my ($coordinator, $worker) = @_;
 	$coordinator->safe_psql('postgres',
 		"SELECT citus_add_node('" . $worker->host . "', " . $worker->port . ")");
+}
+
+# sp_citus_cluster(coordinator_conf => 'lines', worker_conf => 'lines', pg_cron => 1):
+# a coordinator (pg_cron on it when asked) and two worker nodes, as
+# sp_citus_node starts them, the worker nodes added; returns them all,
+# the coordinator first.
+sub sp_citus_cluster
+{
+	my (%opt) = @_;
+	my $coord = sp_citus_node('coordinator', conf => $opt{coordinator_conf}, pg_cron => $opt{pg_cron});
+	my @nodes = map { sp_citus_node("worker$_", conf => $opt{worker_conf}) } 1 .. 2;
+
+	$coord->safe_psql('postgres',
+		"SELECT citus_set_coordinator_host('" . $coord->host . "', " . $coord->port . ")");
+	sp_citus_add_node($coord, $_) for @nodes;
+	return ($coord, @nodes);
 }
 
 # sp_node(NAME, conf => 'lines for postgresql.conf', pg_cron => 1,
