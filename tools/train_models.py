@@ -32,7 +32,14 @@ of a larger teacher trained on the same rows (teacher_probs(): a
 fastText-style hidden layer over the features plus character n-grams,
 fit_mlp(), with the linear model beside it); the teacher only exists
 while training.  Out-of-fold, each fold's student learns from a teacher
-trained without that fold.
+trained without that fold.  For comparing candidates (docs/models.md,
+"Other targets and teachers"; none beat version 3):
+SA_TRAIN_TEACHER_FOLDS=K gives each row the probabilities of a teacher
+trained without it (K inner folds), SA_TRAIN_TEACHER_SEEDS=0,1,2 averages
+the hidden layer over seeds, SA_TRAIN_TEACHER_HIDDEN, _MIX, _HARD and
+_TEMPERATURE set the rest; SA_TRAIN_TEACHER_CACHE=DIR keeps a teacher's
+log-odds for the next student on it, SA_TRAIN_SAVE_OOF=PATH the
+candidate's logits for tools/compare_social.py (a paired bootstrap).
 
 Features are not computed here: tools/dump-features (built from the
 analyser's own src/analyzer/features.c) writes them, so the C scorer sees
@@ -106,7 +113,7 @@ MODELS = {
         # (teacher_probs(), fit_soft()); SA_TRAIN_METHOD=softmax
         # SA_TRAIN_VERSION=2 rebuilds version 2 byte for byte
         method="distil",
-        distil=dict(hard=0.5, mix=0.7, hidden=32, temperature=1.0,
+        distil=dict(hard=0.5, mix=0.7, hidden=32, temperature=1.0, folds=0, seeds=[0],
                     mlp=dict(epochs=3, lr=5e-4, batch=64, init=0.05, seed=0)),
         train="sentiment_train/semeval_2013_2016_train.tsv",
         report="sentiment_dev/tweeteval_sentiment_val.tsv",
@@ -317,19 +324,58 @@ def log_softmax(Z):
     return Z - np.log(np.exp(Z).sum(1, keepdims=True))
 
 
-def teacher_probs(X, labels, ncls, cfg, C):
-    """The teacher of a distilled model (method "distil"), trained on X (a
-    FeatPair) and read back on the same rows: fit_mlp() over the features
-    with character n-grams (X.c) and the softmax regression over the
-    student's features (X.w), their log-probabilities weighted mix and 1 -
-    mix; its probabilities at d["temperature"] (above 1: softer), in
-    floating point (the teacher is never quantised nor shipped)."""
+def teacher_fit(X, labels, ncls, cfg, C):
+    """The teacher of a distilled model (method "distil") trained on X (a
+    FeatPair): fit_mlp() over the features with character n-grams (X.c),
+    once per seed in d["seeds"], and the softmax regression over the
+    student's features (X.w).  Returns a function giving its log-odds on
+    other rows: the hidden layers' log-probabilities averaged over the
+    seeds, weighted mix against the linear model's 1 - mix, in floating
+    point (the teacher is never quantised nor shipped)."""
     d = cfg["distil"]
-    E, b1, W2, b2 = fit_mlp(X.c, labels, ncls, d)
+    nets = [fit_mlp(X.c, labels, ncls, dict(d, mlp=dict(d["mlp"], seed=s)))
+            for s in d["seeds"]]
     W, b = fit(X.w, labels, ncls, C, cfg["epochs"], cfg["balance"])
-    Zm = np.maximum(X.c.matrix() @ E + b1, 0) @ W2 + b2
-    Zl = X.w.matrix() @ W + b
-    Z = d["mix"] * log_softmax(Zm) + (1 - d["mix"]) * log_softmax(np.asarray(Zl))
+
+    def probs(R):
+        Zm = sum(log_softmax(np.maximum(R.c.matrix() @ E + b1, 0) @ W2 + b2)
+                 for E, b1, W2, b2 in nets) / len(nets)
+        Zl = R.w.matrix() @ W + b
+        return d["mix"] * Zm + (1 - d["mix"]) * log_softmax(np.asarray(Zl))
+    return probs
+
+
+def teacher_probs(X, labels, ncls, cfg, C):
+    """The teacher's probabilities on the rows of X at d["temperature"]
+    (above 1: softer), the student's soft targets.  With d["folds"] = 0
+    (version 3) one teacher is trained on all of X and read back on the
+    same rows (in-sample: confident on the rows it has learnt); with
+    d["folds"] = K each row gets the log-odds of a teacher trained without
+    it (row i of X in inner fold i % K, K teachers), as the teacher would
+    read an unseen text.  SA_TRAIN_TEACHER_CACHE=DIR keeps the log-odds
+    of each teacher setting and set of rows there, for trying students
+    (hard, temperature) on one teacher."""
+    d = cfg["distil"]
+    K = d.get("folds", 0)
+    cache = os.environ.get("SA_TRAIN_TEACHER_CACHE")
+    if cache:
+        import hashlib
+        key = hashlib.sha1(repr((sorted((k, v) for k, v in d.items() if k not in ("hard", "temperature")),
+                                 C, cfg["epochs"], cfg["balance"], cfg["flags"], labels)).encode()
+                           + X.w.counts.indptr.tobytes() + X.w.counts.indices.tobytes()).hexdigest()
+        path = os.path.join(cache, key + ".npy")
+        if os.path.exists(path):
+            return softmax(np.load(path) / d["temperature"])
+    if K < 2:
+        Z = teacher_fit(X, labels, ncls, cfg, C)(X)
+    else:
+        idx = np.arange(X.counts.shape[0])
+        Z = np.zeros((len(idx), ncls))
+        for k in range(K):
+            tr, te = idx[idx % K != k], idx[idx % K == k]
+            Z[te] = teacher_fit(X.rows(tr), [labels[i] for i in tr], ncls, cfg, C)(X.rows(te))
+    if cache:
+        np.save(path, Z)
     return softmax(Z / d["temperature"])
 
 
@@ -685,6 +731,10 @@ def train_social(args, cfg):
         if best is None or mr > best[0]:
             best = (mr, C, off, Z)
     mr, C, off, Z = best
+    if os.environ.get("SA_TRAIN_SAVE_OOF"):
+        # for comparing candidates (paired bootstrap): the out-of-fold
+        # logits with the offsets, and the labels
+        np.savez(os.environ["SA_TRAIN_SAVE_OOF"], Z=Z + off, y=np.array([g[0] for g in y]))
     sentiment_figures("social C=%g offsets %s, out-of-fold (%d rows)" % (C, off.tolist(), len(y)),
                       y, Z + off)
     T, cal = calibrate("social", cfg, Z + off, y)
@@ -705,6 +755,8 @@ def train_social(args, cfg):
         reliability("social, tweeteval val", conf, ok)
         reliability("social, tweeteval val reweighted to the test shares", conf, ok, test_weights(yd, ncls))
         print("social: tweeteval val recall per class %s" % " ".join("%.3f" % r for r in rec))
+        if os.environ.get("SA_TRAIN_SAVE_OOF"):
+            np.savez(os.environ["SA_TRAIN_SAVE_OOF"] + ".val", Z=Zd, y=g)
     return qm
 
 
@@ -773,10 +825,11 @@ def main():
                 cfg[key] = int(env, 0)
         if os.environ.get("SA_TRAIN_OFFSETS"):
             cfg["offsets"] = os.environ["SA_TRAIN_OFFSETS"]
-        for key in ("hard", "temperature"):
+        for key, conv in (("hard", float), ("temperature", float), ("mix", float),
+                          ("folds", int), ("hidden", int), ("seeds", lambda v: [int(x) for x in v.split(",")])):
             env = os.environ.get("SA_TRAIN_TEACHER_" + key.upper())
             if env:
-                cfg["distil"] = dict(cfg["distil"], **{key: float(env)})
+                cfg["distil"] = dict(cfg["distil"], **{key: conv(env)})
         if os.environ.get("SA_TRAIN_METHOD"):
             cfg["method"] = os.environ["SA_TRAIN_METHOD"]
         if os.environ.get("SA_TRAIN_NB_ALPHA"):
