@@ -267,6 +267,29 @@ relid_of_name(const char *name)
 }
 
 /*
+ * The published arguments of an edit trigger (pg_trigger.tgargs: each
+ * argument ends with a NUL): text column, key column, topics table,
+ * embeddings table, model.  False unless all of them are there.
+ */
+static bool
+published_args(bytea *tgargs, const char *arg[SP_PUBLISHED_NARGS])
+{
+	const char *p = VARDATA_ANY(tgargs);
+	const char *end = p + VARSIZE_ANY_EXHDR(tgargs);
+
+	for (int k = 0; k < SP_PUBLISHED_NARGS; k++)
+	{
+		size_t		len = strnlen(p, end - p);
+
+		if (p + len >= end)
+			return false;
+		arg[k] = p;
+		p += len + 1;
+	}
+	return true;
+}
+
+/*
  * Attached distributed tables as a worker node sees them: from the published
  * arguments of their edit trigger (text column, key column, topics table,
  * embeddings table, model).  Appended to sources[*n], which has room for max.
@@ -298,20 +321,12 @@ published_sources(SourceList *sources, Oid only)
 		bool		isnull;
 		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		bytea	   *raw = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		const char *p = VARDATA_ANY(raw);
-		const char *end = p + VARSIZE_ANY_EXHDR(raw);
 		const char *arg[SP_PUBLISHED_NARGS];
 		SpSource	s = {0};
-		int			k;
 
 		if (OidIsValid(only) && relid != only)
 			continue;
-		for (k = 0; k < SP_PUBLISHED_NARGS && p < end; k++)
-		{
-			arg[k] = p;
-			p += strnlen(p, end - p) + 1;
-		}
-		if (k < SP_PUBLISHED_NARGS)
+		if (!published_args(raw, arg))
 			continue;
 		s.relid = s.logical = relid;
 		s.text_column = pstrdup(arg[0]);
@@ -437,15 +452,10 @@ sp_citus_shard_model(Oid shard)
 	{
 		bool		isnull;
 		bytea	   *raw = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		const char *p = VARDATA_ANY(raw);
-		const char *end = p + VARSIZE_ANY_EXHDR(raw);
-		int			k;
+		const char *arg[SP_PUBLISHED_NARGS];
 
-		/* the fifth argument: text column, key column, topics, embeddings, model */
-		for (k = 0; k < SP_PUBLISHED_NARGS - 1 && p < end; k++)
-			p += strnlen(p, end - p) + 1;
-		if (k == SP_PUBLISHED_NARGS - 1 && p < end)
-			model = pnstrdup(p, strnlen(p, end - p));
+		if (published_args(raw, arg))
+			model = pstrdup(arg[SP_PUBLISHED_NARGS - 1]);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return model;
