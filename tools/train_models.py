@@ -29,8 +29,9 @@ Distillation (since social 3, method "distil"): social is still one
 linear function per class over the same features, at the same cost, but
 it is fitted to soft targets, half its label and half the probabilities
 of a larger teacher trained on the same rows (teacher_probs(): a
-fastText-style hidden layer over the features plus character n-grams,
-fit_mlp(), with the linear model beside it); the teacher only exists
+fastText-style hidden layer over the features plus character 3-5-grams,
+whatever n-grams the student reads, fit_mlp(), with the linear model
+beside it); the teacher only exists
 while training.  Out-of-fold, each fold's student learns from a teacher
 trained without that fold.  For comparing candidates (docs/models.md,
 "Other targets and teachers"; none beat version 3):
@@ -114,6 +115,7 @@ MODELS = {
         # SA_TRAIN_VERSION=2 rebuilds version 2 byte for byte
         method="distil",
         distil=dict(hard=0.5, mix=0.7, hidden=32, temperature=1.0, folds=0, seeds=[0],
+                    char_min=3, char_max=5,
                     mlp=dict(epochs=3, lr=5e-4, batch=64, init=0.05, seed=0)),
         train="sentiment_train/semeval_2013_2016_train.tsv",
         report="sentiment_dev/tweeteval_sentiment_val.tsv",
@@ -420,7 +422,9 @@ def model_features(path, cfg, dumper):
     """Feats of a TSV file for cfg's model (a FeatPair for method distil)."""
     if cfg.get("method") != "distil":
         return features(path, cfg, dumper)
-    return FeatPair(features(path, dict(cfg, flags=cfg["flags"] | F_CHAR), dumper),
+    d = cfg["distil"]
+    return FeatPair(features(path, dict(cfg, flags=cfg["flags"] | F_CHAR, char_min=d["char_min"],
+                                        char_max=d["char_max"]), dumper),
                     features(path, cfg, dumper))
 
 

@@ -82,6 +82,9 @@ typedef struct sa_scratch
 	size_t		nfeats;
 	size_t		feats_cap;
 	size_t		forigin_cap;
+	uint32_t   *feats2;			/* a second model's rows, same pass (sa_features_pair) */
+	size_t		nfeats2;
+	size_t		feats2_cap;
 	sa_buf		norm;			/* one normalised "<word>" */
 } sa_scratch;
 
@@ -134,6 +137,9 @@ sa_fmix32(uint32_t h)
 sa_error	sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
 								const sa_sentiment *vader,
 								sa_emotion *label, double *score);
+/* The same from the emotion model's rows feats[0..n) of a text with tokens. */
+void		sa_emotion_of_rows(const uint32_t *feats, size_t n, sa_emotion *label,
+							   double *score);
 
 /* ---------- embedding (embedding.c, idf table in embedding_idf.c) ---------- */
 

@@ -43,10 +43,7 @@ sa_error
 sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
 					const sa_sentiment *vader, sa_emotion *label, double *score)
 {
-	const sa_model_data *m = &sa_model_emotion_data;
-	sa_feat_layout layout = sa_model_layout(m);
-	double		z[SA_MODEL_MAX_CLASSES];
-	int			best;
+	sa_feat_layout layout = sa_model_layout(&sa_model_emotion_data);
 	sa_error	err;
 
 	if (sc->ntoks == 0)
@@ -57,10 +54,19 @@ sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
 		return SA_OK;
 	}
 	err = sa_features(sc, &layout, text, len, vader, false);
-	if (err != SA_OK)
-		return err;
-	sa_model_logits(m, sc, z);
+	if (err == SA_OK)
+		sa_emotion_of_rows(sc->feats, sc->nfeats, label, score);
+	return err;
+}
 
+void
+sa_emotion_of_rows(const uint32_t *feats, size_t n, sa_emotion *label, double *score)
+{
+	const sa_model_data *m = &sa_model_emotion_data;
+	double		z[SA_MODEL_MAX_CLASSES];
+	int			best;
+
+	sa_model_logits(m, feats, n, z);
 	best = 0;
 	for (int c = 1; c < SA_EMOTION_COUNT; c++)
 		if (z[c] > z[best])
@@ -72,5 +78,4 @@ sa_emotion_classify(sa_scratch *sc, const char *text, size_t len,
 	 */
 	*label = (sa_emotion) best;
 	*score = sa_model_top_score(m, z, SA_EMOTION_COUNT, best);
-	return SA_OK;
 }

@@ -21,6 +21,10 @@
  *           the affix (a cheap stem and ending: "annoy"ed, "annoy"ing).
  *   vader   VADER compound in 21 bins of 0.1, pos, neu and neg in 11 each.
  *   punct   the text contains "!"; contains "?".
+ *
+ * A feature's key is one 32-bit hash; a model's row is its top bits, so
+ * the full analysis extracts the social and emotion models' features in
+ * one pass (sa_features_pair), each model taking the families it reads.
  */
 #include <string.h>
 
@@ -39,10 +43,11 @@
 #define BOW			0x02		/* begin and end of word in char n-grams */
 #define EOW			0x03
 
+/* A feature's 32-bit key; a table of 2^bits rows reads its top bits. */
 static inline uint32_t
-row_of(uint32_t h, uint32_t kind, uint32_t bits)
+key_of(uint32_t h, uint32_t kind)
 {
-	return sa_fmix32(h * 0x9E3779B1u + kind * 0x7F4A7C15u) >> (32 - bits);
+	return sa_fmix32(h * 0x9E3779B1u + kind * 0x7F4A7C15u);
 }
 
 /*
@@ -87,21 +92,34 @@ sa_link_at(const char *text, size_t len, size_t pos)
 		(left >= 4 && memcmp(p, "www.", 4) == 0);
 }
 
-/* The output arrays in locals, so the hot loop keeps them in registers. */
+/*
+ * One model's output, in locals so the hot loop keeps it in registers: its
+ * rows (the key's top bits), the feature families it reads.
+ */
 typedef struct feat_out
 {
 	uint32_t   *feats;
 	uint32_t   *origin;			/* NULL unless asked for */
 	size_t		n;
+	uint32_t	flags;
+	uint32_t	shift;			/* 32 - bits */
 } feat_out;
 
-static inline void
-emit(feat_out *o, uint32_t row, uint32_t kind, uint32_t index)
+/* The feature key of family fam to each output reading that family. */
+static inline __attribute__((always_inline)) void
+put(feat_out *out, int nout, uint32_t fam, uint32_t key, uint32_t kind, uint32_t index)
 {
-	o->feats[o->n] = row;
-	if (o->origin)
-		o->origin[o->n] = (kind << SA_FO_SHIFT) | (index & SA_FO_MASK);
-	o->n++;
+	for (int k = 0; k < nout; k++)
+	{
+		feat_out   *o = &out[k];
+
+		if (!(o->flags & fam))
+			continue;
+		o->feats[o->n] = key >> o->shift;
+		if (o->origin)
+			o->origin[o->n] = (kind << SA_FO_SHIFT) | (index & SA_FO_MASK);
+		o->n++;
+	}
 }
 
 static inline uint32_t
@@ -118,24 +136,25 @@ bin_of(double x, double lo, int nbins)
 
 /*
  * Room for the features of the tokens in sc: per token a word, a bigram
- * and an elongation feature, per byte of "\2word\3" one n-gram of each
- * length; 8 fixed ones.  And sc->norm for the longest token plus its marks.
+ * and an elongation feature, three affixes, per byte of "\2word\3" one
+ * n-gram of each length; 8 fixed ones.
  */
-static sa_error
-reserve(sa_scratch *sc, const sa_feat_layout *layout, bool want_origin)
+static size_t
+features_bound(const sa_scratch *sc, const sa_feat_layout *layout)
 {
 	size_t		need = sc->ntoks * 6 + 8;
 
 	if (layout->flags & SA_FEAT_CHAR)
 		need += (sc->lower.len + 2 * sc->ntoks) * (layout->char_max - layout->char_min + 1);
-	if (sa_grow_array((void **) &sc->feats, &sc->feats_cap, need, sizeof(uint32_t)) != 0)
-		return SA_ERR_NOMEM;
-	if (want_origin &&
-		sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, need, sizeof(uint32_t)) != 0)
-		return SA_ERR_NOMEM;
-	if (sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
-		return SA_ERR_NOMEM;
-	return SA_OK;
+	return need;
+}
+
+static bool
+layout_valid(const sa_feat_layout *l)
+{
+	return l->bits >= 8 && l->bits <= 24 &&
+		(!(l->flags & SA_FEAT_CHAR) || (l->char_min >= 1 && l->char_max >= l->char_min &&
+										l->char_max <= 8));
 }
 
 /* A token as the features read it. */
@@ -220,9 +239,9 @@ social_word(const sa_token *t, const unsigned char *w, unsigned char *nb,
 }
 
 /* Byte n-grams (nmin..nmax) of "\2word\3", built in nb unless there. */
-static inline void
-emit_chars(feat_out *o, const feat_word *fw, unsigned char *nb, uint32_t nmin, uint32_t nmax,
-		   uint32_t bits, uint32_t i)
+static inline __attribute__((always_inline)) void
+emit_chars(feat_out *out, int nout, const feat_word *fw, unsigned char *nb, uint32_t nmin,
+		   uint32_t nmax, uint32_t i)
 {
 	size_t		nl = fw->nl;
 
@@ -241,57 +260,53 @@ emit_chars(feat_out *o, const feat_word *fw, unsigned char *nb, uint32_t nmin, u
 		{
 			ch = (ch ^ nb[p + n - 1]) * 0x01000193u;
 			if (n >= nmin)
-				emit(o, row_of(ch, K_CHAR + n, bits), SA_FO_CHAR, i);
+				put(out, nout, SA_FEAT_CHAR, key_of(ch, K_CHAR + n), SA_FO_CHAR, i);
 		}
 	}
 }
 
 /* The text's own features: VADER's scores in bins, "!" and "?". */
-static inline void
-emit_text(feat_out *o, uint32_t flags, uint32_t bits, const char *text, size_t len,
+static inline __attribute__((always_inline)) void
+emit_text(feat_out *out, int nout, uint32_t flags, const char *text, size_t len,
 		  const sa_sentiment *vader)
 {
 	if ((flags & SA_FEAT_VADER) && vader != NULL)
 	{
-		emit(o, row_of(bin_of(vader->compound, -1.0, 21), K_VADER + 0, bits), SA_FO_VADER, 0);
-		emit(o, row_of(bin_of(vader->pos, 0.0, 11), K_VADER + 1, bits), SA_FO_VADER, 1);
-		emit(o, row_of(bin_of(vader->neu, 0.0, 11), K_VADER + 2, bits), SA_FO_VADER, 2);
-		emit(o, row_of(bin_of(vader->neg, 0.0, 11), K_VADER + 3, bits), SA_FO_VADER, 3);
+		put(out, nout, SA_FEAT_VADER, key_of(bin_of(vader->compound, -1.0, 21), K_VADER + 0),
+			SA_FO_VADER, 0);
+		put(out, nout, SA_FEAT_VADER, key_of(bin_of(vader->pos, 0.0, 11), K_VADER + 1),
+			SA_FO_VADER, 1);
+		put(out, nout, SA_FEAT_VADER, key_of(bin_of(vader->neu, 0.0, 11), K_VADER + 2),
+			SA_FO_VADER, 2);
+		put(out, nout, SA_FEAT_VADER, key_of(bin_of(vader->neg, 0.0, 11), K_VADER + 3),
+			SA_FO_VADER, 3);
 	}
 	if (flags & SA_FEAT_PUNCT)
 	{
 		if (memchr(text, '!', len) != NULL)
-			emit(o, row_of(0, K_PUNCT + 0, bits), SA_FO_PUNCT, 0);
+			put(out, nout, SA_FEAT_PUNCT, key_of(0, K_PUNCT + 0), SA_FO_PUNCT, 0);
 		if (memchr(text, '?', len) != NULL)
-			emit(o, row_of(0, K_PUNCT + 1, bits), SA_FO_PUNCT, 1);
+			put(out, nout, SA_FEAT_PUNCT, key_of(0, K_PUNCT + 1), SA_FO_PUNCT, 1);
 	}
 }
 
-sa_error
-sa_features(sa_scratch *sc, const sa_feat_layout *layout,
-			const char *text, size_t len, const sa_sentiment *vader,
-			bool want_origin)
+/*
+ * The pass over the tokens for nout outputs (1 or 2, a constant once
+ * inlined).  lay is the first output's layout; the families that change a
+ * word's own feature (word, negation scope, the social normalising) and the
+ * n-gram lengths are the same for all (sa_features_shareable), the others
+ * each output reads or not (out[k].flags); flags is their union.
+ */
+static inline __attribute__((always_inline)) void
+extract(sa_scratch *sc, feat_out *out, int nout, const sa_feat_layout *lay, uint32_t flags,
+		const char *text, size_t len, const sa_sentiment *vader)
 {
-	uint32_t	flags = layout->flags;
-	uint32_t	bits = layout->bits;
-	uint32_t	nmin = layout->char_min,
-				nmax = layout->char_max;
-	feat_out	o;
+	uint32_t	nmin = lay->char_min,
+				nmax = lay->char_max;
 	size_t		link_end = 0;
 	uint32_t	prev_h = 0;
 	bool		have_prev = false;
 	uint32_t	neg = 0;
-	sa_error	err;
-
-	sc->nfeats = 0;
-	if (bits < 8 || bits > 24 || (flags & SA_FEAT_CHAR && (nmin < 1 || nmax < nmin || nmax > 8)))
-		return SA_ERR_ARGUMENT;
-	err = reserve(sc, layout, want_origin);
-	if (err != SA_OK)
-		return err;
-	o.feats = sc->feats;
-	o.origin = want_origin ? sc->forigin : NULL;
-	o.n = 0;
 
 	for (size_t i = 0; i < sc->ntoks; i++)
 	{
@@ -310,33 +325,116 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			continue;
 
 		if (flags & SA_FEAT_WORD)
-			emit(&o, row_of(fw.h, (neg > 0 && (flags & SA_FEAT_NEG)) ? K_NEGWORD : K_WORD, bits),
-				 SA_FO_WORD, (uint32_t) i);
+			put(out, nout, SA_FEAT_WORD,
+				key_of(fw.h, (neg > 0 && (flags & SA_FEAT_NEG)) ? K_NEGWORD : K_WORD),
+				SA_FO_WORD, (uint32_t) i);
 		if (fw.elongated)
-			emit(&o, row_of(0, K_ELONG, bits), SA_FO_WORD, (uint32_t) i);
+			put(out, nout, SA_FEAT_SOCIAL, key_of(0, K_ELONG), SA_FO_WORD, (uint32_t) i);
 		if ((flags & SA_FEAT_BIGRAM) && have_prev)
-			emit(&o, row_of(prev_h * 0x01000193u ^ fw.h, K_BIGRAM, bits), SA_FO_BIGRAM, (uint32_t) i);
+			put(out, nout, SA_FEAT_BIGRAM, key_of(prev_h * 0x01000193u ^ fw.h, K_BIGRAM),
+				SA_FO_BIGRAM, (uint32_t) i);
 		if ((flags & SA_FEAT_AFFIX) && !(t->flags & SA_TOK_SYMBOL) && fw.wl > 4)
 		{
 			uint32_t	h4 = sa_fnv1a(fw.wb, 4);
 
-			emit(&o, row_of(h4, K_PREFIX + 4, bits), SA_FO_CHAR, (uint32_t) i);
+			put(out, nout, SA_FEAT_AFFIX, key_of(h4, K_PREFIX + 4), SA_FO_CHAR, (uint32_t) i);
 			if (fw.wl > 5)
-				emit(&o, row_of(sa_fnv1a_update(h4, fw.wb + 4, 1), K_PREFIX + 5, bits),
-					 SA_FO_CHAR, (uint32_t) i);
-			emit(&o, row_of(sa_fnv1a(fw.wb + fw.wl - 3, 3), K_SUFFIX + 3, bits), SA_FO_CHAR,
-				 (uint32_t) i);
+				put(out, nout, SA_FEAT_AFFIX, key_of(sa_fnv1a_update(h4, fw.wb + 4, 1), K_PREFIX + 5),
+					SA_FO_CHAR, (uint32_t) i);
+			put(out, nout, SA_FEAT_AFFIX, key_of(sa_fnv1a(fw.wb + fw.wl - 3, 3), K_SUFFIX + 3),
+				SA_FO_CHAR, (uint32_t) i);
 		}
 		if (fw.chars)
-			emit_chars(&o, &fw, nb, nmin, nmax, bits, (uint32_t) i);
+			emit_chars(out, nout, &fw, nb, nmin, nmax, (uint32_t) i);
 		prev_h = fw.h;
 		have_prev = true;
 		if (neg > 0)
 			neg--;
 		if ((flags & SA_FEAT_NEG) && is_negation((const char *) w, t->len))
-			neg = layout->neg_scope;
+			neg = lay->neg_scope;
 	}
-	emit_text(&o, flags, bits, text, len, vader);
+	emit_text(out, nout, flags, text, len, vader);
+}
+
+static sa_error
+reserve(sa_scratch *sc, uint32_t **feats, size_t *cap, const sa_feat_layout *layout)
+{
+	if (sa_grow_array((void **) feats, cap, features_bound(sc, layout), sizeof(uint32_t)) != 0 ||
+		sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
+		return SA_ERR_NOMEM;
+	return SA_OK;
+}
+
+static feat_out
+output(uint32_t *feats, uint32_t *origin, const sa_feat_layout *layout)
+{
+	feat_out	o = {feats, origin, 0, layout->flags, 32 - layout->bits};
+
+	return o;
+}
+
+sa_error
+sa_features(sa_scratch *sc, const sa_feat_layout *layout,
+			const char *text, size_t len, const sa_sentiment *vader,
+			bool want_origin)
+{
+	feat_out	o;
+	sa_error	err;
+
+	sc->nfeats = 0;
+	if (!layout_valid(layout))
+		return SA_ERR_ARGUMENT;
+	err = reserve(sc, &sc->feats, &sc->feats_cap, layout);
+	if (err == SA_OK && want_origin &&
+		sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, features_bound(sc, layout),
+					  sizeof(uint32_t)) != 0)
+		err = SA_ERR_NOMEM;
+	if (err != SA_OK)
+		return err;
+	o = output(sc->feats, want_origin ? sc->forigin : NULL, layout);
+	extract(sc, &o, 1, layout, layout->flags, text, len, vader);
 	sc->nfeats = o.n;
+	return SA_OK;
+}
+
+/* What makes a word's own feature, and the n-gram lengths when both read them. */
+#define SHARED_FLAGS (SA_FEAT_WORD | SA_FEAT_NEG | SA_FEAT_SOCIAL)
+
+bool
+sa_features_shareable(const sa_feat_layout *a, const sa_feat_layout *b)
+{
+	return (a->flags & SHARED_FLAGS) == (b->flags & SHARED_FLAGS) &&
+		(!(a->flags & SA_FEAT_NEG) || a->neg_scope == b->neg_scope) &&
+		(!(a->flags & b->flags & SA_FEAT_CHAR) ||
+		 (a->char_min == b->char_min && a->char_max == b->char_max));
+}
+
+sa_error
+sa_features_pair(sa_scratch *sc, const sa_feat_layout *a, const sa_feat_layout *b,
+				 const char *text, size_t len, const sa_sentiment *vader)
+{
+	feat_out	o[2];
+	sa_feat_layout lay = *a;
+	sa_error	err;
+
+	sc->nfeats = sc->nfeats2 = 0;
+	if (!layout_valid(a) || !layout_valid(b) || !sa_features_shareable(a, b))
+		return SA_ERR_ARGUMENT;
+	err = reserve(sc, &sc->feats, &sc->feats_cap, a);
+	if (err == SA_OK)
+		err = reserve(sc, &sc->feats2, &sc->feats2_cap, b);
+	if (err != SA_OK)
+		return err;
+	/* the n-gram lengths of whichever reads them */
+	if (!(a->flags & SA_FEAT_CHAR))
+	{
+		lay.char_min = b->char_min;
+		lay.char_max = b->char_max;
+	}
+	o[0] = output(sc->feats, NULL, a);
+	o[1] = output(sc->feats2, NULL, b);
+	extract(sc, o, 2, &lay, a->flags | b->flags, text, len, vader);
+	sc->nfeats = o[0].n;
+	sc->nfeats2 = o[1].n;
 	return SA_OK;
 }

@@ -188,11 +188,9 @@ sa_emotion_model_verify(void)
 }
 
 void
-sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits)
+sa_model_logits(const sa_model_data *m, const uint32_t *f, size_t n, double *logits)
 {
 	int64_t		z[SA_MODEL_MAX_CLASSES] = {0};
-	const uint32_t *f = sc->feats;
-	size_t		n = sc->nfeats;
 
 	/*
 	 * Fixed lane counts let the compiler add a row as one vector; int32

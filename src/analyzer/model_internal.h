@@ -124,6 +124,19 @@ sa_error	sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 						const char *text, size_t len, const sa_sentiment *vader,
 						bool want_origin);
 
+/*
+ * Two models' features in one pass over the tokens: a's rows into
+ * sc->feats[0..sc->nfeats), b's into sc->feats2[0..sc->nfeats2), each
+ * exactly what sa_features() gives for it.  Only for layouts that
+ * sa_features_shareable() accepts (else SA_ERR_ARGUMENT): the same word,
+ * negation and social-normalising flags, the same negation scope and, when
+ * both read character n-grams, the same lengths.  The full analysis uses
+ * it for the social and emotion models.
+ */
+bool		sa_features_shareable(const sa_feat_layout *a, const sa_feat_layout *b);
+sa_error	sa_features_pair(sa_scratch *sc, const sa_feat_layout *a, const sa_feat_layout *b,
+							 const char *text, size_t len, const sa_sentiment *vader);
+
 /* A link ("http://", "https://", "www.") starts at text[pos]; it runs to
  * the next white space and counts as one "<url>" token. */
 bool		sa_link_at(const char *text, size_t len, size_t pos);
@@ -137,10 +150,11 @@ sa_model_layout(const sa_model_data *m)
 }
 
 /*
- * Integer class sums of the features in sc for model m into z[0..lanes),
+ * Integer class sums of the n rows feats of model m into z[0..lanes),
  * then logits[c] = bias[c] + scale[c] * z[c] for c < n_classes.
  */
-void		sa_model_logits(const sa_model_data *m, const sa_scratch *sc, double *logits);
+void		sa_model_logits(const sa_model_data *m, const uint32_t *feats, size_t n,
+							double *logits);
 
 /*
  * Calibrated score of the arg max best of the logits z (n classes): the

@@ -77,6 +77,10 @@ sa_scorer	sa_multilingual_route(sa_lang lang);
 sa_error	sa_linear_classify(sa_scratch *sc, sa_scorer s, const char *text, size_t len,
 							   const sa_sentiment *vader, bool want_origin, sa_sentiment *out);
 
+/* The same from the rows feats[0..n) of the linear model m. */
+void		sa_linear_of_rows(const sa_model_data *m, const uint32_t *feats, size_t n,
+							  sa_sentiment *out);
+
 /*
  * Sentiment of a text with the model (VADER, tokens and all), in the
  * language of code language when the model reads it (NULL: identified

@@ -13,24 +13,16 @@
 
 #include "models_internal.h"
 
-sa_error
-sa_linear_classify(sa_scratch *sc, sa_scorer s, const char *text, size_t len,
-				   const sa_sentiment *vader, bool want_origin, sa_sentiment *out)
+void
+sa_linear_of_rows(const sa_model_data *m, const uint32_t *feats, size_t n, sa_sentiment *out)
 {
-	const sa_model_data *m = s.data;
-	sa_feat_layout layout = sa_model_layout(m);
 	double		z[SA_MODEL_MAX_CLASSES];
 	double		p[3],
 				sum = 0.0,
 				top;
 	int			best = 0;
-	sa_error	err;
 
-	err = s.slice < 0 ? sa_features(sc, &layout, text, len, vader, want_origin)
-		: sa_ml_features(sc, &layout, (sa_lang) s.slice, text, len, vader, want_origin);
-	if (err != SA_OK)
-		return err;
-	sa_model_logits(m, sc, z);
+	sa_model_logits(m, feats, n, z);
 	for (int c = 1; c < 3; c++)
 		if (z[c] > z[best])
 			best = c;
@@ -46,7 +38,20 @@ sa_linear_classify(sa_scratch *sc, sa_scorer s, const char *text, size_t len,
 	out->pos = p[2] / sum;
 	out->compound = out->pos - out->neg;
 	out->label = (sa_label) (best - 1);
-	return SA_OK;
+}
+
+sa_error
+sa_linear_classify(sa_scratch *sc, sa_scorer s, const char *text, size_t len,
+				   const sa_sentiment *vader, bool want_origin, sa_sentiment *out)
+{
+	sa_feat_layout layout = sa_model_layout(s.data);
+	sa_error	err;
+
+	err = s.slice < 0 ? sa_features(sc, &layout, text, len, vader, want_origin)
+		: sa_ml_features(sc, &layout, (sa_lang) s.slice, text, len, vader, want_origin);
+	if (err == SA_OK)
+		sa_linear_of_rows(s.data, sc->feats, sc->nfeats, out);
+	return err;
 }
 
 sa_error

@@ -37,6 +37,7 @@ sa_scratch_destroy(sa_scratch *sc)
 	free(sc->cps);
 	free(sc->feats);
 	free(sc->forigin);
+	free(sc->feats2);
 	sa_buf_free(&sc->norm);
 	free(sc);
 }
@@ -51,7 +52,7 @@ sa_scratch_trim(sa_scratch *sc)
 	size_t		total = sc->lower.cap +
 		sc->toks_cap * sizeof(sa_token) + sc->clauses_cap * sizeof(sa_clause) +
 		sc->cps_cap * sizeof(uint32_t) + sc->norm.cap +
-		(sc->feats_cap + sc->forigin_cap) * sizeof(uint32_t);
+		(sc->feats_cap + sc->forigin_cap + sc->feats2_cap) * sizeof(uint32_t);
 
 	if (total <= SA_SCRATCH_KEEP_BYTES)
 		return;
@@ -61,15 +62,17 @@ sa_scratch_trim(sa_scratch *sc)
 	free(sc->cps);
 	free(sc->feats);
 	free(sc->forigin);
+	free(sc->feats2);
 	sa_buf_free(&sc->norm);
 	sc->toks = NULL;
 	sc->clauses = NULL;
 	sc->cps = NULL;
 	sc->feats = NULL;
 	sc->forigin = NULL;
+	sc->feats2 = NULL;
 	sc->toks_cap = sc->clauses_cap = sc->cps_cap = 0;
-	sc->feats_cap = sc->forigin_cap = 0;
-	sc->ntoks = sc->nclauses = sc->nfeats = 0;
+	sc->feats_cap = sc->forigin_cap = sc->feats2_cap = 0;
+	sc->ntoks = sc->nclauses = sc->nfeats = sc->nfeats2 = 0;
 }
 
 /* Grow an array of elem-sized items to hold at least need; 0 or -1. */

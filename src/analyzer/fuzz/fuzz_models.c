@@ -1,7 +1,9 @@
 /*
  * fuzz_models.c - libFuzzer target for the trained models' paths: social
  * sentiment, the full analysis with it, language identification and the
- * multilingual model, and sa_explain() for every model,
+ * multilingual model, and sa_explain() for every model (the emotion of the
+ * social analysis, read in one pass with social's features, the same as
+ * VADER's),
  * on arbitrary bytes.  The first byte picks k for explain; invariants that
  * fail trap, so the fuzzer reports them like a crash.
  */
@@ -47,6 +49,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(a.emotion < SA_EMOTION_COUNT && a.emotion_score > 0 && a.emotion_score <= 1);
 	for (size_t i = 0; i < a.n_topics; i++)
 		REQUIRE(isfinite(a.topics[i].sentiment) && fabs(a.topics[i].sentiment) <= 1.0);
+	/* social's analysis reads the emotion in the same pass as its own features */
+	{
+		static sa_analysis v;
+
+		REQUIRE(sa_analyze_model(lex, NULL, ws, SA_MODEL_VADER, text, size, &v) == SA_OK);
+		REQUIRE(v.emotion == a.emotion && v.emotion_score == a.emotion_score);
+	}
 
 	/* language identification and the multilingual model */
 	{

@@ -5,7 +5,8 @@
  * sentiment, sa_explain() on known texts (VADER's valences after its rules;
  * the social model's contributions adding up to its log-odds), bad input
  * through every new function, and dev-set floors for both trained models
- * (skipped, saying so, when ../shared/data is absent).
+ * (skipped, saying so, when ../shared/data is absent); one pass of the
+ * features for two models giving each exactly its own features.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -551,6 +552,116 @@ test_floors(void)
 	free(buf);
 }
 
+/* sa_features(sc, l) copied out: n rows into *out (malloc'ed). */
+static size_t
+features_alone(sa_scratch *sc, const sa_feat_layout *l, const char *text, const sa_sentiment *v,
+			   uint32_t **out)
+{
+	CHECK(sa_features(sc, l, text, strlen(text), v, false) == SA_OK);
+	*out = malloc((sc->nfeats + 1) * sizeof(uint32_t));
+	if (*out == NULL)
+		abort();
+	memcpy(*out, sc->feats, sc->nfeats * sizeof(uint32_t));
+	return sc->nfeats;
+}
+
+static void
+expect_pair(sa_scratch *sc, const sa_feat_layout *a, const sa_feat_layout *b, const char *text)
+{
+	sa_sentiment v;
+	uint32_t   *fa,
+			   *fb;
+	size_t		na,
+				nb;
+
+	CHECK(sa_sentiment_score(lex, ws, text, strlen(text), &v) == SA_OK);
+	CHECK(sa_tokenize(sc, text, strlen(text)) == SA_OK);
+	na = features_alone(sc, a, text, &v, &fa);
+	nb = features_alone(sc, b, text, &v, &fb);
+	CHECK(sa_features_pair(sc, a, b, text, strlen(text), &v) == SA_OK);
+	CHECK_MSG(sc->nfeats == na && memcmp(sc->feats, fa, na * sizeof(uint32_t)) == 0,
+			  "\"%s\": first model's features differ in one pass (%zu against %zu)", text,
+			  sc->nfeats, na);
+	CHECK_MSG(sc->nfeats2 == nb && memcmp(sc->feats2, fb, nb * sizeof(uint32_t)) == 0,
+			  "\"%s\": second model's features differ in one pass (%zu against %zu)", text,
+			  sc->nfeats2, nb);
+	free(fa);
+	free(fb);
+}
+
+/*
+ * The full analysis reads the social and emotion models' features in one
+ * pass (sa_features_pair): each must get exactly what sa_features() gives
+ * it alone, and the analysis the same sentiment and emotion as apart.
+ */
+static void
+test_shared_features(void)
+{
+	static const char *const texts[] = {
+		"", "!!!", "I don't love it, not at all... @bob http://x.co/y sooooo good 2024!?",
+		"The breakfast was terrible but the room was lovely",
+		"never ever again :( #fail wwwwwwww www.example.com", "caf\xc3\xa9 na\xc3\xafve \xf0\x9f\x98\x80 ok",
+		"RT @user: can't wait!!! 10/10 would recommend", "no", "a b c d e f g h i j k l m n o p",
+	};
+	sa_feat_layout model = sa_model_layout(&sa_model_social_data),
+				social = model,
+				emotion = sa_model_layout(&sa_model_emotion_data),
+				chars = social,
+				chars35 = emotion,
+				other;
+	sa_scratch *sc;
+
+	CHECK(sa_scratch_create(&sc) == SA_OK);
+	/* as shipped: the analysis reads both in one pass */
+	CHECK(sa_features_shareable(&social, &emotion));
+	social.flags &= ~SA_FEAT_CHAR;
+	chars.flags |= SA_FEAT_CHAR;
+	chars.char_min = chars.char_max = 4;
+	chars.bits = 17;
+	chars35.flags |= SA_FEAT_CHAR;
+	chars35.char_min = 3;
+	chars35.char_max = 5;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		sa_analysis with,
+					alone;
+		sa_sentiment s;
+
+		expect_pair(sc, &model, &emotion, texts[i]);
+		expect_pair(sc, &social, &emotion, texts[i]);
+		expect_pair(sc, &emotion, &social, texts[i]);
+		expect_pair(sc, &chars, &emotion, texts[i]);
+		expect_pair(sc, &emotion, &chars, texts[i]);
+		expect_pair(sc, &chars35, &social, texts[i]);
+
+		CHECK(sa_analyze_model(lex, NULL, ws, SA_MODEL_SOCIAL, texts[i], strlen(texts[i]), &with) == SA_OK);
+		CHECK(sa_analyze_model(lex, NULL, ws, SA_MODEL_VADER, texts[i], strlen(texts[i]), &alone) == SA_OK);
+		CHECK(sa_sentiment_score_model(lex, ws, SA_MODEL_SOCIAL, texts[i], strlen(texts[i]), &s) == SA_OK);
+		CHECK_MSG(with.emotion == alone.emotion && with.emotion_score == alone.emotion_score,
+				  "\"%s\": emotion %d %.17g with social, %d %.17g with vader", texts[i],
+				  (int) with.emotion, with.emotion_score, (int) alone.emotion, alone.emotion_score);
+		CHECK_MSG(same(&with.sentiment, &s), "\"%s\": social differs in the analysis", texts[i]);
+	}
+
+	/* layouts that change a word's own feature cannot share a pass */
+	other = emotion;
+	other.neg_scope = emotion.neg_scope + 1;
+	CHECK(!sa_features_shareable(&social, &other));
+	CHECK(sa_features_pair(sc, &social, &other, "x", 1, NULL) == SA_ERR_ARGUMENT);
+	other = emotion;
+	other.flags &= ~SA_FEAT_SOCIAL;
+	CHECK(!sa_features_shareable(&social, &other));
+	other = chars;
+	other.char_max = 5;
+	CHECK(!sa_features_shareable(&chars, &other));
+	other.flags &= ~SA_FEAT_CHAR;
+	CHECK(sa_features_shareable(&chars, &other));
+	other = emotion;
+	other.bits = 30;
+	CHECK(sa_features_pair(sc, &social, &other, "x", 1, NULL) == SA_ERR_ARGUMENT);
+	sa_scratch_destroy(sc);
+}
+
 int
 main(void)
 {
@@ -564,6 +675,7 @@ main(void)
 	test_bad_input();
 	test_explain();
 	test_analyze_model();
+	test_shared_features();
 	test_floors();
 	sa_workspace_destroy(ws);
 	sa_lexicon_destroy(lex);
