@@ -103,16 +103,21 @@ F_WORD, F_BIGRAM, F_NEG, F_CHAR, F_VADER, F_PUNCT, F_SOCIAL, F_NORM, F_AFFIX = 1
 
 MODELS = {
     "social": dict(
-        version=3,
+        version=4,
         classes=["negative", "neutral", "positive"],
         lanes=4,
-        flags=F_WORD | F_BIGRAM | F_NEG | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
-        bits=16, neg_scope=3, char_min=3, char_max=5,
+        # since version 4 with character 5-grams (docs/models.md,
+        # "Character n-grams: version 4"); SA_TRAIN_FLAGS=0xf7
+        # SA_TRAIN_CHAR_MIN=3 SA_TRAIN_CHAR_MAX=5 SA_TRAIN_VERSION=3 rebuilds
+        # version 3 byte for byte
+        flags=F_WORD | F_BIGRAM | F_NEG | F_CHAR | F_VADER | F_PUNCT | F_SOCIAL | F_NORM,
+        bits=16, neg_scope=3, char_min=5, char_max=5,
         C=[8.0], epochs=20, balance=1.0, folds=5, calibrate="temperature",
         # since version 3 (method "distil"): a softmax regression on soft
         # targets from a teacher that is trained, not shipped
         # (teacher_probs(), fit_soft()); SA_TRAIN_METHOD=softmax
-        # SA_TRAIN_VERSION=2 rebuilds version 2 byte for byte
+        # SA_TRAIN_VERSION=2 with version 3's settings above rebuilds
+        # version 2 byte for byte
         method="distil",
         distil=dict(hard=0.5, mix=0.7, hidden=32, temperature=1.0, folds=0, seeds=[0],
                     char_min=3, char_max=5,
