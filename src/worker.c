@@ -262,6 +262,43 @@ worker_count_batch(SpWorkerSlot *slot, int64 n)
 }
 
 /*
+ * Sleep until a wake-up, a reload, an interrupt or timeout ms.  The latch is
+ * also set for things that are not wake-ups (PostgreSQL's own signals, such
+ * as a cache invalidation catch-up after DDL elsewhere): those go back to
+ * sleep, or an idle worker would run a batch that nobody asked for.  A
+ * wake-up clears slot->idle (sp_wake_database) or sets slot->work.
+ */
+static void
+worker_sleep(SpWorkerSlot *slot, long timeout)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	long		left = timeout;
+
+	for (;;)
+	{
+		int			rc;
+		bool		woken;
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (rc & WL_TIMEOUT)
+			return;
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			return;
+		SpinLockAcquire(&sp_shared->mutex);
+		woken = slot->work || !slot->idle;
+		SpinLockRelease(&sp_shared->mutex);
+		if (woken)
+			return;
+		left = timeout - (long) ((GetCurrentTimestamp() - start) / 1000);
+		if (left <= 0)
+			return;
+	}
+}
+
+/*
  * Nothing more to do for now: go idle (unless a commit flagged new rows
  * meanwhile) and sleep until woken, the poll interval, or for the first
  * worker the upkeep interval; a standby looks every second, as nothing
@@ -301,10 +338,7 @@ worker_idle(SpWorkerSlot *slot, int index, SpStepResult res, bool in_recovery)
 	}
 	if (watching)
 		timeout = Min(timeout, SP_PREPARED_POLL_MS);
-
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 timeout, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
+	worker_sleep(slot, timeout);
 }
 
 /*
