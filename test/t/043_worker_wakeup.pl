@@ -84,6 +84,18 @@ ALTER TABLE parts_1 ENABLE ALWAYS TRIGGER sentiment_wakeup;
 });
 ok($node->poll_query_until('postgres', "SELECT state FROM sentiment_workers WHERE kind = 'worker'", 'idle'),
 	'the worker is idle again');
+
+# PostgreSQL sets a process's latch for its own signals too (here a request
+# to log its memory contexts; after DDL elsewhere, a cache catch-up): that
+# is no wake-up, and the idle worker must sleep on, not run a batch.
+my $worker_pid = $node->safe_psql('postgres', "SELECT pid FROM sentiment_workers WHERE kind = 'worker'");
+for (1 .. 5)
+{
+	$node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($worker_pid)");
+	usleep(200_000);
+}
+is($node->safe_psql('postgres', "SELECT count(*) FROM parts WHERE processing_status = 'pending'"), '200',
+	'signals that are not wake-ups leave the idle worker asleep');
 my $before = wakeups();
 is($node->safe_psql('postgres', "SELECT sentiment_process_batch(100, 'parts')"), '100',
 	'a SQL batch completes rows');
