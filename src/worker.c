@@ -293,7 +293,7 @@ worker_sleep(SpWorkerSlot *slot, long timeout)
 		SpinLockRelease(&sp_shared->mutex);
 		if (woken)
 			return;
-		left = timeout - (long) ((GetCurrentTimestamp() - start) / 1000);
+		left = timeout - TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
 		if (left <= 0)
 			return;
 	}

@@ -356,13 +356,18 @@ extract(sa_scratch *sc, feat_out *out, int nout, const sa_feat_layout *lay, uint
 	emit_text(out, nout, flags, text, len, vader);
 }
 
-static sa_error
-reserve(sa_scratch *sc, uint32_t **feats, size_t *cap, const sa_feat_layout *layout)
+/* An array (rows or origins) room for layout's features. */
+static bool
+reserve(const sa_scratch *sc, uint32_t **arr, size_t *cap, const sa_feat_layout *layout)
 {
-	if (sa_grow_array((void **) feats, cap, features_bound(sc, layout), sizeof(uint32_t)) != 0 ||
-		sa_buf_reserve(&sc->norm, sc->lower.len + 2) != 0)
-		return SA_ERR_NOMEM;
-	return SA_OK;
+	return sa_grow_array((void **) arr, cap, features_bound(sc, layout), sizeof(uint32_t)) == 0;
+}
+
+/* sc->norm: one normalised "\2word\3" of the longest token. */
+static bool
+reserve_norm(sa_scratch *sc)
+{
+	return sa_buf_reserve(&sc->norm, sc->lower.len + 2) == 0;
 }
 
 static feat_out
@@ -379,18 +384,13 @@ sa_features(sa_scratch *sc, const sa_feat_layout *layout,
 			bool want_origin)
 {
 	feat_out	o;
-	sa_error	err;
 
 	sc->nfeats = 0;
 	if (!layout_valid(layout))
 		return SA_ERR_ARGUMENT;
-	err = reserve(sc, &sc->feats, &sc->feats_cap, layout);
-	if (err == SA_OK && want_origin &&
-		sa_grow_array((void **) &sc->forigin, &sc->forigin_cap, features_bound(sc, layout),
-					  sizeof(uint32_t)) != 0)
-		err = SA_ERR_NOMEM;
-	if (err != SA_OK)
-		return err;
+	if (!reserve(sc, &sc->feats, &sc->feats_cap, layout) || !reserve_norm(sc) ||
+		(want_origin && !reserve(sc, &sc->forigin, &sc->forigin_cap, layout)))
+		return SA_ERR_NOMEM;
 	o = output(sc->feats, want_origin ? sc->forigin : NULL, layout);
 	extract(sc, &o, 1, layout, layout->flags, text, len, vader);
 	sc->nfeats = o.n;
@@ -415,16 +415,13 @@ sa_features_pair(sa_scratch *sc, const sa_feat_layout *a, const sa_feat_layout *
 {
 	feat_out	o[2];
 	sa_feat_layout lay = *a;
-	sa_error	err;
 
 	sc->nfeats = sc->nfeats2 = 0;
 	if (!layout_valid(a) || !layout_valid(b) || !sa_features_shareable(a, b))
 		return SA_ERR_ARGUMENT;
-	err = reserve(sc, &sc->feats, &sc->feats_cap, a);
-	if (err == SA_OK)
-		err = reserve(sc, &sc->feats2, &sc->feats2_cap, b);
-	if (err != SA_OK)
-		return err;
+	if (!reserve(sc, &sc->feats, &sc->feats_cap, a) || !reserve(sc, &sc->feats2, &sc->feats2_cap, b) ||
+		!reserve_norm(sc))
+		return SA_ERR_NOMEM;
 	/* the n-gram lengths of whichever reads them */
 	if (!(a->flags & SA_FEAT_CHAR))
 	{
