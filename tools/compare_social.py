@@ -4,7 +4,8 @@
 Each argument is a file written by tools/train_models.py with
 SA_TRAIN_SAVE_OOF=PATH (PATH.npz: out-of-fold logits of the training
 file, offsets included; PATH.val.npz: the quantised model's TweetEval
-validation logits).  Prints, for B against A, the difference in
+validation logits; PATH.holdout.npz, when both have one: the logits on
+the SemEval-2016 test rows of a model trained without them).  Prints, for B against A, the difference in
 macro-recall on both, its 95% interval over 1,000 resamples of the rows
 (the same resamples for both candidates; seed 0, so reruns agree), and
 out-of-fold the difference in each of the five folds (row i in fold
@@ -13,6 +14,7 @@ i % 5, as the trainer).  Run from the repository root:
     /usr/bin/python3 tools/compare_social.py A B
 """
 
+import os
 import sys
 
 import numpy as np
@@ -63,6 +65,8 @@ def main():
     A, B = sys.argv[1:]
     compare("out-of-fold", np.load(A + ".npz"), np.load(B + ".npz"), 5)
     compare("tweeteval val", np.load(A + ".val.npz"), np.load(B + ".val.npz"), 0)
+    if os.path.exists(A + ".holdout.npz") and os.path.exists(B + ".holdout.npz"):
+        compare("2016 hold-out", np.load(A + ".holdout.npz"), np.load(B + ".holdout.npz"), 0)
 
 
 if __name__ == "__main__":
