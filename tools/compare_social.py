@@ -4,9 +4,10 @@
 Each argument is a file written by tools/train_models.py with
 SA_TRAIN_SAVE_OOF=PATH (PATH.npz: out-of-fold logits of the training
 file, offsets included; PATH.val.npz: the quantised model's TweetEval
-validation logits; PATH.holdout.npz, when both have one: the logits on
-the SemEval-2016 test rows of a model trained without them).  Prints, for B against A, the difference in
-macro-recall on both, its 95% interval over 1,000 resamples of the rows
+validation logits; PATH.holdout.npz: the logits on the SemEval-2016
+test rows of a model trained without them, compared only when both
+candidates have one).  Prints, for B against A, the difference in
+macro-recall on each, its 95% interval over 1,000 resamples of the rows
 (the same resamples for both candidates; seed 0, so reruns agree), and
 out-of-fold the difference in each of the five folds (row i in fold
 i % 5, as the trainer).  Run from the repository root:
