@@ -103,10 +103,11 @@ TEST_SHARES = (0.32, 0.48, 0.19)
 # The training file keeps its source's order: the SemEval files of 2013 to
 # 2016, one after another.  Data rows [22518, 42514) are SemEval-2016's
 # test set (19,996 tweets; matched text for text against the source
-# repository the shared data's README names).  Like TweetEval's test split (SemEval-2017), it is later
-# than most training rows and about topics chosen for its year, so a model
-# trained without it and scored on it meets the shift the test split
-# brings, which random folds hide ("the 2016 hold-out", docs/models.md).
+# repository the shared data's README names).  Like TweetEval's test split
+# (SemEval-2017), it is later than most training rows and about topics
+# chosen for its year, so a model trained without it and scored on it
+# meets the shift the test split brings, which random folds hide ("the
+# 2016 hold-out", docs/models.md).
 # The rows are only valid for the file of this digest.
 HOLDOUT = dict(name="SemEval-2016 test", first=22518, end=42514,
                sha256="2fd0475499721c2f")
@@ -730,6 +731,16 @@ def calibrate(name, cfg, Z, gold):
     return T, cal
 
 
+def social_offsets(Z, gold, cfg):
+    """Class offsets for macro-recall fitted on logits Z, and the
+    macro-recall with them; zeros with offsets "none" (since version 5)."""
+    ncls = len(cfg["classes"])
+    if cfg.get("offsets") == "none":
+        off = np.zeros(ncls)
+        return off, macro_recall(gold, predict(Z, off), ncls)[0]
+    return tune_offsets(Z, gold, ncls, macro_recall)
+
+
 def holdout(path, X, y, cfg, C, Z):
     """Macro-recall on the rows of HOLDOUT of a model trained on the other
     rows (its teacher too).  A version with class offsets gets them fitted
@@ -740,33 +751,30 @@ def holdout(path, X, y, cfg, C, Z):
     rows were counted in."""
     import hashlib
     ncls = len(cfg["classes"])
+    save = os.environ.get("SA_TRAIN_SAVE_OOF")
     with open(path, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
     if not digest.startswith(HOLDOUT["sha256"]) or len(y) < HOLDOUT["end"]:
         print("social: %s hold-out skipped: %s is not the file its rows were counted in"
               % (HOLDOUT["name"], path), file=sys.stderr)
-        stale = os.environ.get("SA_TRAIN_SAVE_OOF", "") + ".holdout.npz"
-        if os.environ.get("SA_TRAIN_SAVE_OOF") and os.path.exists(stale):
-            os.remove(stale)   # so compare_social.py cannot read an older run's
+        if save and os.path.exists(save + ".holdout.npz"):
+            os.remove(save + ".holdout.npz")   # so compare_social.py cannot read an older run's
         return None
     idx = np.arange(len(y))
     inside = (idx >= HOLDOUT["first"]) & (idx < HOLDOUT["end"])
     tr, te = idx[~inside], idx[inside]
-    if cfg.get("offsets") == "none":
-        off = np.zeros(ncls)
-    else:
-        off, _ = tune_offsets(Z[tr], [y[i] for i in tr], ncls, macro_recall)
+    off, _ = social_offsets(Z[tr], [y[i] for i in tr], cfg)
     qm = fit_quantised(X.rows(tr), [y[i] for i in tr], cfg, C)
     Zh = qm.logits(student(X.rows(te)))
     gold = [y[i] for i in te]
-    mr, acc, rec = macro_recall(gold, predict(Zh, off), ncls)
+    mr, _, rec = macro_recall(gold, predict(Zh, off), ncls)
     mr0 = macro_recall(gold, predict(Zh, np.zeros(ncls)), ncls)[0]
     print("social C=%g: %s hold-out (%d rows, trained on the other %d) macro-recall %.4f "
           "(offsets %s; without %.4f), recall per class %s"
           % (C, HOLDOUT["name"], len(te), len(tr), mr, off.tolist(), mr0,
              " ".join("%.3f" % r for r in rec)))
-    if os.environ.get("SA_TRAIN_SAVE_OOF"):
-        np.savez(os.environ["SA_TRAIN_SAVE_OOF"] + ".holdout", Z=Zh + off,
+    if save:
+        np.savez(save + ".holdout", Z=Zh + off,
                  y=np.array([g[0] for g in gold]))
     return mr
 
@@ -789,10 +797,7 @@ def train_social(args, cfg):
     best = None
     for C in cfg["C"]:
         Z = out_of_fold(X, y, cfg, C, splits)
-        off, mr = tune_offsets(Z, y, ncls, macro_recall)
-        if cfg.get("offsets") == "none":
-            off = np.zeros(ncls)
-            mr = macro_recall(y, predict(Z, off), ncls)[0]
+        off, mr = social_offsets(Z, y, cfg)
         print("social C=%g: out-of-fold macro-recall %.4f (offsets %s; without %.4f)"
               % (C, mr, off.tolist(), macro_recall(y, predict(Z, np.zeros(ncls)), ncls)[0]),
               file=sys.stderr)
